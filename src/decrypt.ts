@@ -1,0 +1,240 @@
+import type { KMSClient } from '@aws-sdk/client-kms'
+import {
+  decodeBase64,
+  ENVELOPE_PREFIX,
+  EnvelopeKind,
+  MAX_KMS_BLOB_BYTES,
+  openEnvelope,
+  parseEnvelope,
+} from './envelope.ts'
+import { ErrorCode, KmsSecretsError } from './errors.ts'
+import { type EncryptionContext, kmsDecrypt } from './kms.ts'
+import { type Env, readEncrypted, type Source } from './sources.ts'
+
+export type Transform = 'json' | 'binary'
+export type SecretValue = string | Uint8Array | unknown
+
+export interface Wanted {
+  key: string
+  source: Source
+  transform: Transform | undefined
+}
+
+export interface DecryptRound {
+  wanted: readonly Wanted[]
+  client: KMSClient
+  /** Resolved per round: the function name may be set after module init. */
+  encryptionContext: EncryptionContext
+  bindVariableName: boolean
+  keyId: string | undefined
+  timeoutMs: number
+  env: Env
+}
+
+/** Bounded so a burst of cold starts stays polite to the account's KMS quota. */
+const MAX_PARALLEL = 50
+
+type Parsed =
+  | { source: Source; blob: Uint8Array; envelope?: undefined }
+  | { source: Source; envelope: ReturnType<typeof parseEnvelope>; blob?: undefined }
+
+interface Plaintext {
+  origin: string
+  bytes: Buffer
+  bundle: boolean
+}
+
+/**
+ * The decrypt core: every distinct env var or file is read and checked locally first
+ * (bad input fails before any KMS call), then decrypted with one KMS call each, in
+ * parallel, under one deadline. Plaintext buffers are wiped once converted.
+ */
+export const decryptSecrets = async (round: DecryptRound): Promise<Record<string, SecretValue>> => {
+  const origins = new Map(round.wanted.map((wanted) => [wanted.source.origin, wanted.source]))
+  const parsed = await Promise.all([...origins.values()].map((source) => parse(source, round.env)))
+
+  const abort = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new KmsSecretsError(
+          ErrorCode.Timeout,
+          `decrypting took longer than the ${round.timeoutMs} ms deadline`,
+          { variable: [...origins.keys()].join(',') },
+        ),
+      )
+      abort.abort()
+    }, round.timeoutMs)
+  })
+  // Every plaintext is wiped at the end, also those that arrive after a failure.
+  const opened: Plaintext[] = []
+  let finished = false
+  const work = mapLimit(parsed, MAX_PARALLEL, async (item) => {
+    try {
+      const plaintext = await decryptOne(item, round, abort.signal)
+      if (finished) plaintext.bytes.fill(0)
+      else opened.push(plaintext)
+      return plaintext
+    } catch (error) {
+      abort.abort() // the round has failed: cancel the calls still in flight
+      throw error
+    }
+  })
+  // Whichever loses the race must not become an unhandled rejection.
+  work.catch(() => {})
+  deadline.catch(() => {})
+  try {
+    const plaintexts = await Promise.race([work, deadline])
+    return convert(round.wanted, new Map(plaintexts.map((p) => [p.origin, p])))
+  } finally {
+    finished = true
+    clearTimeout(timer)
+    abort.abort()
+    for (const plaintext of opened) plaintext.bytes.fill(0)
+  }
+}
+
+const parse = async (source: Source, env: Env): Promise<Parsed> => {
+  const text = (await readEncrypted(source, env)).trim()
+  if (text.startsWith(ENVELOPE_PREFIX)) {
+    return { source, envelope: parseEnvelope(text, source.origin) }
+  }
+  const blob = decodeBase64(text, source.origin)
+  if (blob.length > MAX_KMS_BLOB_BYTES) {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      `value is ${blob.length} bytes, larger than any KMS ciphertext (${MAX_KMS_BLOB_BYTES})`,
+      { variable: source.origin },
+    )
+  }
+  return { source, blob }
+}
+
+const decryptOne = async (
+  item: Parsed,
+  round: DecryptRound,
+  abortSignal: AbortSignal,
+): Promise<Plaintext> => {
+  abortSignal.throwIfAborted()
+  const variable = item.source.origin
+  const encryptionContext = round.bindVariableName
+    ? { ...round.encryptionContext, EnvironmentVariableName: item.source.name }
+    : round.encryptionContext
+  const request = { client: round.client, encryptionContext, keyId: round.keyId, abortSignal }
+  if (item.blob) {
+    const bytes = Buffer.from(await kmsDecrypt({ ...request, blob: item.blob, variable }))
+    return { origin: variable, bytes, bundle: false }
+  }
+  const { envelope } = item
+  const dataKey = await kmsDecrypt({ ...request, blob: envelope.encryptedKey, variable })
+  try {
+    const bytes = openEnvelope(envelope, dataKey, encryptionContext, variable)
+    return { origin: variable, bytes, bundle: envelope.kind === EnvelopeKind.Bundle }
+  } finally {
+    dataKey.fill(0)
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+const convert = (
+  wanted: readonly Wanted[],
+  plaintexts: ReadonlyMap<string, Plaintext>,
+): Record<string, SecretValue> => {
+  const bundles = new Map<string, Record<string, string>>()
+  const values: Record<string, SecretValue> = {}
+  for (const { key, source, transform } of wanted) {
+    const plaintext = plaintexts.get(source.origin) as Plaintext
+    const variable = source.origin
+    if (source.field === undefined) {
+      values[key] =
+        transform === 'binary'
+          ? Uint8Array.from(plaintext.bytes)
+          : applyTransform(decodeText(plaintext.bytes, variable), transform, variable)
+      continue
+    }
+    if (!plaintext.bundle) {
+      throw new KmsSecretsError(
+        ErrorCode.MalformedValue,
+        `is not a bundle, so it has no field "${source.field}"`,
+        { variable },
+      )
+    }
+    let bundle = bundles.get(variable)
+    if (!bundle) {
+      bundle = parseBundle(decodeText(plaintext.bytes, variable), variable)
+      bundles.set(variable, bundle)
+    }
+    const field = bundle[source.field]
+    if (field === undefined) {
+      throw new KmsSecretsError(
+        ErrorCode.MissingVariable,
+        `bundle has no field "${source.field}"`,
+        {
+          variable,
+        },
+      )
+    }
+    values[key] =
+      transform === 'binary'
+        ? decodeBase64(field, `${variable}#${source.field}`)
+        : applyTransform(field, transform, `${variable}#${source.field}`)
+  }
+  return values
+}
+
+const decodeText = (bytes: Uint8Array, variable: string): string => {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      "plaintext is not UTF-8 text; use transform 'binary' for binary secrets",
+      { variable },
+    )
+  }
+}
+
+const applyTransform = (text: string, transform: 'json' | undefined, variable: string) => {
+  if (transform !== 'json') return text
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new KmsSecretsError(ErrorCode.MalformedValue, 'plaintext is not valid JSON', {
+      variable,
+    })
+  }
+}
+
+export const parseBundle = (text: string, variable: string): Record<string, string> => {
+  const bundle = applyTransform(text, 'json', variable)
+  if (
+    typeof bundle !== 'object' ||
+    bundle === null ||
+    Array.isArray(bundle) ||
+    !Object.values(bundle).every((value) => typeof value === 'string')
+  ) {
+    throw new KmsSecretsError(ErrorCode.MalformedValue, 'bundle is not a JSON object of strings', {
+      variable,
+    })
+  }
+  return bundle as Record<string, string>
+}
+
+const mapLimit = async <T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> => {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}

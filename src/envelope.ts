@@ -1,0 +1,125 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { ErrorCode, KmsSecretsError } from './errors.ts'
+import type { EncryptionContext } from './kms.ts'
+
+/**
+ * Envelope format v1 (docs/FORMAT.md): `kse1:` + base64(body), where body is
+ *   kind (1 byte) | encrypted data key length (u16 BE) | encrypted data key
+ *   | IV (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes)
+ * and the AAD is `kse1:` | kind..encrypted data key | canonical encryption context.
+ * A raw KMS blob is plain base64, which never contains ':', so the prefix is unambiguous.
+ */
+export const ENVELOPE_PREFIX = 'kse1:'
+
+export const EnvelopeKind = { Value: 1, Bundle: 2 } as const
+export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind]
+
+const IV_BYTES = 12
+const TAG_BYTES = 16
+const HEADER_BYTES = 3
+/** KMS CiphertextBlob is at most 6144 bytes. */
+export const MAX_KMS_BLOB_BYTES = 6144
+
+export interface Envelope {
+  kind: EnvelopeKind
+  encryptedKey: Uint8Array
+  /** kind | key length | encrypted key: bound into the AAD. */
+  header: Uint8Array
+  iv: Uint8Array
+  ciphertext: Uint8Array
+  tag: Uint8Array
+}
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** Strict base64 (what KMS and `aws kms encrypt` emit); anything else is malformed. */
+export const decodeBase64 = (text: string, variable: string): Buffer => {
+  if (text.length === 0 || text.length % 4 !== 0 || !base64.test(text)) {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      text.length === 0 ? 'value is empty' : 'value is not valid base64 (truncated or altered?)',
+      { variable },
+    )
+  }
+  return Buffer.from(text, 'base64')
+}
+
+export const parseEnvelope = (text: string, variable: string): Envelope => {
+  const body = decodeBase64(text.slice(ENVELOPE_PREFIX.length), variable)
+  const keyLength = body.length >= HEADER_BYTES ? body.readUInt16BE(1) : 0
+  const headerEnd = HEADER_BYTES + keyLength
+  const kind = body[0]
+  if (
+    (kind !== EnvelopeKind.Value && kind !== EnvelopeKind.Bundle) ||
+    keyLength === 0 ||
+    keyLength > MAX_KMS_BLOB_BYTES ||
+    body.length < headerEnd + IV_BYTES + TAG_BYTES
+  ) {
+    throw new KmsSecretsError(ErrorCode.MalformedValue, 'envelope is truncated or malformed', {
+      variable,
+    })
+  }
+  return {
+    kind,
+    encryptedKey: body.subarray(HEADER_BYTES, headerEnd),
+    header: body.subarray(0, headerEnd),
+    iv: body.subarray(headerEnd, headerEnd + IV_BYTES),
+    ciphertext: body.subarray(headerEnd + IV_BYTES, body.length - TAG_BYTES),
+    tag: body.subarray(body.length - TAG_BYTES),
+  }
+}
+
+/** The context as bytes in a canonical order, so the AAD does not depend on key order. */
+const canonicalContext = (context: EncryptionContext): Buffer =>
+  Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))))
+
+const aad = (header: Uint8Array, context: EncryptionContext): Buffer =>
+  Buffer.concat([Buffer.from(ENVELOPE_PREFIX), header, canonicalContext(context)])
+
+/** Decrypts the body with the plaintext data key; any alteration fails the GCM tag. */
+export const openEnvelope = (
+  envelope: Envelope,
+  dataKey: Uint8Array,
+  context: EncryptionContext,
+  variable: string,
+): Buffer => {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, envelope.iv, {
+      authTagLength: TAG_BYTES,
+    })
+    decipher.setAAD(aad(envelope.header, context))
+    decipher.setAuthTag(envelope.tag)
+    return Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()])
+  } catch {
+    throw new KmsSecretsError(
+      ErrorCode.Tampered,
+      'envelope failed authentication: it was altered, or its encryption context differs',
+      { variable },
+    )
+  }
+}
+
+export interface SealRequest {
+  kind: EnvelopeKind
+  plaintext: Uint8Array
+  /** Plaintext data key (32 bytes) and the KMS blob that encrypts it, from GenerateDataKey. */
+  dataKey: Uint8Array
+  encryptedKey: Uint8Array
+  context: EncryptionContext
+  /** Fixed only by test vectors; random otherwise. */
+  iv?: Uint8Array
+}
+
+export const sealEnvelope = (request: SealRequest): string => {
+  const { kind, plaintext, dataKey, encryptedKey, context } = request
+  const iv = request.iv ?? randomBytes(IV_BYTES)
+  const header = Buffer.alloc(HEADER_BYTES)
+  header.writeUInt8(kind, 0)
+  header.writeUInt16BE(encryptedKey.length, 1)
+  const fullHeader = Buffer.concat([header, encryptedKey])
+  const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES })
+  cipher.setAAD(aad(fullHeader, context))
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  const body = Buffer.concat([fullHeader, iv, ciphertext, cipher.getAuthTag()])
+  return ENVELOPE_PREFIX + body.toString('base64')
+}

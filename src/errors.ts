@@ -1,0 +1,124 @@
+/** Stable codes callers can branch on. */
+export const ErrorCode = {
+  MissingVariable: 'MISSING_VARIABLE',
+  MalformedValue: 'MALFORMED_VALUE',
+  AccessDenied: 'ACCESS_DENIED',
+  ContextMismatch: 'CONTEXT_MISMATCH',
+  KeyMismatch: 'KEY_MISMATCH',
+  KeyDisabled: 'KEY_DISABLED',
+  Throttled: 'THROTTLED',
+  Timeout: 'TIMEOUT',
+  Network: 'NETWORK',
+  Tampered: 'TAMPERED',
+  KmsError: 'KMS_ERROR',
+  InvalidOptions: 'INVALID_OPTIONS',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export interface KmsSecretsErrorDetails {
+  /** The env var (or `file:` source) the error is about. */
+  variable?: string | undefined
+  /** The AWS error name KMS answered with, when there was one. */
+  kmsError?: string | undefined
+  requestId?: string | undefined
+}
+
+/**
+ * The one error this library throws. Its message names the variable and the likely
+ * cause; it never holds the plaintext or the ciphertext. The AWS error is not kept as
+ * `cause`: an SDK error can carry the raw HTTP response, and a Decrypt response holds
+ * the plaintext.
+ */
+export class KmsSecretsError extends Error {
+  override readonly name = 'KmsSecretsError'
+  readonly code: ErrorCode
+  readonly variable: string | undefined
+  readonly kmsError: string | undefined
+  readonly requestId: string | undefined
+
+  constructor(code: ErrorCode, message: string, details: KmsSecretsErrorDetails = {}) {
+    super(details.variable === undefined ? message : `${details.variable}: ${message}`)
+    this.code = code
+    this.variable = details.variable
+    this.kmsError = details.kmsError
+    this.requestId = details.requestId
+  }
+
+  toJSON() {
+    const { name, code, message, variable, kmsError, requestId } = this
+    return { name, code, message, variable, kmsError, requestId }
+  }
+}
+
+interface AwsLikeError {
+  name?: unknown
+  code?: unknown
+  $metadata?: { requestId?: unknown; httpStatusCode?: unknown }
+}
+
+const kmsErrorCodes: Record<string, [ErrorCode, string]> = {
+  AccessDeniedException: [
+    ErrorCode.AccessDenied,
+    'KMS denied Decrypt: the role lacks kms:Decrypt on the key, its encryption-context condition does not match, or (with a keyId pin) the value was encrypted under another key',
+  ],
+  InvalidCiphertextException: [
+    ErrorCode.ContextMismatch,
+    'KMS rejected the ciphertext: most likely it was encrypted for another function name or encryption context (check LambdaFunctionName / KMS_SECRETS_FUNCTION_NAME), or under another key or account, or the value was altered',
+  ],
+  IncorrectKeyException: [
+    ErrorCode.KeyMismatch,
+    'the value was encrypted under a key other than the keyId pin',
+  ],
+  NotFoundException: [
+    ErrorCode.KeyMismatch,
+    'the key named by keyId (or its alias) does not exist',
+  ],
+  InvalidKeyUsageException: [ErrorCode.KeyMismatch, 'the key cannot decrypt (wrong key usage)'],
+  DisabledException: [ErrorCode.KeyDisabled, 'the KMS key is disabled'],
+  KMSInvalidStateException: [
+    ErrorCode.KeyDisabled,
+    'the KMS key is not usable (disabled, pending deletion or pending import)',
+  ],
+  KeyUnavailableException: [ErrorCode.KeyDisabled, 'the KMS key is unavailable'],
+  ThrottlingException: [
+    ErrorCode.Throttled,
+    'KMS throttled Decrypt (account request quota); retries were exhausted',
+  ],
+  LimitExceededException: [ErrorCode.Throttled, 'KMS request limit exceeded'],
+  CredentialsProviderError: [ErrorCode.AccessDenied, 'no AWS credentials could be loaded for KMS'],
+}
+
+const networkErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+
+/** Maps anything the KMS client throws to a KmsSecretsError with a stable code. */
+export const fromKmsError = (error: unknown, variable: string): KmsSecretsError => {
+  if (error instanceof KmsSecretsError) return error
+  const { name, code, $metadata } = (error ?? {}) as AwsLikeError
+  const kmsError = typeof name === 'string' ? name : undefined
+  const requestId = typeof $metadata?.requestId === 'string' ? $metadata.requestId : undefined
+  const details = { variable, kmsError, requestId }
+  const known = kmsError === undefined ? undefined : kmsErrorCodes[kmsError]
+  if (known) return new KmsSecretsError(known[0], known[1], details)
+  if (kmsError === 'AbortError' || kmsError === 'TimeoutError') {
+    return new KmsSecretsError(ErrorCode.Timeout, 'KMS did not answer in time', details)
+  }
+  if (typeof code === 'string' && networkErrorCodes.has(code)) {
+    return new KmsSecretsError(ErrorCode.Network, `could not reach KMS (${code})`, details)
+  }
+  const status = $metadata?.httpStatusCode
+  return new KmsSecretsError(
+    ErrorCode.KmsError,
+    `KMS call failed${kmsError ? ` (${kmsError}${status ? `, HTTP ${status}` : ''})` : ''}`,
+    details,
+  )
+}
