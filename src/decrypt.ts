@@ -123,7 +123,9 @@ const decryptOne = async (
     : round.encryptionContext
   const request = { client: round.client, encryptionContext, keyId: round.keyId, abortSignal }
   if (item.blob) {
-    const bytes = Buffer.from(await kmsDecrypt({ ...request, blob: item.blob, variable }))
+    const plaintext = await kmsDecrypt({ ...request, blob: item.blob, variable })
+    // A view, not a copy: wiping it wipes the SDK's buffer too.
+    const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength)
     return { origin: variable, bytes, bundle: false }
   }
   const { envelope } = item
@@ -178,7 +180,7 @@ const convert = (
     }
     values[key] =
       transform === 'binary'
-        ? decodeBase64(field, `${variable}#${source.field}`)
+        ? Uint8Array.from(decodeBase64(field, `${variable}#${source.field}`))
         : applyTransform(field, transform, `${variable}#${source.field}`)
   }
   return values

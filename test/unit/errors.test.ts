@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { fromKmsError, KmsSecretsError } from '../../src/errors.ts'
+
+const awsError = (name: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error('raw message'), { name, ...extra })
+
+describe('fromKmsError', () => {
+  it.each([
+    ['AccessDeniedException', 'ACCESS_DENIED'],
+    ['InvalidCiphertextException', 'CONTEXT_MISMATCH'],
+    ['IncorrectKeyException', 'KEY_MISMATCH'],
+    ['NotFoundException', 'KEY_MISMATCH'],
+    ['InvalidKeyUsageException', 'KEY_MISMATCH'],
+    ['DisabledException', 'KEY_DISABLED'],
+    ['KMSInvalidStateException', 'KEY_DISABLED'],
+    ['KeyUnavailableException', 'KEY_DISABLED'],
+    ['ThrottlingException', 'THROTTLED'],
+    ['LimitExceededException', 'THROTTLED'],
+    ['CredentialsProviderError', 'ACCESS_DENIED'],
+    ['AbortError', 'TIMEOUT'],
+    ['TimeoutError', 'TIMEOUT'],
+  ])('maps %s to %s, naming the variable and the KMS error', (name, code) => {
+    // Prepare
+    const error = awsError(name, { $metadata: { requestId: 'req-1', httpStatusCode: 400 } })
+
+    // Act
+    const mapped = fromKmsError(error, 'API_TOKEN')
+
+    // Assess
+    expect(mapped).toBeInstanceOf(KmsSecretsError)
+    expect(mapped).toMatchObject({ code, variable: 'API_TOKEN', kmsError: name })
+    expect(mapped.message.startsWith('API_TOKEN: ')).toBe(true)
+  })
+
+  it('keeps the request id but not the AWS error itself (it can hold the raw response)', () => {
+    // Prepare
+    const error = awsError('ThrottlingException', {
+      $metadata: { requestId: 'req-42' },
+      $response: { body: 'Plaintext: c2VjcmV0' },
+    })
+
+    // Act
+    const mapped = fromKmsError(error, 'API_TOKEN')
+
+    // Assess
+    expect(mapped.requestId).toBe('req-42')
+    expect(mapped.cause).toBeUndefined()
+    expect(JSON.stringify(mapped)).not.toContain('c2VjcmV0')
+    expect(JSON.parse(JSON.stringify(mapped))).toEqual({
+      name: 'KmsSecretsError',
+      code: 'THROTTLED',
+      message: mapped.message,
+      variable: 'API_TOKEN',
+      kmsError: 'ThrottlingException',
+      requestId: 'req-42',
+    })
+  })
+
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT'])(
+    'maps socket error %s to NETWORK',
+    (code) => {
+      // Prepare
+      const error = Object.assign(new Error(`connect ${code}`), { code })
+
+      // Act
+      const mapped = fromKmsError(error, 'DB')
+
+      // Assess
+      expect(mapped).toMatchObject({ code: 'NETWORK', variable: 'DB' })
+      expect(mapped.message).toContain(code)
+    },
+  )
+
+  it('maps anything else to KMS_ERROR with what is known', () => {
+    // Prepare
+    const withStatus = awsError('InternalFailure', { $metadata: { httpStatusCode: 500 } })
+    const withoutStatus = awsError('KMSInternalException')
+
+    // Act
+    const mappedWithStatus = fromKmsError(withStatus, 'A')
+    const mappedWithoutStatus = fromKmsError(withoutStatus, 'A')
+    const mappedNull = fromKmsError(null, 'A')
+    const mappedString = fromKmsError({ name: 42, code: 7 }, 'A')
+
+    // Assess
+    expect(mappedWithStatus).toMatchObject({
+      code: 'KMS_ERROR',
+      message: 'A: KMS call failed (InternalFailure, HTTP 500)',
+    })
+    expect(mappedWithoutStatus.message).toBe('A: KMS call failed (KMSInternalException)')
+    expect(mappedNull).toMatchObject({
+      code: 'KMS_ERROR',
+      message: 'A: KMS call failed',
+      kmsError: undefined,
+    })
+    expect(mappedString).toMatchObject({ code: 'KMS_ERROR', kmsError: undefined })
+  })
+
+  it('passes a KmsSecretsError through unchanged', () => {
+    // Prepare
+    const original = new KmsSecretsError('TIMEOUT', 'too slow', { variable: 'X' })
+
+    // Act
+    const mapped = fromKmsError(original, 'Y')
+
+    // Assess
+    expect(mapped).toBe(original)
+    expect(new KmsSecretsError('KMS_ERROR', 'no variable').message).toBe('no variable')
+  })
+})

@@ -1,0 +1,323 @@
+import { DecryptCommand } from '@aws-sdk/client-kms'
+import middy from '@middy/core'
+import { getInternal } from '@middy/util'
+import type { Context } from 'aws-lambda'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { fakeKms, settle } from './fake-kms.ts'
+
+// A fresh copy of the library per test: module-scope prefetch and caches start clean.
+const freshLibrary = async () => {
+  vi.resetModules()
+  return import('../../src/index.ts')
+}
+
+const context = { functionName: 'my-function' } as Context
+// With setToContext the handler's context type includes the secrets the middleware adds.
+const freshContext = () => ({ ...context }) as never
+
+describe('kmsSecrets middleware', () => {
+  let fake: ReturnType<typeof fakeKms>
+
+  beforeEach(() => {
+    fake = fakeKms()
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
+    vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
+  })
+  afterEach(() => {
+    fake.kms.restore()
+    vi.unstubAllEnvs()
+    vi.useRealTimers()
+  })
+
+  it('prefetches at module init and hands UTF-8 plaintexts to the handler via internal', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'pässwörd€ 🔑'))
+    const { kmsSecrets } = await freshLibrary()
+    const seen: unknown[] = []
+    const handler = middy()
+      .use(kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' } }))
+      .handler(async (_event, _context, { signal }) => {
+        seen.push(signal)
+        return 'done'
+      })
+    const internals: unknown[] = []
+    handler.before(async (request) => {
+      internals.push(await getInternal(['apiToken'], request))
+    })
+    await settle()
+    const callsBeforeInvoke = fake.decryptCalls()
+
+    // Act
+    await handler({}, context)
+    await handler({}, context)
+
+    // Assess
+    expect(callsBeforeInvoke).toBe(1)
+    expect(fake.decryptCalls()).toBe(1)
+    expect(internals).toEqual([{ apiToken: 'pässwörd€ 🔑' }, { apiToken: 'pässwörd€ 🔑' }])
+    expect(context).not.toHaveProperty('apiToken')
+  })
+
+  it('with disablePrefetch decrypts on the first invocation, not at init', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(
+        kmsSecrets({
+          fetchData: { apiToken: 'API_TOKEN' },
+          disablePrefetch: true,
+          setToContext: true,
+        }),
+      )
+      .handler(async (_event, ctx) => ctx.apiToken)
+    await settle()
+    const callsBeforeInvoke = fake.decryptCalls()
+
+    // Act
+    const result = await handler({}, freshContext())
+
+    // Assess
+    expect(callsBeforeInvoke).toBe(0)
+    expect(result).toBe('abc')
+    expect(fake.decryptCalls()).toBe(1)
+  })
+
+  it('decrypts N variables in parallel: all calls in flight before any answers', async () => {
+    // Prepare
+    const fetchData: Record<string, string> = {}
+    for (let i = 0; i < 20; i++) {
+      vi.stubEnv(`SECRET_${i}`, fake.encrypt(`s${i}`, `value-${i}`))
+      fetchData[`s${i}`] = `SECRET_${i}`
+    }
+    let inFlight = 0
+    let maxInFlight = 0
+    fake.kms.on(DecryptCommand).callsFake(async (input: DecryptCommand['input']) => {
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      inFlight--
+      const id = Buffer.from(input.CiphertextBlob ?? [])
+        .toString()
+        .slice(3)
+      return { Plaintext: Buffer.from(`value-${id.slice(1)}`) }
+    })
+    const { loadSecrets } = await freshLibrary()
+
+    // Act
+    const secrets = await loadSecrets({ fetchData })
+
+    // Assess
+    expect(maxInFlight).toBe(20)
+    expect(secrets.s7).toBe('value-7')
+    expect(Object.keys(secrets)).toHaveLength(20)
+  })
+
+  it('shares one decrypt round among concurrent first invocations (single flight)', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    vi.stubEnv('DB_PASSWORD', fake.encrypt('db', 'def'))
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(
+        kmsSecrets({
+          fetchData: { apiToken: 'API_TOKEN', dbPassword: 'DB_PASSWORD' },
+          disablePrefetch: true,
+          setToContext: true,
+        }),
+      )
+      .handler(async (_event, ctx) => `${ctx.apiToken}/${ctx.dbPassword}`)
+
+    // Act
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => handler({}, freshContext())),
+    )
+
+    // Assess
+    expect(new Set(results)).toEqual(new Set(['abc/def']))
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('never caches a failure: a failed prefetch is retried by the first invocation', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const unhandled = vi.fn()
+    process.on('unhandledRejection', unhandled)
+    fake.kms
+      .on(DecryptCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .callsFake(async () => ({ Plaintext: Buffer.from('abc') }))
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, setToContext: true }))
+      .handler(async (_event, ctx) => ctx.apiToken)
+    await settle()
+
+    // Act
+    const result = await handler({}, freshContext())
+    await settle()
+    process.off('unhandledRejection', unhandled)
+
+    // Assess
+    expect(result).toBe('abc')
+    expect(fake.decryptCalls()).toBe(2)
+    expect(unhandled).not.toHaveBeenCalled()
+  })
+
+  it('fails the invocation with a coded error, then recovers on the next one', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    fake.kms
+      .on(DecryptCommand)
+      .rejectsOnce(Object.assign(new Error('key is disabled'), { name: 'DisabledException' }))
+      .callsFake(async () => ({ Plaintext: Buffer.from('abc') }))
+    const { kmsSecrets, KmsSecretsError } = await freshLibrary()
+    const handler = middy()
+      .use(
+        kmsSecrets({
+          fetchData: { apiToken: 'API_TOKEN' },
+          disablePrefetch: true,
+          setToContext: true,
+        }),
+      )
+      .handler(async (_event, ctx) => ctx.apiToken)
+
+    // Act
+    const first = await handler({}, freshContext()).catch((error: unknown) => error)
+    const second = await handler({}, freshContext())
+
+    // Assess
+    expect(first).toBeInstanceOf(KmsSecretsError)
+    expect(first).toMatchObject({
+      code: 'KEY_DISABLED',
+      variable: 'API_TOKEN',
+      kmsError: 'DisabledException',
+    })
+    expect(second).toBe('abc')
+  })
+
+  it('writes to process.env only when setToEnv is set', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    vi.stubEnv('CONFIG', fake.encrypt('config', '{"a":1}'))
+    vi.stubEnv('DATA_KEY', fake.encrypt('key', new Uint8Array([0, 255, 1])))
+    const { loadSecrets } = await freshLibrary()
+
+    // Act
+    await loadSecrets({ fetchData: { plainToken: 'API_TOKEN' } })
+    const notSet = process.env.plainToken
+    await loadSecrets({
+      fetchData: { envToken: 'API_TOKEN', envConfig: 'CONFIG', envKey: 'DATA_KEY' },
+      transform: { envConfig: 'json', envKey: 'binary' },
+      setToEnv: true,
+      cacheKey: 'to-env',
+    })
+
+    // Assess
+    expect(notSet).toBeUndefined()
+    expect(process.env.envToken).toBe('abc')
+    expect(process.env.envConfig).toBe('{"a":1}')
+    expect(process.env.envKey).toBe('AP8B')
+    for (const key of ['envToken', 'envConfig', 'envKey']) delete process.env[key]
+  })
+
+  it('refreshes after cacheExpiry ms, in the background, and never serves an expired value', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'v1'))
+    const { loadSecrets } = await freshLibrary()
+    const options = { fetchData: { apiToken: 'API_TOKEN' }, cacheExpiry: 1000 }
+    const first = await loadSecrets(options)
+    fake.encrypt('token', 'v2')
+
+    // Act
+    const beforeExpiry = await loadSecrets(options)
+    await vi.advanceTimersByTimeAsync(1000)
+    const afterRefresh = await loadSecrets(options)
+
+    // Assess
+    expect(first.apiToken).toBe('v1')
+    expect(beforeExpiry.apiToken).toBe('v1')
+    expect(afterRefresh.apiToken).toBe('v2')
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('after a failed background refresh, the next call decrypts again instead of serving stale values', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'v1'))
+    const { loadSecrets } = await freshLibrary()
+    const options = { fetchData: { apiToken: 'API_TOKEN' }, cacheExpiry: 1000 }
+    await loadSecrets(options)
+    fake.kms.reset()
+    fake.kms
+      .on(DecryptCommand)
+      .rejectsOnce(Object.assign(new Error(''), { name: 'AccessDeniedException' }))
+      .callsFake(async () => ({ Plaintext: Buffer.from('v2') }))
+
+    // Act
+    await vi.advanceTimersByTimeAsync(1000)
+    const callsAfterFailedRefresh = fake.decryptCalls()
+    const next = await loadSecrets(options)
+
+    // Assess
+    expect(callsAfterFailedRefresh).toBe(1)
+    expect(next.apiToken).toBe('v2')
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('with cacheExpiry 0 decrypts on every call and does not prefetch', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, cacheExpiry: 0, setToContext: true }))
+      .handler(async (_event, ctx) => ctx.apiToken)
+    await settle()
+    const callsAtInit = fake.decryptCalls()
+
+    // Act
+    await handler({}, freshContext())
+    await handler({}, freshContext())
+
+    // Assess
+    expect(callsAtInit).toBe(0)
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('shares the cache between faces with the same cacheKey and options, and clearCache forgets it', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const { kmsSecrets, loadSecrets, clearCache } = await freshLibrary()
+    const options = { fetchData: { apiToken: 'API_TOKEN' }, cacheKey: 'shared' }
+    kmsSecrets({ ...options })
+    await settle()
+
+    // Act
+    const viaLoad = await loadSecrets({ ...options })
+    const callsWhileCached = fake.decryptCalls()
+    clearCache('shared')
+    clearCache('unknown-key')
+    await loadSecrets({ ...options })
+    clearCache()
+    await loadSecrets(options)
+
+    // Assess
+    expect(viaLoad.apiToken).toBe('abc')
+    expect(callsWhileCached).toBe(1)
+    expect(fake.decryptCalls()).toBe(3)
+  })
+
+  it('refuses one cacheKey for two different option sets', async () => {
+    // Prepare
+    const { loadSecrets } = await freshLibrary()
+    vi.stubEnv('A', fake.encrypt('a', '1'))
+    await loadSecrets({ fetchData: { a: 'A' } })
+
+    // Act
+    const act = () => loadSecrets({ fetchData: { b: 'B' } })
+
+    // Assess
+    expect(act).toThrow(/cacheKey "kms-secrets" is already used/)
+  })
+})
