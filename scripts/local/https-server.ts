@@ -209,6 +209,8 @@ export interface RunningTcpServer {
   readonly connections: number
   /** Raw bytes received (a TLS ClientHello, then nothing useful). */
   readonly bytesReceived: number
+  /** Everything received, concatenated (to search it for a token). */
+  received(): Buffer
   stop(): Promise<void>
 }
 
@@ -219,13 +221,11 @@ export interface RunningTcpServer {
 export async function startSilentTcpServer(): Promise<RunningTcpServer> {
   const sockets = new Set<Socket>()
   let connections = 0
-  let bytesReceived = 0
+  const chunks: Buffer[] = []
   const server = createTcpServer((socket) => {
     connections++
     sockets.add(socket)
-    socket.on('data', (chunk) => {
-      bytesReceived += chunk.length
-    })
+    socket.on('data', (chunk) => chunks.push(chunk))
     socket.on('error', () => {})
     socket.once('close', () => sockets.delete(socket))
   })
@@ -238,8 +238,9 @@ export async function startSilentTcpServer(): Promise<RunningTcpServer> {
       return connections
     },
     get bytesReceived() {
-      return bytesReceived
+      return chunks.reduce((sum, c) => sum + c.length, 0)
     },
+    received: () => Buffer.concat(chunks),
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

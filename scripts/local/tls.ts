@@ -51,6 +51,8 @@ export interface IssueOptions {
   ipAddresses?: readonly string[]
   /** Extended key usage. Default 'server'. */
   usage?: 'server' | 'client'
+  /** Key of the new certificate: ECDSA P-256 (default, fast) or RSA 2048. */
+  keyType?: 'ec' | 'rsa'
   /** Default: one hour ago. */
   notBefore?: Date
   /** Default: 30 days from now. */
@@ -83,6 +85,12 @@ export interface TestPki {
 const subtle = webcrypto.subtle
 const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
 const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
+const RSA_KEY_ALGORITHM: webcrypto.RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+}
 const DAY_MS = 24 * 60 * 60 * 1000
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
@@ -104,8 +112,9 @@ function serialNumber(): string {
   return bytes.toString('hex')
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair
+async function generateKeys(keyType: 'ec' | 'rsa' = 'ec'): Promise<CryptoKeyPair> {
+  const algorithm = keyType === 'rsa' ? RSA_KEY_ALGORITHM : KEY_ALGORITHM
+  return (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair
 }
 
 async function privateKeyPem(key: CryptoKey): Promise<string> {
@@ -148,7 +157,7 @@ async function issueCert(defaultIssuer: CertKey, options: IssueOptions = {}): Pr
   const commonName = options.commonName ?? dnsNames[0] ?? 'test client'
   const issuer = options.issuer ?? defaultIssuer
   const issuerCert = new x509.X509Certificate(issuer.cert)
-  const keys = await generateKeys()
+  const keys = await generateKeys(options.keyType)
   const now = Date.now()
 
   const altNames: import('@peculiar/x509').JsonGeneralNames = [

@@ -1,0 +1,484 @@
+/**
+ * Secure outbound HTTPS client of the secure-fetch function, on node:https only.
+ *
+ * - TLS >= 1.2, certificate chain and hostname always verified (`rejectUnauthorized: true` is
+ *   set explicitly, so a stray NODE_TLS_REJECT_UNAUTHORIZED=0 cannot turn verification off).
+ * - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
+ * - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
+ * - Optional client certificate (mutual TLS).
+ * - A socket is handed to HTTP only once the handshake and every check above succeeded, so no
+ *   request byte (and no bearer token) is ever written on a connection that is then refused.
+ * - Keep-alive agent, connect and response timeouts, bounded retries for idempotent methods.
+ * - Errors are `UpstreamError`s with a stable `code`; they never carry the token, the headers
+ *   or the body.
+ */
+import { createHash, X509Certificate } from 'node:crypto'
+import type { ClientRequestArgs, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { Agent, request as httpsRequest } from 'node:https'
+import type { Duplex } from 'node:stream'
+import {
+  checkServerIdentity,
+  createSecureContext,
+  getCACertificates,
+  type PeerCertificate,
+  rootCertificates,
+  type TLSSocket,
+} from 'node:tls'
+
+export type UpstreamErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'INVALID_REQUEST'
+  | 'TLS_UNTRUSTED'
+  | 'TLS_HOSTNAME'
+  | 'TLS_EXPIRED'
+  | 'TLS_PIN_MISMATCH'
+  | 'TLS_PROTOCOL'
+  | 'TLS_HANDSHAKE'
+  | 'CONNECT_TIMEOUT'
+  | 'RESPONSE_TIMEOUT'
+  | 'RESPONSE_TOO_LARGE'
+  | 'ABORTED'
+  | 'NETWORK'
+
+const MESSAGES: Record<UpstreamErrorCode, string> = {
+  INVALID_OPTIONS: 'invalid upstream client options',
+  INVALID_REQUEST: 'invalid upstream request',
+  TLS_UNTRUSTED: 'upstream certificate is not trusted',
+  TLS_HOSTNAME: 'upstream certificate does not match the host name',
+  TLS_EXPIRED: 'upstream certificate is expired or not yet valid',
+  TLS_PIN_MISMATCH: 'upstream public key matches no configured SPKI pin',
+  TLS_PROTOCOL: 'upstream TLS version or protocol not acceptable',
+  TLS_HANDSHAKE: 'TLS handshake with the upstream failed',
+  CONNECT_TIMEOUT: 'connecting to the upstream timed out',
+  RESPONSE_TIMEOUT: 'the upstream response timed out',
+  RESPONSE_TOO_LARGE: 'the upstream response is too large',
+  ABORTED: 'the upstream request was aborted',
+  NETWORK: 'network error talking to the upstream',
+}
+
+interface UpstreamErrorDetail {
+  /** Node / OpenSSL error code behind the error. */
+  nodeCode?: string
+  /** `host:port` of the upstream. */
+  origin?: string
+  /** What was wrong (INVALID_* codes); never a value. */
+  reason?: string
+}
+
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError'
+  readonly code: UpstreamErrorCode
+  /** Node / OpenSSL error code behind it (e.g. 'CERT_HAS_EXPIRED'), if any. */
+  readonly nodeCode: string | undefined
+  /** Whether retrying (an idempotent request) may succeed. */
+  readonly retryable: boolean
+  /** Attempts made before giving up. */
+  attempts = 1
+
+  constructor(code: UpstreamErrorCode, detail: UpstreamErrorDetail = {}) {
+    const context = [detail.origin, detail.nodeCode].filter(Boolean).join(', ')
+    let message = MESSAGES[code]
+    if (detail.reason) message += `: ${detail.reason}`
+    if (context) message += ` (${context})`
+    super(message)
+    this.code = code
+    this.nodeCode = detail.nodeCode
+    this.retryable =
+      code === 'CONNECT_TIMEOUT' ||
+      (code === 'NETWORK' && RETRYABLE_NETWORK.has(detail.nodeCode ?? ''))
+  }
+}
+
+export interface ClientCertificate {
+  cert: string
+  key: string
+}
+
+export interface UpstreamClientOptions {
+  /** `https://host[:port][/base/path]`; nothing but https: is accepted. */
+  baseUrl: string
+  /** Extra trusted CA certificate(s), PEM, added to Node's default trust store. */
+  ca?: string | readonly string[]
+  /** Accepted SPKI pins (base64 SHA-256, optional `sha256/` prefix). Empty: no pinning. */
+  spkiPins?: readonly string[]
+  /** Client certificate and key (PEM) for mutual TLS. */
+  clientCert?: ClientCertificate
+  /** TCP connect + TLS handshake + checks, per connection. Default 3000. */
+  connectTimeoutMs?: number
+  /** From a ready connection to the last byte of the response. Default 10000. */
+  responseTimeoutMs?: number
+  /** Retries for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE). Default 2. */
+  maxRetries?: number
+  /** First backoff delay; doubles per retry (with jitter), capped at 1 s. Default 100. */
+  retryBaseDelayMs?: number
+  /** Keep connections open between requests (and warm invocations). Default true. */
+  keepAlive?: boolean
+  /** An idle pooled connection is closed after this. Default 4000 (below common 5 s servers). */
+  idleSocketTimeoutMs?: number
+  /** Default 10. */
+  maxSockets?: number
+  /** Default 5 MiB (a Lambda response cannot exceed 6 MB anyway). */
+  maxResponseBytes?: number
+}
+
+export interface UpstreamRequest {
+  /** Default 'GET'. */
+  method?: string
+  /** Starts with '/'; appended to the base URL's path. May carry a query string. */
+  path: string
+  headers?: Record<string, string>
+  body?: string | Uint8Array
+  /** Bearer token, sent as `Authorization: Bearer <token>` once the connection is verified. */
+  token?: string
+  /** Aborts the request (e.g. before the Lambda deadline). */
+  signal?: AbortSignal
+}
+
+export interface UpstreamResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  /** UTF-8 decoded body. */
+  body: string
+  /** Attempts made (1 + retries). */
+  attempts: number
+}
+
+export interface UpstreamClient {
+  /** Resolves for any HTTP status (after retrying 502/503/504 when allowed); rejects with UpstreamError. */
+  request(request: UpstreamRequest): Promise<UpstreamResponse>
+  /** Closes pooled connections. */
+  close(): void
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+const RETRY_STATUS = new Set([502, 503, 504])
+const RETRYABLE_NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+])
+const EXPIRED = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+])
+// X509_V_ERR_* names Node puts in `code` when the chain does not verify.
+const UNTRUSTED =
+  /^(UNABLE_TO_|SELF_SIGNED_CERT_IN_CHAIN$|DEPTH_ZERO_SELF_SIGNED_CERT$|CERT_|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$|HOSTNAME_MISMATCH$)/
+const PROTOCOL = /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|NO_PROTOCOLS_AVAILABLE/
+const PROTOCOL_MESSAGE =
+  /protocol version|unsupported protocol|wrong version number|no protocols available/i
+const PIN_MISMATCH = 'ERR_UPSTREAM_SPKI_PIN_MISMATCH'
+const TOKEN = /^[\x21-\x7e]+$/
+const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+type NodeError = Error & { code?: unknown }
+
+function toUpstreamError(err: unknown, origin: string): UpstreamError {
+  if (err instanceof UpstreamError) return err
+  const e = err as NodeError
+  const nodeCode = typeof e?.code === 'string' ? e.code : undefined
+  const message = typeof e?.message === 'string' ? e.message : ''
+  const detail = { origin, ...(nodeCode !== undefined && { nodeCode }) }
+  let code: UpstreamErrorCode = 'NETWORK'
+  if (nodeCode === PIN_MISMATCH) code = 'TLS_PIN_MISMATCH'
+  else if (nodeCode === 'ERR_TLS_CERT_ALTNAME_INVALID') code = 'TLS_HOSTNAME'
+  else if (nodeCode !== undefined && EXPIRED.has(nodeCode)) code = 'TLS_EXPIRED'
+  else if (nodeCode !== undefined && UNTRUSTED.test(nodeCode)) code = 'TLS_UNTRUSTED'
+  else if (
+    (nodeCode !== undefined && PROTOCOL.test(nodeCode)) ||
+    (nodeCode === 'EPROTO' && PROTOCOL_MESSAGE.test(message))
+  )
+    code = 'TLS_PROTOCOL'
+  else if (
+    nodeCode === 'EPROTO' ||
+    nodeCode?.startsWith('ERR_SSL_') ||
+    nodeCode?.startsWith('ERR_TLS_')
+  )
+    code = 'TLS_HANDSHAKE'
+  else if (nodeCode === 'ABORT_ERR' || e?.name === 'AbortError') code = 'ABORTED'
+  return new UpstreamError(code, detail)
+}
+
+/** Base64 SHA-256 of a DER SubjectPublicKeyInfo. */
+function spkiSha256(spki: Uint8Array): string {
+  return createHash('sha256').update(spki).digest('base64')
+}
+
+function normalizePin(pin: string): string {
+  const value = pin.trim().replace(/^sha256\/{1,2}/, '')
+  const bytes = Buffer.from(value, 'base64')
+  if (bytes.length !== 32 || bytes.toString('base64') !== value) {
+    throw new UpstreamError('INVALID_OPTIONS', { reason: 'spkiPins: not a base64 SHA-256 digest' })
+  }
+  return value
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback
+  if (!Number.isFinite(v) || v < 0) {
+    throw new UpstreamError('INVALID_OPTIONS', { reason: `${name} must be a number >= 0` })
+  }
+  return v
+}
+
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  let url: URL
+  try {
+    url = new URL(options.baseUrl)
+  } catch {
+    throw new UpstreamError('INVALID_OPTIONS', { reason: 'baseUrl is not a URL' })
+  }
+  if (url.protocol !== 'https:') {
+    throw new UpstreamError('INVALID_OPTIONS', { reason: 'baseUrl must be https:' })
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new UpstreamError('INVALID_OPTIONS', {
+      reason: 'baseUrl must not carry credentials, a query or a fragment',
+    })
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  const port = url.port ? Number(url.port) : 443
+  const origin = url.host
+  const basePath = url.pathname.replace(/\/+$/, '')
+
+  const connectTimeoutMs = positive(options.connectTimeoutMs, 3000, 'connectTimeoutMs')
+  const responseTimeoutMs = positive(options.responseTimeoutMs, 10_000, 'responseTimeoutMs')
+  const maxRetries = Math.floor(positive(options.maxRetries, 2, 'maxRetries'))
+  const retryBaseDelayMs = positive(options.retryBaseDelayMs, 100, 'retryBaseDelayMs')
+  const maxResponseBytes = positive(
+    options.maxResponseBytes,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    'maxResponseBytes',
+  )
+  const pins = new Set((options.spkiPins ?? []).map(normalizePin))
+
+  const extraCa =
+    options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca]
+  // One secure context for every connection: parsing ~150-260 root certificates costs tens of
+  // milliseconds, paid once per cold start instead of once per connection.
+  let secureContext: ReturnType<typeof createSecureContext>
+  try {
+    secureContext = createSecureContext({
+      minVersion: 'TLSv1.2',
+      ...(extraCa.length > 0 && {
+        // 'default' = bundled roots + NODE_EXTRA_CA_CERTS (+ system store with --use-system-ca).
+        ca: [
+          ...(typeof getCACertificates === 'function'
+            ? getCACertificates('default')
+            : rootCertificates),
+          ...extraCa,
+        ],
+      }),
+      ...(options.clientCert && { cert: options.clientCert.cert, key: options.clientCert.key }),
+    })
+  } catch (err) {
+    // Never echo the underlying message: it could quote key material.
+    const nodeCode =
+      typeof (err as NodeError)?.code === 'string' ? String((err as NodeError).code) : undefined
+    throw new UpstreamError('INVALID_OPTIONS', {
+      reason: `ca/clientCert could not be loaded${nodeCode ? `: ${nodeCode}` : ''}`,
+    })
+  }
+
+  const verifyServer = (hostname: string, cert: PeerCertificate): Error | undefined => {
+    const err = checkServerIdentity(hostname, cert)
+    if (err || pins.size === 0) return err
+    // Pin = SHA-256 of the leaf's DER SubjectPublicKeyInfo. Not `cert.pubkey`: for EC keys Node
+    // gives the bare EC point there (for RSA, the SPKI), so re-derive the SPKI from the DER
+    // certificate. Only the leaf is pinned: the issuer chain Node exposes is rebuilt from what the
+    // peer sent and is not guaranteed to be the chain that was verified.
+    const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' })
+    if (pins.has(spkiSha256(spki))) return undefined
+    return Object.assign(new Error(MESSAGES.TLS_PIN_MISMATCH), { code: PIN_MISMATCH })
+  }
+
+  const keepAlive = options.keepAlive ?? true
+  const agent = new Agent({
+    keepAlive,
+    keepAliveMsecs: 1000,
+    maxSockets: options.maxSockets ?? 10,
+    maxFreeSockets: options.maxSockets ?? 10,
+    timeout: positive(options.idleSocketTimeoutMs, 4000, 'idleSocketTimeoutMs'),
+    secureContext,
+    rejectUnauthorized: true,
+    checkServerIdentity: verifyServer,
+  })
+
+  // Hand the socket to HTTP only after 'secureConnect', i.e. after Node verified the chain, the
+  // validity dates, the TLS version, the host name and our pins. Until then nothing is written,
+  // whatever Node's internals do with data queued on a socket that is still handshaking.
+  const createConnection = Agent.prototype.createConnection
+  agent.createConnection = function secureFirst(
+    this: Agent,
+    connectOptions: ClientRequestArgs,
+    oncreate?: (err: Error | null, stream: Duplex) => void,
+  ) {
+    const socket = createConnection.call(this, connectOptions) as TLSSocket
+    let settled = false
+    const settle = (err: Error | null) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.off('secureConnect', onSecure)
+      socket.off('error', settle)
+      socket.off('close', onClose)
+      if (err && !socket.destroyed) socket.destroy()
+      oncreate?.(err, socket)
+    }
+    const onSecure = () => settle(null)
+    const onClose = () =>
+      settle(
+        Object.assign(new Error('socket closed during the TLS handshake'), { code: 'ECONNRESET' }),
+      )
+    const timer = setTimeout(
+      () => settle(new UpstreamError('CONNECT_TIMEOUT', { origin })),
+      connectTimeoutMs,
+    )
+    socket.once('secureConnect', onSecure)
+    socket.once('error', settle)
+    socket.once('close', onClose)
+    return undefined
+  }
+
+  const attempt = (
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    body: Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Omit<UpstreamResponse, 'attempts'>> =>
+    new Promise((resolve, reject) => {
+      let responseTimer: NodeJS.Timeout | undefined
+      let settled = false
+      const fail = (err: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(responseTimer)
+        reject(toUpstreamError(err, origin))
+        req.destroy()
+      }
+      const req = httpsRequest({
+        agent,
+        host,
+        port,
+        method,
+        path,
+        headers,
+        ...(signal && { signal }),
+      })
+      req.once('socket', () => {
+        // The socket is verified and ready (fresh: after the handshake; pooled: right away).
+        responseTimer = setTimeout(
+          () => fail(new UpstreamError('RESPONSE_TIMEOUT', { origin })),
+          responseTimeoutMs,
+        )
+      })
+      req.on('error', fail)
+      req.once('response', (res) => {
+        const declared = Number(res.headers['content-length'])
+        if (declared > maxResponseBytes)
+          return fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > maxResponseBytes) fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
+          else chunks.push(chunk)
+        })
+        res.on('error', fail)
+        res.once('close', () => {
+          if (!res.complete)
+            fail(Object.assign(new Error('response truncated'), { code: 'ECONNRESET' }))
+        })
+        res.once('end', () => {
+          if (settled) return
+          settled = true
+          clearTimeout(responseTimer)
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          })
+        })
+      })
+      req.end(body)
+    })
+
+  return {
+    async request(request) {
+      const method = (request.method ?? 'GET').toUpperCase()
+      if (!/^[A-Z]+$/.test(method))
+        throw new UpstreamError('INVALID_REQUEST', { reason: 'bad method' })
+      if (
+        !request.path.startsWith('/') ||
+        request.path.startsWith('//') ||
+        /[\s\0]/.test(request.path)
+      ) {
+        throw new UpstreamError('INVALID_REQUEST', {
+          reason: "path must start with a single '/' and hold no whitespace",
+        })
+      }
+      const headers: OutgoingHttpHeaders = {}
+      for (const [name, value] of Object.entries(request.headers ?? {})) {
+        if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+          throw new UpstreamError('INVALID_REQUEST', { reason: 'invalid header name or value' })
+        }
+        headers[name.toLowerCase()] = value
+      }
+      if (request.token !== undefined) {
+        if (!TOKEN.test(request.token)) {
+          throw new UpstreamError('INVALID_REQUEST', {
+            reason: 'token holds characters not allowed in a header',
+          })
+        }
+        headers.authorization = `Bearer ${request.token}`
+      }
+      const body =
+        request.body === undefined
+          ? undefined
+          : typeof request.body === 'string'
+            ? Buffer.from(request.body, 'utf8')
+            : request.body
+      if (body !== undefined) headers['content-length'] = body.byteLength
+      const fullPath = basePath + request.path
+
+      const attempts = IDEMPOTENT.has(method) ? maxRetries + 1 : 1
+      for (let n = 1; ; n++) {
+        try {
+          const response = await attempt(method, fullPath, headers, body, request.signal)
+          if (n < attempts && RETRY_STATUS.has(response.status) && !request.signal?.aborted) {
+            await sleep(backoff(n, retryBaseDelayMs))
+            continue
+          }
+          return { ...response, attempts: n }
+        } catch (err) {
+          const error = toUpstreamError(err, origin)
+          if (n < attempts && error.retryable && !request.signal?.aborted) {
+            await sleep(backoff(n, retryBaseDelayMs))
+            continue
+          }
+          error.attempts = n
+          throw error
+        }
+      }
+    },
+    close() {
+      agent.destroy()
+    },
+  }
+}
+
+/** Exponential backoff with jitter: base * 2^(n-1) * [0.5, 1), capped at 1 s. */
+function backoff(retry: number, baseMs: number): number {
+  return Math.min(1000, baseMs * 2 ** (retry - 1)) * (0.5 + Math.random() / 2)
+}
