@@ -35,9 +35,15 @@ const base64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** Strict base64 (what KMS and `aws kms encrypt` emit); anything else is malformed. */
 export const decodeBase64 = (text: string, variable: string): Buffer => {
   if (text.length === 0 || text.length % 4 !== 0 || !base64.test(text)) {
+    // Another version's prefix (kse1: itself is parsed by parseEnvelope, never here).
+    const version = /^kse(\d+):/.exec(text)?.[1]
     throw new KmsSecretsError(
       ErrorCode.MalformedValue,
-      text.length === 0 ? 'value is empty' : 'value is not valid base64 (truncated or altered?)',
+      text.length === 0
+        ? 'value is empty'
+        : version === undefined || version === '1'
+          ? 'value is not valid base64 (truncated or altered?)'
+          : `envelope format kse${version}: is not supported by this version of middy-kms-secrets (upgrade it)`,
       { variable },
     )
   }
