@@ -164,15 +164,6 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 async function answersKms(endpoint: string): Promise<boolean> {
@@ -257,15 +248,18 @@ async function startOnce(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (exitCode === undefined) {
+        // The whole group gets TERM; the supervisor's trap waits for moto, so
+        // its exit means moto is gone (and reaped).
         killGroup(pid, 'SIGTERM')
         const done = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)])
-        if (!done) killGroup(pid, 'SIGKILL')
+        if (!done) {
+          killGroup(pid, 'SIGKILL')
+          await Promise.race([exited, sleep(5_000)])
+        }
       }
-      // Whatever is left in the group (moto itself, the stdin watcher).
-      for (let i = 0; i < 50 && groupAlive(pid); i++) {
-        killGroup(pid, i < 20 ? 'SIGTERM' : 'SIGKILL')
-        await sleep(20)
-      }
+      // Whatever is left in the group (the stdin watcher, a moto that outlived
+      // a crashed supervisor). Zombies waiting for init to reap them are
+      // harmless, so no liveness polling of the group here.
       killGroup(pid, 'SIGKILL')
       child.stdin?.destroy()
       child.stderr?.destroy()

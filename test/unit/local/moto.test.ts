@@ -1,4 +1,8 @@
-import { connect } from 'node:net'
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -22,6 +26,22 @@ function portAccepts(port: number): Promise<boolean> {
     })
     socket.once('error', () => resolve(false))
   })
+}
+
+/** Pids of the process group's members that are not zombies (Linux /proc). */
+function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return live
 }
 
 describe('startMoto', () => {
@@ -74,7 +94,92 @@ describe('stop', () => {
     // Assess
     expect(acceptedBefore).toBe(true)
     expect(await portAccepts(moto.port)).toBe(false)
-    expect(() => process.kill(-moto.pid, 0)).toThrow()
+    expect(liveGroupMembers(moto.pid)).toEqual([])
+  }, 60_000)
+})
+
+describe('start failures', () => {
+  let dir: string
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fake-moto-'))
+  })
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  function fakeBinary(name: string, body: string): string {
+    const path = join(dir, name)
+    writeFileSync(path, `#!/bin/sh\n${body}\n`)
+    chmodSync(path, 0o755)
+    return path
+  }
+
+  it('times out with the last stderr lines when the server never answers', async () => {
+    // Prepare
+    const binary = fakeBinary('silent', 'echo "warming up" >&2; exec sleep 30')
+
+    // Act
+    const failure = startMoto({ binary, startTimeoutMs: 400 })
+
+    // Assess
+    await expect(failure).rejects.toThrow(
+      /did not answer on http:\/\/127\.0\.0\.1:\d+ within 400 ms/,
+    )
+    await expect(failure).rejects.toThrow(/warming up/)
+  })
+
+  it('reports an early exit with its code and stderr', async () => {
+    // Prepare
+    const binary = fakeBinary('crashing', 'echo "Traceback: boom" >&2; exit 3')
+
+    // Act
+    const failure = startMoto({ binary })
+
+    // Assess
+    await expect(failure).rejects.toThrow(/exited before answering \(code 3\)[\s\S]*Traceback: boom/)
+  })
+
+  it('reports a fixed port that is already taken', async () => {
+    // Prepare
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+
+    // Act
+    const failure = startMoto({ port })
+
+    // Assess
+    await expect(failure).rejects.toThrow(/exited before answering[\s\S]*[Aa]ddress already in use/)
+    taken.close()
+  }, 30_000)
+})
+
+describe('parent death', () => {
+  it('takes moto down when the process that started it is killed', async () => {
+    // Prepare
+    const script = `
+      import { startMoto } from ${JSON.stringify(new URL('../../../scripts/local/moto.ts', import.meta.url).pathname)}
+      const moto = await startMoto()
+      console.log(moto.port)
+      setInterval(() => {}, 1000)
+    `
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const port = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())))
+      parent.once('exit', () => reject(new Error('parent exited early')))
+    })
+    const acceptedBefore = await portAccepts(port)
+
+    // Act
+    parent.kill('SIGKILL')
+
+    // Assess
+    expect(acceptedBefore).toBe(true)
+    await expect.poll(() => portAccepts(port), { timeout: 10_000, interval: 100 }).toBe(false)
   }, 60_000)
 })
 
