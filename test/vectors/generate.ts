@@ -39,7 +39,7 @@ export const aadOf = (kind: number, encryptedKey: Uint8Array, context: Record<st
   concat(new TextEncoder().encode('kse1:'), header(kind, encryptedKey), canonicalContext(context))
 
 /** The spec, in WebCrypto: AES-256-GCM, 96-bit IV, 128-bit tag appended to the ciphertext. */
-export const sealBySpec = async (input: VectorInput): Promise<string> => {
+export const sealBySpec = async (input: Omit<VectorInput, 'description'>): Promise<string> => {
   const key = await crypto.subtle.importKey('raw', input.dataKey, 'AES-GCM', false, ['encrypt'])
   const sealed = new Uint8Array(
     await crypto.subtle.encrypt(
