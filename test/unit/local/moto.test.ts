@@ -138,7 +138,9 @@ describe('start failures', () => {
     const failure = startMoto({ binary })
 
     // Assess
-    await expect(failure).rejects.toThrow(/exited before answering \(code 3\)[\s\S]*Traceback: boom/)
+    await expect(failure).rejects.toThrow(
+      /exited before answering \(code 3\)[\s\S]*Traceback: boom/,
+    )
   })
 
   it('reports a fixed port that is already taken', async () => {
