@@ -2,6 +2,7 @@ import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { SecretsCache } from './cache.ts'
 import { decryptSecrets, type SecretValue, type Transform, type Wanted } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
+import { guardSecrets } from './redact.ts'
 import { type Env, parseSource } from './sources.ts'
 
 export type { Transform } from './decrypt.ts'
@@ -42,6 +43,8 @@ export interface LoadSecretsOptions<
   keyId?: string
   /** Deadline in ms for the whole decrypt step; keep it under the function's timeout. */
   timeout?: number
+  /** Mask the plaintexts (and their base64/hex/JSON forms) in everything the process logs. */
+  redactLogs?: boolean
 }
 
 /** Any options, whatever their type parameters: what the untyped internals take. */
@@ -59,6 +62,7 @@ export const defaults = {
   bindVariableName: false,
   keyId: undefined,
   timeout: 5000,
+  redactLogs: false,
 } satisfies Omit<LoadSecretsOptions, 'fetchData'>
 
 /** Overrides AWS_LAMBDA_FUNCTION_NAME, e.g. under `sam local invoke`, whose name differs. */
@@ -133,6 +137,7 @@ const createLoader = (
       timeoutMs: timeout,
       env,
     })
+    if (options.redactLogs) guardSecrets(Object.values(values))
     if (options.setToEnv) {
       for (const [key, value] of Object.entries(values)) process.env[key] = toEnvString(value)
     }
@@ -156,6 +161,7 @@ const signatureOf = (options: AnyLoadSecretsOptions): string =>
     options.bindVariableName,
     options.keyId,
     options.setToEnv,
+    options.redactLogs,
   ])
 
 const byOptions = new WeakMap<AnyLoadSecretsOptions, SecretsLoader<Record<string, SecretValue>>>()

@@ -6,10 +6,14 @@ import type {
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { decryptSecrets, parseBundle, type SecretValue } from './decrypt.ts'
 import { defaults, encryptionContextOf, type LoadSecretsOptions } from './options.ts'
+import { guardSecrets } from './redact.ts'
 import { parseSource } from './sources.ts'
 
 export interface KmsSecretsProviderOptions
-  extends Pick<LoadSecretsOptions, 'encryptionContext' | 'bindVariableName' | 'keyId' | 'timeout'> {
+  extends Pick<
+    LoadSecretsOptions,
+    'encryptionContext' | 'bindVariableName' | 'keyId' | 'timeout' | 'redactLogs'
+  > {
   awsSdkV3Client?: KMSClient
   clientConfig?: KMSClientConfig
 }
@@ -82,6 +86,7 @@ export class KmsSecretsProvider extends BaseProvider {
       timeoutMs: this.#options.timeout ?? defaults.timeout,
       env,
     })
+    if (this.#options.redactLogs) guardSecrets([values.value])
     return values.value as string
   }
 }
