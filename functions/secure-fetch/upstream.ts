@@ -16,14 +16,10 @@ import { createHash, X509Certificate } from 'node:crypto'
 import type { ClientRequestArgs, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
 import type { Duplex } from 'node:stream'
-import {
-  checkServerIdentity,
-  createSecureContext,
-  getCACertificates,
-  type PeerCertificate,
-  rootCertificates,
-  type TLSSocket,
-} from 'node:tls'
+import type { PeerCertificate, TLSSocket } from 'node:tls'
+// Namespace import: `getCACertificates` only exists from Node 22.15 / 23.10, and a named import
+// of a missing export would fail at module link time on an older nodejs22.x runtime.
+import * as tls from 'node:tls'
 
 export type UpstreamErrorCode =
   | 'INVALID_OPTIONS'
@@ -266,16 +262,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca]
   // One secure context for every connection: parsing ~150-260 root certificates costs tens of
   // milliseconds, paid once per cold start instead of once per connection.
-  let secureContext: ReturnType<typeof createSecureContext>
+  let secureContext: tls.SecureContext
   try {
-    secureContext = createSecureContext({
+    secureContext = tls.createSecureContext({
       minVersion: 'TLSv1.2',
       ...(extraCa.length > 0 && {
         // 'default' = bundled roots + NODE_EXTRA_CA_CERTS (+ system store with --use-system-ca).
         ca: [
-          ...(typeof getCACertificates === 'function'
-            ? getCACertificates('default')
-            : rootCertificates),
+          ...(typeof tls.getCACertificates === 'function'
+            ? tls.getCACertificates('default')
+            : tls.rootCertificates),
           ...extraCa,
         ],
       }),
@@ -286,12 +282,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const nodeCode =
       typeof (err as NodeError)?.code === 'string' ? String((err as NodeError).code) : undefined
     throw new UpstreamError('INVALID_OPTIONS', {
-      reason: `ca/clientCert could not be loaded${nodeCode ? `: ${nodeCode}` : ''}`,
+      reason: 'ca or clientCert could not be loaded',
+      ...(nodeCode !== undefined && { nodeCode }),
     })
   }
 
   const verifyServer = (hostname: string, cert: PeerCertificate): Error | undefined => {
-    const err = checkServerIdentity(hostname, cert)
+    const err = tls.checkServerIdentity(hostname, cert)
     if (err || pins.size === 0) return err
     // Pin = SHA-256 of the leaf's DER SubjectPublicKeyInfo. Not `cert.pubkey`: for EC keys Node
     // gives the bare EC point there (for RSA, the SPKI), so re-derive the SPKI from the DER
