@@ -2,7 +2,8 @@
  * Secure outbound HTTPS client of the secure-fetch function, on node:https only.
  *
  * - TLS >= 1.2, certificate chain and hostname always verified (`rejectUnauthorized: true` is
- *   set explicitly, so a stray NODE_TLS_REJECT_UNAUTHORIZED=0 cannot turn verification off).
+ *   set explicitly, so the process-wide environment switch that disables verification in Node
+ *   cannot turn it off here).
  * - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
  * - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
  * - Optional client certificate (mutual TLS).
