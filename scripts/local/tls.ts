@@ -4,37 +4,14 @@
  * ECDSA P-256 keys (fast to generate), certificates built with @peculiar/x509 on top of
  * node's WebCrypto. Everything comes back as PEM strings, ready for `tls` / `https` options.
  */
+// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata
+// polyfill loaded first (ES modules evaluate their imports in order).
+import 'reflect-metadata'
 import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
 
 type CryptoKey = webcrypto.CryptoKey
 type CryptoKeyPair = webcrypto.CryptoKeyPair
-
-/*
- * @peculiar/x509 resolves its algorithms through tsyringe, which refuses to load without a
- * Reflect metadata polyfill (`reflect-metadata` is not a dependency of this repo). tsyringe only
- * needs get/getOwn/defineMetadata on class targets, and x509 emits no `design:*` metadata, so a
- * WeakMap-backed shim is enough. A real polyfill, if one is loaded first, wins.
- */
-const reflect = Reflect as unknown as Record<string, unknown>
-if (typeof reflect.getMetadata !== 'function') {
-  const store = new WeakMap<object, Map<unknown, unknown>>()
-  const own = (key: unknown, target: object): unknown => store.get(target)?.get(key)
-  reflect.getOwnMetadata = own
-  reflect.getMetadata = (key: unknown, target: object): unknown => {
-    for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t)) {
-      const value = own(key, t)
-      if (value !== undefined) return value
-    }
-    return undefined
-  }
-  reflect.defineMetadata = (key: unknown, value: unknown, target: object): void => {
-    const map = store.get(target) ?? new Map<unknown, unknown>()
-    map.set(key, value)
-    store.set(target, map)
-  }
-}
-// Loaded after the shim on purpose (a static import would be evaluated before it).
-const x509 = await import('@peculiar/x509')
 
 /** A certificate and its private key (PKCS#8), both PEM. */
 export interface CertKey {
