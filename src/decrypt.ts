@@ -168,7 +168,8 @@ const convert = (
       bundle = parseBundle(decodeText(plaintext.bytes, variable), variable)
       bundles.set(variable, bundle)
     }
-    const field = bundle[source.field]
+    // Own fields only: "constructor" or "toString" must not reach Object.prototype.
+    const field = Object.hasOwn(bundle, source.field) ? bundle[source.field] : undefined
     if (field === undefined) {
       throw new KmsSecretsError(
         ErrorCode.MissingVariable,
