@@ -10,6 +10,9 @@
 //   new KMSClient({ endpoint: proxy.endpoint, ... })
 //   proxy.counts()  // { 'TrentService.Decrypt': 1 }
 //   await proxy.stop()
+//
+// The proxy runs in this process's event loop: drive children that talk to it
+// (aws CLI, runNode) with async spawn/execFile, never execFileSync/spawnSync.
 
 import { randomUUID } from 'node:crypto'
 import {
