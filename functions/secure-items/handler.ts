@@ -1,0 +1,44 @@
+// secure-items: an item store on DynamoDB whose `secret` attribute is sealed with
+// AES-256-GCM under a data key that KMS decrypts once per cold start (kmsSecrets).
+// Wiring only; the logic lives in the modules next to this file.
+//
+// Env: TABLE_NAME, DATA_KEY (KMS CiphertextBlob of 32 bytes, encryption context
+// LambdaFunctionName=<function name>), optional AAD_TABLE_NAME, POWERTOOLS_* and LOG_LEVEL.
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
+import { parser } from '@aws-lambda-powertools/parser/middleware'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import middy from '@middy/core'
+import { kmsSecrets } from 'middy-kms-secrets'
+import { readConfig } from './config.ts'
+import { dataKeyMiddlewares, dataKeySecrets, type ItemsContext } from './data-key.ts'
+import { httpErrors } from './errors.ts'
+import { logger, metrics } from './observability.ts'
+import type { Response } from './response.ts'
+import { createRouter } from './routes.ts'
+import { type ItemsEvent, itemsEvent } from './schema.ts'
+import { createItemStore } from './store.ts'
+
+const config = readConfig(process.env)
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}))
+const route = createRouter({
+  store: createItemStore(documentClient, config.tableName),
+  aadTableName: config.aadTableName,
+  logger,
+  metrics,
+})
+const dataKey = dataKeyMiddlewares(metrics)
+
+export const handler = middy<ItemsEvent, Response, Error, ItemsContext>()
+  // Never log the event: its body holds the secret in clear.
+  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(httpErrors({ logger, metrics }))
+  // Validate first: bad input gets its 400 without waiting for KMS.
+  .use(parser({ schema: itemsEvent }))
+  .use(dataKey.timer)
+  .use(kmsSecrets(dataKeySecrets))
+  .use(dataKey.toContext)
+  .handler((event, context) => route(event, context.dataKey))
