@@ -717,3 +717,37 @@ function resolveInner(value: Json, ctx: ResolveContext, seen: Set<string>): Reso
 export function resolveValue(value: Json, ctx: ResolveContext): Resolved {
   return resolveInner(value, ctx, new Set())
 }
+
+// ----------------------------------------------------------------------------- build
+
+export interface BuiltFunction {
+  /** Folder the bundle was written to (the function's code root once deployed). */
+  outdir: string
+  /** Absolute path of the built handler module (what Lambda loads for fn.handler). */
+  handlerFile: string
+  options: EsbuildOptions
+}
+
+/**
+ * Builds `fn` with esbuild exactly from its Metadata.BuildProperties (as `sam build` does)
+ * into `outdir`; `root` is the CodeUri folder the entry points are relative to.
+ */
+export async function buildFunction(
+  fn: TemplateFunction,
+  root: string,
+  outdir: string,
+): Promise<BuiltFunction> {
+  const options = esbuildOptionsOf(fn)
+  const esbuild = await import('esbuild')
+  await esbuild.build({
+    ...(options as Omit<EsbuildOptions, 'loader'>),
+    ...(options.loader === undefined
+      ? {}
+      : { loader: options.loader as Record<string, import('esbuild').Loader> }),
+    absWorkingDir: root,
+    outdir,
+    logLevel: 'silent',
+  })
+  const handlerFile = `${outdir.replace(/\/$/, '')}/${builtHandlerPath(fn, options)}`
+  return { outdir, handlerFile, options }
+}

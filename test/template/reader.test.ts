@@ -1,0 +1,259 @@
+// scripts/template.ts: the CloudFormation YAML reader, functionsOf, esbuild options and the
+// local intrinsic resolver, on small inline templates.
+
+import { describe, expect, it } from 'vitest'
+import {
+  builtHandlerPath,
+  esbuildOptionsOf,
+  functionsOf,
+  type Json,
+  mergeGlobals,
+  NO_VALUE,
+  parseTemplate,
+  resolveValue,
+  TemplateError,
+} from '../../scripts/template.ts'
+
+const SMALL = `
+AWSTemplateFormatVersion: 2010-09-09
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: { Type: String, Default: dev }
+  Secret: { Type: String, NoEcho: true }
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+  NotProd: !Not [!Condition IsProd]
+Globals:
+  Function:
+    Runtime: nodejs24.x
+    Timeout: 10
+    Layers: [global-layer]
+    Environment:
+      Variables:
+        SHARED: from-globals
+        OVERRIDDEN: global
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties: { TableName: !Sub "\${AWS::StackName}-items" }
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: esbuild
+      BuildProperties:
+        UseNpmCi: true
+        Format: esm
+        Target: node24
+        Minify: false
+        Sourcemap: true
+        Outbase: "."
+        OutExtension: [.js=.mjs]
+        EntryPoints: [src/fn/handler.ts]
+        External: ["@aws-sdk/*"]
+    Properties:
+      FunctionName: !Sub \${AWS::StackName}-fn
+      Handler: src/fn/handler.main
+      Timeout: 20
+      Layers: [own-layer]
+      Environment:
+        Variables:
+          OVERRIDDEN: local
+          TABLE: !Ref Table
+          TABLE_ARN: !GetAtt Table.Arn
+          SECRET: !Ref Secret
+          ONLY_PROD: !If [IsProd, yes-prod, !Ref AWS::NoValue]
+          JOINED: !Join [":", [!Ref Stage, !Select [1, !Split [",", "a,b,c"]]]]
+          ENCODED: !Base64 hi
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties: { Handler: index.handler, Runtime: nodejs22.x }
+`
+
+describe('parseTemplate', () => {
+  it('turns short-form tags into the long form, GetAtt split at the first dot', () => {
+    // Prepare
+    const text = [
+      'Resources: {}',
+      'a: !Ref Thing',
+      'b: !GetAtt Fn.Version.Version',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+      'c: !Sub ["${A}-x", { A: !Ref B }]',
+      'd: !If [Cond, !GetAZs "", !ImportValue shared]',
+      'e: !Cidr [10.0.0.0/16, 4, 8]',
+      'f: !FindInMap [M, !Ref AWS::Region, k]',
+    ].join('\n')
+    // Act
+    const t = parseTemplate(text) as unknown as Record<string, Json>
+    // Assess
+    expect(t.a).toEqual({ Ref: 'Thing' })
+    expect(t.b).toEqual({ 'Fn::GetAtt': ['Fn', 'Version.Version'] })
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+    expect(t.c).toEqual({ 'Fn::Sub': ['${A}-x', { A: { Ref: 'B' } }] })
+    expect(t.d).toEqual({
+      'Fn::If': ['Cond', { 'Fn::GetAZs': '' }, { 'Fn::ImportValue': 'shared' }],
+    })
+    expect(t.e).toEqual({ 'Fn::Cidr': ['10.0.0.0/16', 4, 8] })
+    expect(t.f).toEqual({ 'Fn::FindInMap': ['M', { Ref: 'AWS::Region' }, 'k'] })
+  })
+
+  it("reads scalars as CloudFormation does: yes is true, y / dates / 1:30 / '.' stay strings", () => {
+    // Prepare
+    const text =
+      'Resources: {}\nv: yes\nw: off\nx: y\nd: 2010-09-09\nt: 1:30\ndot: .\nn: 1.5\no: 010'
+    // Act
+    const t = parseTemplate(text) as unknown as Record<string, Json>
+    // Assess
+    expect([t.v, t.w, t.x, t.d, t.t, t.dot, t.n, t.o]).toEqual([
+      true,
+      false,
+      'y',
+      '2010-09-09',
+      '1:30',
+      '.',
+      1.5,
+      8,
+    ])
+  })
+
+  it.each([
+    ['an alias', 'Resources: {}\na: &x 1\nb: *x', /aliases/],
+    ['a duplicate key', 'Resources: {}\na: 1\na: 2', /unique/i],
+    ['a GetAtt without attribute', 'Resources: {}\na: !GetAtt Thing', /LogicalId\.Attribute/],
+    ['no Resources', 'a: 1', /no Resources/],
+    ['a list', '- 1', /top-level mapping/],
+  ])('rejects %s with a TemplateError naming the source', (_, text, message) => {
+    // Prepare / Act
+    const parse = () => parseTemplate(text, 'x.yaml')
+    // Assess
+    expect(parse).toThrow(TemplateError)
+    expect(parse).toThrow(/^x\.yaml: /)
+    expect(parse).toThrow(message)
+  })
+})
+
+describe('functionsOf', () => {
+  const template = parseTemplate(SMALL)
+
+  it('lists SAM and plain functions, SAM Globals merged the way SAM merges them', () => {
+    // Prepare / Act
+    const [fn, plain] = functionsOf(template)
+    // Assess
+    expect(fn?.logicalId).toBe('Fn')
+    expect(fn?.handlerModule).toBe('src/fn/handler')
+    expect(fn?.handlerExport).toBe('main')
+    expect(fn?.runtime).toBe('nodejs24.x')
+    expect(fn?.timeout).toBe(20)
+    expect(fn?.memorySize).toBe(128)
+    expect(fn?.properties.Layers).toEqual(['global-layer', 'own-layer'])
+    expect(fn?.environment.SHARED).toBe('from-globals')
+    expect(fn?.environment.OVERRIDDEN).toBe('local')
+    expect(fn?.entryPoints).toEqual(['src/fn/handler.ts'])
+    expect(plain?.logicalId).toBe('Plain')
+    expect(plain?.runtime).toBe('nodejs22.x')
+    expect(plain?.timeout).toBe(3)
+    expect(plain?.entryPoints).toEqual(['index'])
+  })
+
+  it('lets a local intrinsic replace a global map instead of merging into it', () => {
+    // Prepare
+    const global: Json = { Variables: { A: '1' } }
+    const local: Json = { 'Fn::If': ['C', { Variables: { B: '2' } }, { Ref: 'AWS::NoValue' }] }
+    // Act
+    const merged = mergeGlobals(global, local)
+    // Assess
+    expect(merged).toEqual(local)
+  })
+
+  it('rejects a handler without an export name', () => {
+    // Prepare
+    const t = parseTemplate(
+      'Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties: { Handler: index }',
+    )
+    // Act / Assess
+    expect(() => functionsOf(t)).toThrow(/F: Handler must be/)
+  })
+})
+
+describe('esbuildOptionsOf / builtHandlerPath', () => {
+  const [fn] = functionsOf(parseTemplate(SMALL))
+
+  it('maps BuildProperties to esbuild options, leaving out what only sam build reads', () => {
+    // Prepare / Act
+    const options = esbuildOptionsOf(fn as NonNullable<typeof fn>)
+    // Assess
+    expect(options).toEqual({
+      entryPoints: ['src/fn/handler.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: false,
+      sourcemap: true,
+      outbase: '.',
+      outExtension: { '.js': '.mjs' },
+      external: ['@aws-sdk/*'],
+    })
+    expect(builtHandlerPath(fn as NonNullable<typeof fn>, options)).toBe('src/fn/handler.mjs')
+  })
+
+  it('places the bundle at the entry basename when there is no Outbase (esbuild default)', () => {
+    // Prepare
+    const f = fn as NonNullable<typeof fn>
+    // Act
+    const path = builtHandlerPath(f, { ...esbuildOptionsOf(f), outbase: undefined })
+    // Assess
+    expect(path).toBe('handler.mjs')
+  })
+
+  it('refuses a BuildProperty it does not understand rather than build differently', () => {
+    // Prepare
+    const f = fn as NonNullable<typeof fn>
+    const odd = { ...f, buildProperties: { ...f.buildProperties, Splitting: true } }
+    // Act / Assess
+    expect(() => esbuildOptionsOf(odd)).toThrow(/BuildProperties\.Splitting/)
+    expect(() => esbuildOptionsOf({ ...f, buildMethod: 'makefile' })).toThrow(/not esbuild/)
+  })
+})
+
+describe('resolveValue', () => {
+  const template = parseTemplate(SMALL)
+  const [fn] = functionsOf(template)
+  const env = (fn as NonNullable<typeof fn>).environment as Json
+
+  it('resolves parameters, pseudo parameters, resource names, conditions and functions', () => {
+    // Prepare
+    const ctx = { template, parameters: { Secret: 's3cr3t' }, pseudo: { 'AWS::StackName': 'app' } }
+    // Act
+    const resolved = resolveValue(env, ctx)
+    // Assess
+    expect(resolved).toEqual({
+      SHARED: 'from-globals',
+      OVERRIDDEN: 'local',
+      TABLE: 'app-items',
+      TABLE_ARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/app-items',
+      SECRET: 's3cr3t',
+      JOINED: 'dev:b',
+      ENCODED: Buffer.from('hi').toString('base64'),
+    })
+  })
+
+  it('takes the condition branch from the parameter values', () => {
+    // Prepare
+    const ctx = { template, parameters: { Secret: 'x', Stage: 'prod' } }
+    // Act
+    const resolved = resolveValue(env, ctx) as Record<string, Json>
+    // Assess
+    expect(resolved.ONLY_PROD).toBe('yes-prod')
+    expect(resolved.TABLE).toBe('local-items')
+    expect(resolveValue({ Ref: 'AWS::NoValue' }, ctx)).toBe(NO_VALUE)
+    expect(resolveValue({ Condition: 'NotProd' }, ctx)).toBe(false)
+  })
+
+  it('names the parameter that has neither a value nor a Default', () => {
+    // Prepare
+    const ctx = { template }
+    // Act / Assess
+    expect(() => resolveValue(env, ctx)).toThrow(/parameter Secret has no Default/)
+    expect(() => resolveValue({ Ref: 'Nope' }, ctx)).toThrow(/unknown name Nope/)
+  })
+})
