@@ -1,0 +1,62 @@
+/**
+ * secure-fetch: `GET /fetch[/{id}]` (API Gateway HTTP API v2) calls the upstream HTTPS API with a
+ * bearer token that arrives KMS-encrypted in `API_TOKEN`, over verified TLS >= 1.2 (optional
+ * extra CA, SPKI pins, mutual TLS from an envelope secrets file). Wiring only: see config.ts,
+ * secrets.ts, fetch.ts, errors.ts and upstream.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger'
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
+import middy from '@middy/core'
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import { ConfigError, loadConfig } from './config.ts'
+import { errorResponses } from './errors.ts'
+import { checkEvent, fetchUpstream, type Telemetry, upstreamPool } from './fetch.ts'
+import { type SecretsContext, secretsMiddleware } from './secrets.ts'
+
+const logger = new Logger()
+const metrics = new Metrics()
+
+const config = (() => {
+  try {
+    return loadConfig(process.env)
+  } catch (error) {
+    // Fail the INIT phase with a clear message (variable names, never values).
+    if (error instanceof ConfigError) logger.error(error.message, { errorCode: error.code })
+    throw error
+  }
+})()
+
+const pool = upstreamPool(config)
+
+const telemetry: Telemetry = {
+  info: (message, extra) => logger.info(message, extra),
+  warn: (message, extra) => logger.warn(message, extra),
+  upstreamLatency: (ms) => metrics.addMetric('UpstreamLatency', MetricUnit.Milliseconds, ms),
+  upstreamError: (code) => {
+    const single = metrics.singleMetric()
+    single.addDimension('ErrorCode', code)
+    single.addMetric('UpstreamError', MetricUnit.Count, 1)
+  },
+}
+
+const secrets = secretsMiddleware(config, {
+  onDecrypted: (ms) => {
+    const durationMs = Math.round(ms)
+    metrics.addMetric('DecryptLatency', MetricUnit.Milliseconds, durationMs)
+    logger.info('secrets decrypted', { durationMs })
+  },
+  // Build the TLS context (trust store, client certificate) while INIT still runs.
+  onPrefetched: (values) => pool.clientFor(values),
+})
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(injectLambdaContext(logger, { logEvent: false }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(errorResponses(logger))
+  .use(checkEvent(config.basePath))
+  .use(secrets)
+  .handler((event, context, { signal }) =>
+    fetchUpstream(event, context as SecretsContext, signal, { config, pool, telemetry }),
+  )
