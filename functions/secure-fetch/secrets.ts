@@ -37,11 +37,13 @@ export interface SecretsHooks {
  * duration of each decrypt round. The prefetch round is timed by joining it through
  * `loadSecrets` with the same options object, which shares the middleware's single-flight
  * round; a round started by an invocation (the prefetch failed) is timed around the middleware.
+ * Typed on the plain `Context`: callers (the runtime, tests) do not bring the secrets; the handler
+ * reads them as {@link SecretsContext}.
  */
 export function secretsMiddleware(
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
   hooks: SecretsHooks,
-): MiddlewareObj<unknown, unknown, Error, SecretsContext> {
+): MiddlewareObj<unknown, unknown, Error, Context> {
   const options = {
     fetchData: secretsFetchData(config),
     setToContext: true,
