@@ -167,7 +167,7 @@ const map = (error: unknown): Mapped => {
   }
 }
 
-/** Metric per error code, e.g. `Errors_ITEM_INTEGRITY`: alarms can target tampering alone. */
+/** Metric per error code, e.g. `Error_ITEM_INTEGRITY`: alarms can target tampering alone. */
 export const errorMetricName = (code: string): string => `Error_${code}`
 
 export const httpErrors = (options: {
