@@ -1,0 +1,196 @@
+import { resolve } from 'node:path'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { CliUsageError } from './errors.ts'
+import type { CliIo } from './io.ts'
+import {
+  defaultSamconfig,
+  findFunction,
+  loadTemplate,
+  samconfigStackName,
+  type Template,
+  type TemplateFunction,
+} from './template.ts'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
+
+/** Where the value is bound: key, function / context, variable name, template lookup. */
+export const targetOptions = {
+  'key-id': { type: 'string' },
+  'function-name': { type: 'string' },
+  context: { type: 'string', multiple: true },
+  'no-context': { type: 'boolean' },
+  'bind-variable': { type: 'string' },
+  template: { type: 'string' },
+  function: { type: 'string' },
+  'stack-name': { type: 'string' },
+  samconfig: { type: 'string' },
+  'config-env': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options
+
+/** Input and output of the commands that produce a value. */
+export const outputOptions = {
+  in: { type: 'string' },
+  name: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+} as const satisfies Options
+
+/** The destination of `reencrypt`. */
+export const destinationOptions = {
+  'to-key-id': { type: 'string' },
+  'to-function-name': { type: 'string' },
+  'to-function': { type: 'string' },
+  'to-context': { type: 'string', multiple: true },
+  'to-no-context': { type: 'boolean' },
+  'to-bind-variable': { type: 'string' },
+} as const satisfies Options
+
+/** node:util parseArgs, strict, no positionals, with one-line errors that echo no value. */
+export const parseCommandArgs = (command: string, args: string[], options: Options): Values => {
+  let values: Values
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string }
+    const option = /'(-[^' ]*)/.exec(message)?.[1]
+    const hint = `(see kms-secrets ${command} --help)`
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new CliUsageError(`unknown option ${option} ${hint}`)
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new CliUsageError(
+        message.includes('does not take an argument')
+          ? `${option} takes no value ${hint}`
+          : `${option} needs a value ${hint}`,
+      )
+    }
+    // The only other parseArgs error with these settings: a positional argument, which
+    // may well be a secret typed on the command line: never echo it.
+    throw new CliUsageError(
+      `unexpected argument: ${command} takes options only; secrets are read from stdin or --in FILE, never from the command line ${hint}`,
+    )
+  }
+  for (const [name, value] of Object.entries(values)) {
+    if (value === '' || (Array.isArray(value) && value.includes(''))) {
+      throw new CliUsageError(`--${name} needs a non-empty value`)
+    }
+  }
+  return values
+}
+
+/** A string option (parseArgs typed it; empty values were refused). */
+export const stringOf = (values: Values, name: string): string | undefined =>
+  values[name] as string | undefined
+
+const listOf = (values: Values, name: string): string[] =>
+  (values[name] as string[] | undefined) ?? []
+
+/** Shared by both ends of `reencrypt`: the template is read once. */
+export class TemplateScope {
+  readonly #values: Values
+  readonly #io: CliIo
+  #template: Promise<Template> | undefined
+  #stackName: Promise<string> | undefined
+
+  constructor(values: Values, io: CliIo) {
+    this.#values = values
+    this.#io = io
+  }
+
+  get path(): string | undefined {
+    const path = stringOf(this.#values, 'template')
+    return path === undefined ? undefined : resolve(this.#io.cwd, path)
+  }
+
+  template(): Promise<Template> {
+    this.#template ??= loadTemplate(this.path as string)
+    return this.#template
+  }
+
+  stackName(): Promise<string> {
+    const given = stringOf(this.#values, 'stack-name')
+    if (given !== undefined) return Promise.resolve(given)
+    const samconfig = stringOf(this.#values, 'samconfig')
+    const path =
+      samconfig === undefined
+        ? defaultSamconfig(this.path as string)
+        : resolve(this.#io.cwd, samconfig)
+    this.#stackName ??= samconfigStackName(path, stringOf(this.#values, 'config-env') ?? 'default')
+    return this.#stackName
+  }
+
+  async function(logicalId: string): Promise<TemplateFunction> {
+    const region = this.#io.env.AWS_REGION ?? this.#io.env.AWS_DEFAULT_REGION
+    return findFunction(await this.template(), logicalId, {
+      stackName: () => this.stackName(),
+      region,
+    })
+  }
+}
+
+export interface Target {
+  context: Record<string, string>
+  /** The template's function, when the context came from --template/--function. */
+  fn: TemplateFunction | undefined
+}
+
+/**
+ * The encryption context from `--function-name`, `--template … --function`, `--context`
+ * and `--no-context` (or their `--to-` forms with prefix `to-`), plus `--bind-variable`.
+ * `undefined` when none of them is given.
+ */
+export const resolveTarget = async (
+  values: Values,
+  scope: TemplateScope,
+  prefix: '' | 'to-',
+  bindVariable: string | undefined,
+): Promise<Target | undefined> => {
+  const flag = (name: string) => `--${prefix}${name}`
+  const functionName = stringOf(values, `${prefix}function-name`)
+  const logicalId = stringOf(values, `${prefix}function`)
+  const pairs = listOf(values, `${prefix}context`)
+  const noContext = values[`${prefix}no-context`] === true
+  if (logicalId !== undefined && scope.path === undefined) {
+    throw new CliUsageError(`${flag('function')} needs --template template.yaml`)
+  }
+  if (functionName !== undefined && logicalId !== undefined) {
+    throw new CliUsageError(`give either ${flag('function-name')} or ${flag('function')}, not both`)
+  }
+  if (noContext && (functionName !== undefined || logicalId !== undefined || pairs.length > 0)) {
+    throw new CliUsageError(`${flag('no-context')} cannot be combined with another context option`)
+  }
+  if (!noContext && functionName === undefined && logicalId === undefined && pairs.length === 0) {
+    return undefined
+  }
+  const context: Record<string, string> = {}
+  let fn: TemplateFunction | undefined
+  if (logicalId !== undefined) {
+    fn = await scope.function(logicalId)
+    context.LambdaFunctionName = fn.functionName
+  }
+  if (functionName !== undefined) context.LambdaFunctionName = functionName
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new CliUsageError(`${flag('context')} needs KEY=VALUE`)
+    const key = pair.slice(0, at)
+    if (Object.hasOwn(context, key)) {
+      throw new CliUsageError(`the context key ${key} is given twice`)
+    }
+    context[key] = pair.slice(at + 1)
+  }
+  if (bindVariable !== undefined) {
+    if (Object.hasOwn(context, 'EnvironmentVariableName')) {
+      throw new CliUsageError(
+        'the context key EnvironmentVariableName is given twice (--bind-variable sets it)',
+      )
+    }
+    context.EnvironmentVariableName = bindVariable
+  }
+  return { context, fn }
+}
+
+export const NO_CONTEXT_HINT =
+  'no encryption context: pass --function-name NAME (what the middleware expects by default), --template template.yaml --function LogicalId, --context KEY=VALUE, or --no-context'

@@ -1,0 +1,51 @@
+import { bundlePlaintext, EnvelopeKind, parseDotenv, sealWithKms } from '../../encrypt.ts'
+import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions } from '../args.ts'
+import { CliUsageError } from '../errors.ts'
+import { readInput } from '../io.ts'
+import { checkName, parseFormat } from '../output.ts'
+import { type CommandRun, describeTarget, finish, requireKeyId, variableOf } from './shared.ts'
+
+export const bundleOptions = { ...targetOptions, ...outputOptions } as const
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+export const runBundle = async (run: CommandRun): Promise<number> => {
+  const { values, io, scope } = run
+  const format = parseFormat(stringOf(values, 'format'))
+  const bind = stringOf(values, 'bind-variable')
+  const name = stringOf(values, 'name') ?? (format === 'env-json' ? bind : undefined)
+  checkName(format, name)
+  const keyId = requireKeyId(values, 'bundle')
+  const target = await resolveTarget(values, scope, '', bind)
+  if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
+  const inPath = stringOf(values, 'in')
+  const input = await readInput(io, inPath, 'KEY=value lines')
+  let plaintext: Buffer | undefined
+  let fields: string[]
+  let value: string
+  try {
+    let text: string
+    try {
+      text = utf8.decode(input)
+    } catch {
+      throw new CliUsageError('the input is not UTF-8 text')
+    }
+    const parsed = parseDotenv(text, inPath ?? 'stdin')
+    fields = Object.keys(parsed)
+    plaintext = bundlePlaintext(parsed)
+    value = await sealWithKms({
+      client: run.kms(),
+      keyId,
+      context: target.context,
+      kind: EnvelopeKind.Bundle,
+      plaintext,
+      variable: variableOf(name, bind),
+    })
+  } finally {
+    input.fill(0)
+    plaintext?.fill(0)
+  }
+  const listed = fields.length > 10 ? [...fields.slice(0, 10), '…'] : fields
+  describeTarget(io, `sealed a bundle of ${fields.length} fields (${listed.join(', ')})`, target)
+  return finish(run, { format, value, name, target, bundle: true })
+}

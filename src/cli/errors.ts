@@ -1,0 +1,27 @@
+import { ErrorCode, KmsSecretsError } from '../errors.ts'
+
+/** Bad command line or input: exit code 2, one line, with a pointer to --help. */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError'
+}
+
+export const EXIT_OK = 0
+/** KMS refused or failed, or the value does not decrypt. */
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+/**
+ * The one line printed for an error, and the exit code. Only our own messages are
+ * printed: KmsSecretsError and CliUsageError never hold a plaintext or ciphertext; for
+ * anything else only the error's name (and code) is shown.
+ */
+export const describeError = (error: unknown): { line: string; exitCode: number } => {
+  if (error instanceof CliUsageError) return { line: error.message, exitCode: EXIT_USAGE }
+  if (error instanceof KmsSecretsError) {
+    const usage = error.code === ErrorCode.InvalidOptions
+    return { line: `${error.message} [${error.code}]`, exitCode: usage ? EXIT_USAGE : EXIT_FAILURE }
+  }
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
+  const what = [name, code].filter((part) => typeof part === 'string').join(' ')
+  return { line: `unexpected failure${what ? ` (${what})` : ''}`, exitCode: EXIT_FAILURE }
+}

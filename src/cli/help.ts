@@ -1,0 +1,128 @@
+const TARGET = `Key and encryption context:
+  --key-id ID                 KMS key id, key ARN, alias/NAME or alias ARN
+  --function-name NAME        context {"LambdaFunctionName": NAME}: what the middleware
+                              expects by default (AWS_LAMBDA_FUNCTION_NAME, or
+                              KMS_SECRETS_FUNCTION_NAME when set)
+  --template FILE --function LOGICAL_ID
+                              take that name from a SAM template (FunctionName, or the
+                              function's KMS_SECRETS_FUNCTION_NAME); \${AWS::StackName}
+                              comes from --stack-name or samconfig.toml's stack_name
+  --stack-name NAME           stack name for the template's \${AWS::StackName}
+  --samconfig FILE            default: samconfig.toml beside the template
+  --config-env NAME           samconfig environment (default "default")
+  --context KEY=VALUE         add a context pair (repeatable); alone, the whole context
+  --no-context                no encryption context (the middleware's encryptionContext: false)
+  --bind-variable NAME        add {"EnvironmentVariableName": NAME}, for bindVariableName: true
+                              (for a secrets file: the path as written after file:)`
+
+const OUTPUT = `Output:
+  --format value              the bare value (default)
+  --format env-json           {"LOGICAL_ID": {"NAME": value}} for sam local invoke --env-vars
+                              ("Parameters", i.e. every function, without --function)
+  --format parameter-overrides
+                              NAME=value for sam deploy --parameter-overrides
+  --name NAME                 the variable (env-json) or template parameter
+                              (parameter-overrides) the value is for
+  --out FILE                  write to FILE instead of stdout (--force to replace it)`
+
+const ENV = `Environment:
+  The AWS SDK's own: AWS_REGION, AWS_PROFILE, credentials, and AWS_ENDPOINT_URL for a
+  local KMS. Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input.`
+
+export const TOP_HELP = `kms-secrets: encrypt values for middy-kms-secrets (KMS-encrypted Lambda env vars)
+
+Usage: kms-secrets <command> [options]
+
+Commands:
+  encrypt     encrypt one secret: a raw KMS blob, or an envelope with --envelope
+  decrypt     check that a value decrypts (prints "ok, N bytes"; --show prints it)
+  bundle      encrypt a dotenv file of KEY=value lines as one envelope (a bundle):
+              one env var, or a secrets file with --out, and one KMS call per cold start
+  reencrypt   move a value to another key and/or another function's context
+
+Secrets are read from stdin or --in FILE, never from the command line.
+Run kms-secrets <command> --help for its options.
+
+Example:
+  printf %s "$TOKEN" | kms-secrets encrypt --key-id alias/app \\
+    --template template.yaml --function SecureFetchFunction \\
+    --format parameter-overrides --name ApiTokenCiphertext
+`
+
+export const COMMAND_HELP: Record<string, string> = {
+  encrypt: `Usage: kms-secrets encrypt --key-id ID (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
+
+Encrypts the bytes of stdin (or --in FILE), exactly as given: a trailing newline is
+part of the secret (use printf, not echo, or --trim).
+
+  --in FILE                   read the secret from FILE instead of stdin
+  --trim                      drop one trailing newline (\\n or \\r\\n) from the input
+  --envelope                  envelope encryption (GenerateDataKey + AES-256-GCM):
+                              any size; needed over KMS Encrypt's 4096 bytes
+
+${TARGET}
+
+${OUTPUT}
+
+${ENV}
+`,
+  decrypt: `Usage: kms-secrets decrypt (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
+
+Reads an encrypted value (raw KMS blob, envelope or secrets file) from stdin or --in FILE
+and decrypts it exactly as the middleware would. Prints "ok, N bytes (...)" only.
+
+  --in FILE                   read the value from FILE (e.g. a secrets file)
+  --field NAME                check (or show) one field of a bundle
+  --show                      print the plaintext to stdout (mind your terminal history)
+  --key-id ID                 optional pin: refuse values under any other key
+
+${TARGET}
+
+${ENV}
+`,
+  bundle: `Usage: kms-secrets bundle --key-id ID (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
+
+Reads KEY=value lines (dotenv style) from stdin or --in FILE and encrypts them as one
+envelope holding a JSON object of strings. Read its fields with fetchData sources
+VAR#KEY (env var) or file:PATH#KEY (secrets file, written with --out).
+
+Dotenv rules: '...' is literal; "..." turns \\n into a newline; both may span lines;
+# starts a comment line. Refused (instead of silently misread): # inside an unquoted
+value, \\" inside double quotes, text after a closing quote, a name set twice.
+
+  --in FILE                   read the KEY=value lines from FILE
+
+${TARGET}
+
+${OUTPUT}
+
+${ENV}
+`,
+  reencrypt: `Usage: kms-secrets reencrypt (source context options) (--to-... options) [options]
+
+Moves an encrypted value (stdin or --in FILE) to another key and/or context:
+  raw KMS blob: KMS ReEncrypt, the plaintext never leaves KMS (needs kms:ReEncrypt*);
+  envelope:     the context and the encrypted data key are bound into the AES-GCM tag,
+                so it is opened and sealed again under a fresh data key HERE: the
+                plaintext is briefly in this process's memory (needs kms:Decrypt on the
+                source key and kms:GenerateDataKey on the destination key).
+
+Source: the key and context options below (--key-id pins the source key).
+Destination:
+  --to-key-id ID              destination key (default: --key-id)
+  --to-function-name NAME     destination {"LambdaFunctionName": NAME}
+  --to-function LOGICAL_ID    destination function from --template
+  --to-context KEY=VALUE      destination context pair (repeatable)
+  --to-no-context             no destination context
+  --to-bind-variable NAME     destination EnvironmentVariableName (default: --bind-variable)
+  Without any --to- context option, the source context is kept.
+
+  --in FILE                   read the value from FILE
+
+${TARGET}
+
+${OUTPUT}
+
+${ENV}
+`,
+}

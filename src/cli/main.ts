@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises'
+import { KMSClient } from '@aws-sdk/client-kms'
+import { parseCommandArgs, TemplateScope, type Values } from './args.ts'
+import { bundleOptions, runBundle } from './commands/bundle.ts'
+import { decryptOptions, runDecrypt } from './commands/decrypt.ts'
+import { encryptOptions, runEncrypt } from './commands/encrypt.ts'
+import { reencryptOptions, runReencrypt } from './commands/reencrypt.ts'
+import type { CommandRun } from './commands/shared.ts'
+import { CliUsageError, describeError, EXIT_OK, EXIT_USAGE } from './errors.ts'
+import { COMMAND_HELP, TOP_HELP } from './help.ts'
+import type { CliIo } from './io.ts'
+
+export { type CliIo, processIo } from './io.ts'
+
+const COMMANDS: Record<
+  string,
+  { options: Parameters<typeof parseCommandArgs>[2]; run: (run: CommandRun) => Promise<number> }
+> = {
+  encrypt: { options: encryptOptions, run: runEncrypt },
+  decrypt: { options: decryptOptions, run: runDecrypt },
+  bundle: { options: bundleOptions, run: runBundle },
+  reencrypt: { options: reencryptOptions, run: runReencrypt },
+}
+
+const version = async (): Promise<string> => {
+  // src/cli/ and dist/cli/ are both two levels below package.json.
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
+}
+
+/** The region from the environment given (the SDK's own chain applies otherwise). */
+const clientFactory = (io: CliIo) => {
+  let client: KMSClient | undefined
+  return () => {
+    const region = io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION
+    client ??= new KMSClient(region ? { region } : {})
+    return client
+  }
+}
+
+/** The CLI, in process: returns the exit code (0 ok, 1 KMS failure, 2 usage). */
+export const main = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const [command, ...args] = argv
+  try {
+    if (command === undefined) {
+      io.stderr.write(TOP_HELP)
+      return EXIT_USAGE
+    }
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.stdout.write(TOP_HELP)
+      return EXIT_OK
+    }
+    if (command === '--version') {
+      io.stdout.write(`${await version()}\n`)
+      return EXIT_OK
+    }
+    const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+    if (spec === undefined) {
+      // A mistyped command is echoed; anything else might be a secret typed by mistake.
+      const shown = /^-{0,2}[a-z][a-z-]{0,20}$/.test(command) ? `${command} ` : ''
+      throw new CliUsageError(
+        `unknown command ${shown}(commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)`,
+      )
+    }
+    const values: Values = parseCommandArgs(command, args, spec.options)
+    if (values.help === true) {
+      io.stdout.write(COMMAND_HELP[command] as string)
+      return EXIT_OK
+    }
+    return await spec.run({
+      values,
+      io,
+      kms: clientFactory(io),
+      scope: new TemplateScope(values, io),
+    })
+  } catch (error) {
+    const { line, exitCode } = describeError(error)
+    io.stderr.write(`kms-secrets: ${line}\n`)
+    return exitCode
+  }
+}
