@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -66,6 +66,10 @@ function keyMaterial(key: CertKey): string[] {
 }
 
 beforeAll(async () => {
+  // The function imports the library by its package name: the built dist/.
+  if (!existsSync(join(REPO_ROOT, 'dist', 'index.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` before the integration tests')
+  }
   pki = await createTestPki()
   workDir = join(TMP_DIR, `secure-fetch-${randomUUID()}`)
   bundle = join(workDir, 'bundle', 'handler.mjs')
