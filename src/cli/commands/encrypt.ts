@@ -30,7 +30,7 @@ export const runEncrypt = async (run: CommandRun): Promise<number> => {
   const newline = newlineLength(input)
   if (newline > 0 && values.trim !== true) {
     io.stderr.write(
-      "warning: the input ends with a newline, which is encrypted as part of the secret (use printf '%s', or --trim)\n",
+      "warning: the input ends with a newline, which is encrypted as part of the secret: for text, use printf '%s' or --trim; for binary input (a random key), ignore this\n",
     )
   }
   const plaintext = input.subarray(0, input.length - (values.trim === true ? newline : 0))

@@ -98,7 +98,9 @@ describe('kms-secrets encrypt', () => {
     )
     // Assess
     expect(fake.plaintextOf(kept.stdout.trim(), fn).toString()).toBe('abc\n')
-    expect(kept.stderr).toContain('warning: the input ends with a newline')
+    expect(kept.stderr).toContain(
+      "warning: the input ends with a newline, which is encrypted as part of the secret: for text, use printf '%s' or --trim; for binary input (a random key), ignore this\n",
+    )
     expect(fake.plaintextOf(trimmed.stdout.trim(), fn).toString()).toBe('abc')
     expect(fake.plaintextOf(trimmedLf.stdout.trim(), fn).toString()).toBe('abc')
     expect(trimmed.stderr).not.toContain('warning')
