@@ -46,7 +46,10 @@ interface Round {
 const digestOf = (...values: string[]) =>
   createHash('sha256').update(values.join('\u0000')).digest('hex')
 
-const encrypt = async (plaintext: string, context = { LambdaFunctionName: FUNCTION_NAME }) => {
+const encrypt = async (
+  plaintext: string,
+  context: Record<string, string> = { LambdaFunctionName: FUNCTION_NAME },
+) => {
   allSecrets.push(plaintext)
   const answer = await kms.send(
     new EncryptCommand({
