@@ -18,7 +18,7 @@ const STACK = 'invoke-test'
 const TOKEN = `tok-${randomBytes(12).toString('hex')}`
 const SECRET = 'pässwörd€ with unicode' // the value in events/secure-items-create.json
 
-const work = mkdtempSync(join(tmpdir(), 'kms-invoke-'))
+let work = ''
 let moto: MotoServer
 let upstream: RunningHttpsServer
 let envFile: string
@@ -31,6 +31,7 @@ const invoke = (args: string[], env: Record<string, string> = {}): Promise<RunNo
   })
 
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'kms-invoke-'))
   moto = await startMoto()
   const env = awsEnv(moto.endpoint)
   const aws = {
@@ -93,7 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstream?.stop()
   await moto?.stop()
-  rmSync(work, { recursive: true, force: true })
+  if (work !== '') rmSync(work, { recursive: true, force: true })
 })
 
 type ApiResult = { statusCode: number; body: string; headers?: Record<string, string> }
@@ -225,10 +226,12 @@ describe('npm run invoke: clear errors', () => {
 })
 
 describe('npm run invoke: the Lambda contract, on fixture templates', () => {
-  const fixture = mkdtempSync(join(work, 'fixture-'))
-  writeFileSync(
-    join(fixture, 'template.yaml'),
-    `Transform: AWS::Serverless-2016-10-31
+  let fixture = ''
+  beforeAll(() => {
+    fixture = mkdtempSync(join(work, 'fixture-'))
+    writeFileSync(
+      join(fixture, 'template.yaml'),
+      `Transform: AWS::Serverless-2016-10-31
 Parameters:
   Greeting: { Type: String, Default: hello }
 Globals:
@@ -257,26 +260,27 @@ Resources:
     Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, EntryPoints: [fns/broken.ts] } }
     Properties: { Handler: broken.handler, CodeUri: . }
 `,
-  )
-  const fns = join(fixture, 'fns')
-  mkdirSync(fns)
-  for (const [name, code] of Object.entries({
-    'echo.ts': `export const handler = async (event: unknown, context: any) => {
-  console.log('log line from echo') // goes to stderr, never into the result
-  const remaining = context.getRemainingTimeInMillis()
-  return { event, functionName: context.functionName, memory: context.memoryLimitInMB,
-    arn: context.invokedFunctionArn, requestId: context.awsRequestId, remaining,
-    env: { GREETING: process.env.GREETING, FROM_GLOBALS: process.env.FROM_GLOBALS,
-      OPTIONAL: process.env.OPTIONAL ?? null, NAME: process.env.AWS_LAMBDA_FUNCTION_NAME,
-      TASK_ROOT: process.env.LAMBDA_TASK_ROOT, REGION: process.env.AWS_REGION } }
-}`,
-    'slow.ts': 'export const handler = () => new Promise(() => setInterval(() => {}, 1000))',
-    'broken.ts': `class ConfigError extends Error { name = 'ConfigError' }
-throw new ConfigError('TABLE_NAME is not set')
-export const handler = async () => 'never'`,
-  })) {
-    writeFileSync(join(fns, name), code)
-  }
+    )
+    const fns = join(fixture, 'fns')
+    mkdirSync(fns)
+    for (const [name, code] of Object.entries({
+      'echo.ts': `export const handler = async (event: unknown, context: any) => {
+    console.log('log line from echo') // goes to stderr, never into the result
+    const remaining = context.getRemainingTimeInMillis()
+    return { event, functionName: context.functionName, memory: context.memoryLimitInMB,
+      arn: context.invokedFunctionArn, requestId: context.awsRequestId, remaining,
+      env: { GREETING: process.env.GREETING, FROM_GLOBALS: process.env.FROM_GLOBALS,
+        OPTIONAL: process.env.OPTIONAL ?? null, NAME: process.env.AWS_LAMBDA_FUNCTION_NAME,
+        TASK_ROOT: process.env.LAMBDA_TASK_ROOT, REGION: process.env.AWS_REGION } }
+  }`,
+      'slow.ts': 'export const handler = () => new Promise(() => setInterval(() => {}, 1000))',
+      'broken.ts': `class ConfigError extends Error { name = 'ConfigError' }
+  throw new ConfigError('TABLE_NAME is not set')
+  export const handler = async () => 'never'`,
+    })) {
+      writeFileSync(join(fns, name), code)
+    }
+  })
   const run = (args: string[]) =>
     invoke([
       ...args,

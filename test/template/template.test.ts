@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import {
   buildFunction,
@@ -324,7 +324,10 @@ describe('KMS key', () => {
 })
 
 describe('functions', () => {
-  const buildRoot = mkdtempSync(join(tmpdir(), 'kms-template-build-'))
+  let buildRoot = ''
+  beforeAll(() => {
+    buildRoot = mkdtempSync(join(tmpdir(), 'kms-template-build-'))
+  })
   afterAll(() => rmSync(buildRoot, { recursive: true, force: true }))
 
   it.each(functions.map((f) => [f.logicalId, f] as const))(
