@@ -46,6 +46,7 @@ Options:
   --burst <n>         concurrent cold starts in the at-scale burst, default 500 (--quick: 100)
   --burst-rate <rps>  Decrypt requests per second the proxy admits in the burst, default 1000
   --json <file>       also write the raw measurements as JSON
+  --from-json <file>  measure nothing: write the report again from such a file
   -h, --help          this text`
 
 class UsageError extends Error {}
@@ -74,6 +75,7 @@ const parseOptions = (argv: string[]) => {
       burst: { type: 'string' },
       'burst-rate': { type: 'string' },
       json: { type: 'string' },
+      'from-json': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -86,7 +88,8 @@ const parseOptions = (argv: string[]) => {
     latencyMs: positive('latency-ms', values['latency-ms'], 10),
     out: values.out,
     json: values.json,
-    loadRounds: quick ? 2 : 30,
+    fromJson: values['from-json'],
+    loadRounds: quick ? 2 : 40,
     warmInvocations: quick ? 10_000 : 100_000,
     warmRounds: quick ? 1 : 5,
     logLines: quick ? 20_000 : 100_000,
@@ -101,6 +104,9 @@ const parseOptions = (argv: string[]) => {
 }
 
 type Options = ReturnType<typeof parseOptions>
+
+const shownArgs = (argv: readonly string[]): string[] =>
+  argv.filter((arg, i) => !arg.startsWith('--json') && argv[i - 1] !== '--json')
 
 const machineLine = async (): Promise<Machine> => {
   let cpu = cpus()[0]?.model ?? 'unknown CPU'
@@ -121,6 +127,35 @@ const machineLine = async (): Promise<Machine> => {
   }
 }
 
+const writeReport = async (results: Results, outDir: string) => {
+  await mkdir(outDir, { recursive: true })
+  const mdFile = join(outDir, 'BENCHMARKS.md')
+  const svgFile = join(outDir, 'benchmarks-cold-start.svg')
+  await writeFile(mdFile, renderMarkdown(results))
+  await writeFile(svgFile, renderSvg(results))
+  const shown = (file: string) => relative(process.cwd(), file) || file
+  progress(
+    `wrote ${shown(mdFile)} and ${shown(svgFile)} (the run took ${results.durationS.toFixed(0)} s)`,
+  )
+}
+
+/** The report again from the raw measurements of an earlier run (--json). */
+const rerender = async (file: string, outDir: string): Promise<number> => {
+  const raw = JSON.parse(await readFile(file, 'utf8')) as Omit<Results, 'cold' | 'envBytes'> & {
+    cold: Record<string, Results['cold'] extends Map<string, infer V> ? V : never>
+    envBytes: Record<string, number>
+  }
+  await writeReport(
+    {
+      ...raw,
+      cold: new Map(Object.entries(raw.cold)),
+      envBytes: new Map(Object.entries(raw.envBytes)),
+    },
+    outDir,
+  )
+  return 0
+}
+
 const main = async (): Promise<number> => {
   let options: Options
   try {
@@ -139,11 +174,12 @@ const main = async (): Promise<number> => {
       `warning: Node ${process.version}; the numbers are meant for Node 24 (the Lambda runtime)`,
     )
 
-  const started = performance.now()
-  const machine = await machineLine()
   const outDir = resolve(
     options.out ?? (options.quick ? join(tmpdir(), 'middy-kms-secrets-bench') : join(ROOT, 'docs')),
   )
+  if (options.fromJson) return rerender(options.fromJson, outDir)
+  const started = performance.now()
+  const machine = await machineLine()
   const work = await mkdtemp(join(tmpdir(), 'kms-bench-'))
   const home = join(work, 'home')
   await mkdir(home)
@@ -213,7 +249,8 @@ const main = async (): Promise<number> => {
     progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
     const burst = await bursts(bench)
 
-    const extra = process.argv.slice(2).join(' ')
+    // The command as it bears on the numbers (--json only adds a file).
+    const extra = shownArgs(process.argv.slice(2)).join(' ')
     const results: Results = {
       machine,
       command: `npm run bench${extra ? ` -- ${extra}` : ''}`,
@@ -241,20 +278,13 @@ const main = async (): Promise<number> => {
       },
       durationS: (performance.now() - started) / 1000,
     }
-    await mkdir(outDir, { recursive: true })
-    const mdFile = join(outDir, 'BENCHMARKS.md')
-    const svgFile = join(outDir, 'benchmarks-cold-start.svg')
-    await writeFile(mdFile, renderMarkdown(results))
-    await writeFile(svgFile, renderSvg(results))
     if (options.json) {
       await writeFile(
         options.json,
         `${JSON.stringify({ ...results, cold: Object.fromEntries(cold), envBytes: Object.fromEntries(envBytes) }, null, 2)}\n`,
       )
     }
-    progress(
-      `wrote ${relative(process.cwd(), mdFile) || mdFile} and ${relative(process.cwd(), svgFile) || svgFile} in ${results.durationS.toFixed(0)} s`,
-    )
+    await writeReport(results, outDir)
     return 0
   } catch (error) {
     if (!stopping) progress(`failed: ${(error as Error).stack ?? error}`)
