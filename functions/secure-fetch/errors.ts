@@ -2,31 +2,10 @@
  * Errors of the secure-fetch function mapped to HTTP answers: a stable `code`, a fixed message
  * per code (never an error's own text, which may name hosts or files), and the request id.
  */
-import type { MiddlewareObj } from '@middy/core'
-import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import type { Metrics } from '@aws-lambda-powertools/metrics'
 import { KmsSecretsError } from 'middy-kms-secrets'
+import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'
 import { UpstreamError, type UpstreamErrorCode } from './upstream.ts'
-
-/** An error the function raises on purpose, with the answer it deserves. */
-export class HttpError extends Error {
-  override readonly name = 'HttpError'
-  readonly statusCode: number
-  readonly code: string
-
-  constructor(statusCode: number, code: string, message: string) {
-    super(message)
-    this.statusCode = statusCode
-    this.code = code
-  }
-}
-
-export interface ErrorAnswer {
-  statusCode: number
-  code: string
-  message: string
-  /** Seconds, for answers worth retrying. */
-  retryAfter?: number
-}
 
 const UPSTREAM: Record<UpstreamErrorCode, [status: number, message: string]> = {
   TLS_UNTRUSTED: [502, 'the upstream certificate is not trusted'],
@@ -63,40 +42,19 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     return { statusCode, code, message }
   }
   if (error instanceof KmsSecretsError) {
-    return TRANSIENT_SECRETS.has(error.code)
-      ? {
-          statusCode: 503,
-          code: 'SECRETS_UNAVAILABLE',
-          message: 'the function could not decrypt its secrets, retry later',
-          retryAfter: 1,
-        }
-      : {
-          statusCode: 500,
-          code: 'SECRETS_UNAVAILABLE',
-          message: 'the function could not decrypt its secrets',
-        }
-  }
-  // Middy's own early timeout, just before the Lambda deadline.
-  if ((error as Error | undefined)?.name === 'TimeoutError') {
+    const transient = TRANSIENT_SECRETS.has(error.code)
     return {
-      statusCode: 504,
-      code: 'DEADLINE_EXCEEDED',
-      message: 'the function deadline came before the upstream answered',
+      statusCode: transient ? 503 : 500,
+      code: 'SECRETS_UNAVAILABLE',
+      message: `the function could not decrypt its secrets${transient ? ', retry later' : ''}`,
+      ...(transient && { retryAfter: 1 }),
     }
   }
-  return { statusCode: 500, code: 'INTERNAL', message: 'internal error' }
-}
-
-export function jsonResponse(
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-    body: JSON.stringify(body),
+  // Middy's own early timeout, just before the Lambda deadline: answered as the upstream's.
+  if ((error as Error | undefined)?.name === 'TimeoutError') {
+    return errorAnswer(new UpstreamError('ABORTED'))
   }
+  return { statusCode: 500, code: 'INTERNAL', message: 'internal error' }
 }
 
 /** The few, non-secret, facts about an error worth a log line. */
@@ -113,32 +71,25 @@ export function errorFacts(error: unknown): Record<string, string | number> {
   return facts
 }
 
-interface ErrorLogger {
-  warn(message: string, extra: Record<string, unknown>): void
-  error(message: string, extra: Record<string, unknown>): void
-}
-
 /**
- * Middy `onError`: every error becomes a JSON answer `{ code, message, requestId }`. Upstream
- * failures were logged where they happened (with their duration); the rest is logged here, by
- * code only.
+ * Errors -> JSON `{ code, message, requestId }`. Upstream failures were logged where they
+ * happened (with their duration); the rest is logged here, by code only.
  */
-export function errorResponses(
-  logger: ErrorLogger,
-): MiddlewareObj<unknown, APIGatewayProxyStructuredResultV2, Error, Context> {
-  return {
-    onError: (request) => {
-      if (request.response !== undefined) return
-      const answer = errorAnswer(request.error)
-      if (!(request.error instanceof UpstreamError)) {
-        const log = answer.statusCode >= 500 ? logger.error : logger.warn
-        log.call(logger, 'request failed', { ...errorFacts(request.error), answer: answer.code })
+export function errorResponses(options: {
+  logger: ErrorLogger
+  metrics: Pick<Metrics, 'addMetric'>
+}) {
+  return httpErrors({
+    ...options,
+    classify: (error, context) => {
+      const answer = errorAnswer(error)
+      return {
+        ...answer,
+        body: { requestId: context.awsRequestId },
+        ...(!(error instanceof UpstreamError) && {
+          log: { ...errorFacts(error), answer: answer.code },
+        }),
       }
-      request.response = jsonResponse(
-        answer.statusCode,
-        { code: answer.code, message: answer.message, requestId: request.context.awsRequestId },
-        answer.retryAfter === undefined ? {} : { 'retry-after': String(answer.retryAfter) },
-      )
     },
-  }
+  })
 }

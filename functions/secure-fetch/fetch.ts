@@ -5,8 +5,8 @@
  */
 import type { MiddlewareObj } from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import { HttpError, jsonResponse } from '../shared/http.ts'
 import type { SecureFetchConfig } from './config.ts'
-import { HttpError, jsonResponse } from './errors.ts'
 import type { FetchSecrets } from './secrets.ts'
 import {
   createUpstreamClient,

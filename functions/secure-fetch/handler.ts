@@ -55,7 +55,7 @@ const secrets = secretsMiddleware(config, {
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { logEvent: false }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .use(errorResponses(logger))
+  .use(errorResponses({ logger, metrics }))
   .use(checkEvent(config.basePath))
   .use(secrets)
   .handler((event, context, { signal }) =>

@@ -1,24 +1,11 @@
-// Errors -> HTTP responses, as one Middy onError middleware: a JSON body with a stable
-// `code` and a fixed message, logged with what an operator needs and nothing else.
+// What an error means for secure-items: a stable `code`, a fixed message and the log
+// fields an operator needs, for the shared Middy onError middleware (../shared/http.ts).
 // Never in a response or a log line: the request body, the item's secret (clear or
 // sealed), the data key, an SDK error's own fields (they can hold request data).
 
-import type { Logger } from '@aws-lambda-powertools/logger'
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
-import type { MiddlewareObj } from '@middy/core'
+import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'
 import { DataKeyError, type SealedValueError } from './crypto.ts'
-import { jsonResponse, type Response } from './response.ts'
-
-export class HttpError extends Error {
-  override readonly name = 'HttpError'
-  readonly statusCode: number
-  readonly code: string
-  constructor(statusCode: number, code: string, message: string) {
-    super(message)
-    this.statusCode = statusCode
-    this.code = code
-  }
-}
 
 /** A stored item's sealed attribute did not open: raised by the routes with the item key. */
 export class IntegrityError extends Error {
@@ -60,16 +47,6 @@ const AWS_RETRYABLE = new Set([
 
 const KMS_RETRYABLE = new Set(['THROTTLED', 'TIMEOUT', 'NETWORK'])
 
-interface Mapped {
-  statusCode: number
-  code: string
-  message: string
-  details?: Array<{ path: string; message: string }>
-  /** What goes to the log, besides the mapped status and code. */
-  log: Record<string, unknown>
-  level: 'warn' | 'error'
-}
-
 const awsFields = (
   error: Error & { $metadata?: { requestId?: unknown; httpStatusCode?: unknown } },
 ) => ({
@@ -78,17 +55,22 @@ const awsFields = (
   httpStatusCode: error.$metadata?.httpStatusCode,
 })
 
-const map = (error: unknown): Mapped => {
-  if (!(error instanceof Error)) {
-    return { statusCode: 500, code: 'INTERNAL', message: 'internal error', log: {}, level: 'error' }
-  }
+const INTERNAL = { statusCode: 500, code: 'INTERNAL', message: 'internal error' }
+const UNAVAILABLE = {
+  statusCode: 503,
+  code: 'UNAVAILABLE',
+  message: 'service temporarily unavailable, retry later',
+}
+
+/** `log`: what goes to the log besides the status and code. */
+const errorAnswer = (error: unknown): ErrorAnswer & { log: Record<string, unknown> } => {
+  if (!(error instanceof Error)) return { ...INTERNAL, log: {} }
   if (error instanceof HttpError) {
     return {
       statusCode: error.statusCode,
       code: error.code,
       message: error.message,
       log: { reason: error.message },
-      level: error.statusCode >= 500 ? 'error' : 'warn',
     }
   }
   if (error.name === 'ParseError') {
@@ -97,9 +79,8 @@ const map = (error: unknown): Mapped => {
       statusCode: 400,
       code: 'INVALID_REQUEST',
       message: 'invalid request',
-      details,
+      body: { details },
       log: { issues: details },
-      level: 'warn',
     }
   }
   if (error instanceof IntegrityError) {
@@ -108,26 +89,16 @@ const map = (error: unknown): Mapped => {
       code: 'ITEM_INTEGRITY',
       message: 'the stored item failed its integrity check',
       log: { owner: error.owner, id: error.id, reason: error.reason },
-      level: 'error',
     }
   }
   if (error instanceof DataKeyError) {
-    return {
-      statusCode: 500,
-      code: 'MISCONFIGURED',
-      message: 'internal error',
-      log: { reason: error.message },
-      level: 'error',
-    }
+    return { ...INTERNAL, code: 'MISCONFIGURED', log: { reason: error.message } }
   }
   if (error.name === 'KmsSecretsError') {
     // Its message, code and variable never hold the plaintext or ciphertext (library contract).
     const { code, variable, kmsError, requestId } = error as Error & Record<string, unknown>
-    const retryable = KMS_RETRYABLE.has(String(code))
     return {
-      statusCode: retryable ? 503 : 500,
-      code: retryable ? 'UNAVAILABLE' : 'INTERNAL',
-      message: retryable ? 'service temporarily unavailable, retry later' : 'internal error',
+      ...(KMS_RETRYABLE.has(String(code)) ? UNAVAILABLE : INTERNAL),
       log: {
         reason: error.message,
         kmsSecretsCode: code,
@@ -135,7 +106,6 @@ const map = (error: unknown): Mapped => {
         kmsError,
         awsRequestId: requestId,
       },
-      level: 'error',
     }
   }
   if (error.name === 'ConditionalCheckFailedException') {
@@ -144,45 +114,34 @@ const map = (error: unknown): Mapped => {
       code: 'ITEM_EXISTS',
       message: 'an item with this owner and id already exists',
       log: awsFields(error),
-      level: 'warn',
     }
   }
-  if (AWS_RETRYABLE.has(error.name)) {
-    return {
-      statusCode: 503,
-      code: 'UNAVAILABLE',
-      message: 'service temporarily unavailable, retry later',
-      log: awsFields(error),
-      level: 'error',
-    }
-  }
+  if (AWS_RETRYABLE.has(error.name)) return { ...UNAVAILABLE, log: awsFields(error) }
   // Anything else: the error's name and where it was thrown, not its message (an SDK
   // marshalling error, for one, quotes the value it could not convert).
   return {
-    statusCode: 500,
-    code: 'INTERNAL',
-    message: 'internal error',
+    ...INTERNAL,
     log: { ...awsFields(error), at: error.stack?.split('\n').slice(1, 4).join(' <- ').trim() },
-    level: 'error',
   }
 }
 
 /** Metric per error code, e.g. `Error_ITEM_INTEGRITY`: alarms can target tampering alone. */
 export const errorMetricName = (code: string): string => `Error_${code}`
 
-export const httpErrors = (options: {
-  logger: Logger
-  metrics: Metrics
-}): MiddlewareObj<unknown, Response> => ({
-  onError: (request) => {
-    if (request.response !== undefined) return
-    const mapped = map(request.error)
-    const { statusCode, code, message, details } = mapped
-    options.logger[mapped.level]('request failed', { statusCode, code, ...mapped.log })
-    options.metrics.addMetric(errorMetricName(code), MetricUnit.Count, 1)
-    request.response = jsonResponse(
-      statusCode,
-      details ? { code, message, details } : { code, message },
-    )
-  },
-})
+/**
+ * Errors -> JSON `{ code, message[, details] }`, logged with the status and code; each one
+ * also counted by code (ServerError, for every 5xx, comes from the shared middleware).
+ */
+export const errorResponses = (options: {
+  logger: ErrorLogger
+  metrics: Pick<Metrics, 'addMetric'>
+}) =>
+  httpErrors({
+    ...options,
+    classify: (error) => {
+      const answer = errorAnswer(error)
+      const { statusCode, code } = answer
+      options.metrics.addMetric(errorMetricName(code), MetricUnit.Count, 1)
+      return { ...answer, log: { statusCode, code, ...answer.log } }
+    },
+  })

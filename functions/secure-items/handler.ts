@@ -12,11 +12,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import middy from '@middy/core'
 import { kmsSecrets } from 'middy-kms-secrets'
+import type { HttpResponse } from '../shared/http.ts'
 import { readConfig } from './config.ts'
 import { dataKeyMiddlewares, dataKeySecrets, type ItemsContext } from './data-key.ts'
-import { httpErrors } from './errors.ts'
+import { errorResponses } from './errors.ts'
 import { logger, metrics } from './observability.ts'
-import type { Response } from './response.ts'
 import { createRouter } from './routes.ts'
 import { type ItemsEvent, itemsEvent } from './schema.ts'
 import { createItemStore } from './store.ts'
@@ -31,11 +31,11 @@ const route = createRouter({
 })
 const dataKey = dataKeyMiddlewares(metrics)
 
-export const handler = middy<ItemsEvent, Response, Error, ItemsContext>()
+export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   // Never log the event: its body holds the secret in clear.
   .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .use(httpErrors({ logger, metrics }))
+  .use(errorResponses({ logger, metrics }))
   // Validate first: bad input gets its 400 without waiting for KMS.
   .use(parser({ schema: itemsEvent }))
   .use(dataKey.timer)

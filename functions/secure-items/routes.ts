@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '@aws-lambda-powertools/logger'
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import { HttpError, type HttpResponse, jsonResponse } from '../shared/http.ts'
 import { type DataKey, open, type SealContext, SealedValueError, seal } from './crypto.ts'
-import { HttpError, IntegrityError } from './errors.ts'
-import { jsonResponse, type Response } from './response.ts'
+import { IntegrityError } from './errors.ts'
 import {
   type CreateItemEvent,
   encodeCursor,
@@ -30,7 +30,7 @@ export interface RouteDeps {
   now?: () => Date
 }
 
-export type Router = (event: ItemsEvent, dataKey: DataKey) => Promise<Response>
+export type Router = (event: ItemsEvent, dataKey: DataKey) => Promise<HttpResponse>
 
 export const createRouter = (deps: RouteDeps): Router => {
   const { store, logger, metrics } = deps
@@ -43,7 +43,7 @@ export const createRouter = (deps: RouteDeps): Router => {
     attribute: SEALED_ATTRIBUTE,
   })
 
-  const create = async (event: CreateItemEvent, dataKey: DataKey): Promise<Response> => {
+  const create = async (event: CreateItemEvent, dataKey: DataKey): Promise<HttpResponse> => {
     const { owner, name, secret } = event.body
     const id = event.body.id ?? newId()
     await store.create({
@@ -60,7 +60,7 @@ export const createRouter = (deps: RouteDeps): Router => {
     return response
   }
 
-  const get = async (event: GetItemEvent, dataKey: DataKey): Promise<Response> => {
+  const get = async (event: GetItemEvent, dataKey: DataKey): Promise<HttpResponse> => {
     const { owner, id } = event.pathParameters
     const item = await store.get(owner, id)
     if (!item) throw new HttpError(404, 'ITEM_NOT_FOUND', 'no item with this owner and id')
@@ -89,7 +89,7 @@ export const createRouter = (deps: RouteDeps): Router => {
     })
   }
 
-  const list = async (event: ListItemsEvent): Promise<Response> => {
+  const list = async (event: ListItemsEvent): Promise<HttpResponse> => {
     const { owner } = event.pathParameters
     const query = event.queryStringParameters ?? {}
     const page = await store.list(owner, query.limit ?? LIMITS.listDefault, query.cursor)

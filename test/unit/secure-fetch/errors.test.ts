@@ -2,13 +2,9 @@ import type { Request } from '@middy/core'
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
 import { ErrorCode, KmsSecretsError } from 'middy-kms-secrets'
 import { describe, expect, it, vi } from 'vitest'
-import {
-  errorAnswer,
-  errorFacts,
-  errorResponses,
-  HttpError,
-} from '../../../functions/secure-fetch/errors.ts'
+import { errorAnswer, errorFacts, errorResponses } from '../../../functions/secure-fetch/errors.ts'
 import { UpstreamError, type UpstreamErrorCode } from '../../../functions/secure-fetch/upstream.ts'
+import { HttpError, SERVER_ERROR_METRIC } from '../../../functions/shared/http.ts'
 
 const SECRET = 'tok_do-not-leak-0123456789'
 
@@ -133,6 +129,7 @@ describe('errorFacts', () => {
 
 describe('errorResponses middleware', () => {
   const logger = () => ({ warn: vi.fn(), error: vi.fn() })
+  const metrics = () => ({ addMetric: vi.fn() })
   const request = (error: unknown, response?: APIGatewayProxyStructuredResultV2) =>
     ({
       event: {},
@@ -148,12 +145,16 @@ describe('errorResponses middleware', () => {
     const req = request(new Error(`unexpected ${SECRET}`))
 
     // Act
-    errorResponses(log).onError?.(req)
+    errorResponses({ logger: log, metrics: metrics() }).onError?.(req)
 
     // Assess
     expect(req.response).toEqual({
       statusCode: 500,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      headers: {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
       body: JSON.stringify({ code: 'INTERNAL', message: 'internal error', requestId: 'req-1' }),
     })
     expect(log.error).toHaveBeenCalledWith('request failed', {
@@ -170,8 +171,8 @@ describe('errorResponses middleware', () => {
     const throttled = request(new KmsSecretsError(ErrorCode.Throttled, 'slow down'))
 
     // Act
-    errorResponses(log).onError?.(bad)
-    errorResponses(log).onError?.(throttled)
+    errorResponses({ logger: log, metrics: metrics() }).onError?.(bad)
+    errorResponses({ logger: log, metrics: metrics() }).onError?.(throttled)
 
     // Assess
     expect(bad.response?.statusCode).toBe(400)
@@ -187,7 +188,7 @@ describe('errorResponses middleware', () => {
     const req = request(new UpstreamError('TLS_UNTRUSTED'))
 
     // Act
-    errorResponses(log).onError?.(req)
+    errorResponses({ logger: log, metrics: metrics() }).onError?.(req)
 
     // Assess
     expect(req.response?.statusCode).toBe(502)
@@ -201,9 +202,48 @@ describe('errorResponses middleware', () => {
     const req = request(new Error('x'), existing)
 
     // Act
-    errorResponses(logger()).onError?.(req)
+    errorResponses({ logger: logger(), metrics: metrics() }).onError?.(req)
 
     // Assess
     expect(req.response).toBe(existing)
+  })
+
+  it('counts one ServerError for a 5xx answer, none for a 4xx', () => {
+    // Prepare
+    const counted = metrics()
+    const middleware = errorResponses({ logger: logger(), metrics: counted })
+    const upstream = request(new UpstreamError('TLS_UNTRUSTED'))
+    const kms = request(new KmsSecretsError(ErrorCode.AccessDenied, 'denied'))
+    const bad = request(new HttpError(400, 'BAD_REQUEST', 'bad id'))
+    const notFound = request(new HttpError(404, 'NOT_FOUND', 'none'))
+
+    // Act
+    for (const req of [upstream, kms, bad, notFound]) middleware.onError?.(req)
+
+    // Assess
+    expect([upstream, kms, bad, notFound].map((r) => r.response?.statusCode)).toEqual([
+      502, 500, 400, 404,
+    ])
+    expect(counted.addMetric.mock.calls).toEqual([
+      [SERVER_ERROR_METRIC, 'Count', 1],
+      [SERVER_ERROR_METRIC, 'Count', 1],
+    ])
+  })
+
+  it('counts a 5xx the handler answered itself (upstream status), not a 2xx or 4xx', () => {
+    // Prepare
+    const counted = metrics()
+    const middleware = errorResponses({ logger: logger(), metrics: counted })
+    const answered = (statusCode: number) => request(undefined, { statusCode })
+
+    // Act
+    for (const statusCode of [200, 404, 502, 503]) middleware.after?.(answered(statusCode))
+    middleware.after?.(request(undefined))
+
+    // Assess
+    expect(counted.addMetric.mock.calls).toEqual([
+      [SERVER_ERROR_METRIC, 'Count', 1],
+      [SERVER_ERROR_METRIC, 'Count', 1],
+    ])
   })
 })

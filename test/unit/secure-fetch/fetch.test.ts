@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { describe, expect, it, vi } from 'vitest'
 import type { SecureFetchConfig } from '../../../functions/secure-fetch/config.ts'
-import { HttpError } from '../../../functions/secure-fetch/errors.ts'
 import {
   checkEvent,
   DEADLINE_MARGIN_MS,
@@ -19,6 +18,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../../../functions/secure-fetch/upstream.ts'
+import { HttpError } from '../../../functions/shared/http.ts'
 
 const TOKEN = 'tok_unit-0123456789abcdef'
 

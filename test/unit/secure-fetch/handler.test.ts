@@ -152,6 +152,35 @@ describe('secure-fetch handler', () => {
     const emf = output.find((line) => line.includes('"UpstreamError"')) ?? ''
     expect(JSON.parse(emf)).toMatchObject({ ErrorCode: 'TLS_UNTRUSTED', UpstreamError: 1 })
     expect(output.join('')).toContain('"errorCode":"TLS_UNTRUSTED"')
+    expect(metricNames().filter((n) => n === 'ServerError')).toHaveLength(1)
+    expectNoSecrets(output.join(''), [TOKEN])
+  })
+
+  it('counts an upstream refusal it answers as 502 (e.g. a wrong token) as ServerError', async () => {
+    // Prepare
+    const upstream = await startHttpsServer({
+      ...pki.server,
+      handler: () => ({ status: 401, json: { error: 'bad token' } }),
+    })
+    cleanups.push(() => upstream.stop())
+    vi.stubEnv('UPSTREAM_URL', upstream.url)
+    const handler = await coldHandler()
+
+    // Act
+    const answer = await handler(event(), context())
+
+    // Assess
+    expect(answer.statusCode).toBe(502)
+    expect(JSON.parse(answer.body ?? '')).toMatchObject({
+      code: 'UPSTREAM_STATUS',
+      upstreamStatus: 401,
+    })
+    const emf = output.find((line) => line.includes('"ServerError"')) ?? ''
+    expect(JSON.parse(emf)).toMatchObject({
+      service: 'secure-fetch',
+      ServerError: 1,
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Unit', Dimensions: [['service']] }] },
+    })
     expectNoSecrets(output.join(''), [TOKEN])
   })
 
@@ -166,6 +195,7 @@ describe('secure-fetch handler', () => {
     // Assess
     expect(answer.statusCode).toBe(400)
     expect(JSON.parse(answer.body ?? '')).toMatchObject({ code: 'BAD_REQUEST' })
+    expect(metricNames()).not.toContain('ServerError')
   })
 
   it('fails at import with a ConfigError naming the bad variables', async () => {

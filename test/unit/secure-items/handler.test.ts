@@ -292,6 +292,7 @@ describe('secure-items: create and read', () => {
     })
     expect(table.get(keyOf('alice', 'fixed-id_1'))).toEqual(before)
     expect(emittedMetrics().Error_ITEM_EXISTS).toEqual([1])
+    expect(emittedMetrics().ServerError).toBeUndefined() // a 4xx is no server error
   })
 
   it('accepts a base64-encoded body (HTTP API does that for non-text content types)', async () => {
@@ -494,6 +495,7 @@ describe('secure-items: bad input is refused with 400 and nothing is written', (
     const warning = logLines().find((line) => line.message === 'request failed')
     expect(warning).toMatchObject({ level: 'WARN', statusCode: 400, code: 'INVALID_REQUEST' })
     expect(emittedMetrics().Error_INVALID_REQUEST).toEqual([1])
+    expect(emittedMetrics().ServerError).toBeUndefined()
   })
 })
 
@@ -559,7 +561,11 @@ describe('secure-items: tampering with stored items is detected', () => {
     })
     const logged = logLines().find((line) => line.code === 'ITEM_INTEGRITY')
     expect(logged).toMatchObject({ level: 'ERROR', owner: 'erin', id: 'one', statusCode: 500 })
-    expect(emittedMetrics()).toMatchObject({ ItemIntegrityFailure: [1], Error_ITEM_INTEGRITY: [1] })
+    expect(emittedMetrics()).toMatchObject({
+      ItemIntegrityFailure: [1],
+      Error_ITEM_INTEGRITY: [1],
+      ServerError: [1],
+    })
     expectNoSecrets(output.join('') + answer.body, [
       `${SECRET}-one`,
       `${SECRET}-two`,
@@ -713,6 +719,42 @@ describe('secure-items: observability', () => {
       function_name: FUNCTION_NAME,
       owner: 'j',
       id: created.json.id,
+    })
+  })
+
+  it('counts every 5xx answer as ServerError, in the namespace and service the canary alarm watches', async () => {
+    // Prepare
+    kms.reset()
+    kms
+      .on(DecryptCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
+    const handler = await coldStart({ AWS_MAX_ATTEMPTS: '1' })
+
+    // Act
+    const unavailable = await invoke(handler, getEvent('m', 'x'))
+    const invalid = await invoke(handler, getEvent('m', 'a b'))
+
+    // Assess
+    expect([unavailable.statusCode, invalid.statusCode]).toEqual([503, 400])
+    expect(emittedMetrics().ServerError).toEqual([1])
+    const document = output
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"ServerError"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(document).toHaveLength(1)
+    expect(document[0]).toMatchObject({
+      service: 'secure-items',
+      ServerError: 1,
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Test',
+            Dimensions: [['service']],
+            Metrics: expect.arrayContaining([{ Name: 'ServerError', Unit: 'Count' }]),
+          },
+        ],
+      },
     })
   })
 
