@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import { SERVER_ERROR_METRIC } from '../../functions/shared/http.ts'
 import {
   buildFunction,
   conditionValue,
@@ -345,12 +346,42 @@ describe('functions', () => {
       expect(p.Tracing).toBe('Active')
       expect(p.AutoPublishAlias).toBe('live')
       expect((p.DeploymentPreference as { Type: string }).Type).toBe('Canary10Percent5Minutes')
-      expect(alarmId).toHaveLength(1)
+      expect(alarmId).toHaveLength(2)
       expect(alarm.MetricName).toBe('Errors')
       expect(resolved(dims.find((d) => d.Name === 'FunctionName')?.Value as Json)).toBe(
         deployedName(fn),
       )
       expect(fn.timeout).toBeGreaterThanOrEqual(10)
+    },
+  )
+
+  it.each(functions.map((f) => [f.logicalId, f] as const))(
+    '%s: the canary also rolls back on its handled 5xx answers (ServerError metric alarm)',
+    (_, fn) => {
+      // Prepare
+      const alarmIds = (fn.properties.DeploymentPreference as { Alarms: Json[] }).Alarms.map(target)
+      // Act
+      const serverErrors = alarmIds
+        .map((id) => template.Resources[id as string]?.Properties ?? {})
+        .filter((alarm) => alarm.MetricName === SERVER_ERROR_METRIC)
+      const alarm = serverErrors[0] ?? {}
+      // Assess: the metric as Powertools emits it from this function (namespace from the
+      // environment, default dimension `service` = POWERTOOLS_SERVICE_NAME).
+      expect(serverErrors).toHaveLength(1)
+      expect(alarm.Namespace).toBe(fn.environment.POWERTOOLS_METRICS_NAMESPACE)
+      expect(alarm.Namespace).toEqual(expect.any(String))
+      expect(alarm.Dimensions).toEqual([
+        { Name: 'service', Value: fn.environment.POWERTOOLS_SERVICE_NAME },
+      ])
+      expect(fn.environment.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String))
+      expect(alarm).toMatchObject({
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      })
+      expect(resolved(alarm.AlarmName as Json)).toMatch(new RegExp(`^${STACK}-`))
     },
   )
 
