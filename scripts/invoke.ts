@@ -1,12 +1,15 @@
-// npm run invoke -- <LogicalId> -e events/x.json [--env-vars env.json]
+// npm run invoke -- <LogicalId> -e events/x.json [-e events/y.json ...] [--env-vars env.json]
 //
 // `sam local invoke` for machines without Docker: reads template.yaml (scripts/template.ts),
 // builds the function with esbuild from the template's own BuildProperties into
 // .build/<LogicalId>/, and runs the BUILT bundle in a fresh Node process with the
 // template's environment (parameters from --parameter-overrides, else their Default),
 // the --env-vars overrides, the Lambda runtime's variables and a realistic context.
-// The result (or the Lambda-style error) is printed as JSON on stdout; the function's logs
-// and the START / END / REPORT lines go to stderr. Dev tooling: never bundled.
+// Several events (-e repeated) are invoked in turn in that one process: one cold start, then
+// warm invocations, as in one Lambda execution environment. The result (or the Lambda-style
+// error) of each is printed as JSON on stdout, one line each; the function's logs and the
+// START / END / REPORT lines go to stderr. `invoke()` is the same thing as a function (used
+// by the demo, scripts/demo.ts). Dev tooling: never bundled.
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -28,11 +31,13 @@ import {
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
 
 Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) into
-.build/<LogicalId>/ and invokes the built handler once in a fresh Node process, like
+.build/<LogicalId>/ and invokes the built handler in a fresh Node process, like
 \`sam local invoke\` without Docker.
 
 Options:
-  -e, --event FILE              event JSON (- for stdin); default {}
+  -e, --event FILE              event JSON (- for stdin); default {}. Repeat it to invoke
+                                several events in turn in the same process: a cold start,
+                                then warm invocations (stdout: one JSON line per event)
   -n, --env-vars FILE           environment overrides, sam local's format:
                                 {"<LogicalId>": {"VAR": "value"}, "Parameters": {"VAR": "value"}}
                                 (only variables the template declares; anything else is an error)
@@ -56,8 +61,9 @@ template's Timeout (module loading, Lambda's INIT, is not counted).
 
 Output: the handler's result as JSON on stdout (exit 0), or Lambda's error shape
 {"errorType","errorMessage","trace"} on stdout (exit 1: the handler threw, initialisation
-failed or the Timeout passed). Exit 2: bad command line, template, event or env-vars file,
-or a build failure.
+failed or the Timeout passed; after an initialisation failure or a timeout the remaining
+events are not invoked). Exit 2: bad command line, template, event or env-vars file, or a
+build failure.
 `
 
 /** A problem with the command line or its inputs (exit 2). */
@@ -67,7 +73,8 @@ export class InvokeUsageError extends Error {
 
 export interface InvokeOptions {
   logicalId?: string
-  event?: string
+  /** Event files, invoked in turn in one process; none: one invocation with {}. */
+  events: string[]
   envVars?: string
   parameterOverrides: Record<string, string>
   template: string
@@ -86,7 +93,7 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
       allowPositionals: true,
       strict: true,
       options: {
-        event: { type: 'string', short: 'e' },
+        event: { type: 'string', short: 'e', multiple: true },
         'env-vars': { type: 'string', short: 'n' },
         'parameter-overrides': { type: 'string', multiple: true },
         template: { type: 'string', short: 't' },
@@ -113,20 +120,21 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
     }
   }
   const str = (name: string): string | undefined => values[name] as string | undefined
+  const events = (values.event as string[] | undefined) ?? []
+  if (events.filter((e) => e === '-').length > 1) {
+    throw new InvokeUsageError('-e -: stdin can be read only once')
+  }
   const options: InvokeOptions = {
+    events,
     parameterOverrides: overrides,
     template: str('template') ?? 'template.yaml',
     skipBuild: values['skip-build'] === true,
     help: values.help === true,
   }
-  const set = (
-    key: 'logicalId' | 'event' | 'envVars' | 'stackName' | 'region' | 'buildDir',
-    v?: string,
-  ) => {
+  const set = (key: 'logicalId' | 'envVars' | 'stackName' | 'region' | 'buildDir', v?: string) => {
     if (v !== undefined) options[key] = v
   }
   set('logicalId', positionals[0])
-  set('event', str('event'))
   set('envVars', str('env-vars'))
   set('stackName', str('stack-name'))
   set('region', str('region'))
@@ -250,11 +258,15 @@ export function functionEnvironment(
   return env
 }
 
-/** The child: loads the handler (INIT), then invokes it once with a Lambda-like context. */
+/**
+ * The child: loads the handler (INIT), then invokes it with each event of the JSON array on
+ * stdin in turn, each with a fresh Lambda-like context; one JSON line per result on fd 3.
+ * After an init failure or a timeout it exits (Lambda discards that execution environment).
+ */
 const RUNNER = `
 import { readFileSync, writeSync } from 'node:fs'
 const [handlerUrl, exportName, contextJson] = process.argv.slice(-3)
-const eventJson = readFileSync(0, 'utf8') // stdin: events can be larger than an argument
+const events = JSON.parse(readFileSync(0, 'utf8')) // stdin: events can be larger than an argument
 const spec = JSON.parse(contextJson)
 const fail = (error, extra = {}) => ({
   ok: false,
@@ -267,8 +279,7 @@ const fail = (error, extra = {}) => ({
 })
 const send = (result) => {
   result.maxRssKb = process.resourceUsage().maxRSS
-  writeSync(3, JSON.stringify(result))
-  process.exit(0)
+  writeSync(3, JSON.stringify(result) + '\\n')
 }
 const initStart = performance.now()
 let handler
@@ -280,38 +291,43 @@ try {
   }
 } catch (error) {
   send(fail(error, { phase: 'init', initMs: performance.now() - initStart }))
+  process.exit(0)
 }
 const initMs = performance.now() - initStart
-const deadline = Date.now() + spec.timeoutMs
-const context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: spec.functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: spec.invokedFunctionArn,
-  memoryLimitInMB: spec.memoryLimitInMB,
-  awsRequestId: spec.awsRequestId,
-  logGroupName: spec.logGroupName,
-  logStreamName: spec.logStreamName,
-  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+for (const [index, event] of events.entries()) {
+  const deadline = Date.now() + spec.timeoutMs
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: spec.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: spec.invokedFunctionArn,
+    memoryLimitInMB: spec.memoryLimitInMB,
+    awsRequestId: spec.awsRequestIds[index],
+    logGroupName: spec.logGroupName,
+    logStreamName: spec.logStreamName,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  }
+  const started = performance.now()
+  const timer = setTimeout(() => {
+    send({
+      ok: false,
+      phase: 'invoke',
+      initMs,
+      durationMs: performance.now() - started,
+      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after ' + (spec.timeoutMs / 1000).toFixed(2) + ' seconds' },
+    })
+    process.exit(0)
+  }, spec.timeoutMs)
+  try {
+    const result = await handler(event, context)
+    clearTimeout(timer)
+    send({ ok: true, phase: 'invoke', initMs, durationMs: performance.now() - started, result: result === undefined ? null : result })
+  } catch (error) {
+    clearTimeout(timer)
+    send(fail(error, { phase: 'invoke', initMs, durationMs: performance.now() - started }))
+  }
 }
-const started = performance.now()
-const timer = setTimeout(() => {
-  send({
-    ok: false,
-    phase: 'invoke',
-    initMs,
-    durationMs: performance.now() - started,
-    error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after ' + (spec.timeoutMs / 1000).toFixed(2) + ' seconds' },
-  })
-}, spec.timeoutMs)
-try {
-  const result = await handler(JSON.parse(eventJson), context)
-  clearTimeout(timer)
-  send({ ok: true, phase: 'invoke', initMs, durationMs: performance.now() - started, result: result === undefined ? null : result })
-} catch (error) {
-  clearTimeout(timer)
-  send(fail(error, { phase: 'invoke', initMs, durationMs: performance.now() - started }))
-}
+process.exit(0)
 `
 
 interface RunnerResult {
@@ -339,11 +355,29 @@ function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   return out
 }
 
+/** One invocation of the handler (or the failed initialisation). */
+export interface Invocation {
+  requestId: string
+  ok: boolean
+  phase: 'init' | 'invoke'
+  /** The handler's result, or Lambda's error shape {errorType, errorMessage, trace}. */
+  value: unknown
+  /** `value` as JSON (what the CLI prints). */
+  output: string
+  /** Module load (Lambda's Init Duration) of the process; reported on the first invocation. */
+  initMs: number
+  /** The handler's run time (Lambda's Duration). */
+  durationMs: number
+  maxRssKb: number
+}
+
 export interface InvokeResult {
-  /** 0 the handler returned, 1 function error, 2 could not invoke. */
+  /** 0 every handler call returned, 1 a function error, 2 could not invoke. */
   exitCode: 0 | 1 | 2
-  /** What goes to stdout (one JSON document). */
+  /** What goes to stdout (one JSON document per invocation, one per line). */
   output?: string
+  /** In order; fewer than the events when initialisation failed or a timeout ended the process. */
+  invocations: Invocation[]
 }
 
 export interface InvokeIo {
@@ -352,6 +386,13 @@ export interface InvokeIo {
   log: (line: string) => void
   /** Where the child's stdout and stderr go (the function's logs). */
   logStream: NodeJS.WritableStream
+  /** Aborting it kills the function's process (SIGKILL). */
+  signal?: AbortSignal
+  /**
+   * Called as each result arrives from the function's process (which goes on with the next
+   * event meanwhile), e.g. to read a request counter between a cold and a warm invocation.
+   */
+  onInvocation?: (invocation: Invocation, index: number) => void
 }
 
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
@@ -388,8 +429,10 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
     pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
   }
 
-  const event =
-    options.event === undefined ? {} : readJsonFile(resolve(io.cwd, options.event), 'event')
+  const events =
+    options.events.length === 0
+      ? [{}]
+      : options.events.map((file) => readJsonFile(resolve(io.cwd, file), 'event'))
   const overrides =
     options.envVars === undefined
       ? {}
@@ -428,14 +471,14 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
     )
   }
 
-  const requestId = randomUUID()
+  const requestIds = events.map(() => randomUUID())
   const account = '123456789012'
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
   const contextSpec = {
     functionName,
     invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
     memoryLimitInMB: String(fn.memorySize),
-    awsRequestId: requestId,
+    awsRequestIds: requestIds,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
     timeoutMs: fn.timeout * 1000,
@@ -460,8 +503,37 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
     _HANDLER: fn.handler,
   }
 
-  io.log(`START RequestId: ${requestId} Version: $LATEST`)
-  const result = await new Promise<RunnerResult>((resolvePromise, reject) => {
+  const invocations: Invocation[] = []
+  const record = (raw: RunnerResult): Invocation => {
+    const index = invocations.length
+    const requestId = requestIds[index] ?? randomUUID()
+    const value = raw.ok ? (raw.result ?? null) : raw.error
+    const invocation: Invocation = {
+      requestId,
+      ok: raw.ok,
+      phase: raw.phase,
+      value,
+      output: JSON.stringify(value),
+      initMs: raw.initMs ?? 0,
+      durationMs: raw.durationMs ?? 0,
+      maxRssKb: raw.maxRssKb ?? 0,
+    }
+    invocations.push(invocation)
+    const duration = invocation.durationMs
+    const init = index === 0 ? `\tInit Duration: ${invocation.initMs.toFixed(2)} ms` : ''
+    io.log(`END RequestId: ${requestId}`)
+    io.log(
+      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
+    )
+    io.onInvocation?.(invocation, index)
+    const next = requestIds[index + 1]
+    const goesOn = raw.phase === 'invoke' && raw.error?.errorType !== 'Sandbox.Timedout'
+    if (goesOn && next !== undefined) io.log(`START RequestId: ${next} Version: $LATEST`)
+    return invocation
+  }
+
+  io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
+  await new Promise<void>((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
       [
@@ -473,20 +545,38 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
         fn.handlerExport,
         JSON.stringify(contextSpec),
       ],
-      { cwd: outdir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] },
+      {
+        cwd: outdir,
+        env: childEnv,
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
+      },
     )
     child.stdin?.on('error', () => {})
-    child.stdin?.end(JSON.stringify(event))
+    child.stdin?.end(JSON.stringify(events))
     child.stdout?.pipe(io.logStream, { end: false })
     child.stderr?.pipe(io.logStream, { end: false })
-    const chunks: Buffer[] = []
+    let pending = ''
     const channel = child.stdio[3] as NodeJS.ReadableStream
-    channel.on('data', (chunk: Buffer) => chunks.push(chunk))
-    child.once('error', reject)
+    channel.setEncoding('utf8')
+    channel.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) if (line !== '') record(JSON.parse(line) as RunnerResult)
+    })
+    child.once('error', (error) => {
+      // An abort (io.signal) kills the child; its 'close' still follows.
+      if ((error as Error).name !== 'AbortError') reject(error)
+    })
     child.once('close', (code, signal) => {
-      const text = Buffer.concat(chunks).toString('utf8')
-      if (text === '') {
-        resolvePromise({
+      if (pending.trim() !== '') record(JSON.parse(pending) as RunnerResult)
+      const last = invocations.at(-1)
+      const ended =
+        last !== undefined &&
+        (last.phase === 'init' ||
+          (last.value as { errorType?: string } | null)?.errorType === 'Sandbox.Timedout')
+      if (!ended && invocations.length < events.length) {
+        record({
           ok: false,
           phase: 'invoke',
           error: {
@@ -494,18 +584,15 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
             errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
           },
         })
-        return
       }
-      resolvePromise(JSON.parse(text) as RunnerResult)
+      resolvePromise()
     })
   })
-  const duration = result.durationMs ?? 0
-  io.log(`END RequestId: ${requestId}`)
-  io.log(
-    `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round((result.maxRssKb ?? 0) / 1024)} MB\tInit Duration: ${(result.initMs ?? 0).toFixed(2)} ms`,
-  )
-  if (result.ok) return { exitCode: 0, output: JSON.stringify(result.result) }
-  return { exitCode: 1, output: JSON.stringify(result.error) }
+  return {
+    exitCode: invocations.every((i) => i.ok) ? 0 : 1,
+    output: invocations.map((i) => i.output).join('\n'),
+    invocations,
+  }
 }
 
 async function main(): Promise<void> {
