@@ -1,0 +1,124 @@
+// Command line of the demo (npm start). Pure: no side effect, tested on its own.
+
+import { parseArgs } from 'node:util'
+
+export const HELP = `Usage: npm start [-- options]        (node scripts/demo.ts [options])
+
+The whole product, end to end, on this machine: starts a local AWS (moto on a free
+127.0.0.1 port, behind a fault proxy that counts the KMS calls), creates the KMS key,
+its alias and the DynamoDB table of template.yaml, encrypts the demo secrets with this
+project's CLI (kms-secrets encrypt / bundle: a raw value, a binary data key, a bundle and
+a secrets file), starts an HTTPS upstream (generated CA, mutual TLS, bearer token),
+builds both functions of template.yaml and invokes each through the local invoke (a cold
+start, then warm invocations in the same process), and prints a report: what was
+decrypted (names only, values masked), each call's result, KMS calls per cold start, cold
+and warm timings. Progress goes to stderr, the report to stdout. Everything it started is
+stopped at the end, on Ctrl-C and on failure.
+
+Options:
+      --local         local AWS (moto), the default; wins over AWS_PROFILE
+      --aws           real AWS instead, with your credentials (AWS_PROFILE, AWS_REGION...):
+                      creates a throwaway key (scheduled for deletion, 7 days, at the end),
+                      alias and table named kms-secrets-demo-<random>; KMS calls are then
+                      counted inside the function's process. Default when AWS_PROFILE is
+                      set and --local is not given
+      --region NAME   AWS region with --aws (default: your SDK configuration)
+      --stack-name N  the \${AWS::StackName} of the demo (encryption contexts, table name);
+                      default kms-secrets-demo (local), kms-secrets-demo-<random> (--aws)
+      --warm N        warm invocations after each cold start (default 3, 1-20)
+      --skip-build    use dist/ as it is (default: npm run build when missing or stale)
+  -v, --verbose       also print the functions' logs and the build / CLI output (stderr)
+  -h, --help          this text
+
+Exit status: 0 when every step and call succeeded; 1 otherwise, with a one-line reason
+on stderr; 2 for a bad command line; 130 / 143 when interrupted.
+`
+
+export type Mode = 'local' | 'aws'
+
+export interface DemoOptions {
+  mode: Mode
+  /** Why this mode: 'default', '--local', '--aws' or 'AWS_PROFILE'. */
+  modeReason: 'default' | '--local' | '--aws' | 'AWS_PROFILE'
+  region?: string
+  stackName?: string
+  warm: number
+  skipBuild: boolean
+  verbose: boolean
+  help: boolean
+}
+
+export class DemoUsageError extends Error {
+  override name = 'DemoUsageError'
+}
+
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,40}$/
+
+/** Parses argv (without node and the script); `env` only decides the default mode. */
+export function parseDemoArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): DemoOptions {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        local: { type: 'boolean' },
+        aws: { type: 'boolean' },
+        region: { type: 'string' },
+        'stack-name': { type: 'string' },
+        warm: { type: 'string' },
+        'skip-build': { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values
+  } catch (error) {
+    throw new DemoUsageError(`${(error as Error).message} (see npm start -- --help)`)
+  }
+  if (values.local === true && values.aws === true) {
+    throw new DemoUsageError('--local and --aws exclude each other')
+  }
+  let mode: Mode = 'local'
+  let modeReason: DemoOptions['modeReason'] = 'default'
+  if (values.local === true) modeReason = '--local'
+  else if (values.aws === true) {
+    mode = 'aws'
+    modeReason = '--aws'
+  } else if ((env.AWS_PROFILE ?? '') !== '') {
+    mode = 'aws'
+    modeReason = 'AWS_PROFILE'
+  }
+  const region = values.region as string | undefined
+  if (region !== undefined && mode === 'local') {
+    throw new DemoUsageError('--region applies to --aws only (the local AWS runs in us-east-1)')
+  }
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new DemoUsageError(`--region ${region} is not an AWS region name`)
+  }
+  const stackName = values['stack-name'] as string | undefined
+  if (stackName !== undefined && !STACK_NAME.test(stackName)) {
+    throw new DemoUsageError(
+      '--stack-name must start with a letter, then letters, digits or -, 41 characters at most',
+    )
+  }
+  const warmText = (values.warm as string | undefined) ?? '3'
+  const warm = Number(warmText)
+  if (!/^\d+$/.test(warmText) || warm < 1 || warm > 20) {
+    throw new DemoUsageError('--warm is a whole number from 1 to 20')
+  }
+  const options: DemoOptions = {
+    mode,
+    modeReason,
+    warm,
+    skipBuild: values['skip-build'] === true,
+    verbose: values.verbose === true,
+    help: values.help === true,
+  }
+  if (region !== undefined) options.region = region
+  if (stackName !== undefined) options.stackName = stackName
+  return options
+}

@@ -1,0 +1,61 @@
+// dist/ (the built library the functions bundle as `middy-kms-secrets`): built with
+// `npm run build` when it is missing or older than its sources.
+
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+/** What package.json exports (and the CLI bin): all must be there. */
+const OUTPUTS = ['dist/index.js', 'dist/provider.js', 'dist/encrypt.js', 'dist/cli/kms-secrets.js']
+const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json']
+
+function newestMtime(path: string): number {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let newest = stat.mtimeMs // a deleted source file changes its folder's mtime
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)))
+  return newest
+}
+
+/** Why dist/ must be built, or undefined when it is up to date. */
+export function distStaleness(root: string): string | undefined {
+  const missing = OUTPUTS.filter((file) => !existsSync(join(root, file)))
+  if (missing.length > 0) return `${missing[0]} is missing`
+  const built = Math.min(...OUTPUTS.map((file) => statSync(join(root, file)).mtimeMs))
+  const sources = Math.max(
+    newestMtime(join(root, 'src')),
+    ...INPUTS.filter((file) => existsSync(join(root, file))).map(
+      (file) => statSync(join(root, file)).mtimeMs,
+    ),
+  )
+  return sources > built ? 'src/ changed since the last build' : undefined
+}
+
+/** npm next to this node (as Node's installers lay it out), else npm from PATH. */
+function npmCommand(): string {
+  const beside = join(dirname(process.execPath), 'npm')
+  return existsSync(beside) ? beside : 'npm'
+}
+
+/** Runs `npm run build` in `root`; rejects with its output's last lines on failure. */
+export function runBuild(root: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(npmCommand(), ['run', 'build'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal,
+    })
+    const chunks: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk))
+    child.once('error', reject)
+    child.once('close', (code, killedBy) => {
+      const output = Buffer.concat(chunks).toString('utf8')
+      if (code === 0) resolve(output)
+      else {
+        const tail = output.trim().split('\n').slice(-15).join('\n')
+        reject(new Error(`npm run build failed (${killedBy ?? `exit ${code}`}):\n${tail}`))
+      }
+    })
+  })
+}

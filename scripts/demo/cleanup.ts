@@ -1,0 +1,77 @@
+// What the demo started, stopped in reverse order at the end, on failure and on Ctrl-C.
+
+export interface Teardown {
+  /** Registers a stop/remove step (run last-in, first-out). */
+  defer(what: string, step: () => unknown): void
+  /** Runs every registered step once, never throws; returns the failures, one line each. */
+  run(): Promise<string[]>
+}
+
+export function createTeardown(timeoutMs = 15_000): Teardown {
+  const steps: Array<{ what: string; step: () => unknown }> = []
+  let running: Promise<string[]> | undefined
+  return {
+    defer(what, step) {
+      steps.push({ what, step })
+    },
+    run() {
+      running ??= (async () => {
+        const failures: string[] = []
+        while (steps.length > 0) {
+          const { what, step } = steps.pop() as (typeof steps)[number]
+          let timer: NodeJS.Timeout | undefined
+          try {
+            await Promise.race([
+              Promise.resolve().then(step),
+              new Promise((_, reject) => {
+                timer = setTimeout(
+                  () => reject(new Error(`did not finish within ${timeoutMs} ms`)),
+                  timeoutMs,
+                )
+              }),
+            ])
+          } catch (error) {
+            failures.push(`${what}: ${(error as Error).message}`)
+          } finally {
+            clearTimeout(timer)
+          }
+        }
+        return failures
+      })()
+      return running
+    },
+  }
+}
+
+/**
+ * SIGINT / SIGTERM: aborts `controller` (children are killed, the steps stop), runs the
+ * teardown, then exits 130 / 143. A second signal exits at once (moto's own exit hook still
+ * kills its process group). Returns a function that removes the handlers.
+ */
+export function onInterrupt(
+  controller: AbortController,
+  teardown: Teardown,
+  log: (line: string) => void,
+): () => void {
+  let interrupted = false
+  const handler = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143
+    if (interrupted) process.exit(code)
+    interrupted = true
+    log(`interrupted (${signal}): stopping everything the demo started`)
+    controller.abort(new Error(`interrupted (${signal})`))
+    teardown.run().then(
+      (failures) => {
+        for (const failure of failures) log(`cleanup: ${failure}`)
+        process.exit(code)
+      },
+      () => process.exit(code),
+    )
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+  return () => {
+    process.off('SIGINT', handler)
+    process.off('SIGTERM', handler)
+  }
+}

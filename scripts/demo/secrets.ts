@@ -1,0 +1,228 @@
+// The demo's secrets: generated at random for each run, encrypted with this project's own
+// CLI (`kms-secrets`, run in process through main(argv, io), exactly as on a command line),
+// against whatever AWS the environment points the SDK at. Values never leave this module
+// except to the CLI's stdin / --in file and to the callers that check round trips.
+
+import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type CliIo, main } from '../../src/cli/main.ts'
+
+export interface DemoSecrets {
+  /** secure-fetch's bearer token (API_TOKEN, a raw KMS value). */
+  apiToken: string
+  /** secure-items' AES-256 data key (DATA_KEY, a raw KMS value of 32 random bytes). */
+  dataKey: Buffer
+  /** Extra secrets sealed together as one bundle (DEMO_BUNDLE). */
+  bundle: Record<string, string>
+  /** secure-fetch's mutual-TLS client certificate and key (CLIENT_TLS_FILE, a secrets file). */
+  clientTls: { cert: string; key: string }
+  /** The `secret` attributes of the items the demo stores. */
+  items: string[]
+}
+
+export function generateSecrets(clientTls: { cert: string; key: string }): DemoSecrets {
+  const random = (bytes: number) => randomBytes(bytes).toString('base64url')
+  return {
+    apiToken: `demo-token-${random(24)}`,
+    dataKey: randomBytes(32),
+    bundle: {
+      DB_PASSWORD: `pässwörd€-${random(12)}`,
+      SMTP_PASSWORD: `smtp-${random(16)}`,
+      WEBHOOK_SECRET: `whsec_${randomBytes(20).toString('hex')}`,
+    },
+    clientTls,
+    items: [`ünïcödé sécret ${random(12)}`, `second secret ${random(12)}`],
+  }
+}
+
+/** Every secret value, for the test's leak check (DEMO_SECRETS_OUT). */
+export function secretValues(secrets: DemoSecrets): { text: string[]; binaryBase64: string[] } {
+  const keyBody = secrets.clientTls.key.replace(/-----[^-]+-----|\s/g, '')
+  return {
+    text: [
+      secrets.apiToken,
+      ...Object.values(secrets.bundle),
+      secrets.clientTls.key,
+      keyBody,
+      ...secrets.items,
+    ],
+    binaryBase64: [secrets.dataKey.toString('base64')],
+  }
+}
+
+/** Writes the values for a test (DEMO_SECRETS_OUT=<file>), readable by this user only. */
+export function writeSecretsForTest(path: string, secrets: DemoSecrets): void {
+  writeFileSync(path, `${JSON.stringify(secretValues(secrets))}\n`, { mode: 0o600 })
+}
+
+export interface EncryptedSecrets {
+  /** ApiTokenCiphertext parameter (API_TOKEN of SecureFetchFunction). */
+  apiToken: string
+  /** DataKeyCiphertext parameter (DATA_KEY of SecureItemsFunction). */
+  dataKey: string
+  /** The DEMO_BUNDLE value: one envelope holding every field of `bundle`. */
+  bundle: string
+  /** Path of the envelope secrets file with the fields cert and key (CLIENT_TLS_FILE). */
+  clientTlsFile: string
+  /** The `kms-secrets` command lines run, as a shell would (secrets go by stdin / --in). */
+  commands: string[]
+  /** What the CLI wrote to stderr (contexts, warnings; never a value). */
+  log: string
+}
+
+class Collect {
+  text = ''
+  write(chunk: string | Uint8Array) {
+    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    return true
+  }
+}
+
+export interface EncryptTarget {
+  keyId: string
+  stackName: string
+  /** Folder for the data key's --in file (removed at once) and the secrets file. */
+  workDir: string
+  /** Repository root: where template.yaml is. */
+  root: string
+  env: Readonly<Record<string, string | undefined>>
+}
+
+/** `kms-secrets` in process; throws with its one-line error when it exits non-zero. */
+async function kmsSecrets(
+  argv: string[],
+  input: Uint8Array | undefined,
+  target: EncryptTarget,
+  log: Collect,
+): Promise<string> {
+  const stdout = new Collect()
+  const stderr = new Collect()
+  const io: CliIo = {
+    stdin: Object.assign(
+      (async function* () {
+        if (input !== undefined) yield Buffer.from(input) // the CLI wipes what it read
+      })(),
+      { isTTY: false },
+    ),
+    stdout,
+    stderr,
+    env: target.env,
+    cwd: target.root,
+  }
+  const code = await main(argv, io)
+  log.write(`$ kms-secrets ${argv.join(' ')}\n${stderr.text}`)
+  if (code !== 0) {
+    const reason = stderr.text.trim().split('\n').at(-1) ?? ''
+    throw new Error(`kms-secrets ${argv[0]} exited ${code}: ${reason}`)
+  }
+  return stdout.text
+}
+
+/** `Name=value` (the CLI's --format parameter-overrides) -> value. */
+function parameterValue(output: string, name: string): string {
+  const line = output.trim()
+  if (!line.startsWith(`${name}=`) || line.includes('\n')) {
+    throw new Error(`kms-secrets printed no ${name}=... line`)
+  }
+  return line.slice(name.length + 1)
+}
+
+/** dotenv text for `kms-secrets bundle`: single quotes keep values (PEM included) literal. */
+function dotenv(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([name, value]) => {
+      if (value.includes("'")) throw new Error(`${name}: no single quote allowed in demo values`)
+      return `${name}='${value}'\n`
+    })
+    .join('')
+}
+
+export async function encryptSecrets(
+  secrets: DemoSecrets,
+  target: EncryptTarget,
+): Promise<EncryptedSecrets> {
+  const log = new Collect()
+  const commands: string[] = []
+  const run = async (argv: string[], input?: Uint8Array, note?: string) => {
+    const shown = argv.map((arg) => arg.replace(target.workDir, '$TMP'))
+    commands.push(`kms-secrets ${shown.join(' ')}${note ? `  # ${note}` : ''}`)
+    return kmsSecrets(argv, input, target, log)
+  }
+  const forFunction = (logicalId: string) => [
+    '--key-id',
+    target.keyId,
+    '--template',
+    'template.yaml',
+    '--function',
+    logicalId,
+    '--stack-name',
+    target.stackName,
+  ]
+
+  // 1. A raw value from stdin: the API token, bound to secure-fetch's name.
+  const apiToken = parameterValue(
+    await run(
+      [
+        'encrypt',
+        ...forFunction('SecureFetchFunction'),
+        '--format',
+        'parameter-overrides',
+        '--name',
+        'ApiTokenCiphertext',
+      ],
+      Buffer.from(secrets.apiToken, 'utf8'),
+      'stdin: the token',
+    ),
+    'ApiTokenCiphertext',
+  )
+
+  // 2. Binary input from a file: secure-items' 32-byte data key.
+  const keyFile = join(target.workDir, 'data-key.bin')
+  await writeFile(keyFile, secrets.dataKey, { mode: 0o600 })
+  let dataKey: string
+  try {
+    dataKey = parameterValue(
+      await run(
+        [
+          'encrypt',
+          ...forFunction('SecureItemsFunction'),
+          '--in',
+          keyFile,
+          '--format',
+          'parameter-overrides',
+          '--name',
+          'DataKeyCiphertext',
+        ],
+        undefined,
+        '32 random bytes',
+      ),
+      'DataKeyCiphertext',
+    )
+  } finally {
+    await writeFile(keyFile, Buffer.alloc(secrets.dataKey.length))
+    await rm(keyFile, { force: true })
+  }
+
+  // 3. A bundle: several secrets in one value, one KMS call to open them all.
+  const bundle = (
+    await run(
+      ['bundle', ...forFunction('SecureItemsFunction')],
+      Buffer.from(dotenv(secrets.bundle), 'utf8'),
+      `stdin: ${Object.keys(secrets.bundle)
+        .map((name) => `${name}='…'`)
+        .join(' ')} lines`,
+    )
+  ).trim()
+
+  // 4. A secrets file: the mTLS certificate and key, far past what an env var can hold.
+  const clientTlsFile = join(target.workDir, 'client-tls.kse')
+  await run(
+    ['bundle', ...forFunction('SecureFetchFunction'), '--out', clientTlsFile],
+    Buffer.from(dotenv({ cert: secrets.clientTls.cert, key: secrets.clientTls.key }), 'utf8'),
+    "stdin: cert='<PEM>' key='<PEM>' lines",
+  )
+
+  return { apiToken, dataKey, bundle, clientTlsFile, commands, log: log.text }
+}
