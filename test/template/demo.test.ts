@@ -1,0 +1,413 @@
+// npm start (scripts/demo.ts), run as a newcomer runs it: a fresh process on the real
+// template, events and CLI, against moto behind the fault proxy; its command line; and the
+// local invoke's several-events mode it relies on (one process: a cold start, then warm).
+// Nothing here can reach real AWS: the demo's default is the local AWS, the child gets no
+// AWS_* variable, and --aws is only ever parsed, never run.
+
+import { spawn } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseDemoArgs } from '../../scripts/demo/args.ts'
+import { type Invocation, invoke } from '../../scripts/invoke.ts'
+import { baseEnv, REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
+import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
+
+let work = ''
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'kms-demo-test-'))
+})
+
+afterAll(() => {
+  if (work !== '') rmSync(work, { recursive: true, force: true })
+})
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** `npm start -- <args>` in a fresh process, from a minimal environment (no AWS_* at all). */
+function npmStart(args: string[], env: Record<string, string>, timeoutMs = 110_000): Promise<Run> {
+  const npm = join(dirname(process.execPath), 'npm')
+  return new Promise((resolve, reject) => {
+    const child = spawn(existsSync(npm) ? npm : 'npm', ['start', '--', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...baseEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      })
+    })
+  })
+}
+
+/** Command lines (arguments joined by NUL) of every process this user can see. */
+function processCommandLines(): string[] {
+  const lines: string[] = []
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue
+    try {
+      lines.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return lines
+}
+
+/** One function's section of the report, up to the next blank line. */
+function section(report: string, logicalId: string): string {
+  const start = report.indexOf(`\n${logicalId} (`)
+  expect(start, `no section for ${logicalId}`).toBeGreaterThanOrEqual(0)
+  const end = report.indexOf('\n\n', start + 1)
+  return report.slice(start + 1, end < 0 ? undefined : end)
+}
+
+describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstream, both functions)', () => {
+  let run: Run
+  let demoTmp = ''
+  let secrets: Secret[] = []
+  let wall = 0
+
+  beforeAll(async () => {
+    // Prepare: the demo's temp folders go under demoTmp; the test learns the generated
+    // secrets through DEMO_SECRETS_OUT (a file outside demoTmp).
+    demoTmp = join(work, 'demo-tmp')
+    mkdirSync(demoTmp)
+    const secretsFile = join(work, 'demo-secrets.json')
+    // Act: --verbose puts the functions' own logs in the output the leak check reads.
+    const started = performance.now()
+    run = await npmStart(['--verbose'], { TMPDIR: demoTmp, DEMO_SECRETS_OUT: secretsFile })
+    wall = performance.now() - started
+    const written = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
+      text: string[]
+      binaryBase64: string[]
+    }
+    secrets = [
+      ...written.text,
+      ...written.binaryBase64.map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
+    ]
+  }, 120_000)
+
+  it('exits 0 with a report of every call, each as expected', () => {
+    // Assess
+    expect(run.code, run.stderr.slice(-3000)).toBe(0)
+    expect(run.stdout).toMatch(/^OK: 8 calls, all as expected, in \d+\.\d s$/m)
+    expect(run.stdout).not.toMatch(/FAIL/)
+    const items = section(run.stdout, 'SecureItemsFunction')
+    expect(items).toMatch(/^ {2}ok {3}cold +POST \/items +201 /m)
+    expect(items).toMatch(/^ {2}ok {3}warm +GET \/items\/demo\/[0-9a-f]{8}… +200 .*same as stored/m)
+    expect(items).toMatch(/^ {2}ok {3}warm +GET \/items\/demo +200 .*2 items listed, no secret/m)
+    const fetch = section(run.stdout, 'SecureFetchFunction')
+    expect(fetch).toMatch(/^ {2}ok {3}cold +GET \/fetch +200 .*bearer token accepted/m)
+    expect(fetch.match(/^ {2}ok {3}warm /gm)).toHaveLength(3)
+    expect(fetch).toContain('client cert "secure-fetch demo client"')
+    expect(fetch).toMatch(/4 requests with the right bearer token, 0 rejected; mutual TLS/)
+    expect(run.stdout).toMatch(/Bundle DEMO_BUNDLE read with loadSecrets\(\).*\n {2}ok {3}3 of 3/)
+  })
+
+  it('counts the KMS Decrypt calls per cold start: 1 (data key), 2 (token + secrets file), 1 (bundle); none warm', () => {
+    // Assess
+    const items = section(run.stdout, 'SecureItemsFunction')
+    const fetch = section(run.stdout, 'SecureFetchFunction')
+    expect(items).toContain('KMS Decrypt calls per cold start: 1 (0 on 3 warm invocations)')
+    expect(fetch).toContain('KMS Decrypt calls per cold start: 2 (0 on 3 warm invocations)')
+    expect(run.stdout).toMatch(/KMS Decrypt calls: 1\n/)
+    // The functions' own count (diagnostics channel) agrees with the proxy's: no annotation.
+    expect(run.stdout).not.toContain("the function's own count")
+    expect(run.stdout).toMatch(/^ {2}SecureItemsFunction +1 +\d+(\.\d)? ms +\d+(\.\d)? ms$/m)
+    expect(run.stdout).toMatch(/^ {2}SecureFetchFunction +2 +\d+(\.\d)? ms +\d+(\.\d)? ms$/m)
+    expect(run.stdout).toMatch(/^ {2}DEMO_BUNDLE \(3 secrets\) +1 /m)
+  })
+
+  it('shows cold and warm timings, and names what was decrypted with the values masked', () => {
+    // Assess
+    for (const id of ['SecureItemsFunction', 'SecureFetchFunction']) {
+      expect(section(run.stdout, id)).toMatch(
+        /cold start \d+(\.\d)? ms \(init \d+(\.\d)? ms \+ first call \d+(\.\d)? ms\); warm: median \d+(\.\d)? ms .* over 3 calls/,
+      )
+    }
+    expect(run.stdout).toContain('decrypted DATA_KEY ****')
+    expect(run.stdout).toContain(
+      'decrypted API_TOKEN ****, CLIENT_TLS_FILE#cert ****, CLIENT_TLS_FILE#key ****',
+    )
+    expect(run.stdout).toContain('DB_PASSWORD ****, SMTP_PASSWORD ****, WEBHOOK_SECRET ****')
+    expect(run.stdout).toMatch(/^ {4}kms-secrets encrypt .*--function SecureFetchFunction/m)
+    expect(run.stdout).toMatch(/^ {4}kms-secrets bundle .*--out \$TMP\/client-tls\.kse/m)
+    expect(run.stderr).toMatch(/^\[ +\d+\.\d s\] starting the local AWS \(moto\)/m)
+  })
+
+  it('prints no secret value anywhere, in any encoding (report, progress, function logs)', () => {
+    // Assess: the check is meaningful (secrets known, function logs present)...
+    expect(secrets.length).toBeGreaterThanOrEqual(8)
+    expect(run.stderr).toContain('"message":"item created"')
+    // ...and nothing leaks.
+    expectNoSecrets(run.stdout + run.stderr, secrets)
+  })
+
+  it('leaves no process and no temporary file behind', () => {
+    // Assess
+    const port = /moto on 127\.0\.0\.1:(\d+)/.exec(run.stdout)?.[1]
+    expect(port).toBeDefined()
+    const leftovers = processCommandLines().filter(
+      (line) =>
+        line.includes(demoTmp) || (line.includes('moto_server') && line.includes(`\0${port}\0`)),
+    )
+    expect(leftovers).toEqual([])
+    // It did work there (the functions were built in it), and removed it (npm's own
+    // node-compile-cache aside).
+    expect(run.stderr).toMatch(/^Built SecureItemsFunction into .*demo-tmp\/kms-secrets-demo-/m)
+    expect(readdirSync(demoTmp).filter((name) => name.startsWith('kms-secrets-demo'))).toEqual([])
+  })
+
+  it('stays well within a minute', () => {
+    // Assess
+    expect(wall).toBeLessThan(60_000)
+  })
+})
+
+describe('npm start: command line (parsed only: --aws never runs here)', () => {
+  it('defaults to the local AWS, also when AWS_* variables other than AWS_PROFILE are set', () => {
+    // Prepare / Act
+    const plain = parseDemoArgs([], {})
+    const withKeys = parseDemoArgs([], { AWS_ACCESS_KEY_ID: 'AKIA', AWS_REGION: 'eu-west-1' })
+    // Assess
+    expect(plain).toMatchObject({ mode: 'local', modeReason: 'default', warm: 3 })
+    expect(withKeys.mode).toBe('local')
+  })
+
+  it('switches to real AWS with --aws, or with AWS_PROFILE unless --local is given', () => {
+    // Prepare / Act / Assess
+    expect(parseDemoArgs(['--aws'], {})).toMatchObject({ mode: 'aws', modeReason: '--aws' })
+    expect(parseDemoArgs([], { AWS_PROFILE: 'dev' })).toMatchObject({
+      mode: 'aws',
+      modeReason: 'AWS_PROFILE',
+    })
+    expect(parseDemoArgs(['--local'], { AWS_PROFILE: 'dev' })).toMatchObject({
+      mode: 'local',
+      modeReason: '--local',
+    })
+    expect(parseDemoArgs([], { AWS_PROFILE: '' }).mode).toBe('local')
+    expect(
+      parseDemoArgs(['--aws', '--region', 'eu-west-1', '--stack-name', 'my-demo'], {}),
+    ).toMatchObject({ mode: 'aws', region: 'eu-west-1', stackName: 'my-demo' })
+  })
+
+  it.each([
+    [['--aws', '--local'], /--local and --aws exclude each other/],
+    [['--region', 'eu-west-1'], /--region applies to --aws only/],
+    [['--aws', '--region', 'Europe'], /--region Europe is not an AWS region name/],
+    [['--warm', '0'], /--warm is a whole number from 1 to 20/],
+    [['--warm', '2.5'], /--warm is a whole number from 1 to 20/],
+    [['--stack-name', '1-bad'], /--stack-name must start with a letter/],
+    [['--nope'], /Unknown option '--nope'/],
+  ])('refuses %j', (argv, message) => {
+    // Prepare / Act / Assess
+    expect(() => parseDemoArgs(argv, {})).toThrow(message)
+  })
+
+  it('prints its help and exits 0 without starting anything; exits 2 on a bad option', async () => {
+    // Prepare / Act
+    const help = await runNode(join(REPO_ROOT, 'scripts/demo.ts'), { args: ['--help'] })
+    const bad = await runNode(join(REPO_ROOT, 'scripts/demo.ts'), { args: ['--warm', '99'] })
+    // Assess
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: npm start/)
+    expect(help.stdout).toContain('--aws')
+    expect(help.stderr).toBe('')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      'npm start: --warm is a whole number from 1 to 20',
+    ])
+  })
+})
+
+describe('npm run invoke with several events: one process, a cold start then warm invocations', () => {
+  let fixture = ''
+  let template = ''
+  const events: Record<string, string> = {}
+
+  beforeAll(() => {
+    fixture = mkdtempSync(join(work, 'fixture-'))
+    template = join(fixture, 'template.yaml')
+    writeFileSync(
+      template,
+      `Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: { Runtime: nodejs24.x, Timeout: 1 }
+Resources:
+  Counter:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, EntryPoints: [fns/counter.ts] } }
+    Properties: { FunctionName: counter, Handler: counter.handler, CodeUri: . }
+  Patient:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, EntryPoints: [fns/counter.ts] } }
+    Properties: { Handler: counter.handler, CodeUri: ., Timeout: 60 }
+  Broken:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, EntryPoints: [fns/broken.ts] } }
+    Properties: { Handler: broken.handler, CodeUri: . }
+`,
+    )
+    mkdirSync(join(fixture, 'fns'))
+    writeFileSync(
+      join(fixture, 'fns', 'counter.ts'),
+      `const loadedAt = Date.now()
+let calls = 0
+export const handler = async (event: { hang?: boolean; fail?: boolean }, context: { awsRequestId: string }) => {
+  calls++
+  if (event.hang) await new Promise(() => setInterval(() => {}, 1000))
+  if (event.fail) throw new Error('failed on purpose')
+  return { calls, pid: process.pid, loadedAt, requestId: context.awsRequestId }
+}
+`,
+    )
+    writeFileSync(join(fixture, 'fns', 'broken.ts'), "throw new Error('no config')\n")
+    for (const [name, event] of Object.entries({
+      ok: {},
+      fail: { fail: true },
+      hang: { hang: true },
+    })) {
+      events[name] = join(fixture, `${name}.json`)
+      writeFileSync(events[name] as string, JSON.stringify(event))
+    }
+  })
+
+  const cli = (id: string, names: string[]): Promise<RunNodeResult> =>
+    runNode(join(REPO_ROOT, 'scripts/invoke.ts'), {
+      args: [
+        id,
+        ...names.flatMap((name) => ['-e', events[name] ?? name]),
+        '-t',
+        template,
+        '--build-dir',
+        join(fixture, 'build'),
+      ],
+      timeoutMs: 60_000,
+    })
+  const lines = (run: RunNodeResult) =>
+    run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+
+  it('invokes each event in turn in the same process: one JSON line each, Init Duration once', async () => {
+    // Prepare / Act
+    const run = await cli('Counter', ['ok', 'ok', 'ok'])
+    // Assess
+    expect(run.code, run.stderr).toBe(0)
+    const results = lines(run)
+    expect(results.map((r) => r.calls)).toEqual([1, 2, 3])
+    expect(new Set(results.map((r) => r.pid)).size).toBe(1)
+    expect(new Set(results.map((r) => r.loadedAt)).size).toBe(1)
+    expect(new Set(results.map((r) => r.requestId)).size).toBe(3)
+    expect(run.stderr.match(/^START RequestId: /gm)).toHaveLength(3)
+    expect(run.stderr.match(/^REPORT RequestId: /gm)).toHaveLength(3)
+    expect(run.stderr.match(/Init Duration: /g)).toHaveLength(1)
+    for (const result of results) {
+      expect(run.stderr).toContain(`START RequestId: ${result.requestId} Version: $LATEST`)
+    }
+  }, 60_000)
+
+  it('goes on after a handler error (exit 1), as Lambda keeps the environment', async () => {
+    // Prepare / Act
+    const run = await cli('Counter', ['ok', 'fail', 'ok'])
+    // Assess
+    expect(run.code).toBe(1)
+    const results = lines(run)
+    expect(results).toHaveLength(3)
+    expect(results[1]).toMatchObject({ errorType: 'Error', errorMessage: 'failed on purpose' })
+    expect(results[2]?.calls).toBe(3)
+  }, 60_000)
+
+  it('stops at a timeout or an init failure: the remaining events are not invoked', async () => {
+    // Prepare / Act
+    const timedOut = await cli('Counter', ['ok', 'hang', 'ok'])
+    const broken = await cli('Broken', ['ok', 'ok'])
+    // Assess
+    expect(timedOut.code).toBe(1)
+    expect(lines(timedOut)).toHaveLength(2)
+    expect(lines(timedOut)[1]).toEqual({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: 'Task timed out after 1.00 seconds',
+    })
+    expect(timedOut.stderr.match(/^START RequestId: /gm)).toHaveLength(2)
+    expect(broken.code).toBe(1)
+    expect(lines(broken)).toEqual([expect.objectContaining({ errorMessage: 'no config' })])
+  }, 60_000)
+
+  it('reads stdin at most once', async () => {
+    // Prepare / Act
+    const run = await cli('Counter', ['-', '-'])
+    // Assess
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('-e -: stdin can be read only once')
+  })
+
+  it('as a function: reports each invocation as it arrives, and an abort kills the process', async () => {
+    // Prepare
+    const seen: Array<[number, Invocation]> = []
+    const controller = new AbortController()
+    const io = {
+      cwd: fixture,
+      env: {},
+      log: () => {},
+      logStream: process.stderr,
+    }
+    const options = {
+      events: [events.ok as string, events.ok as string],
+      parameterOverrides: {},
+      template,
+      buildDir: join(fixture, 'build-api'),
+      skipBuild: false,
+      help: false,
+    }
+    // Act
+    const result = await invoke(
+      { ...options, logicalId: 'Counter' },
+      { ...io, onInvocation: (invocation, index) => seen.push([index, invocation]) },
+    )
+    await invoke({ ...options, logicalId: 'Patient', events: [events.ok as string] }, io)
+    const started = performance.now()
+    setTimeout(() => controller.abort(), 500)
+    const aborted = await invoke(
+      { ...options, logicalId: 'Patient', events: [events.hang as string], skipBuild: true },
+      { ...io, signal: controller.signal },
+    )
+    const abortMs = performance.now() - started
+    // Assess
+    expect(result.exitCode).toBe(0)
+    expect(seen.map(([index]) => index)).toEqual([0, 1])
+    expect(result.invocations).toEqual(seen.map(([, invocation]) => invocation))
+    expect(result.invocations[0]).toMatchObject({ ok: true, phase: 'invoke', value: { calls: 1 } })
+    expect(result.invocations[1]?.value).toMatchObject({ calls: 2 })
+    expect(result.invocations[0]?.initMs).toBeGreaterThan(0)
+    expect(aborted.exitCode).toBe(1)
+    expect(aborted.invocations[0]?.value).toMatchObject({ errorType: 'Runtime.ExitError' })
+    expect(abortMs).toBeLessThan(10_000) // Patient's Timeout is 60 s
+  }, 60_000)
+})
