@@ -391,6 +391,7 @@ describe('refused before the token is sent', () => {
     const failure = logLines(run).find((line) => line.message === 'upstream call failed')
     expect(failure).toMatchObject({ errorCode: code, attempts: 1 })
     expect(metricNames(run)).toContain('UpstreamError')
+    expect(metricNames(run)).toContain('ServerError')
   })
 })
 

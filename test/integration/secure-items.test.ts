@@ -440,6 +440,7 @@ describe('secure-items on moto (built bundle, fresh Node per cold start)', () =>
     expect(
       metricsOf(run.output).filter((name) => name.endsWith('/ItemIntegrityFailure')),
     ).toHaveLength(2)
+    expect(metricsOf(run.output).filter((name) => name.endsWith('/ServerError'))).toHaveLength(2)
     // Neither the sealed values nor their ciphertext parts are logged.
     expectNoSecrets(run.output, [
       altered.split('.')[3] as string,
@@ -552,5 +553,7 @@ describe('secure-items on moto (built bundle, fresh Node per cold start)', () =>
     expect(answerOf(run).json).toEqual({ code: 'INTERNAL', message: 'internal error' })
     expect(await itemCount()).toBe(countBefore)
     expect(run.output).toContain('"variable":"DATA_KEY"')
+    // A broken deploy answers handled 500s: the canary's ServerError alarm sees them.
+    expect(metricsOf(run.output)).toContain('MiddyKmsSecrets/ServerError')
   })
 })
