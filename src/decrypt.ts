@@ -138,7 +138,8 @@ const decryptOne = async (
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a secret that starts with U+FEFF keeps it (by default TextDecoder drops it).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 const convert = (
   wanted: readonly Wanted[],

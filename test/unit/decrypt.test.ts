@@ -333,6 +333,19 @@ describe('decrypt core', () => {
       expect(error.message).toMatch(/transform 'binary'/)
     })
 
+    // Found by test/fuzz: TextDecoder drops a leading BOM unless told not to.
+    it('keeps a leading U+FEFF: the text is the plaintext, exactly', async () => {
+      // Prepare
+      vi.stubEnv('TOKEN', fake.encrypt('token', '\uFEFFtok-123'))
+      const { loadSecrets } = await freshLibrary()
+
+      // Act
+      const secrets = await loadSecrets({ fetchData: { token: 'TOKEN' } })
+
+      // Assess
+      expect(secrets.token).toBe('\uFEFFtok-123')
+    })
+
     it('reports invalid JSON without echoing it', async () => {
       // Prepare
       vi.stubEnv('CONFIG', fake.encrypt('config', 'hunter2-not-json'))
