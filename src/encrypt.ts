@@ -225,7 +225,9 @@ export const reencryptValue = async (request: ReencryptRequest): Promise<Reencry
 // Bundles: a dotenv-style file of KEY=value lines -> a JSON object of strings.
 
 const dotenvKey = /^[A-Za-z_][A-Za-z0-9_.-]*$/
-const entryStart = /^(?:export +)?([^=\s]*)[ \t]*=[ \t]*(.*)$/
+// `[^\r]*`, not `.*`: a value may hold U+2028/U+2029 (Node reads them), never a lone CR
+// (Node's parser drops it from the value).
+const entryStart = /^(?:export +)?([^=\s]*)[ \t]*=[ \t]*([^\r]*)$/
 
 /**
  * Reads `KEY=value` lines with Node's own dotenv parser (`node:util` parseEnv), after a

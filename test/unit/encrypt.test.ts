@@ -503,6 +503,14 @@ describe('parseDotenv', () => {
     })
   })
 
+  // Found by test/fuzz: "." does not match U+2028/U+2029, which Node's parser reads.
+  it('keeps U+2028 and U+2029 inside a value, quoted or not', () => {
+    // Act
+    const fields = parseDotenv('A=x\u2028y\nB=\'p\u2029q\'\nC="r\u2028s"')
+    // Assess
+    expect(fields).toEqual({ A: 'x\u2028y', B: 'p\u2029q', C: 'r\u2028s' })
+  })
+
   it.each([
     ['a line without "="', 'A=1\njust words', 'line 2: not a KEY=value line'],
     [
@@ -543,6 +551,8 @@ describe('parseDotenv', () => {
       'line 1: __proto__ cannot be read by the dotenv parser',
     ],
     ['nothing but comments', '# only\n\n', 'no KEY=value line found'],
+    // Node's parser would drop a lone CR from the value: refused, not altered.
+    ['a lone CR inside a value', 'A=ab\rcd', 'line 1: not a KEY=value line'],
   ])('refuses %s, naming the line but no value', (_, text, message) => {
     // Act
     let error: unknown
