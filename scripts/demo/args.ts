@@ -30,6 +30,10 @@ Options:
   -v, --verbose       also print the functions' logs and the build / CLI output (stderr)
   -h, --help          this text
 
+Environment:
+  DEMO_SECRETS_OUT=FILE  for tests only: also writes the generated (throwaway) secret values
+                         to FILE (mode 600), so a test can check that no output holds them
+
 Exit status: 0 when every step and call succeeded; 1 otherwise, with a one-line reason
 on stderr; 2 for a bad command line; 130 / 143 when interrupted.
 `

@@ -78,6 +78,13 @@ function parseBody(answer: ApiAnswer | undefined): unknown {
   }
 }
 
+/** `502 UPSTREAM_STATUS: the upstream answered HTTP 401`: status and the error body's code and message (the functions' error bodies hold no secret). */
+function got(answer: ApiAnswer | undefined): string {
+  const body = parseBody(answer) as { code?: unknown; message?: unknown } | undefined
+  const detail = [body?.code, body?.message].filter((part) => typeof part === 'string').join(': ')
+  return `got ${answer?.statusCode ?? 'no status'}${detail ? ` ${detail}` : ''}`
+}
+
 function failed(invocation: Invocation): { ok: false; summary: string } {
   const error = invocation.value as { errorType?: string; errorMessage?: string } | null
   return {
@@ -113,7 +120,7 @@ export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Ca
         ok,
         summary: ok
           ? `created ${owner}/${short(item.id)}, secret sealed with DATA_KEY ****`
-          : `expected 201 with the item's id, got ${answer?.statusCode}`,
+          : `expected 201 with the item's id, ${got(answer)}`,
       }
     },
   })
@@ -131,7 +138,7 @@ export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Ca
         if (!invocation.ok) return failed(invocation)
         const body = parseBody(answer) as { secret?: unknown } | undefined
         if (answer?.statusCode !== 200) {
-          return { ok: false, summary: `expected 200, got ${answer?.statusCode}` }
+          return { ok: false, summary: `expected 200, ${got(answer)}` }
         }
         const same = body?.secret === item.secret
         return {
@@ -161,7 +168,7 @@ export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Ca
         ok,
         summary: ok
           ? `${listed.length} item${listed.length === 1 ? '' : 's'} listed, no secret attribute in the list`
-          : `expected 200 with items and no secret, got ${answer?.statusCode} (${listed.length} items)`,
+          : `expected 200 with items and no secret, ${got(answer)} (${listed.length} items)`,
       }
     },
   }
@@ -196,7 +203,7 @@ export function fetchCalls(root: string, warm: number): Call[] {
         ok,
         summary: ok
           ? `upstream ${upstreamPath}: bearer token accepted, ${body?.tls}, client cert "${body?.client}"`
-          : `expected 200 from the upstream for ${upstreamPath}, got ${answer?.statusCode}`,
+          : `expected 200 from the upstream for ${upstreamPath}, ${got(answer)}`,
       }
     },
   })
