@@ -35,7 +35,8 @@ Environment:
                          to FILE (mode 600), so a test can check that no output holds them
 
 Exit status: 0 when every step and call succeeded; 1 otherwise, with a one-line reason
-on stderr; 2 for a bad command line; 130 / 143 when interrupted.
+on stderr; 2 for a bad command line; 130 / 143 / 129 when interrupted (SIGINT / SIGTERM /
+SIGHUP), after stopping everything.
 `
 
 export type Mode = 'local' | 'aws'

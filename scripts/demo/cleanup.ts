@@ -44,8 +44,8 @@ export function createTeardown(timeoutMs = 15_000): Teardown {
 }
 
 /**
- * SIGINT / SIGTERM: aborts `controller` (children are killed, the steps stop), runs the
- * teardown, then exits 130 / 143. A second signal exits at once (moto's own exit hook still
+ * SIGINT / SIGTERM / SIGHUP (terminal closed): aborts `controller` (children are killed, the
+ * steps stop), runs the teardown, then exits 130 / 143 / 129. A second signal exits at once (moto's own exit hook still
  * kills its process group). Returns a function that removes the handlers.
  */
 export function onInterrupt(
@@ -55,7 +55,7 @@ export function onInterrupt(
 ): () => void {
   let interrupted = false
   const handler = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? 130 : 143
+    const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)
     if (interrupted) process.exit(code)
     interrupted = true
     log(`interrupted (${signal}): stopping everything the demo started`)
@@ -63,15 +63,17 @@ export function onInterrupt(
     teardown.run().then(
       (failures) => {
         for (const failure of failures) log(`cleanup: ${failure}`)
+        process.stderr.write(
+          `npm start interrupted (${signal}): ${failures.length === 0 ? 'everything it started is stopped' : 'some cleanup failed, see above'}\n`,
+        )
         process.exit(code)
       },
       () => process.exit(code),
     )
   }
-  process.on('SIGINT', handler)
-  process.on('SIGTERM', handler)
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+  for (const signal of signals) process.on(signal, handler)
   return () => {
-    process.off('SIGINT', handler)
-    process.off('SIGTERM', handler)
+    for (const signal of signals) process.off(signal, handler)
   }
 }

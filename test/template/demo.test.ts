@@ -189,6 +189,51 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
   })
 })
 
+describe('npm start: Ctrl-C', () => {
+  it('stops everything it started (moto, function process, temp folder) and exits 130', async () => {
+    // Prepare
+    const demoTmp = join(work, 'interrupted-tmp')
+    mkdirSync(demoTmp)
+    const child = spawn(process.execPath, ['scripts/demo.ts', '--skip-build', '--warm', '20'], {
+      cwd: REPO_ROOT,
+      env: { ...baseEnv(), TMPDIR: demoTmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8')
+    })
+    // Act: SIGINT while the first function's process runs its invocations.
+    child.stderr.on('data', (chunk: Buffer) => {
+      const before = stderr
+      stderr += chunk.toString('utf8')
+      if (
+        !before.includes('building SecureItemsFunction') &&
+        stderr.includes('building SecureItemsFunction')
+      ) {
+        setTimeout(() => child.kill('SIGINT'), 1_500)
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    // Assess
+    expect(code, stderr).toBe(130)
+    expect(stderr).toMatch(/interrupted \(SIGINT\): stopping everything the demo started/)
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(
+      'npm start interrupted (SIGINT): everything it started is stopped',
+    )
+    expect(stdout).toBe('')
+    const port = /moto answers on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]
+    expect(port).toBeDefined()
+    const leftovers = processCommandLines().filter(
+      (line) =>
+        line.includes(demoTmp) || (line.includes('moto_server') && line.includes(`\0${port}\0`)),
+    )
+    expect(leftovers).toEqual([])
+    expect(readdirSync(demoTmp).filter((name) => name.startsWith('kms-secrets-demo'))).toEqual([])
+  }, 60_000)
+})
+
 describe('npm start: command line (parsed only: --aws never runs here)', () => {
   it('defaults to the local AWS, also when AWS_* variables other than AWS_PROFILE are set', () => {
     // Prepare / Act
