@@ -10,16 +10,22 @@ export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 
+/** Messages may echo what was typed (a path, a logical id), newlines included. */
+const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ')
+
 /**
  * The one line printed for an error, and the exit code. Only our own messages are
  * printed: KmsSecretsError and CliUsageError never hold a plaintext or ciphertext; for
  * anything else only the error's name (and code) is shown.
  */
 export const describeError = (error: unknown): { line: string; exitCode: number } => {
-  if (error instanceof CliUsageError) return { line: error.message, exitCode: EXIT_USAGE }
+  if (error instanceof CliUsageError) return { line: oneLine(error.message), exitCode: EXIT_USAGE }
   if (error instanceof KmsSecretsError) {
     const usage = error.code === ErrorCode.InvalidOptions
-    return { line: `${error.message} [${error.code}]`, exitCode: usage ? EXIT_USAGE : EXIT_FAILURE }
+    return {
+      line: `${oneLine(error.message)} [${error.code}]`,
+      exitCode: usage ? EXIT_USAGE : EXIT_FAILURE,
+    }
   }
   const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
   const what = [name, code].filter((part) => typeof part === 'string').join(' ')

@@ -70,7 +70,9 @@ export const loadTemplate = async (path: string): Promise<Template> => {
   try {
     doc = parse(text, { customTags: cfnTags() as never, uniqueKeys: false })
   } catch (error) {
-    throw new CliUsageError(`${path} is not valid YAML or JSON (${(error as Error).message})`)
+    // One line: the yaml package adds the offending line and a caret below its reason.
+    const reason = (error as Error).message.split('\n')[0]?.replace(/:$/, '')
+    throw new CliUsageError(`${path} is not valid YAML or JSON (${reason})`)
   }
   if (!isObject(doc) || !isObject(doc.Resources)) {
     throw new CliUsageError(`${path} is not a CloudFormation / SAM template (no Resources)`)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { describeError } from '../../../src/cli/errors.ts'
+import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
 import { KmsSecretsError } from '../../../src/errors.ts'
 import { fakeKms, KEY_ID, run } from './harness.ts'
@@ -144,6 +144,16 @@ describe('describeError', () => {
     // Assess
     expect(withCode).toEqual({ line: 'unexpected failure (TypeError ERR_X)', exitCode: 1 })
     expect(bare).toEqual({ line: 'unexpected failure', exitCode: 1 })
+  })
+
+  // Found by test/fuzz: messages echo what was typed, newlines included.
+  it('always one line: newlines in a message become spaces', () => {
+    // Act
+    const usage = describeError(new CliUsageError('has no function a\nb \r\n c'))
+    const library = describeError(new KmsSecretsError('THROTTLED', 'x\n\ny'))
+    // Assess
+    expect(usage).toEqual({ line: 'has no function a b c', exitCode: 2 })
+    expect(library.line).toBe('x y [THROTTLED]')
   })
 
   it('KmsSecretsError: exit 2 for INVALID_OPTIONS, 1 otherwise', () => {

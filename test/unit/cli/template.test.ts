@@ -72,6 +72,12 @@ E: !Ref AWS::NoValue
   it.each([
     ['a missing file', null, /^cannot read the template .*missing\.yaml \(ENOENT\)$/],
     ['invalid YAML', 'a: [b', /is not valid YAML or JSON/],
+    // One line, without the excerpt the yaml package appends (found by test/fuzz).
+    [
+      'invalid YAML (the reason only)',
+      'Resources:\n  a: b\n   c: d: e\n',
+      /missing\.yaml is not valid YAML or JSON \(Nested mappings are not allowed in compact mappings at line 2, column 6\)$/,
+    ],
     [
       'a document without Resources',
       'Parameters: {}',
