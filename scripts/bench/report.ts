@@ -39,12 +39,29 @@ const dollars = (value: number) => `$${value.toFixed(2)}`
 const signed = (value: number, digits = 1) =>
   `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`
 
-const table = (head: string[], rows: string[][]) =>
-  [
-    `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n')
+/**
+ * A Markdown table laid out the way the repo's formatter (biome) writes it: cells padded
+ * to the column's width, numbers right-aligned. First column left, the others right,
+ * unless `align` says otherwise.
+ */
+const table = (head: string[], rows: string[][], align?: ('left' | 'right')[]) => {
+  const width = (text: string) => [...text].length
+  const sideOf = (i: number) => align?.[i] ?? (i === 0 ? 'left' : 'right')
+  const widths = head.map((_, i) =>
+    Math.max(3, ...[head, ...rows].map((row) => width(row[i] ?? ''))),
+  )
+  const pad = (text: string, i: number) => {
+    const fill = ' '.repeat((widths[i] as number) - width(text))
+    return sideOf(i) === 'left' ? text + fill : fill + text
+  }
+  const line = (row: string[]) => `| ${head.map((_, i) => pad(row[i] ?? '', i)).join(' | ')} |`
+  const rule = head.map((_, i) =>
+    sideOf(i) === 'left'
+      ? '-'.repeat(widths[i] as number)
+      : `${'-'.repeat((widths[i] as number) - 1)}:`,
+  )
+  return [line(head), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n')
+}
 
 type Verdict = 'met' | 'missed' | 'within noise'
 
@@ -225,14 +242,33 @@ export const renderMarkdown = (r: Results): string => {
     '',
     '## Patterns',
     '',
-    '| Pattern | What the function does |',
-    '|---|---|',
-    "| `naive` | The Lambda console's decryption snippet, once per variable: on first invoke, for each variable in turn, `new KMSClient()` and `Decrypt` (`.toString('ascii')`). |",
-    '| `per-variable` | Middy + `kmsSecrets`, one env var per secret (raw KMS blobs), `setToContext: true`. Decrypts in parallel, prefetch at module load. |',
-    '| `bundle` | Middy + `kmsSecrets` reading N fields `BUNDLE#sK` of one kse1 bundle envelope: one KMS call. |',
-    '| `esdk` | The AWS Encryption SDK (`@aws-crypto/client-node`, KMS keyring, default suite with key commitment and ECDSA P-384 signature) decrypting the same bundle on first invoke, checking the encryption context. |',
-    '| `bare-kms` | Baseline: imports `@aws-sdk/client-kms`, builds a client, decrypts nothing. |',
-    '| `bare-middy` | Baseline: Middy with no middleware, the same handler shape as ours. |',
+    table(
+      ['Pattern', 'What the function does'],
+      [
+        [
+          '`naive`',
+          "The Lambda console's decryption snippet, once per variable: on first invoke, for each variable in turn, `new KMSClient()` and `Decrypt` (`.toString('ascii')`).",
+        ],
+        [
+          '`per-variable`',
+          'Middy + `kmsSecrets`, one env var per secret (raw KMS blobs), `setToContext: true`. Decrypts in parallel, prefetch at module load.',
+        ],
+        [
+          '`bundle`',
+          'Middy + `kmsSecrets` reading N fields `BUNDLE#sK` of one kse1 bundle envelope: one KMS call.',
+        ],
+        [
+          '`esdk`',
+          'The AWS Encryption SDK (`@aws-crypto/client-node`, KMS keyring, default suite with key commitment and ECDSA P-384 signature) decrypting the same bundle on first invoke, checking the encryption context.',
+        ],
+        [
+          '`bare-kms`',
+          'Baseline: imports `@aws-sdk/client-kms`, builds a client, decrypts nothing.',
+        ],
+        ['`bare-middy`', 'Baseline: Middy with no middleware, the same handler shape as ours.'],
+      ],
+      ['left', 'left'],
+    ),
     '',
     'Each is bundled like a Lambda function: esbuild, minified ESM, platform node, target',
     "node24, everything inlined (`middy-kms-secrets` resolves to this repo's `src/`). All",
@@ -244,7 +280,7 @@ export const renderMarkdown = (r: Results): string => {
   const targets = targetsOf(r)
   push(
     table(
-      ['Target (issue 7)', 'Measured', ''],
+      ['Target (issue 7)', 'Measured', 'Verdict'],
       targets.map((t) => [
         t.name,
         t.measured,
@@ -252,6 +288,7 @@ export const renderMarkdown = (r: Results): string => {
           ? `**within noise** (point estimate: ${t.point})`
           : `**${t.verdict}**`,
       ]),
+      ['left', 'left', 'left'],
     ),
     '',
     'Brackets: 95% bootstrap intervals (2,000 resamples of the measurements behind each',
@@ -472,7 +509,7 @@ export const renderMarkdown = (r: Results): string => {
     `  anything, so the deadline is raised to ${thousands(r.burst.timeoutMs / 1000)} s here; failures below are what the throttle causes.`,
     `- The same preparation spreads the requests out: "peak offered" is the most the proxy`,
     `  received in any second, far less than a real fleet's ${thousands((burst[0]?.count ?? 0) * r.burst.n)} at once, so the local`,
-    '  per-variable burst is *milder* than the real one.',
+    '  per-variable burst is _milder_ than the real one.',
     `- Admitted requests wait for moto, which serves ~${thousands(r.burst.capacityPerSecond)} Decrypt/s on this machine (measured`,
     '  just before): the slowest times are mostly that queue. Real KMS answers admitted',
     '  requests in milliseconds.',
@@ -515,7 +552,7 @@ export const renderMarkdown = (r: Results): string => {
     "KMS's request quota for symmetric cryptographic operations (Decrypt, Encrypt,",
     'GenerateDataKey, …) is shared by the whole account in a region: 5,500, 10,000 or 50,000',
     "requests per second depending on the region. A function's cold starts need",
-    '*cold starts per second × KMS calls per cold start* of it: N for the naive and',
+    '_cold starts per second × KMS calls per cold start_ of it: N for the naive and',
     'per-variable patterns, 1 for a bundle (or the ESDK).',
     '',
     table(
@@ -577,7 +614,7 @@ export const renderMarkdown = (r: Results): string => {
     '  intervals are the numbers to read, not absolute values.',
     '',
   )
-  return `${out.join('\n')}\n`
+  return `${out.join('\n').trimEnd()}\n`
 }
 
 const COLORS: Record<string, string> = {
