@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type Metafile, type Plugin } from 'esbuild'
 
+/** The patterns of the cold-start, module-load and warm phases. */
 export const PATTERNS = [
   'naive',
   'per-variable',
@@ -16,7 +17,13 @@ export const PATTERNS = [
   'bare-kms',
   'bare-middy',
 ] as const
-export type Pattern = (typeof PATTERNS)[number]
+/**
+ * Baselines for the warm phase only: Middy with one empty `before` middleware (the
+ * floor of any middleware's warm cost). Bundled too, but not cold-started.
+ */
+export const WARM_ONLY = ['empty-middleware'] as const
+export const BUILT = [...PATTERNS, ...WARM_ONLY] as const
+export type Pattern = (typeof BUILT)[number]
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const ROOT = resolve(here, '../..')
@@ -54,7 +61,7 @@ const originOf = (input: string): string => {
 export const buildFunctions = async (outDir: string): Promise<Map<Pattern, BuiltFunction>> => {
   await mkdir(outDir, { recursive: true })
   const built = new Map<Pattern, BuiltFunction>()
-  for (const pattern of PATTERNS) {
+  for (const pattern of BUILT) {
     const file = join(outDir, `${pattern}.mjs`)
     const result = await build({
       absWorkingDir: ROOT,

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
-import { type BuiltFunction, PATTERNS, type Pattern } from './build.ts'
+import { type BuiltFunction, PATTERNS, type Pattern, WARM_ONLY } from './build.ts'
 import { runNode, runNodeIpc } from './proc.ts'
 import {
   type BurstResult,
@@ -38,7 +38,10 @@ export const LOAD_VARIANTS: LoadVariant[] = [
   { label: 'esdk', pattern: 'esdk' },
 ]
 
-/** Warm runs: every pattern, plus ours with the default options (no setToContext). */
+/**
+ * Warm runs: every pattern, the empty-middleware floor, and ours with the default
+ * options (no setToContext).
+ */
 export interface WarmVariant {
   label: string
   pattern: Pattern
@@ -47,6 +50,7 @@ export interface WarmVariant {
 export const DEFAULTS_SUFFIX = ', default options'
 export const WARM_VARIANTS: WarmVariant[] = [
   ...PATTERNS.map((pattern) => ({ label: pattern, pattern })),
+  ...WARM_ONLY.map((pattern) => ({ label: pattern, pattern })),
   { label: `per-variable${DEFAULTS_SUFFIX}`, pattern: 'per-variable', defaults: true },
   { label: `bundle${DEFAULTS_SUFFIX}`, pattern: 'bundle', defaults: true },
 ]
@@ -99,7 +103,7 @@ export const secretsEnv = (bench: Bench, pattern: Pattern, n: number): Record<st
 
 /** A Lambda-like environment: no AWS config files (empty HOME), endpoint = the proxy. */
 export const functionEnv = (bench: Bench, pattern: Pattern, n: number): NodeJS.ProcessEnv => {
-  const bare = pattern === 'bare-kms' || pattern === 'bare-middy'
+  const bare = pattern === 'bare-kms' || pattern === 'bare-middy' || pattern === 'empty-middleware'
   return {
     HOME: bench.home,
     ...awsEnv(bench.stack.proxy.endpoint),
@@ -213,7 +217,13 @@ export const warmRounds = async (bench: Bench): Promise<WarmRound[]> => {
   const { proxy } = bench.stack
   const rounds: WarmRound[] = []
   for (let round = 0; round < bench.options.warmRounds; round++) {
-    const result: WarmRound = { nsPerInvoke: {}, overBaseline: {}, kmsRequests: {} }
+    const result: Required<WarmRound> = {
+      nsPerInvoke: {},
+      overBaseline: {},
+      overFloor: {},
+      floorOverBaseline: {},
+      kmsRequests: {},
+    }
     for (const variant of rotate(WARM_VARIANTS, round)) {
       const env = functionEnv(bench, variant.pattern, WARM_N)
       if (variant.defaults) {
@@ -227,6 +237,7 @@ export const warmRounds = async (bench: Bench): Promise<WarmRound[]> => {
         [
           fileOf(bench, variant.pattern),
           fileOf(bench, 'bare-middy'),
+          fileOf(bench, 'empty-middleware'),
           String(bench.options.warmInvocations),
           '20',
         ],
@@ -236,14 +247,20 @@ export const warmRounds = async (bench: Bench): Promise<WarmRound[]> => {
       )
       const ns = message.nsPerInvoke as number[]
       const base = message.baselineNs as number[]
+      const floor = message.floorNs as number[]
+      const minus = (a: number[], b: number[]) =>
+        median(a.map((value, i) => value - (b[i] as number)))
       result.nsPerInvoke[variant.label] = median(ns)
-      result.overBaseline[variant.label] = median(ns.map((value, i) => value - (base[i] as number)))
+      result.overBaseline[variant.label] = minus(ns, base)
+      result.overFloor[variant.label] = minus(ns, floor)
+      result.floorOverBaseline[variant.label] = minus(floor, base)
       result.kmsRequests[variant.label] = proxy.total()
     }
     rounds.push(result)
-    const over = (label: string) => (result.overBaseline[label] ?? Number.NaN).toFixed(0)
+    const over = (label: string) =>
+      `${(result.overBaseline[label] ?? Number.NaN).toFixed(0)}/${(result.overFloor[label] ?? Number.NaN).toFixed(0)}`
     progress(
-      `warm round ${round + 1}/${bench.options.warmRounds}, ns per invoke over bare Middy: ${['per-variable', 'bundle', `per-variable${DEFAULTS_SUFFIX}`, `bundle${DEFAULTS_SUFFIX}`, 'bare-middy'].map((label) => `${label} ${over(label)}`).join(', ')}`,
+      `warm round ${round + 1}/${bench.options.warmRounds}, ns per invoke over bare Middy / over the empty-middleware floor: ${['per-variable', 'bundle', `per-variable${DEFAULTS_SUFFIX}`, `bundle${DEFAULTS_SUFFIX}`, 'bare-middy', 'empty-middleware'].map((label) => `${label} ${over(label)}`).join(', ')}`,
     )
   }
   return rounds

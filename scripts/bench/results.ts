@@ -18,8 +18,16 @@ export interface ColdStartSample {
 export interface WarmRound {
   /** Median of the batches' ns per invoke, in this round. */
   nsPerInvoke: Record<string, number>
-  /** Median over the batches of (variant − bare Middy in the same process), ns. */
+  /** Median over the batches of (variant − bare Middy in the same batch and process), ns. */
   overBaseline: Record<string, number>
+  /**
+   * Median over the batches of (variant − Middy with one empty `before` middleware, in
+   * the same batch and process), ns: the variant's cost beyond dispatching a middleware.
+   * Absent in results from before the floor was measured.
+   */
+  overFloor?: Record<string, number>
+  /** Median over the batches of (empty-middleware floor − bare Middy), in this process. */
+  floorOverBaseline?: Record<string, number>
   /** Requests the proxy saw during the timed warm loop. */
   kmsRequests: Record<string, number>
 }

@@ -7,7 +7,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { type BuiltFunction, buildFunctions, PATTERNS, ROOT } from './build.ts'
+import { BUILT, type BuiltFunction, buildFunctions, PATTERNS, ROOT } from './build.ts'
 import {
   type Bench,
   BURST_N,
@@ -34,7 +34,8 @@ const HELP = `npm run bench [-- options]
 Benchmarks decrypting N KMS-encrypted secrets at cold start, side by side, in one run:
 naive (the Lambda console snippet, one variable at a time), per-variable (kmsSecrets,
 one env var per secret), bundle (kmsSecrets, one kse1 bundle envelope), esdk (the AWS
-Encryption SDK decrypting the same bundle), and the baselines bare-kms / bare-middy.
+Encryption SDK decrypting the same bundle), and the baselines bare-kms / bare-middy
+(and, for warm invocations, empty-middleware: Middy with one empty middleware).
 Runs against moto behind the fault proxy on 127.0.0.1, with latency on every KMS call.
 Writes docs/BENCHMARKS.md and docs/benchmarks-cold-start.svg. Takes ~10 minutes.
 
@@ -204,7 +205,7 @@ const main = async (): Promise<number> => {
     progress(
       `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverage}`,
     )
-    progress(`bundling ${PATTERNS.length} functions (esbuild, minified ESM, node24)`)
+    progress(`bundling ${BUILT.length} functions (esbuild, minified ESM, node24)`)
     const functions = await buildFunctions(join(work, 'functions'))
     progress('starting moto and the fault proxy on 127.0.0.1')
     stack = await startStack()
@@ -260,7 +261,7 @@ const main = async (): Promise<number> => {
       sizes: SIZES,
       cold,
       bytes: Object.fromEntries(
-        PATTERNS.map((pattern) => {
+        BUILT.map((pattern) => {
           const { bytes, bytesBy } = functions.get(pattern) as BuiltFunction
           return [pattern, { bytes, bytesBy }]
         }),

@@ -1,20 +1,22 @@
 // Warm invocations, in one process per pattern started by run.ts with an IPC channel:
-//   node scripts/bench/warm.ts <function.mjs> <baseline.mjs> <invocations> <batches>
-// Imports the function and the baseline (bare Middy) side by side in the same
-// process, so both run on the same heap and CPU. First invoke (cold, checked) and a
-// warm-up, then 'ready'; run.ts resets the proxy's counts and answers 'go'; then
-// <invocations> warm invokes of each, in <batches> batches alternating function and
-// baseline (order flipped each batch). ns per invoke per batch go back as 'result'.
+//   node scripts/bench/warm.ts <function.mjs> <baseline.mjs> <floor.mjs> <invocations> <batches>
+// Imports the function, the baseline (bare Middy) and the floor (Middy with one empty
+// `before` middleware) side by side in the same process, so all three run on the same
+// heap and CPU. First invoke (cold, checked) and a warm-up, then 'ready'; run.ts resets
+// the proxy's counts and answers 'go'; then <invocations> warm invokes of each, in
+// <batches> batches, each batch running the three in turn (order changed every batch).
+// ns per invoke per batch go back as 'result'.
 
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 
 type Handler = (event: unknown, ctx: unknown) => Promise<unknown>
 
-const [file, baselineFile, invocationsText = '100000', batchesText = '20'] = process.argv.slice(2)
-if (!file || !baselineFile || !process.send) {
+const [file, baselineFile, floorFile, invocationsText = '100000', batchesText = '20'] =
+  process.argv.slice(2)
+if (!file || !baselineFile || !floorFile || !process.send) {
   process.stderr.write(
-    'usage: started by run.ts with IPC: warm.ts <function.mjs> <baseline.mjs> [invocations] [batches]\n',
+    'usage: started by run.ts with IPC: warm.ts <function.mjs> <baseline.mjs> <floor.mjs> [invocations] [batches]\n',
   )
   process.exit(2)
 }
@@ -42,31 +44,39 @@ const timed = async (handler: Handler, count: number): Promise<number> => {
 const load = async (path: string) =>
   ((await import(pathToFileURL(path).href)) as { handler: Handler }).handler
 
+// The six orders of (function, baseline, floor), one per batch in turn, so that each
+// runs first, second and last equally often.
+const ORDERS = [
+  [0, 1, 2],
+  [2, 1, 0],
+  [1, 2, 0],
+  [0, 2, 1],
+  [2, 0, 1],
+  [1, 0, 2],
+] as const
+
 const main = async () => {
   const handler = await load(file)
   const baseline = await load(baselineFile)
+  const floor = await load(floorFile)
   const first = (await handler({ verify: true }, contextOf())) as { digest?: string }
   const expected = process.env.BENCH_EXPECT
   if (expected !== undefined && first?.digest !== expected) throw new Error('wrong secrets')
+  const handlers = [handler, baseline, floor]
   for (let i = 0; i < 4; i++) {
-    await timed(handler, Math.min(5_000, perBatch))
-    await timed(baseline, Math.min(5_000, perBatch))
+    for (const each of handlers) await timed(each, Math.min(5_000, perBatch))
   }
   const go = new Promise<void>((resolve) => process.once('message', () => resolve()))
   send({ type: 'ready' })
   await go
-  const nsPerInvoke: number[] = []
-  const baselineNs: number[] = []
+  const ns: [number[], number[], number[]] = [[], [], []]
   for (let b = 0; b < batches; b++) {
-    if (b % 2 === 0) {
-      nsPerInvoke.push(await timed(handler, perBatch))
-      baselineNs.push(await timed(baseline, perBatch))
-    } else {
-      baselineNs.push(await timed(baseline, perBatch))
-      nsPerInvoke.push(await timed(handler, perBatch))
+    for (const which of ORDERS[b % ORDERS.length] as readonly number[]) {
+      ns[which]?.push(await timed(handlers[which] as Handler, perBatch))
     }
   }
-  send({ type: 'result', nsPerInvoke, baselineNs, invocations: perBatch * batches })
+  const [nsPerInvoke, baselineNs, floorNs] = ns
+  send({ type: 'result', nsPerInvoke, baselineNs, floorNs, invocations: perBatch * batches })
 }
 
 main().then(
