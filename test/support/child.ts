@@ -8,8 +8,9 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { recordOutput } from './leak-log.ts'
 
 /** Root of the repository (where package.json lives). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -149,6 +150,13 @@ export async function runNode(
         }
         const json = parseJson(out)
         if (json !== undefined) result.json = json
+        // For the leak check of the whole integration run (test/support/leak-log.ts).
+        recordOutput({
+          command: temporary ? 'inline script' : relative(REPO_ROOT, script),
+          args: options.args ?? [],
+          stdout: result.stdout,
+          stderr: result.stderr,
+        })
         resolvePromise(result)
       })
     })
