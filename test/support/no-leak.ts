@@ -2,6 +2,8 @@
 // in any of the forms it commonly takes once serialized. The failure message
 // names the secret by index and the form found, never the secret itself.
 
+import { registerSecrets } from './leak-log.ts'
+
 export type Secret = string | Uint8Array
 
 /** The (form name, needle) pairs searched for one secret. */
@@ -53,6 +55,7 @@ export function secretForms(secret: Secret): Array<[form: string, needle: string
 
 /** Throws if any secret appears in `output` in any form of secretForms(). */
 export function expectNoSecrets(output: string, secrets: readonly Secret[]): void {
+  registerSecrets(secrets) // for the whole-run leak check (integration project only)
   secrets.forEach((secret, index) => {
     for (const [form, needle] of secretForms(secret)) {
       const at = output.indexOf(needle)
