@@ -24,6 +24,7 @@ const COMMANDS: Record<
 
 const version = async (): Promise<string> => {
   // src/cli/ and dist/cli/ are both two levels below package.json.
+  // Stryker disable next-line StringLiteral: without an encoding readFile gives bytes, which JSON.parse reads as UTF-8 too
   const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8')
   return (JSON.parse(text) as { version: string }).version
 }

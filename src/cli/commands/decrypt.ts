@@ -44,7 +44,8 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
   const raw = opened.value as Uint8Array | string
   const bytes =
     typeof raw === 'string'
-      ? Buffer.from(raw, 'utf8')
+      ? // Stryker disable next-line StringLiteral: Buffer.from(text, '') reads UTF-8 too
+        Buffer.from(raw, 'utf8')
       : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   if (values.show === true) {
     io.stdout.write(bytes)

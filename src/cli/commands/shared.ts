@@ -36,7 +36,7 @@ export interface Finish {
   format: Format
   value: string
   name: string | undefined
-  target: Target | undefined
+  target: Target
   /** The value is a bundle (changes the advice when it does not fit). */
   bundle?: boolean
 }
@@ -54,10 +54,10 @@ export const finish = async (run: CommandRun, result: Finish): Promise<number> =
     const limit = Number(parameters?.[name as string]?.MaxLength)
     maxLength = Number.isInteger(limit) ? limit : undefined
   }
-  const rendered = { format, value, name, logicalId: target?.fn?.logicalId }
+  const rendered = { format, value, name, logicalId: target.fn?.logicalId }
   for (const warning of budgetWarnings({
     ...rendered,
-    fn: target?.fn,
+    fn: target.fn,
     maxLength,
     toFile: out !== undefined,
     bundle,

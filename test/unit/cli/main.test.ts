@@ -72,6 +72,18 @@ describe('kms-secrets (top level)', () => {
     )
   })
 
+  it.each([['Tok-abc'], ['tok!zz'], ['tok en']])(
+    'echoes only whole lowercase words: %s is not shown',
+    async (command) => {
+      // Act
+      const result = await run([command])
+      // Assess
+      expect(result.stderr).toBe(
+        'kms-secrets: unknown command (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+      )
+    },
+  )
+
   it('does not take Object.prototype names as commands', async () => {
     // Act
     const result = await run(['constructor'])
@@ -90,6 +102,13 @@ describe.each(['encrypt', 'decrypt', 'bundle', 'reencrypt'])('kms-secrets %s', (
     expect(long.code).toBe(0)
     expect(long.stdout).toBe(COMMAND_HELP[command])
     expect(long.stdout).toContain(`Usage: kms-secrets ${command}`)
+    expect(long.stdout).toContain(
+      'Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input.',
+    )
+    expect(long.stdout).toContain('--key-id ID                 KMS key id, key ARN, alias/NAME')
+    if (command !== 'decrypt') {
+      expect(long.stdout).toContain('--format value              the bare value (default)')
+    }
     expect(short.stdout).toBe(long.stdout)
     expect(fake.kms.calls()).toHaveLength(0)
   })

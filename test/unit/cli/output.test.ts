@@ -68,6 +68,8 @@ describe('formats', () => {
     ],
     ['env-json', 'API_TOKEN', undefined],
     ['parameter-overrides', 'ApiToken', undefined],
+    // CloudFormation names may start with a digit; env var names may not.
+    ['parameter-overrides', '1Token', undefined],
   ] as const)('checkName(%s, %s)', (format, name, message) => {
     // Act
     const check = () => checkName(format, name)
@@ -157,6 +159,47 @@ describe('budgetWarnings', () => {
     expect(warnings).toEqual([
       "warning: the value is 4097 bytes, over CloudFormation's 4096-byte parameter limit: ship the bundle as a secrets file instead (--out FILE, read with file:FILE#FIELD)",
       "warning: Fn's environment variables would take at least 4097 bytes (the value: 4097; 0 others: 0), over Lambda's 4096-byte limit for all environment variables: ship the bundle as a secrets file instead (--out FILE, read with file:FILE#FIELD)",
+    ])
+  })
+
+  it('limits are inclusive: exactly 4096 bytes, or exactly MaxLength, is fine', () => {
+    // Act
+    const atCfnLimit = budgetWarnings({
+      ...base,
+      format: 'parameter-overrides',
+      name: 'P',
+      value: 'x'.repeat(4096),
+    })
+    const atMaxLength = budgetWarnings({
+      ...base,
+      format: 'parameter-overrides',
+      name: 'P',
+      value: 'x'.repeat(3000),
+      maxLength: 3000,
+    })
+    // Assess
+    expect(atCfnLimit).toEqual([])
+    expect(atMaxLength).toEqual([])
+  })
+
+  it('finds the variable set to !Ref <parameter> wherever it is among the others', () => {
+    // Prepare: a null value and another Ref come first
+    const others = fn([
+      { name: 'EMPTY', value: null, bytes: 0 },
+      { name: 'TABLE', value: { Ref: 'Table' }, bytes: 3000 },
+      { name: 'API_TOKEN', value: { Ref: 'ApiTokenCiphertext' }, bytes: 0 },
+    ])
+    // Act
+    const warnings = budgetWarnings({
+      ...base,
+      format: 'parameter-overrides',
+      value: 'x'.repeat(1200),
+      name: 'ApiTokenCiphertext',
+      fn: others,
+    })
+    // Assess
+    expect(warnings).toEqual([
+      "warning: Fn's environment variables would take at least 4219 bytes (API_TOKEN: 1209; 2 others: 3010), over Lambda's 4096-byte limit for all environment variables: bundle the secrets into one variable (kms-secrets bundle), or ship them in a secrets file (--out FILE, read with file:FILE)",
     ])
   })
 

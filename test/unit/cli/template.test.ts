@@ -84,6 +84,9 @@ E: !Ref AWS::NoValue
       /is not a CloudFormation \/ SAM template \(no Resources\)$/,
     ],
     ['a scalar document', 'just text', /is not a CloudFormation \/ SAM template/],
+    ['an empty document', '', /is not a CloudFormation \/ SAM template/],
+    ['a null document', '~', /is not a CloudFormation \/ SAM template/],
+    ['null Resources', 'Resources: ~', /is not a CloudFormation \/ SAM template/],
   ])('refuses %s', async (_, text, message) => {
     // Prepare
     if (text !== null) writeFileSync(tmp.path('missing.yaml'), text)
@@ -91,6 +94,39 @@ E: !Ref AWS::NoValue
     const error = await failure(loadTemplate(tmp.path('missing.yaml')))
     // Assess
     expect(error).toMatch(message)
+  })
+})
+
+describe('loadTemplate (more)', () => {
+  const INTRINSICS = ['Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'FindInMap', 'Base64']
+    .concat(['Cidr', 'ImportValue', 'GetAZs', 'Equals', 'And', 'Or', 'Not', 'Transform'])
+    .concat(['ToJsonString', 'Length'])
+
+  it.each(INTRINSICS)('reads !%s as Fn::%s, whatever its form', async (name) => {
+    // Act
+    const t = await template(
+      `Resources: {}\nA: !${name} x\nB: !${name} [1]\nC: !${name} { a: 1 }\n`,
+    )
+    // Assess
+    expect(t.doc.A).toEqual({ [`Fn::${name}`]: 'x' })
+    expect(t.doc.B).toEqual({ [`Fn::${name}`]: [1] })
+    expect(t.doc.C).toEqual({ [`Fn::${name}`]: { a: 1 } })
+  })
+
+  it('keeps a colon inside the yaml reason, drops the one before its excerpt', async () => {
+    // Act
+    const error = await failure(template('Resources: *nope\n'))
+    // Assess
+    expect(error).toMatch(
+      /t\.yaml is not valid YAML or JSON \(Unresolved alias \(the anchor must be set before the alias\): nope\)$/,
+    )
+  })
+
+  it('reads a template with a repeated key (the last one wins) instead of refusing it', async () => {
+    // Act
+    const t = await template('Resources:\n  Fn:\n    Type: x\n    Type: AWS::Lambda::Function\n')
+    // Assess
+    expect(t.doc.Resources).toEqual({ Fn: { Type: 'AWS::Lambda::Function' } })
   })
 })
 
@@ -186,6 +222,17 @@ describe('findFunction', () => {
     ],
     ['AWS::AccountId', '      FunctionName: !Sub "${AWS::AccountId}-fn"', /uses AWS::AccountId/],
     ['a broken !Join', '      FunctionName: !Join [1, 2]', /cannot work out Fn FunctionName/],
+    ['a null FunctionName', '      FunctionName: ~', /cannot work out Fn FunctionName/],
+    [
+      'a !Join with a number as separator',
+      '      FunctionName: !Join [1, [a, b]]',
+      /cannot work out Fn FunctionName/,
+    ],
+    [
+      'a KMS_SECRETS_FUNCTION_NAME it cannot work out',
+      '      FunctionName: n\n      Environment:\n        Variables:\n          KMS_SECRETS_FUNCTION_NAME: !GetAtt X.Y',
+      /^cannot work out Fn KMS_SECRETS_FUNCTION_NAME from the template \(/,
+    ],
     [
       'a list inside !Join',
       '      FunctionName: !Join ["-", [[a]]]',
@@ -267,6 +314,42 @@ describe('samconfigStackName', () => {
       /^the template's function name uses the stack name: pass --stack-name \(cannot read .*nope\.toml: ENOENT\)$/,
     )
     expect(noName).toMatch(/has no stack_name for config env "staging"\)$/)
+  })
+
+  it('reads what TOML allows: CRLF, indentation, no spaces around =, comments after headers and values', async () => {
+    // Prepare
+    const text = [
+      '[default.deploy.parameters] # the deployed one',
+      "\tstack_name='my-stack' # see README",
+      '[default.global.parameters]   ',
+      '  stack_name="from-global"',
+    ].join('\r\n')
+    writeFileSync(tmp.path('samconfig.toml'), text)
+    // Act
+    const name = await samconfigStackName(tmp.path('samconfig.toml'), 'default')
+    // Assess
+    expect(name).toBe('my-stack')
+  })
+
+  it('ignores what is not a table header or a quoted pair', async () => {
+    // Prepare
+    const text = [
+      'stack_name = "before-any-table"',
+      '[default.deploy.parameters]junk',
+      'stack_name = "under-a-junk-header"',
+      '[default.global.parameters]',
+      'stack_name = "kept" # see [other.table]',
+      '# stack_name = "commented-out"',
+      'stack_name = "with-junk" junk',
+      'stack_name = unquoted',
+      'region = "eu-west-1"',
+    ].join('\n')
+    writeFileSync(tmp.path('samconfig.toml'), text)
+    // Act
+    const name = await samconfigStackName(tmp.path('samconfig.toml'), 'default')
+    // Assess: the junk header line is no header (its pair lands in no table); the lines
+    // after "kept" would replace it if they were read as pairs
+    expect(name).toBe('kept')
   })
 
   it('is looked for beside the template by default', () => {
