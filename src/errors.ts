@@ -107,12 +107,15 @@ export const fromKmsError = (error: unknown, variable: string): KmsSecretsError 
   const kmsError = typeof name === 'string' ? name : undefined
   const requestId = typeof $metadata?.requestId === 'string' ? $metadata.requestId : undefined
   const details = { variable, kmsError, requestId }
-  const known = kmsError === undefined ? undefined : kmsErrorCodes[kmsError]
+  // Own entries only: the SDK names an error after what the endpoint answers, and
+  // "constructor" or "toString" must not find Object.prototype members.
+  const key = kmsError as string
+  const known = Object.hasOwn(kmsErrorCodes, key) ? kmsErrorCodes[key] : undefined
   if (known) return new KmsSecretsError(known[0], known[1], details)
   if (kmsError === 'AbortError' || kmsError === 'TimeoutError') {
     return new KmsSecretsError(ErrorCode.Timeout, 'KMS did not answer in time', details)
   }
-  if (typeof code === 'string' && networkErrorCodes.has(code)) {
+  if (networkErrorCodes.has(code as string)) {
     return new KmsSecretsError(ErrorCode.Network, `could not reach KMS (${code})`, details)
   }
   const status = $metadata?.httpStatusCode

@@ -1,0 +1,54 @@
+// SecretsCache timers: a cleared cache is not refilled behind the caller's back, and a
+// value stored inline cancels the refresh the previous one scheduled.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { SecretsCache } from '../../src/cache.ts'
+
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  vi.useRealTimers()
+})
+
+const counter = () => {
+  let n = 0
+  const fetch = vi.fn(async () => {
+    n += 1
+    return `v${n}`
+  })
+  return fetch
+}
+
+describe('SecretsCache with cacheExpiry > 0', () => {
+  it('clear() cancels the background refresh: nothing is fetched until asked', async () => {
+    // Prepare
+    const fetch = counter()
+    const cache = new SecretsCache(fetch, 1000)
+    await cache.get()
+    // Act
+    cache.clear()
+    await vi.advanceTimersByTimeAsync(5000)
+    // Assess
+    expect(fetch).toHaveBeenCalledTimes(1)
+    expect(cache.peek()).toBeUndefined()
+  })
+
+  it('a value fetched inline at expiry cancels the refresh scheduled for the old one', async () => {
+    // Prepare: timers are fake, the clock is real (and jumps, as after a Lambda freeze)
+    vi.useRealTimers()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const fetch = counter()
+    const cache = new SecretsCache(fetch, 1000)
+    await cache.get()
+    await vi.advanceTimersByTimeAsync(500)
+    // Act: the clock is past the expiry while the refresh timer is still 500 ms away
+    const now = Date.now()
+    vi.spyOn(Date, 'now').mockReturnValue(now + 1000)
+    const inline = await cache.get()
+    await vi.advanceTimersByTimeAsync(500)
+    // Assess: one inline fetch, and the old timer did not fetch again
+    expect(inline).toBe('v2')
+    expect(fetch).toHaveBeenCalledTimes(2)
+  })
+})
