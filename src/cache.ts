@@ -20,7 +20,6 @@ export class SecretsCache<V> {
 
   /** The cached value if fresh, synchronously: the warm path costs no promise. */
   peek(): V | undefined {
-    // Stryker disable next-line ConditionalExpression: a shortcut (Infinity > now anyway) that skips Date.now()
     if (this.#expiry === Number.POSITIVE_INFINITY || this.#expiry > Date.now()) return this.#value
     return undefined
   }
@@ -51,7 +50,6 @@ export class SecretsCache<V> {
   #store(value: V): void {
     this.#value = value
     clearTimeout(this.#timer)
-    // Stryker disable next-line EqualityOperator: with cacheExpiry 0 nothing is stored (see #refresh)
     if (this.#cacheExpiry < 0) {
       this.#expiry = Number.POSITIVE_INFINITY
       return

@@ -267,7 +267,6 @@ export const parseDotenv = (text: string, origin = 'input'): Record<string, stri
       let end = quoted.indexOf(quote)
       while (end === -1) {
         last += 1
-        // Stryker disable next-line EqualityOperator: one more turn appends "undefined", which holds no quote: same error
         if (last >= lines.length) fail(lineNumber, `${key}: the ${quote} quote is never closed`)
         quoted += `\n${lines[last]}`
         end = quoted.indexOf(quote)

@@ -95,7 +95,6 @@ export const encryptionContextOf = (
   option: LoadSecretsOptions['encryptionContext'],
   env: Env,
 ): Record<string, string> => {
-  // Stryker disable next-line ConditionalExpression,BooleanLiteral: the spread below makes {} of false too
   if (option === false) return {}
   if (option !== undefined) return { ...option }
   const name = env[FUNCTION_NAME_OVERRIDE] || env.AWS_LAMBDA_FUNCTION_NAME

@@ -11,7 +11,6 @@ export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 
 /** Messages may echo what was typed (a path, a logical id), newlines included. */
-// Stryker disable next-line Regex: [\r\n] alone is the same here: the \s* around it take the rest
 const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ')
 
 /**

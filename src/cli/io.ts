@@ -36,8 +36,12 @@ export const readInput = async (io: CliIo, path: string | undefined, what: strin
   if (io.stdin.isTTY) io.stderr.write(`reading ${what} from stdin (end with Ctrl-D)\n`)
   const chunks: Uint8Array[] = []
   for await (const chunk of io.stdin) {
-    // Stryker disable next-line StringLiteral: Buffer.from(text, '') reads UTF-8 too
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
+    chunks.push(
+      typeof chunk === 'string'
+        ? // Stryker disable next-line StringLiteral: Buffer.from(text, '') reads UTF-8 too
+          Buffer.from(chunk, 'utf8')
+        : chunk,
+    )
   }
   const bytes = Buffer.concat(chunks)
   for (const chunk of chunks) chunk.fill(0)
@@ -56,8 +60,11 @@ export const writeOutput = async (
     return
   }
   try {
-    // Stryker disable next-line StringLiteral: an empty flag is the default, 'w'
-    await writeFile(resolve(io.cwd, out), text, { flag: force ? 'w' : 'wx', mode: 0o644 })
+    const flag = force
+      ? // Stryker disable next-line StringLiteral: an empty flag is the default, 'w'
+        'w'
+      : 'wx'
+    await writeFile(resolve(io.cwd, out), text, { flag, mode: 0o644 })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw new CliUsageError(

@@ -24,8 +24,9 @@ const COMMANDS: Record<
 
 const version = async (): Promise<string> => {
   // src/cli/ and dist/cli/ are both two levels below package.json.
+  const packageJson = new URL('../../package.json', import.meta.url)
   // Stryker disable next-line StringLiteral: without an encoding readFile gives bytes, which JSON.parse reads as UTF-8 too
-  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8')
+  const text = await readFile(packageJson, 'utf8')
   return (JSON.parse(text) as { version: string }).version
 }
 

@@ -129,6 +129,11 @@ describe('parseDotenv details', () => {
     expect(parseDotenv('A=`x#y`')).toEqual({ A: 'x#y' })
   })
 
+  it('export may be followed by several spaces', () => {
+    // Act / Assess
+    expect(parseDotenv('export  A=1')).toEqual({ A: '1' })
+  })
+
   it('a backslash before a closing single quote is literal text', () => {
     // Act / Assess
     expect(parseDotenv("A='ab\\'")).toEqual({ A: 'ab\\' })
