@@ -201,11 +201,11 @@ describe('CLI template reader (src/cli/template.ts)', () => {
               stackName: async () => values['AWS::StackName'],
               region: values['AWS::Region'],
             })
-            // Assess
-            expect(fn.functionName).toBe(evaluate(override ?? name))
-            expect(fn.nameSource).toBe(
-              override === null ? 'FunctionName' : 'KMS_SECRETS_FUNCTION_NAME',
-            )
+            // Assess: SAM Globals apply to AWS::Serverless::Function only
+            const applies =
+              override !== null && (where === 'function' || type === 'AWS::Serverless::Function')
+            expect(fn.functionName).toBe(evaluate(applies ? override : name))
+            expect(fn.nameSource).toBe(applies ? 'KMS_SECRETS_FUNCTION_NAME' : 'FunctionName')
           },
         ),
         params(),

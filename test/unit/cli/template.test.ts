@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation !Sub syntax, not JS
 import { writeFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CliUsageError } from '../../../src/cli/errors.ts'
 import {
   defaultSamconfig,
@@ -8,6 +8,7 @@ import {
   loadTemplate,
   type ResolveScope,
   samconfigStackName,
+  type Template,
 } from '../../../src/cli/template.ts'
 import { SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
 
@@ -25,6 +26,8 @@ const template = async (text: string) => {
   writeFileSync(tmp.path('t.yaml'), text)
   return loadTemplate(tmp.path('t.yaml'))
 }
+/** The whole document, top-level keys other than a template's included. */
+const docOf = (t: Template) => t.doc as unknown as Record<string, unknown>
 const fnTemplate = (properties: string, extra = '') => `${extra}
 Resources:
   Fn:
@@ -54,19 +57,21 @@ describe('loadTemplate', () => {
 
   it('reads every intrinsic in its scalar, sequence and mapping forms', async () => {
     // Act
-    const t = await template(`Resources: {}
+    const t = docOf(
+      await template(`Resources: {}
 A: !GetAtt Role.Arn
 B: !Join [",", [a, b]]
 C: !Transform { Name: x }
 D: !Condition IsProd
 E: !Ref AWS::NoValue
-`)
-    // Assess
-    expect(t.doc.A).toEqual({ 'Fn::GetAtt': 'Role.Arn' })
-    expect(t.doc.B).toEqual({ 'Fn::Join': [',', ['a', 'b']] })
-    expect(t.doc.C).toEqual({ 'Fn::Transform': { Name: 'x' } })
-    expect(t.doc.D).toEqual({ Condition: 'IsProd' })
-    expect(t.doc.E).toEqual({ Ref: 'AWS::NoValue' })
+`),
+    )
+    // Assess: the short !GetAtt is split the way CloudFormation reads it
+    expect(t.A).toEqual({ 'Fn::GetAtt': ['Role', 'Arn'] })
+    expect(t.B).toEqual({ 'Fn::Join': [',', ['a', 'b']] })
+    expect(t.C).toEqual({ 'Fn::Transform': { Name: 'x' } })
+    expect(t.D).toEqual({ Condition: 'IsProd' })
+    expect(t.E).toEqual({ Ref: 'AWS::NoValue' })
   })
 
   it.each([
@@ -87,6 +92,12 @@ E: !Ref AWS::NoValue
     ['an empty document', '', /is not a CloudFormation \/ SAM template/],
     ['a null document', '~', /is not a CloudFormation \/ SAM template/],
     ['null Resources', 'Resources: ~', /is not a CloudFormation \/ SAM template/],
+    // CloudFormation reads no aliases: neither does the CLI (the reader is shared).
+    [
+      'an alias',
+      'Resources: *nope\n',
+      /missing\.yaml is not a CloudFormation \/ SAM template \(YAML alias \*nope: CloudFormation does not support aliases\)$/,
+    ],
   ])('refuses %s', async (_, text, message) => {
     // Prepare
     if (text !== null) writeFileSync(tmp.path('missing.yaml'), text)
@@ -104,28 +115,49 @@ describe('loadTemplate (more)', () => {
 
   it.each(INTRINSICS)('reads !%s as Fn::%s, whatever its form', async (name) => {
     // Act
-    const t = await template(
-      `Resources: {}\nA: !${name} x\nB: !${name} [1]\nC: !${name} { a: 1 }\n`,
+    const t = docOf(
+      await template(`Resources: {}\nA: !${name} x.y\nB: !${name} [1]\nC: !${name} { a: 1 }\n`),
     )
-    // Assess
-    expect(t.doc.A).toEqual({ [`Fn::${name}`]: 'x' })
-    expect(t.doc.B).toEqual({ [`Fn::${name}`]: [1] })
-    expect(t.doc.C).toEqual({ [`Fn::${name}`]: { a: 1 } })
+    // Assess: only the short !GetAtt is split (at its first dot)
+    expect(t.A).toEqual({ [`Fn::${name}`]: name === 'GetAtt' ? ['x', 'y'] : 'x.y' })
+    expect(t.B).toEqual({ [`Fn::${name}`]: [1] })
+    expect(t.C).toEqual({ [`Fn::${name}`]: { a: 1 } })
   })
 
   it('keeps a colon inside the yaml reason, drops the one before its excerpt', async () => {
     // Act
-    const error = await failure(template('Resources: *nope\n'))
+    const error = await failure(template('Resources: !Nope x\n'))
     // Assess
     expect(error).toMatch(
-      /t\.yaml is not valid YAML or JSON \(Unresolved alias \(the anchor must be set before the alias\): nope\)$/,
+      /t\.yaml is not valid YAML or JSON \(Unresolved tag: !Nope at line 1, column 12\)$/,
     )
+  })
+
+  it("lets an error that is not the reader's own through as itself (a bug is no usage error)", async () => {
+    // Prepare
+    vi.resetModules()
+    vi.doMock('../../../src/template.ts', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../../src/template.ts')>()),
+      readTemplate: () => {
+        throw new TypeError('a bug')
+      },
+    }))
+    try {
+      const fresh = await import('../../../src/cli/template.ts')
+      // Act
+      const error = await fresh.loadTemplate(tmp.path('t.yaml')).catch((e: unknown) => e)
+      // Assess
+      expect(error).toBeInstanceOf(TypeError)
+    } finally {
+      vi.doUnmock('../../../src/template.ts')
+      vi.resetModules()
+    }
   })
 
   it('reads a template with a repeated key (the last one wins) instead of refusing it', async () => {
     // Act
     const t = await template('Resources:\n  Fn:\n    Type: x\n    Type: AWS::Lambda::Function\n')
-    // Assess
+    // Assess: as CloudFormation deploys it
     expect(t.doc.Resources).toEqual({ Fn: { Type: 'AWS::Lambda::Function' } })
   })
 })
