@@ -1,201 +1,37 @@
-// The one reader of template.yaml / pipeline.yaml for dev tooling (local invoke, template
-// tests). Dev tooling only: never imported by src/ or functions/.
+// Dev tooling on top of the template reader (src/template.ts, re-exported here): local
+// invoke, the demo, template tests. Dev tooling only: never imported by src/ or functions/.
 //
-// - readTemplate(path) / parseTemplate(text): CloudFormation YAML -> plain JS, the short-form
-//   intrinsic tags (!Ref, !Sub, !GetAtt, ...) turned into their long form ({ 'Fn::Sub': ... }),
-//   with CloudFormation's YAML 1.1 scalars (yes/no are booleans) but no timestamps, no
-//   sexagesimal numbers and no aliases / merge keys (CloudFormation accepts none of them).
-// - functionsOf(template): every Lambda function, SAM Globals applied, with its handler,
-//   esbuild build properties and environment.
+// - readTemplate / parseTemplate / TemplateError and the template types: src/template.ts.
+// - functionsOf(template): every Lambda function (src/template.ts functionResources, SAM
+//   Globals merged) with its handler, runtime, limits and esbuild build properties.
 // - esbuildOptionsOf(fn): the template's BuildProperties as esbuild API options, the way
 //   `sam build` (aws-lambda-builders) passes them to esbuild.
 // - resolveValue(value, ctx): evaluates the intrinsics a local run needs (Ref, Sub, GetAtt of
 //   a few attributes, If/Equals/Not/And/Or/Condition, Join, Select, Split, FindInMap,
 //   Base64, GetAZs, ImportValue) against parameter values and pseudo parameters.
 
-import { readFileSync } from 'node:fs'
-import { type CollectionTag, parseDocument, Scalar, type ScalarTag, visit } from 'yaml'
+import {
+  type FunctionResource,
+  functionResources,
+  isRecord,
+  type Json,
+  type Template,
+  TemplateError,
+  type TemplateResource,
+} from '../src/template.ts'
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-
-export interface TemplateParameter {
-  Type: string
-  Default?: Json
-  NoEcho?: boolean
-  AllowedValues?: Json[]
-  AllowedPattern?: string
-  Description?: string
-  [key: string]: Json | undefined
-}
-
-export interface TemplateResource {
-  Type: string
-  Properties?: Record<string, Json>
-  Metadata?: Record<string, Json>
-  Condition?: string
-  DependsOn?: string | string[]
-  DeletionPolicy?: string
-  UpdateReplacePolicy?: string
-  [key: string]: Json | undefined
-}
-
-export interface Template {
-  AWSTemplateFormatVersion?: string
-  Transform?: string | string[]
-  Description?: string
-  Metadata?: Record<string, Json>
-  Parameters?: Record<string, TemplateParameter>
-  Mappings?: Record<string, Record<string, Record<string, Json>>>
-  Conditions?: Record<string, Json>
-  Globals?: Record<string, Record<string, Json>>
-  Resources: Record<string, TemplateResource>
-  Outputs?: Record<string, Record<string, Json>>
-}
-
-/** A template error with the file (and line) it comes from. */
-export class TemplateError extends Error {
-  override name = 'TemplateError'
-}
-
-// ----------------------------------------------------------------------------- YAML reading
-
-/** Short-form tag -> long-form key. `!GetAtt a.b` and `!Condition x` get special scalar forms. */
-const INTRINSIC_TAGS: Record<string, string> = {
-  '!Ref': 'Ref',
-  '!Condition': 'Condition',
-  '!Sub': 'Fn::Sub',
-  '!GetAtt': 'Fn::GetAtt',
-  '!If': 'Fn::If',
-  '!Equals': 'Fn::Equals',
-  '!Not': 'Fn::Not',
-  '!And': 'Fn::And',
-  '!Or': 'Fn::Or',
-  '!Select': 'Fn::Select',
-  '!Join': 'Fn::Join',
-  '!Split': 'Fn::Split',
-  '!FindInMap': 'Fn::FindInMap',
-  '!ImportValue': 'Fn::ImportValue',
-  '!Base64': 'Fn::Base64',
-  '!Cidr': 'Fn::Cidr',
-  '!GetAZs': 'Fn::GetAZs',
-  '!Transform': 'Fn::Transform',
-  '!Length': 'Fn::Length',
-  '!ToJsonString': 'Fn::ToJsonString',
-}
-
-function scalarForm(tag: string, key: string, value: string): Json {
-  if (key === 'Fn::GetAtt') {
-    // !GetAtt Resource.Attribute (the attribute may itself contain dots: Fn.Version.Version)
-    const dot = value.indexOf('.')
-    if (dot <= 0 || dot === value.length - 1) {
-      throw new TemplateError(`${tag} ${value}: expected LogicalId.Attribute`)
-    }
-    return { [key]: [value.slice(0, dot), value.slice(dot + 1)] }
-  }
-  return { [key]: value }
-}
-
-function cfnTags(): SchemaTag[] {
-  const tags: SchemaTag[] = []
-  for (const [tag, key] of Object.entries(INTRINSIC_TAGS)) {
-    tags.push({
-      tag,
-      // A non-Node result is wrapped in a Scalar whose value is this long-form object.
-      resolve: (value: string, onError: (message: string) => void) => {
-        try {
-          return scalarForm(tag, key, value)
-        } catch (error) {
-          onError((error as Error).message)
-          return null
-        }
-      },
-    })
-    for (const collection of ['seq', 'map'] as const) {
-      tags.push({
-        tag,
-        collection,
-        resolve: (node) => new Scalar({ [key]: node.toJSON() as Json }),
-      })
-    }
-  }
-  return tags
-}
-
-type SchemaTag = ScalarTag | CollectionTag
-
-/**
- * YAML 1.1 as CloudFormation (and SAM CLI, and cfn-lint) read it, which is narrower than the
- * spec: yes/no/on/off are booleans but y/n are strings, "." is a string, and there are no
- * timestamps nor sexagesimal (1:30) numbers: those scalars stay strings.
- */
-function cloudFormationScalars(defaults: SchemaTag[]): SchemaTag[] {
-  const out: SchemaTag[] = []
-  for (const t of defaults) {
-    if (t.tag === 'tag:yaml.org,2002:timestamp' || t.format === 'TIME') continue
-    if (t.tag === 'tag:yaml.org,2002:bool' && 'test' in t && t.test !== undefined) {
-      const test = t.test.test('true')
-        ? /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/
-        : /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/
-      out.push({ ...t, test } as ScalarTag)
-      continue
-    }
-    if (t.tag === 'tag:yaml.org,2002:float' && 'test' in t && t.test?.test('.') === true) {
-      out.push({ ...t, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/ } as ScalarTag)
-      continue
-    }
-    out.push(t)
-  }
-  return out
-}
-
-/** Parses CloudFormation YAML (or JSON) text into plain JS with long-form intrinsics. */
-export function parseTemplate(text: string, source = '<template>'): Template {
-  const doc = parseDocument(text, {
-    version: '1.1',
-    merge: false,
-    uniqueKeys: true,
-    prettyErrors: true,
-    customTags: (defaults) => [...cloudFormationScalars(defaults as SchemaTag[]), ...cfnTags()],
-  })
-  const problems = [...doc.errors, ...doc.warnings].map((e) => e.message)
-  visit(doc, {
-    Alias(_, node) {
-      problems.push(`YAML alias *${node.source}: CloudFormation does not support aliases`)
-    },
-  })
-  if (problems.length > 0) {
-    throw new TemplateError(`${source}: ${problems.join('\n')}`)
-  }
-  const value = doc.toJS({ maxAliasCount: 0 }) as unknown
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TemplateError(`${source}: not a CloudFormation template (no top-level mapping)`)
-  }
-  const template = value as Template
-  if (template.Resources === null || typeof template.Resources !== 'object') {
-    throw new TemplateError(`${source}: the template has no Resources section`)
-  }
-  return template
-}
-
-/** Reads and parses a template file (see parseTemplate). */
-export function readTemplate(path: string): Template {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new TemplateError(`cannot read template ${path}: ${(error as Error).message}`)
-  }
-  return parseTemplate(text, path)
-}
+export {
+  type Json,
+  parseTemplate,
+  readTemplate,
+  type Template,
+  TemplateError,
+  type TemplateResource,
+} from '../src/template.ts'
 
 // ----------------------------------------------------------------------------- functions
 
-export interface TemplateFunction {
-  logicalId: string
-  type: 'AWS::Serverless::Function' | 'AWS::Lambda::Function'
-  /** Properties with SAM Globals applied (raw: intrinsics are not resolved). */
-  properties: Record<string, Json>
-  metadata: Record<string, Json>
+export interface TemplateFunction extends FunctionResource {
   /** FunctionName property, raw (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
   functionName: Json | undefined
   /** Handler property: 'functions/secure-items/handler.handler'. */
@@ -217,38 +53,6 @@ export interface TemplateFunction {
   buildProperties: Record<string, Json>
   /** BuildProperties.EntryPoints (or the handler's module, as sam build does without them). */
   entryPoints: string[]
-  /** Environment.Variables, raw values (intrinsics unresolved). */
-  environment: Record<string, Json>
-}
-
-function isRecord(value: unknown): value is Record<string, Json> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-function isIntrinsic(value: unknown): boolean {
-  if (!isRecord(value)) return false
-  const keys = Object.keys(value)
-  return keys.length === 1 && (keys[0] === 'Ref' || (keys[0]?.startsWith('Fn::') ?? false))
-}
-
-/**
- * SAM's Globals merge: a local primitive or intrinsic wins; maps merge key by key; lists
- * are concatenated (global entries first).
- */
-export function mergeGlobals(global: Json | undefined, local: Json | undefined): Json | undefined {
-  if (local === undefined) return global
-  if (global === undefined) return local
-  if (isIntrinsic(global) || isIntrinsic(local)) return local
-  if (Array.isArray(global) && Array.isArray(local)) return [...global, ...local]
-  if (isRecord(global) && isRecord(local)) {
-    const out: Record<string, Json> = { ...global }
-    for (const [key, value] of Object.entries(local)) {
-      const merged = mergeGlobals(global[key], value)
-      if (merged !== undefined) out[key] = merged
-    }
-    return out
-  }
-  return local
 }
 
 function asNumber(value: Json | undefined, fallback: number, what: string): number {
@@ -262,40 +66,21 @@ function asNumber(value: Json | undefined, fallback: number, what: string): numb
 
 /** Every Lambda function of the template (SAM and plain CloudFormation), Globals applied. */
 export function functionsOf(template: Template): TemplateFunction[] {
-  const globals = template.Globals?.Function ?? {}
-  const out: TemplateFunction[] = []
-  for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    if (
-      resource.Type !== 'AWS::Serverless::Function' &&
-      resource.Type !== 'AWS::Lambda::Function'
-    ) {
-      continue
-    }
-    const own = resource.Properties ?? {}
-    const properties =
-      resource.Type === 'AWS::Serverless::Function'
-        ? (mergeGlobals(globals, own) as Record<string, Json>)
-        : own
+  return functionResources(template).map((fn) => {
+    const { logicalId, properties, metadata } = fn
     const handler = properties.Handler
     if (typeof handler !== 'string' || !handler.includes('.')) {
       throw new TemplateError(`${logicalId}: Handler must be a string "<module>.<export>"`)
     }
     const dot = handler.lastIndexOf('.')
-    const metadata = isRecord(resource.Metadata) ? resource.Metadata : {}
     const buildProperties = isRecord(metadata.BuildProperties) ? metadata.BuildProperties : {}
     const entry = buildProperties.EntryPoints
     const entryPoints = Array.isArray(entry) ? entry.map((e) => String(e)) : [handler.slice(0, dot)]
-    const variables = isRecord(properties.Environment)
-      ? properties.Environment.Variables
-      : undefined
     const architectures = Array.isArray(properties.Architectures)
       ? properties.Architectures.map(String)
       : ['x86_64']
-    out.push({
-      logicalId,
-      type: resource.Type,
-      properties,
-      metadata,
+    return {
+      ...fn,
       functionName: properties.FunctionName,
       handler,
       handlerModule: handler.slice(0, dot),
@@ -308,10 +93,8 @@ export function functionsOf(template: Template): TemplateFunction[] {
       buildMethod: typeof metadata.BuildMethod === 'string' ? metadata.BuildMethod : undefined,
       buildProperties,
       entryPoints,
-      environment: isRecord(variables) ? { ...variables } : {},
-    })
-  }
-  return out
+    }
+  })
 }
 
 // ----------------------------------------------------------------------------- esbuild
@@ -499,10 +282,23 @@ export function parameterValue(ctx: ResolveContext, name: string): string {
   )
 }
 
+/**
+ * Resource `logicalId`; `unknown` starts the error when there is none. A malformed one (null,
+ * a scalar: CloudFormation would refuse the template) counts as one without type or properties.
+ */
+function resourceOf(
+  ctx: ResolveContext,
+  logicalId: string,
+  unknown: string,
+): Partial<TemplateResource> {
+  const resource = ctx.template.Resources[logicalId]
+  if (resource === undefined) throw new TemplateError(`${unknown} ${logicalId}`)
+  return isRecord(resource) ? resource : {}
+}
+
 /** Physical name of a resource as far as the template fixes it (else its logical id). */
 function refOfResource(ctx: ResolveContext, logicalId: string): string {
-  const resource = ctx.template.Resources[logicalId]
-  if (resource === undefined) throw new TemplateError(`Ref to unknown name ${logicalId}`)
+  const resource = resourceOf(ctx, logicalId, 'Ref to unknown name')
   const nameProperty: Record<string, string> = {
     'AWS::DynamoDB::Table': 'TableName',
     'AWS::Serverless::Function': 'FunctionName',
@@ -512,7 +308,7 @@ function refOfResource(ctx: ResolveContext, logicalId: string): string {
     'AWS::KMS::Alias': 'AliasName',
     'AWS::IAM::Role': 'RoleName',
   }
-  const property = nameProperty[resource.Type]
+  const property = nameProperty[String(resource.Type)]
   const raw = property === undefined ? undefined : resource.Properties?.[property]
   if (raw === undefined) return logicalId
   const value = resolveValue(raw, ctx)
@@ -523,8 +319,7 @@ function refOfResource(ctx: ResolveContext, logicalId: string): string {
 }
 
 function getAtt(ctx: ResolveContext, logicalId: string, attribute: string): string {
-  const resource = ctx.template.Resources[logicalId]
-  if (resource === undefined) throw new TemplateError(`GetAtt of unknown resource ${logicalId}`)
+  const resource = resourceOf(ctx, logicalId, 'GetAtt of unknown resource')
   const name = refOfResource(ctx, logicalId)
   const partition = pseudoOf(ctx, 'AWS::Partition')
   const region = pseudoOf(ctx, 'AWS::Region')

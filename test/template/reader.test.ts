@@ -1,5 +1,6 @@
-// scripts/template.ts: the CloudFormation YAML reader, functionsOf, esbuild options and the
-// local intrinsic resolver, on small inline templates.
+// scripts/template.ts: functionsOf, esbuild options and the local intrinsic resolver, on
+// small inline templates. The YAML reader and mergeGlobals it re-exports from
+// src/template.ts are tested with it: test/unit/template.test.ts.
 
 import { describe, expect, it } from 'vitest'
 import {
@@ -7,11 +8,9 @@ import {
   esbuildOptionsOf,
   functionsOf,
   type Json,
-  mergeGlobals,
   NO_VALUE,
   parseTemplate,
   resolveValue,
-  TemplateError,
 } from '../../scripts/template.ts'
 
 const SMALL = `
@@ -69,68 +68,6 @@ Resources:
     Properties: { Handler: index.handler, Runtime: nodejs22.x }
 `
 
-describe('parseTemplate', () => {
-  it('turns short-form tags into the long form, GetAtt split at the first dot', () => {
-    // Prepare
-    const text = [
-      'Resources: {}',
-      'a: !Ref Thing',
-      'b: !GetAtt Fn.Version.Version',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
-      'c: !Sub ["${A}-x", { A: !Ref B }]',
-      'd: !If [Cond, !GetAZs "", !ImportValue shared]',
-      'e: !Cidr [10.0.0.0/16, 4, 8]',
-      'f: !FindInMap [M, !Ref AWS::Region, k]',
-    ].join('\n')
-    // Act
-    const t = parseTemplate(text) as unknown as Record<string, Json>
-    // Assess
-    expect(t.a).toEqual({ Ref: 'Thing' })
-    expect(t.b).toEqual({ 'Fn::GetAtt': ['Fn', 'Version.Version'] })
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
-    expect(t.c).toEqual({ 'Fn::Sub': ['${A}-x', { A: { Ref: 'B' } }] })
-    expect(t.d).toEqual({
-      'Fn::If': ['Cond', { 'Fn::GetAZs': '' }, { 'Fn::ImportValue': 'shared' }],
-    })
-    expect(t.e).toEqual({ 'Fn::Cidr': ['10.0.0.0/16', 4, 8] })
-    expect(t.f).toEqual({ 'Fn::FindInMap': ['M', { Ref: 'AWS::Region' }, 'k'] })
-  })
-
-  it("reads scalars as CloudFormation does: yes is true, y / dates / 1:30 / '.' stay strings", () => {
-    // Prepare
-    const text =
-      'Resources: {}\nv: yes\nw: off\nx: y\nd: 2010-09-09\nt: 1:30\ndot: .\nn: 1.5\no: 010'
-    // Act
-    const t = parseTemplate(text) as unknown as Record<string, Json>
-    // Assess
-    expect([t.v, t.w, t.x, t.d, t.t, t.dot, t.n, t.o]).toEqual([
-      true,
-      false,
-      'y',
-      '2010-09-09',
-      '1:30',
-      '.',
-      1.5,
-      8,
-    ])
-  })
-
-  it.each([
-    ['an alias', 'Resources: {}\na: &x 1\nb: *x', /aliases/],
-    ['a duplicate key', 'Resources: {}\na: 1\na: 2', /unique/i],
-    ['a GetAtt without attribute', 'Resources: {}\na: !GetAtt Thing', /LogicalId\.Attribute/],
-    ['no Resources', 'a: 1', /no Resources/],
-    ['a list', '- 1', /top-level mapping/],
-  ])('rejects %s with a TemplateError naming the source', (_, text, message) => {
-    // Prepare / Act
-    const parse = () => parseTemplate(text, 'x.yaml')
-    // Assess
-    expect(parse).toThrow(TemplateError)
-    expect(parse).toThrow(/^x\.yaml: /)
-    expect(parse).toThrow(message)
-  })
-})
-
 describe('functionsOf', () => {
   const template = parseTemplate(SMALL)
 
@@ -152,16 +89,6 @@ describe('functionsOf', () => {
     expect(plain?.runtime).toBe('nodejs22.x')
     expect(plain?.timeout).toBe(3)
     expect(plain?.entryPoints).toEqual(['index'])
-  })
-
-  it('lets a local intrinsic replace a global map instead of merging into it', () => {
-    // Prepare
-    const global: Json = { Variables: { A: '1' } }
-    const local: Json = { 'Fn::If': ['C', { Variables: { B: '2' } }, { Ref: 'AWS::NoValue' }] }
-    // Act
-    const merged = mergeGlobals(global, local)
-    // Assess
-    expect(merged).toEqual(local)
   })
 
   it('rejects a handler without an export name', () => {
@@ -255,5 +182,19 @@ describe('resolveValue', () => {
     // Act / Assess
     expect(() => resolveValue(env, ctx)).toThrow(/parameter Secret has no Default/)
     expect(() => resolveValue({ Ref: 'Nope' }, ctx)).toThrow(/unknown name Nope/)
+  })
+
+  it('reads a resource that is not a mapping (null, a scalar) as one without type or properties', () => {
+    // Prepare: `Empty:` with nothing under it crashed functionsOf and Ref (found by the fuzz)
+    const t = parseTemplate(
+      'Resources:\n  Empty:\n  Scalar: 3\n  F:\n    Type: AWS::Lambda::Function\n    Properties: { Handler: index.handler }\n',
+    )
+    const ctx = { template: t }
+    // Act / Assess
+    expect(functionsOf(t).map((f) => f.logicalId)).toEqual(['F'])
+    expect(resolveValue({ Ref: 'Empty' }, ctx)).toBe('Empty')
+    expect(resolveValue({ 'Fn::GetAtt': ['Empty', 'Arn'] }, ctx)).toBe('Empty.Arn')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+    expect(resolveValue({ 'Fn::Sub': '${Scalar}/${Empty.Arn}' }, ctx)).toBe('Scalar/Empty.Arn')
   })
 })
