@@ -1,8 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation !Sub syntax, not JS
 // Generators of YAML-ish SAM templates for the template fuzz tests: documents shaped
 // like a template (Parameters, Globals, Resources, functions with FunctionName and
-// Environment) whose values are intrinsics of every short and long form, anchors and
-// aliases, odd scalars; then corrupted line by line, or not.
+// Environment, now and then a resource that is no mapping) whose values are intrinsics of
+// every short and long form, anchors and aliases, odd scalars; then corrupted line by
+// line, or not.
 import fc from 'fast-check'
 import { trickyText } from './fuzz.ts'
 
@@ -140,6 +141,11 @@ export const templateText = ({ refs, nameRefs = refs }: TemplateShape) => {
     MaxLength: fc.option(fc.oneof(fc.nat({ max: 5000 }).map(String), scalar)),
   })
   const resource = fc.record({
+    // Now and then a resource that is no mapping: null (`Id:` alone), a scalar, a list.
+    bare: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(null) },
+      fc.constantFrom('', ' ~', ' 3', ' [a]', ' AWS::Lambda::Function'),
+    ),
     Type: fc.oneof(
       {
         weight: 6,
@@ -190,6 +196,10 @@ export const templateText = ({ refs, nameRefs = refs }: TemplateShape) => {
     if (resources) {
       lines.push('Resources:')
       for (const [id, r] of Object.entries(resources)) {
+        if (r.bare !== null) {
+          lines.push(line(2, `${id}:${r.bare}`))
+          continue
+        }
         lines.push(line(2, `${id}:`), line(4, `Type: ${r.Type}`), line(4, 'Properties:'))
         if (r.Handler !== null) lines.push(line(6, `Handler: ${r.Handler}`))
         if (r.FunctionName !== null) lines.push(line(6, `FunctionName: ${r.FunctionName}`))
