@@ -605,7 +605,11 @@ export const renderMarkdown = (r: Results): string => {
     "- One thread prepares every cold start's signed requests in turn, which 500 sandboxes",
     `  would do in parallel: the first request left after the "first request" time below. With the`,
     `  library's default 5 s deadline every per-variable cold start would time out before sending`,
-    `  anything, so the deadline is raised to ${thousands(r.burst.timeoutMs / 1000)} s here; failures below are what the throttle causes.`,
+    `  anything, so the deadline is raised to ${thousands(r.burst.timeoutMs / 1000)} s here; failures below are what the throttle causes${
+      burst.some((b) => (b.failuresByCode.TIMEOUT ?? 0) > 0)
+        ? ' (a TIMEOUT is a cold start still waiting at that deadline, behind throttled retries and the moto queue below)'
+        : ''
+    }.`,
     `- The same preparation spreads the requests out: "peak offered" is the most the proxy`,
     `  received in any second, far less than a real fleet's ${thousands((burst[0]?.count ?? 0) * r.burst.n)} at once, so the local`,
     '  per-variable burst is _milder_ than the real one.',
