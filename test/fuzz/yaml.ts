@@ -225,6 +225,7 @@ export const templateText = ({ refs, nameRefs = refs }: TemplateShape) => {
     .map(([lines, edits]) => {
       const out = [...lines]
       for (const { at, op, text } of edits) {
+        if (out.length === 0) break // every line dropped
         const i = at % out.length
         const current = out[i] as string
         if (op === 'drop') out.splice(i, 1)
