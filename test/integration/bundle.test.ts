@@ -1,16 +1,11 @@
-// Bundles and secrets files against moto, end to end: values made by the BUILT CLI
-// (dist/cli/kms-secrets.js) and the real AWS CLI, decrypted by the BUILT middleware in a
-// fresh Node process per cold start, KMS calls counted by the fault proxy.
-import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
 import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
-import { kmsClient } from '../support/aws.ts'
+import { awsCliEncrypt, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
@@ -226,26 +221,12 @@ describe('interop', () => {
     const password = `pässwörd€-${secret(6)}`
     const [a, b] = [secret(), secret()]
     allSecrets.push(password, a, b)
-    const dir = mkdtempSync(join(TMP_DIR, 'aws-cli-'))
-    writeFileSync(join(dir, 'plaintext'), password)
-    const { stdout } = await promisify(execFile)(
-      'aws',
-      [
-        'kms',
-        'encrypt',
-        '--key-id',
-        keyId,
-        '--plaintext',
-        `fileb://${join(dir, 'plaintext')}`,
-        '--encryption-context',
-        `LambdaFunctionName=${FUNCTION_NAME}`,
-        '--query',
-        'CiphertextBlob',
-        '--output',
-        'text',
-      ],
-      { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...awsEnv(motoEndpoint) } },
-    )
+    const rawValue = await awsCliEncrypt({
+      endpoint: motoEndpoint,
+      keyId,
+      plaintext: password,
+      functionName: FUNCTION_NAME,
+    })
     const bundle = await cli(
       ['bundle', '--key-id', keyId, '--function-name', FUNCTION_NAME],
       `A=${a}\nB=${b}\n`,
@@ -253,7 +234,7 @@ describe('interop', () => {
     // Act
     const run = await coldStart(
       { password: 'DB_PASSWORD', a: 'SECRETS#A', b: 'SECRETS#B' },
-      { DB_PASSWORD: stdout.trim(), SECRETS: bundle },
+      { DB_PASSWORD: rawValue, SECRETS: bundle },
     )
     // Assess
     expect(run.rounds[0]?.digests).toEqual([digestOf(password, a, b)])

@@ -1,17 +1,10 @@
-// The library against real things: moto's KMS over real sockets, the real AWS CLI,
-// and a fault proxy answering exactly what KMS answers where moto differs. Every cold
-// start is a fresh Node process importing the BUILT package.
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { CreateKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
 import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
-import { kmsClient } from '../support/aws.ts'
-import { runNode, TMP_DIR } from '../support/child.ts'
+import { awsCliEncrypt, kmsClient } from '../support/aws.ts'
+import { runNode } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
 const FUNCTION_NAME = 'orders-api'
@@ -114,31 +107,17 @@ describe('interop with the real AWS CLI', () => {
     // Prepare
     const secret = 'pässwörd€ — 秘密 🔑'
     allSecrets.push(secret)
-    const dir = mkdtempSync(join(TMP_DIR, 'cli-'))
-    writeFileSync(join(dir, 'plaintext'), secret)
-    const { stdout } = await promisify(execFile)(
-      'aws',
-      [
-        'kms',
-        'encrypt',
-        '--key-id',
-        keyId,
-        '--plaintext',
-        `fileb://${join(dir, 'plaintext')}`,
-        '--encryption-context',
-        `LambdaFunctionName=${FUNCTION_NAME}`,
-        '--query',
-        'CiphertextBlob',
-        '--output',
-        'text',
-      ],
-      { env: { ...process.env, ...awsEnv(motoEndpoint) } },
-    )
+    const ciphertext = await awsCliEncrypt({
+      endpoint: motoEndpoint,
+      keyId,
+      plaintext: secret,
+      functionName: FUNCTION_NAME,
+    })
 
     // Act
     const run = await coldStart(
       { fetchData: { password: 'DB_PASSWORD' } },
-      { DB_PASSWORD: stdout.trim() },
+      { DB_PASSWORD: ciphertext },
     )
 
     // Assess

@@ -1,19 +1,11 @@
-/**
- * secure-fetch end to end: the handler BUILT with esbuild (as SAM builds it) runs in fresh Node
- * processes (one Lambda container each) against moto's KMS and local HTTPS servers whose
- * certificates are made at test time. "Refused before the token is sent" is proven on the server
- * side: no request reached its HTTP layer and not one decrypted byte arrived on a TLS connection.
- */
-import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
 import { CreateKeyCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
 import { build } from 'esbuild'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { awsEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
+import { awsEnv } from '../../scripts/local/aws-env.ts'
 import { startFaultProxy } from '../../scripts/local/fault-proxy.ts'
 import {
   type HttpsServerOptions,
@@ -22,7 +14,7 @@ import {
 } from '../../scripts/local/https-server.ts'
 import { type CertKey, createTestPki, spkiPin, type TestPki } from '../../scripts/local/tls.ts'
 import { EnvelopeKind, sealEnvelope } from '../../src/envelope.ts'
-import { kmsClient, TEST_CREDENTIALS } from '../support/aws.ts'
+import { awsCliEncrypt, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, type RunNodeResult, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
@@ -305,44 +297,16 @@ describe('a trusted, valid upstream', () => {
 
   it('decrypts a token encrypted with the AWS CLI (`aws kms encrypt`, as the console helper)', async () => {
     // Prepare
-    const dir = join(workDir, `cli-${randomUUID()}`)
-    mkdirSync(dir, { recursive: true })
-    const plaintextFile = join(dir, 'token.txt')
-    writeFileSync(plaintextFile, TOKEN)
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-    const { stdout } = await promisify(execFile)(
-      'aws',
-      [
-        'kms',
-        'encrypt',
-        '--endpoint-url',
-        motoEndpoint,
-        '--key-id',
-        keyId,
-        '--plaintext',
-        `fileb://${plaintextFile}`,
-        '--encryption-context',
-        `LambdaFunctionName=${FUNCTION_NAME}`,
-        '--query',
-        'CiphertextBlob',
-        '--output',
-        'text',
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
-          AWS_REGION: LOCAL_REGION,
-          AWS_DEFAULT_REGION: LOCAL_REGION,
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-        },
-      },
-    )
+    const ciphertext = await awsCliEncrypt({
+      endpoint: motoEndpoint,
+      keyId,
+      plaintext: TOKEN,
+      functionName: FUNCTION_NAME,
+    })
     const upstream = await server()
 
     // Act
-    const run = await invoke({ UPSTREAM_URL: upstream.url, API_TOKEN: stdout.trim() })
+    const run = await invoke({ UPSTREAM_URL: upstream.url, API_TOKEN: ciphertext })
 
     // Assess
     expectSucceeded(run)

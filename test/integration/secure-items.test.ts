@@ -4,11 +4,9 @@
 // counts the calls. A plain DynamoDB client inspects and tampers with what is stored.
 // Every child's stdout/stderr is checked: no item secret, no data key, in any form.
 
-import { execFile } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import {
   type AttributeValue,
   CreateTableCommand,
@@ -21,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
 import { awsEnv } from '../../scripts/local/moto.ts'
 import { buildFunction, functionsOf, readTemplate } from '../../scripts/template.ts'
-import { dynamoClient, kmsClient } from '../support/aws.ts'
+import { awsCliEncrypt, dynamoClient, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
 
@@ -484,38 +482,12 @@ describe('secure-items on moto (built bundle, fresh Node per cold start)', () =>
     // Prepare
     const keyBytes = randomBytes(32)
     secrets.push(Uint8Array.from(keyBytes))
-    const keyFile = join(WORK_DIR, 'data-key.bin')
-    writeFileSync(keyFile, keyBytes, { mode: 0o600 })
-    let blob: string
-    try {
-      const { stdout } = await promisify(execFile)(
-        'aws',
-        [
-          'kms',
-          'encrypt',
-          '--key-id',
-          keyId,
-          '--plaintext',
-          `fileb://${keyFile}`,
-          '--encryption-context',
-          `LambdaFunctionName=${FUNCTION_NAME}`,
-          '--output',
-          'text',
-          '--query',
-          'CiphertextBlob',
-        ],
-        {
-          env: {
-            PATH: `${process.env.PATH}:/root/.pyenv/shims`,
-            HOME: process.env.HOME ?? '/tmp',
-            ...awsEnv(motoEndpoint),
-          },
-        },
-      )
-      blob = stdout.trim()
-    } finally {
-      rmSync(keyFile, { force: true })
-    }
+    const blob = await awsCliEncrypt({
+      endpoint: motoEndpoint,
+      keyId,
+      plaintext: keyBytes,
+      functionName: FUNCTION_NAME,
+    })
     const secret = newSecret('cli')
 
     // Act

@@ -1,9 +1,14 @@
 // AWS SDK clients for tests, pointed at a local endpoint (moto or a fault proxy)
 // with dummy credentials, whatever AWS_* variables the test process has.
 
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
-import { LOCAL_REGION } from '../../scripts/local/aws-env.ts'
+import { awsEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
+import { TMP_DIR } from './child.ts'
 
 export const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
@@ -23,4 +28,46 @@ export function dynamoClient(endpoint: string, config: DynamoDBClientConfig = {}
     credentials: TEST_CREDENTIALS,
     ...config,
   })
+}
+
+/**
+ * The real AWS CLI's `aws kms encrypt` (what the Lambda console's helpers produce), with
+ * the plaintext passed as a file (`fileb://`, exact bytes) that is removed afterwards.
+ * Returns the base64 CiphertextBlob.
+ */
+export async function awsCliEncrypt(options: {
+  endpoint: string
+  keyId: string
+  plaintext: string | Uint8Array
+  functionName: string
+}): Promise<string> {
+  mkdirSync(TMP_DIR, { recursive: true })
+  const dir = mkdtempSync(join(TMP_DIR, 'aws-cli-'))
+  const file = join(dir, 'plaintext')
+  writeFileSync(file, options.plaintext, { mode: 0o600 })
+  try {
+    const { stdout } = await promisify(execFile)(
+      'aws',
+      [
+        'kms',
+        'encrypt',
+        '--key-id',
+        options.keyId,
+        '--plaintext',
+        `fileb://${file}`,
+        '--encryption-context',
+        `LambdaFunctionName=${options.functionName}`,
+        '--query',
+        'CiphertextBlob',
+        '--output',
+        'text',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...awsEnv(options.endpoint) },
+      },
+    )
+    return stdout.trim()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
