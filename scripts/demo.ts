@@ -84,6 +84,7 @@ async function run(argv: string[]): Promise<number> {
   const controller = new AbortController()
   const { signal } = controller
   const teardown = createTeardown()
+  let functionRun: Promise<unknown> | undefined
   const removeHandlers = onInterrupt(controller, teardown, progress)
 
   const mode: Mode = options.mode
@@ -127,7 +128,11 @@ async function run(argv: string[]): Promise<number> {
     }
 
     const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
-    teardown.defer(`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }))
+    // A function build still running on Ctrl-C would write into workDir after its removal.
+    teardown.defer(`remove ${workDir}`, async () => {
+      await functionRun?.catch(() => {})
+      rmSync(workDir, { recursive: true, force: true })
+    })
 
     // 2. AWS: moto behind the counting proxy, or the real thing.
     let region = LOCAL_REGION
@@ -277,7 +282,9 @@ async function run(argv: string[]): Promise<number> {
       begin(
         `building ${fn.id} (esbuild, template Metadata) and invoking it ${fn.calls.length} times`,
       )
-      const result = await runFunction(fn.id, fn.decrypted, fn.calls, functionsContext)
+      const run = runFunction(fn.id, fn.decrypted, fn.calls, functionsContext)
+      functionRun = run
+      const result = await run
       report.functions.push({ ...result, functionName: fn.name })
       const bad = result.calls.filter((call) => !call.ok)
       for (const call of bad) report.failures.push(`${fn.id} ${call.request}: ${call.summary}`)
