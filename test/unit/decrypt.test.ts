@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DecryptCommand } from '@aws-sdk/client-kms'
@@ -24,6 +24,14 @@ const failureOf = async (promise: Promise<unknown>) => {
 
 const CONTEXT = { LambdaFunctionName: 'my-function' }
 
+/** A temporary LAMBDA_TASK_ROOT, removed after each test. */
+const roots: string[] = []
+const taskRoot = () => {
+  const root = mkdtempSync(join(tmpdir(), 'kms-secrets-'))
+  roots.push(root)
+  return root
+}
+
 describe('decrypt core', () => {
   let fake: ReturnType<typeof fakeKms>
 
@@ -35,6 +43,7 @@ describe('decrypt core', () => {
   afterEach(() => {
     fake.kms.restore()
     vi.unstubAllEnvs()
+    for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
   })
 
   /** An envelope whose data key the fake KMS decrypts under `context`. */
@@ -491,7 +500,7 @@ describe('decrypt core', () => {
 
     it('reads secrets files relative to LAMBDA_TASK_ROOT, or absolute', async () => {
       // Prepare
-      const root = mkdtempSync(join(tmpdir(), 'kms-secrets-'))
+      const root = taskRoot()
       writeFileSync(
         join(root, 'secrets.enc'),
         `${envelope('file', '{"cert":"C","key":"K"}', EnvelopeKind.Bundle)}\n`,
@@ -521,7 +530,7 @@ describe('decrypt core', () => {
 
     it('reads secrets files from the working directory outside Lambda', async () => {
       // Prepare
-      const root = mkdtempSync(join(tmpdir(), 'kms-secrets-'))
+      const root = taskRoot()
       writeFileSync(join(root, 'secrets.enc'), envelope('file', 'plain'))
       vi.stubEnv('LAMBDA_TASK_ROOT', undefined)
       const cwd = vi.spyOn(process, 'cwd').mockReturnValue(root)
