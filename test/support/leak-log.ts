@@ -17,6 +17,7 @@
 // stderr still is. The log holds test secrets in clear: it is removed when the check
 // passes, and kept (gitignored) for inspection when it fails.
 
+import { randomUUID } from 'node:crypto'
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
@@ -37,7 +38,8 @@ type Entry =
 /** Creates a fresh log folder under `root` (older runs removed) and returns it. */
 export function startLeakLog(root: string): string {
   rmSync(root, { recursive: true, force: true })
-  const dir = join(root, `run-${Date.now()}-${process.pid}`)
+  // Unique even when called twice in the same millisecond by the same process.
+  const dir = join(root, `run-${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}`)
   mkdirSync(dir, { recursive: true })
   return dir
 }
