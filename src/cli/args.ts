@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { CliUsageError } from './errors.ts'
 import type { CliIo } from './io.ts'
+import { closest } from './suggest.ts'
 import {
   defaultSamconfig,
   findFunction,
@@ -48,35 +49,54 @@ export const destinationOptions = {
   'to-bind-variable': { type: 'string' },
 } as const satisfies Options
 
-/** node:util parseArgs, strict, no positionals, with one-line errors that echo no value. */
+/**
+ * node:util parseArgs' tokens, checked here so that every error names the argument's
+ * position (argv[0] is the command) and the known choices, never the text typed: a
+ * secret pasted on the command line must not come back in an error.
+ */
 export const parseCommandArgs = (command: string, args: string[], options: Options): Values => {
-  let values: Values
-  try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values
-  } catch (error) {
-    const { code, message } = error as { code?: string; message: string }
-    const option = /'(-[^' ]*)/.exec(message)?.[1]
-    const hint = `(see kms-secrets ${command} --help)`
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw new CliUsageError(`unknown option ${option} ${hint}`)
-    }
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  })
+  const hint = `(see kms-secrets ${command} --help)`
+  const names = Object.keys(options)
+  const values: Values = {}
+  for (const token of tokens) {
+    const at = `argument ${token.index + 2}`
+    if (token.kind === 'option-terminator') continue
+    if (token.kind === 'positional') {
       throw new CliUsageError(
-        message.includes('does not take an argument')
-          ? `${option} takes no value ${hint}`
-          : `${option} needs a value ${hint}`,
+        `${at} is not an option: ${command} takes options only; secrets are read from stdin or --in FILE, never from the command line ${hint}`,
       )
     }
-    // The only other parseArgs error with these settings: a positional argument, which
-    // may well be a secret typed on the command line: never echo it.
-    throw new CliUsageError(
-      `unexpected argument: ${command} takes options only; secrets are read from stdin or --in FILE, never from the command line ${hint}`,
-    )
-  }
-  for (const [name, value] of Object.entries(values)) {
-    if (value === '' || (Array.isArray(value) && value.includes(''))) {
-      throw new CliUsageError(`--${name} needs a non-empty value`)
+    const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined
+    if (spec === undefined) {
+      const near = closest(token.name, names)
+      throw new CliUsageError(
+        `${at} is not an option of ${command}${near ? `; did you mean --${near}?` : ''} (options: ${names.map((name) => `--${name}`).join(', ')})`,
+      )
     }
+    const flag = `--${token.name}`
+    if (spec.type === 'boolean') {
+      if (token.value !== undefined)
+        throw new CliUsageError(`${at}: ${flag} takes no value ${hint}`)
+      values[token.name] = true
+      continue
+    }
+    // parseArgs takes the next argument as the value even when it looks like an option.
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+      throw new CliUsageError(
+        `${at}: ${flag} needs a value (one that starts with - is written ${flag}=VALUE) ${hint}`,
+      )
+    }
+    if (token.value === '') throw new CliUsageError(`${flag} needs a non-empty value`)
+    values[token.name] = spec.multiple
+      ? [...((values[token.name] as string[] | undefined) ?? []), token.value]
+      : token.value
   }
   return values
 }

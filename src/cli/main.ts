@@ -9,6 +9,7 @@ import type { CommandRun } from './commands/shared.ts'
 import { CliUsageError, describeError, EXIT_OK, EXIT_USAGE } from './errors.ts'
 import { COMMAND_HELP, TOP_HELP } from './help.ts'
 import type { CliIo } from './io.ts'
+import { closest } from './suggest.ts'
 
 export { type CliIo, processIo } from './io.ts'
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<
   bundle: { options: bundleOptions, run: runBundle },
   reencrypt: { options: reencryptOptions, run: runReencrypt },
 }
+const COMMAND_NAMES = Object.keys(COMMANDS)
 
 const version = async (): Promise<string> => {
   // src/cli/ and dist/cli/ are both two levels below package.json.
@@ -58,10 +60,10 @@ export const main = async (argv: readonly string[], io: CliIo): Promise<number> 
     }
     const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
     if (spec === undefined) {
-      // A mistyped command is echoed; anything else might be a secret typed by mistake.
-      const shown = /^-{0,2}[a-z][a-z-]{0,20}$/.test(command) ? `${command} ` : ''
+      // Never the word itself: it may be a secret typed where the command goes.
+      const near = closest(command, COMMAND_NAMES)
       throw new CliUsageError(
-        `unknown command ${shown}(commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)`,
+        `argument 1 is not a command${near ? `; did you mean ${near}?` : ''} (commands: ${COMMAND_NAMES.join(', ')}; see kms-secrets --help)`,
       )
     }
     const values: Values = parseCommandArgs(command, args, spec.options)
