@@ -10,6 +10,9 @@ export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
 
+/** Bad options, or an input that is not a value at all (as --help says: exit 2). */
+const USAGE_CODES: readonly string[] = [ErrorCode.InvalidOptions, ErrorCode.MalformedValue]
+
 /** Messages may echo what was typed (a path, a logical id), newlines included. */
 const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ')
 
@@ -21,7 +24,11 @@ const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ')
 export const describeError = (error: unknown): { line: string; exitCode: number } => {
   if (error instanceof CliUsageError) return { line: oneLine(error.message), exitCode: EXIT_USAGE }
   if (error instanceof KmsSecretsError) {
-    const usage = error.code === ErrorCode.InvalidOptions
+    // The key named on the command line does not exist: a bad command line, not a mismatch.
+    if (error.kmsError === 'NotFoundException') {
+      return { line: `${oneLine(error.message)} [NotFoundException]`, exitCode: EXIT_USAGE }
+    }
+    const usage = USAGE_CODES.includes(error.code)
     return {
       line: `${oneLine(error.message)} [${error.code}]`,
       exitCode: usage ? EXIT_USAGE : EXIT_FAILURE,

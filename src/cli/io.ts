@@ -67,11 +67,8 @@ export const writeOutput = async (
     await writeFile(resolve(io.cwd, out), text, { flag, mode: 0o644 })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new CliUsageError(
-      code === 'EEXIST'
-        ? `--out ${out} exists: pass --force to replace it`
-        : `cannot write --out ${out} (${code})`,
-    )
+    // EEXIST here: created after the check made before the KMS call.
+    throw new CliUsageError(`cannot write --out ${out} (${code})`)
   }
   io.stderr.write(`wrote ${out}\n`)
 }

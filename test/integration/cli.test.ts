@@ -248,16 +248,16 @@ describe('kms-secrets reencrypt against moto', () => {
 })
 
 describe('errors', () => {
-  it('an unknown key is a KMS failure: exit 1, one line', async () => {
+  it('an unknown key is a bad --key-id: exit 2, one line', async () => {
     // Act
     const result = await cli(
       ['encrypt', '--key-id', 'alias/does-not-exist', '--function-name', 'f'],
       newSecret(),
     )
     // Assess
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
     expect(result.stderr).toBe(
-      'kms-secrets: VALUE: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL [KEY_MISMATCH]\n',
+      'kms-secrets: VALUE: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL [NotFoundException]\n',
     )
   })
 

@@ -3,9 +3,25 @@ import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions 
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'
 import { checkName, parseFormat } from '../output.ts'
-import { type CommandRun, describeTarget, finish, requireKeyId, variableOf } from './shared.ts'
+import {
+  type CommandRun,
+  checkDestination,
+  describeTarget,
+  finish,
+  requireKeyId,
+  variableOf,
+} from './shared.ts'
 
 export const bundleOptions = { ...targetOptions, ...outputOptions } as const
+
+/** A malformed dotenv file is bad input (exit 2), not bad library options (the message names line and origin). */
+const dotenv = (text: string, origin: string) => {
+  try {
+    return parseDotenv(text, origin)
+  } catch (error) {
+    throw new CliUsageError((error as Error).message)
+  }
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -18,6 +34,7 @@ export const runBundle = async (run: CommandRun): Promise<number> => {
   const keyId = requireKeyId(values, 'bundle')
   const target = await resolveTarget(values, scope, '', bind)
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
+  await checkDestination(run, format, name, target)
   const inPath = stringOf(values, 'in')
   const input = await readInput(io, inPath, 'KEY=value lines')
   let plaintext: Buffer | undefined
@@ -30,7 +47,7 @@ export const runBundle = async (run: CommandRun): Promise<number> => {
     } catch {
       throw new CliUsageError('the input is not UTF-8 text')
     }
-    const parsed = parseDotenv(text, inPath ?? 'stdin')
+    const parsed = dotenv(text, inPath ?? 'stdin')
     fields = Object.keys(parsed)
     plaintext = bundlePlaintext(parsed)
     value = await sealWithKms({
@@ -46,6 +63,10 @@ export const runBundle = async (run: CommandRun): Promise<number> => {
     plaintext?.fill(0)
   }
   const listed = fields.length > 10 ? [...fields.slice(0, 10), '…'] : fields
-  describeTarget(io, `sealed a bundle of ${fields.length} fields (${listed.join(', ')})`, target)
+  describeTarget(
+    io,
+    `sealed a bundle of ${fields.length} ${fields.length === 1 ? 'field' : 'fields'} (${listed.join(', ')})`,
+    target,
+  )
   return finish(run, { format, value, name, target, bundle: true })
 }

@@ -3,8 +3,7 @@ import { ENVELOPE_PREFIX, EnvelopeKind, parseEnvelope } from '../../envelope.ts'
 import { parseSource } from '../../sources.ts'
 import { NO_CONTEXT_HINT, resolveTarget, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
-import { readInput } from '../io.ts'
-import { type CommandRun, variableOf } from './shared.ts'
+import { type CommandRun, readEncryptedValue, variableOf } from './shared.ts'
 
 export const decryptOptions = {
   ...targetOptions,
@@ -20,10 +19,7 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
   const target = await resolveTarget(values, scope, '', bind)
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
   const field = stringOf(values, 'field')
-  const text = (await readInput(io, stringOf(values, 'in'), 'the encrypted value'))
-    .toString('utf8')
-    .trim()
-  if (text === '') throw new CliUsageError('the input is empty')
+  const text = await readEncryptedValue(run)
   const variable = variableOf(bind)
   const opened = await decryptSecrets({
     wanted: [

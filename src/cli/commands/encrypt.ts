@@ -3,7 +3,14 @@ import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions 
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'
 import { checkName, parseFormat } from '../output.ts'
-import { type CommandRun, describeTarget, finish, requireKeyId, variableOf } from './shared.ts'
+import {
+  type CommandRun,
+  checkDestination,
+  describeTarget,
+  finish,
+  requireKeyId,
+  variableOf,
+} from './shared.ts'
 
 export const encryptOptions = {
   ...targetOptions,
@@ -26,6 +33,7 @@ export const runEncrypt = async (run: CommandRun): Promise<number> => {
   const keyId = requireKeyId(values, 'encrypt')
   const target = await resolveTarget(values, scope, '', bind)
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
+  await checkDestination(run, format, name, target)
   const input = await readInput(io, stringOf(values, 'in'), 'the secret')
   const newline = newlineLength(input)
   if (newline > 0 && values.trim !== true) {

@@ -9,9 +9,15 @@ import {
   targetOptions,
 } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
-import { readInput } from '../io.ts'
 import { checkName, parseFormat } from '../output.ts'
-import { type CommandRun, describeTarget, finish, variableOf } from './shared.ts'
+import {
+  type CommandRun,
+  checkDestination,
+  describeTarget,
+  finish,
+  readEncryptedValue,
+  variableOf,
+} from './shared.ts'
 
 export const reencryptOptions = {
   ...targetOptions,
@@ -38,10 +44,8 @@ export const runReencrypt = async (run: CommandRun): Promise<number> => {
     context: withVariable(source.context, toBind),
     fn: source.fn,
   }
-  const text = (await readInput(io, stringOf(values, 'in'), 'the encrypted value'))
-    .toString('utf8')
-    .trim()
-  if (text === '') throw new CliUsageError('the input is empty')
+  await checkDestination(run, format, name, destination)
+  const text = await readEncryptedValue(run)
   const result = await reencryptValue({
     client: run.kms(),
     value: text,

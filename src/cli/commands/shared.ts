@@ -1,7 +1,9 @@
+import { access } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { stringOf, type Target, type TemplateScope, type Values } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
-import { type CliIo, writeOutput } from '../io.ts'
+import { type CliIo, readInput, writeOutput } from '../io.ts'
 import { budgetWarnings, type Format, render } from '../output.ts'
 
 export interface CommandRun {
@@ -17,6 +19,61 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** How errors name the value: the variable if it is one, else VALUE. */
 export const variableOf = (...candidates: Array<string | undefined>): string =>
   candidates.find((name) => name !== undefined && envName.test(name)) ?? 'VALUE'
+
+/**
+ * Checks made before any KMS call: the name the format needs, that the template knows
+ * it, and that --out does not exist (unless --force); writing still refuses a file
+ * created meanwhile.
+ */
+export const checkDestination = async (
+  run: CommandRun,
+  format: Format,
+  name: string | undefined,
+  target: Target,
+): Promise<void> => {
+  const { values, io, scope } = run
+  if (format === 'parameter-overrides' && scope.path !== undefined) {
+    const known = Object.keys(await parametersOf(scope))
+    if (!known.includes(name as string)) {
+      throw new CliUsageError(
+        `--name ${name} is not a parameter of ${scope.path} (parameters: ${known.join(', ') || 'none'})`,
+      )
+    }
+  }
+  if (format === 'env-json' && target.fn !== undefined) {
+    const known = target.fn.variables.map((variable) => variable.name)
+    if (!known.includes(name as string)) {
+      throw new CliUsageError(
+        `--name ${name} is not an environment variable of ${target.fn.logicalId} in the template, so sam local invoke would ignore it (variables: ${known.join(', ') || 'none'})`,
+      )
+    }
+  }
+  const out = stringOf(values, 'out')
+  if (out !== undefined && values.force !== true && (await exists(resolve(io.cwd, out)))) {
+    throw new CliUsageError(`--out ${out} exists: pass --force to replace it`)
+  }
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  )
+
+const parametersOf = async (scope: TemplateScope) =>
+  ((await scope.template()).doc.Parameters ?? {}) as Record<string, { MaxLength?: unknown }>
+
+// `Name=value`, as --format parameter-overrides writes it (base64 has no = before its end).
+const parameterLine = /^[A-Za-z_][A-Za-z0-9_]*=([^=\s]\S*)$/
+
+/** The encrypted value from stdin or --in: bare, or the `Name=value` line of a .param file. */
+export const readEncryptedValue = async ({ io, values }: CommandRun): Promise<string> => {
+  const text = (await readInput(io, stringOf(values, 'in'), 'the encrypted value'))
+    .toString('utf8')
+    .trim()
+  if (text === '') throw new CliUsageError('the input is empty')
+  return parameterLine.exec(text)?.[1] ?? text
+}
 
 export const requireKeyId = (values: Values, command: string): string => {
   const keyId = stringOf(values, 'key-id')
@@ -48,10 +105,7 @@ export const finish = async (run: CommandRun, result: Finish): Promise<number> =
   const out = stringOf(values, 'out')
   let maxLength: number | undefined
   if (format === 'parameter-overrides' && scope.path !== undefined) {
-    const parameters = (await scope.template()).doc.Parameters as
-      | Record<string, { MaxLength?: unknown }>
-      | undefined
-    const limit = Number(parameters?.[name as string]?.MaxLength)
+    const limit = Number((await parametersOf(scope))[name as string]?.MaxLength)
     maxLength = Number.isInteger(limit) ? limit : undefined
   }
   const rendered = { format, value, name, logicalId: target.fn?.logicalId }

@@ -13,7 +13,13 @@ afterEach(() => fake.kms.restore())
 
 const COMMANDS = ['encrypt', 'decrypt', 'bundle', 'reencrypt'] as const
 // Every word the CLI may print on its own: a token inside one of them proves nothing.
-const KNOWN_TEXT = [TOP_HELP, ...Object.values(COMMAND_HELP)].join('\n')
+const KNOWN_TEXT = [
+  TOP_HELP,
+  ...Object.values(COMMAND_HELP),
+  'kms-secrets: argument is not a command; did you mean (commands: ) is not an option of (options: ',
+  ': needs a value (one that starts with - is written =VALUE) takes no value',
+  'is not an option: takes options only; secrets are read from stdin or --in FILE, never from the command line',
+].join('\n')
 
 // Secret-like text: at least 6 characters, never one of the CLI's own words.
 const secret = fc

@@ -128,32 +128,42 @@ describe('--format parameter-overrides and the template', () => {
   })
 
   it.each([
-    ['a template without Parameters', 'Resources:\n  T:\n    Type: AWS::SNS::Topic\n'],
-    ['a parameter the template lacks', TEMPLATE],
-  ])('works with %s', async (_, text) => {
-    // Prepare
-    writeFileSync(tmp.path('t.yaml'), text)
-    // Act
-    const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--template',
-        't.yaml',
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'NotAParameter',
-      ],
-      { stdin: 'x', cwd: tmp.dir },
-    )
-    // Assess
-    expect(result.code, result.stderr).toBe(0)
-    expect(result.stdout).toMatch(/^NotAParameter=/)
-  })
+    [
+      'a template without Parameters',
+      'Resources:\n  T:\n    Type: AWS::SNS::Topic\n',
+      '(parameters: none)',
+    ],
+    ['a parameter the template lacks', TEMPLATE, '(parameters: ApiTokenCiphertext, Suffix)'],
+  ])(
+    'refuses a --name that is not a parameter, with %s, before KMS (exit 2)',
+    async (_, text, known) => {
+      // Prepare
+      writeFileSync(tmp.path('t.yaml'), text)
+      // Act
+      const result = await run(
+        [
+          'encrypt',
+          '--key-id',
+          KEY_ID,
+          '--function-name',
+          'f',
+          '--template',
+          't.yaml',
+          '--format',
+          'parameter-overrides',
+          '--name',
+          'NotAParameter',
+        ],
+        { stdin: 'x', cwd: tmp.dir },
+      )
+      // Assess
+      expect(result.code).toBe(2)
+      expect(result.stderr).toBe(
+        `kms-secrets: --name NotAParameter is not a parameter of ${tmp.path('t.yaml')} ${known}\n`,
+      )
+      expect(fake.kms.calls()).toHaveLength(0)
+    },
+  )
 
   it('other formats never read a --template they do not need', async () => {
     // Prepare: not even YAML
@@ -222,7 +232,7 @@ describe('reencrypt', () => {
       { cwd: tmp.dir, stdin: 'not this' },
     )
     // Assess
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
     expect(fromFile.code, fromFile.stderr).toBe(0)
     expect(fake.plaintextOf(fromFile.stdout.trim(), { LambdaFunctionName: 'g' }).toString()).toBe(
       's3cr3t',

@@ -136,7 +136,7 @@ describe('kms-secrets decrypt', () => {
       1,
       'CONTEXT_MISMATCH',
     ],
-    ['not base64', () => 'not base64!', 1, 'MALFORMED_VALUE'],
+    ['not base64', () => 'not base64!', 2, 'MALFORMED_VALUE'],
   ])('an %s value fails with exit %i', async (_, alter, code, errorCode) => {
     // Prepare
     const value = (await encrypt(['--function-name', 'f'], SECRET)).trim()
