@@ -7,36 +7,20 @@
 //   ...
 //   await moto.stop()
 //
-// moto_server is looked up on PATH, then in pyenv's shims ($PYENV_ROOT/shims,
-// `pyenv root`/shims, ~/.pyenv/shims), so it is found even when PATH lacks the shims.
+// moto_server is found by scripts/local/tools.ts (PATH, then pyenv's shims).
 // The server runs under a tiny /bin/sh supervisor in its own process group:
 // stop() kills the whole group, and the supervisor kills moto as soon as its
 // stdin pipe closes, i.e. when this process dies, however it dies.
 
-import { execFileSync, spawn } from 'node:child_process'
-import { accessSync, constants, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { findTool, isExecutableFile, type LookupOptions, ToolNotFoundError } from './tools.ts'
 
 export { awsEnv, LOCAL_REGION, withoutAwsEnv } from './aws-env.ts'
 
-/** The one-line error thrown when no moto_server can be found. */
-export const MOTO_NOT_FOUND_MESSAGE =
-  'moto_server not found: install it with pipx install "moto[server]"'
-
-export class MotoNotFoundError extends Error {
-  constructor() {
-    super(MOTO_NOT_FOUND_MESSAGE)
-    this.name = 'MotoNotFoundError'
-  }
-}
-
-export interface StartMotoOptions {
-  /** Path of the moto_server executable; skips the lookup. Missing -> MotoNotFoundError. */
+export interface StartMotoOptions extends LookupOptions {
+  /** Path of the moto_server executable; skips the lookup. Missing -> ToolNotFoundError. */
   binary?: string
-  /** Environment used for the lookup (PATH, PYENV_ROOT, HOME). Default process.env. */
-  lookupEnv?: NodeJS.ProcessEnv
   /** Extra environment variables for the moto process. */
   env?: Record<string, string>
   /** Fixed port instead of a free one (no retry then). */
@@ -61,62 +45,6 @@ export interface MotoServer {
 
 const HOST = '127.0.0.1'
 const STDERR_LINES = 40
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-function pyenvRootFromCli(env: NodeJS.ProcessEnv): string | undefined {
-  const candidates: string[] = []
-  for (const dir of (env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'pyenv'))
-  if (env.HOME) candidates.push(join(env.HOME, '.pyenv', 'bin', 'pyenv'))
-  const pyenv = candidates.find(isExecutableFile)
-  if (!pyenv) return undefined
-  try {
-    const root = execFileSync(pyenv, ['root'], {
-      env: { ...env, PATH: env.PATH ?? '/usr/bin:/bin' },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 5_000,
-    }).trim()
-    return root || undefined
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Where moto_server is, or undefined. Order: `binary` (only it, when given),
- * PATH, $PYENV_ROOT/shims, `pyenv root`/shims, ~/.pyenv/shims.
- */
-export function findMotoServer(
-  options: { binary?: string; lookupEnv?: NodeJS.ProcessEnv } = {},
-): string | undefined {
-  if (options.binary !== undefined)
-    return isExecutableFile(options.binary) ? options.binary : undefined
-  const env = options.lookupEnv ?? process.env
-  const dirs: string[] = (env.PATH ?? '').split(delimiter).filter(Boolean)
-  if (env.PYENV_ROOT) dirs.push(join(env.PYENV_ROOT, 'shims'))
-  const home = env.HOME ?? (options.lookupEnv ? undefined : homedir())
-  const fromHome = home ? join(home, '.pyenv', 'shims') : undefined
-  const firstPass = [...dirs, ...(fromHome ? [fromHome] : [])]
-  for (const dir of firstPass) {
-    const candidate = join(dir, 'moto_server')
-    if (isExecutableFile(candidate)) return candidate
-  }
-  const root = pyenvRootFromCli(env)
-  if (root) {
-    const candidate = join(root, 'shims', 'moto_server')
-    if (isExecutableFile(candidate)) return candidate
-  }
-  return undefined
-}
 
 /** A port that was free on 127.0.0.1 a moment ago (listen on 0, close). */
 export function freePort(): Promise<number> {
@@ -275,7 +203,7 @@ async function startOnce(
       await stop()
       const tail = stderrTail()
       if (exitCode === 127 && /command not found|No such file/i.test(tail))
-        throw new MotoNotFoundError()
+        throw new ToolNotFoundError('moto_server')
       throw new StartFailure(
         `moto_server exited before answering (code ${exitCode}${exitSignal ? `, signal ${exitSignal}` : ''}); last stderr lines:\n${tail}`,
         /address already in use|EADDRINUSE/i.test(tail),
@@ -295,8 +223,13 @@ async function startOnce(
 
 /** Starts moto_server on a free 127.0.0.1 port and waits until it answers KMS calls. */
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
-  const binary = findMotoServer(options)
-  if (!binary) throw new MotoNotFoundError()
+  const binary =
+    options.binary === undefined
+      ? findTool('moto_server', options)
+      : isExecutableFile(options.binary)
+        ? options.binary
+        : undefined
+  if (!binary) throw new ToolNotFoundError('moto_server')
   const timeoutMs = options.startTimeoutMs ?? 30_000
   const attempts = options.port === undefined ? Math.max(1, options.attempts ?? 5) : 1
   let lastError: unknown

@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { awsEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
+import { requireTool } from '../../scripts/local/tools.ts'
 import { TMP_DIR } from './child.ts'
 
 export const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
@@ -47,7 +48,7 @@ export async function awsCliEncrypt(options: {
   writeFileSync(file, options.plaintext, { mode: 0o600 })
   try {
     const { stdout } = await promisify(execFile)(
-      'aws',
+      requireTool('aws'),
       [
         'kms',
         'encrypt',

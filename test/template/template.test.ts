@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { SERVER_ERROR_METRIC } from '../../functions/shared/http.ts'
+import { requireTool } from '../../scripts/local/tools.ts'
 import {
   buildFunction,
   conditionValue,
@@ -121,13 +122,9 @@ describe('template.yaml and pipeline.yaml', () => {
     // Prepare
     const args = ['template.yaml', 'pipeline.yaml']
     // Act
-    const run = spawnSync('cfn-lint', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 })
+    const cfnLint = requireTool('cfn-lint')
+    const run = spawnSync(cfnLint, args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 })
     // Assess
-    if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      expect.fail(
-        'cfn-lint is not on PATH: it ships with the CI Python 3.11 (pyenv shims); elsewhere `pipx install cfn-lint`',
-      )
-    }
     expect(run.error).toBeUndefined()
     expect(`${run.stdout}${run.stderr}`.trim()).toBe('')
     expect(run.status).toBe(0)

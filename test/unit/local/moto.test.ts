@@ -1,21 +1,11 @@
-import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+// startMoto's failure paths with fake binaries, and the helpers: no moto_server needed.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  awsEnv,
-  findMotoServer,
-  freePort,
-  MOTO_NOT_FOUND_MESSAGE,
-  MotoNotFoundError,
-  type MotoServer,
-  resetMoto,
-  startMoto,
-} from '../../../scripts/local/moto.ts'
-import { kmsClient } from '../../support/aws.ts'
+import { awsEnv, freePort, startMoto } from '../../../scripts/local/moto.ts'
+import { ToolNotFoundError, toolNotFoundMessage } from '../../../scripts/local/tools.ts'
 
 function portAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,76 +17,6 @@ function portAccepts(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false))
   })
 }
-
-/** Pids of the process group's members that are not zombies (Linux /proc). */
-function liveGroupMembers(pgid: number): number[] {
-  const live: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry))
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return live
-}
-
-describe('startMoto', () => {
-  let moto: MotoServer
-
-  beforeAll(async () => {
-    moto = await startMoto()
-  }, 60_000)
-
-  afterAll(async () => {
-    await moto?.stop()
-  })
-
-  it('serves KMS on a 127.0.0.1 endpoint', async () => {
-    // Prepare
-    const client = kmsClient(moto.endpoint)
-
-    // Act
-    const created = await client.send(new CreateKeyCommand({}))
-    const listed = await client.send(new ListKeysCommand({}))
-
-    // Assess
-    expect(moto.endpoint).toBe(`http://127.0.0.1:${moto.port}`)
-    expect(listed.Keys?.map((key) => key.KeyId)).toContain(created.KeyMetadata?.KeyId)
-  })
-
-  it('resetMoto wipes the keys', async () => {
-    // Prepare
-    const client = kmsClient(moto.endpoint)
-    await client.send(new CreateKeyCommand({}))
-
-    // Act
-    await resetMoto(moto.endpoint)
-    const listed = await client.send(new ListKeysCommand({}))
-
-    // Assess
-    expect(listed.Keys).toEqual([])
-  })
-})
-
-describe('stop', () => {
-  it('closes the port and is idempotent', async () => {
-    // Prepare
-    const moto = await startMoto()
-    const acceptedBefore = await portAccepts(moto.port)
-
-    // Act
-    await Promise.all([moto.stop(), moto.stop()])
-
-    // Assess
-    expect(acceptedBefore).toBe(true)
-    expect(await portAccepts(moto.port)).toBe(false)
-    expect(liveGroupMembers(moto.pid)).toEqual([])
-  }, 60_000)
-})
 
 describe('start failures', () => {
   let dir: string
@@ -142,89 +62,26 @@ describe('start failures', () => {
       /exited before answering \(code 3\)[\s\S]*Traceback: boom/,
     )
   })
-
-  it('reports a fixed port that is already taken', async () => {
-    // Prepare
-    const taken = createServer()
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
-    const port = (taken.address() as { port: number }).port
-
-    // Act
-    const failure = startMoto({ port })
-
-    // Assess
-    await expect(failure).rejects.toThrow(/exited before answering[\s\S]*[Aa]ddress already in use/)
-    taken.close()
-  }, 30_000)
-})
-
-describe('parent death', () => {
-  it('takes moto down when the process that started it is killed', async () => {
-    // Prepare
-    const script = `
-      import { startMoto } from ${JSON.stringify(new URL('../../../scripts/local/moto.ts', import.meta.url).pathname)}
-      const moto = await startMoto()
-      console.log(moto.port)
-      setInterval(() => {}, 1000)
-    `
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const port = await new Promise<number>((resolve, reject) => {
-      parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())))
-      parent.once('exit', () => reject(new Error('parent exited early')))
-    })
-    const acceptedBefore = await portAccepts(port)
-
-    // Act
-    parent.kill('SIGKILL')
-
-    // Assess
-    expect(acceptedBefore).toBe(true)
-    await expect.poll(() => portAccepts(port), { timeout: 10_000, interval: 100 }).toBe(false)
-  }, 60_000)
 })
 
 describe('missing moto_server', () => {
-  it('throws one clear line when the binary does not exist', async () => {
-    // Prepare
-    const options = { binary: '/nonexistent/moto_server' }
-
+  it('throws one clear line when the binary given does not exist', async () => {
     // Act
-    const failure = startMoto(options)
-
+    const failure = startMoto({ binary: '/nonexistent/moto_server' })
     // Assess
-    await expect(failure).rejects.toThrow(MotoNotFoundError)
-    await expect(failure).rejects.toThrow(MOTO_NOT_FOUND_MESSAGE)
-    expect(MOTO_NOT_FOUND_MESSAGE).toBe(
-      'moto_server not found: install it with pipx install "moto[server]"',
+    await expect(failure).rejects.toThrowError(new ToolNotFoundError('moto_server'))
+    expect(toolNotFoundMessage('moto_server')).toBe(
+      'moto_server not found on PATH or in pyenv\'s shims: install it with pipx install "moto[server]"',
     )
   })
 
   it('throws the same error when neither PATH nor pyenv has it', async () => {
     // Prepare
     const lookupEnv = { PATH: '/nonexistent', HOME: '/nonexistent' }
-
     // Act
     const failure = startMoto({ lookupEnv })
-
     // Assess
-    await expect(failure).rejects.toThrowError(new MotoNotFoundError())
-  })
-})
-
-describe('findMotoServer', () => {
-  it('finds the pyenv shim when PATH lacks the shims', () => {
-    // Prepare
-    const found = findMotoServer()
-    const lookupEnv = { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }
-
-    // Act
-    const withoutShims = findMotoServer({ lookupEnv })
-
-    // Assess
-    expect(found).toBeDefined()
-    expect(withoutShims).toMatch(/\/shims\/moto_server$/)
+    await expect(failure).rejects.toThrowError(new ToolNotFoundError('moto_server'))
   })
 })
 

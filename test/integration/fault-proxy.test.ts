@@ -8,9 +8,9 @@ import {
   ListKeysCommand,
 } from '@aws-sdk/client-kms'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FaultProxy, startFaultProxy } from '../../../scripts/local/fault-proxy.ts'
-import { type MotoServer, startMoto } from '../../../scripts/local/moto.ts'
-import { dynamoClient, kmsClient } from '../../support/aws.ts'
+import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
+import { type MotoServer, startMoto } from '../../scripts/local/moto.ts'
+import { dynamoClient, kmsClient } from '../support/aws.ts'
 
 let moto: MotoServer
 let keyId: string
