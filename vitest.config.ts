@@ -1,7 +1,70 @@
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type TestProjectConfiguration } from 'vitest/config'
+import { findTool, type Tool, toolNotFoundMessage } from './scripts/local/tools.ts'
+import { sayLast } from './test/support/last-word.ts'
+
+// The projects that run external tools, and which. The unit project needs none: it runs
+// anywhere (fresh HOME, no pyenv). A project whose tools are missing is left out, and
+// the one-line cause of each missing tool is the last thing the run prints (and fails it).
+const NEEDS: Record<string, Tool[]> = {
+  integration: ['moto_server', 'aws'],
+  template: ['moto_server', 'cfn-lint'],
+}
+
+// The projects this run asked for: --project, or the test/<project>/ folders of the
+// file filters; all of them otherwise.
+const argv = process.argv.slice(2)
+const asked = argv.flatMap((arg, i) =>
+  arg === '--project' ? [argv[i + 1] ?? ''] : arg.startsWith('--project=') ? [arg.slice(10)] : [],
+)
+const folders = argv.filter((arg) => arg.startsWith('test/')).map((arg) => arg.split('/')[1])
+const wanted = (name: string) =>
+  asked.length > 0 ? asked.includes(name) : folders.length === 0 || folders.includes(name)
+
+const missing = new Set<Tool>()
+const runnable = (name: string) => {
+  const lacking = (NEEDS[name] ?? []).filter((tool) => !findTool(tool))
+  if (wanted(name)) for (const tool of lacking) missing.add(tool)
+  return lacking.length === 0
+}
+
+const projects: TestProjectConfiguration[] = [
+  {
+    extends: true,
+    test: {
+      name: 'unit',
+      include: ['test/unit/**/*.test.ts'],
+      typecheck: { enabled: true, include: ['test/unit/**/*.test-d.ts'] },
+    },
+  },
+  {
+    extends: true,
+    test: {
+      name: 'integration',
+      include: ['test/integration/**/*.test.ts'],
+      globalSetup: ['test/integration/global-setup.ts'],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  },
+  {
+    extends: true,
+    test: {
+      name: 'template',
+      include: ['test/template/**/*.test.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+    },
+  },
+].filter((project) => runnable(project.test.name))
+
+for (const tool of missing) {
+  sayLast(`${toolNotFoundMessage(tool)} (the tests that need it did not run)`)
+}
 
 export default defineConfig({
   test: {
+    // Every project: prints the failed tests after everything else (test/support/last-word.ts).
+    globalSetup: ['test/support/last-word.ts'],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
@@ -9,34 +72,6 @@ export default defineConfig({
       // Middy's own bar for its middlewares.
       thresholds: { lines: 100, branches: 100, functions: 100, statements: 100 },
     },
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
-          typecheck: { enabled: true, include: ['test/unit/**/*.test-d.ts'] },
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/integration/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'template',
-          include: ['test/template/**/*.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-        },
-      },
-    ],
+    projects,
   },
 })
