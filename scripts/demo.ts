@@ -11,9 +11,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
 import { KMSClient } from '@aws-sdk/client-kms'
-import { DemoUsageError, HELP, type Mode, parseDemoArgs } from './demo/args.ts'
+import { awsNotice, DemoUsageError, HELP, isYes, type Mode, parseDemoArgs } from './demo/args.ts'
 import { distStaleness, runBuild } from './demo/build.ts'
 import { type BundleCheck, checkBundle } from './demo/bundle-check.ts'
 import { createTeardown, onInterrupt } from './demo/cleanup.ts'
@@ -76,6 +77,26 @@ async function run(argv: string[]): Promise<number> {
   if (options.help) {
     process.stdout.write(HELP)
     return 0
+  }
+  if (options.mode === 'aws') {
+    process.stderr.write(awsNotice(options.region ?? process.env.AWS_REGION))
+    if (!options.yes) {
+      if (!process.stdin.isTTY) {
+        stderr('npm start: --aws asks before creating anything; without a terminal, pass --yes')
+        return 2
+      }
+      const prompt = createInterface({ input: process.stdin, output: process.stderr })
+      const answer = await prompt.question('Create them? [y/N] ')
+      prompt.close()
+      if (!isYes(answer)) {
+        stderr('npm start: nothing created')
+        return 1
+      }
+    }
+  } else if ((process.env.AWS_PROFILE ?? '') !== '') {
+    stderr(
+      'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
+    )
   }
 
   const started = performance.now()

@@ -16,12 +16,15 @@ and warm timings. Progress goes to stderr, the report to stdout. Everything it s
 stopped at the end, on Ctrl-C and on failure.
 
 Options:
-      --local         local AWS (moto), the default; wins over AWS_PROFILE
-      --aws           real AWS instead, with your credentials (AWS_PROFILE, AWS_REGION...):
-                      creates a throwaway key (scheduled for deletion, 7 days, at the end),
-                      alias and table named kms-secrets-demo-<random>; KMS calls are then
-                      counted inside the function's process. Default when AWS_PROFILE is
-                      set and --local is not given
+      --local         local AWS (moto): the default, whatever AWS_PROFILE or other AWS_*
+                      variables say
+      --aws           real AWS instead, only when asked for, with your credentials
+                      (AWS_PROFILE, AWS_REGION...): creates a throwaway KMS key (billed
+                      while it exists; scheduled for deletion at the end, which takes 7
+                      days), its alias and a DynamoDB table named kms-secrets-demo-<random>;
+                      prints what it creates and what that costs, then asks (or --yes).
+                      KMS calls are then counted inside the function's process
+  -y, --yes           with --aws: do not ask
       --region NAME   AWS region with --aws (default: your SDK configuration)
       --stack-name N  the \${AWS::StackName} of the demo (encryption contexts, table name);
                       default kms-secrets-demo (local), kms-secrets-demo-<random> (--aws)
@@ -43,8 +46,10 @@ export type Mode = 'local' | 'aws'
 
 export interface DemoOptions {
   mode: Mode
-  /** Why this mode: 'default', '--local', '--aws' or 'AWS_PROFILE'. */
-  modeReason: 'default' | '--local' | '--aws' | 'AWS_PROFILE'
+  /** Why this mode: only --aws ever selects real AWS. */
+  modeReason: 'default' | '--local' | '--aws'
+  /** --aws without the question (--yes). */
+  yes: boolean
   region?: string
   stackName?: string
   warm: number
@@ -59,10 +64,10 @@ export class DemoUsageError extends Error {
 
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,40}$/
 
-/** Parses argv (without node and the script); `env` only decides the default mode. */
+/** Parses argv (without node and the script); `env` never selects real AWS. */
 export function parseDemoArgs(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  _env: Readonly<Record<string, string | undefined>>,
 ): DemoOptions {
   let values: Record<string, string | boolean | undefined>
   try {
@@ -73,6 +78,7 @@ export function parseDemoArgs(
       options: {
         local: { type: 'boolean' },
         aws: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
         region: { type: 'string' },
         'stack-name': { type: 'string' },
         warm: { type: 'string' },
@@ -93,9 +99,9 @@ export function parseDemoArgs(
   else if (values.aws === true) {
     mode = 'aws'
     modeReason = '--aws'
-  } else if ((env.AWS_PROFILE ?? '') !== '') {
-    mode = 'aws'
-    modeReason = 'AWS_PROFILE'
+  }
+  if (values.yes === true && mode !== 'aws') {
+    throw new DemoUsageError('--yes applies to --aws only (the local demo asks nothing)')
   }
   const region = values.region as string | undefined
   if (region !== undefined && mode === 'local') {
@@ -118,6 +124,7 @@ export function parseDemoArgs(
   const options: DemoOptions = {
     mode,
     modeReason,
+    yes: values.yes === true,
     warm,
     skipBuild: values['skip-build'] === true,
     verbose: values.verbose === true,
@@ -127,3 +134,20 @@ export function parseDemoArgs(
   if (stackName !== undefined) options.stackName = stackName
   return options
 }
+
+/** What `--aws` creates and what it costs, printed before anything is created. */
+export function awsNotice(region: string | undefined): string {
+  return `npm start -- --aws creates in your AWS account (region ${region ?? 'from your AWS configuration'}):
+  - a KMS customer managed key: US$1/month prorated hourly while it exists, plus requests
+    (20,000 a month free, then US$0.03 per 10,000). At the end it is scheduled for
+    deletion: KMS waits 7 days before deleting it and does not bill a key pending deletion
+  - its alias (free)
+  - a DynamoDB table, on-demand: a few requests (fractions of a cent); deleted at the end
+Everything runs on this machine (no Lambda function is deployed). A run that completes
+costs well under US$0.01; if it is killed before its cleanup, delete the key and the table
+named kms-secrets-demo-<random> yourself.
+`
+}
+
+/** The answer to "Create them?": only an explicit yes goes on. */
+export const isYes = (answer: string): boolean => /^\s*y(es)?\s*$/i.test(answer)

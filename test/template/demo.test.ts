@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseDemoArgs } from '../../scripts/demo/args.ts'
+import { awsNotice, isYes, parseDemoArgs } from '../../scripts/demo/args.ts'
 import { type Invocation, invoke } from '../../scripts/invoke.ts'
 import { baseEnv, REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
@@ -98,9 +98,14 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
     demoTmp = join(work, 'demo-tmp')
     mkdirSync(demoTmp)
     const secretsFile = join(work, 'demo-secrets.json')
-    // Act: --verbose puts the functions' own logs in the output the leak check reads.
+    // Act: --verbose puts the functions' own logs in the output the leak check reads;
+    // AWS_PROFILE must not take the demo to real AWS (only --aws does).
     const started = performance.now()
-    run = await npmStart(['--verbose'], { TMPDIR: demoTmp, DEMO_SECRETS_OUT: secretsFile })
+    run = await npmStart(['--verbose'], {
+      TMPDIR: demoTmp,
+      DEMO_SECRETS_OUT: secretsFile,
+      AWS_PROFILE: 'anything',
+    })
     wall = performance.now() - started
     const written = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
       text: string[]
@@ -111,6 +116,14 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
       ...written.binaryBase64.map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
     ]
   }, 120_000)
+
+  it('runs on the local AWS although AWS_PROFILE is set, and says so', () => {
+    // Assess
+    expect(run.stdout).toMatch(/^middy-kms-secrets demo: local AWS, moto on 127\.0\.0\.1:\d+/m)
+    expect(run.stderr).toContain(
+      'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
+    )
+  })
 
   it('exits 0 with a report of every call, each as expected', () => {
     // Assess
@@ -245,21 +258,50 @@ describe('npm start: command line (parsed only: --aws never runs here)', () => {
     expect(withKeys.mode).toBe('local')
   })
 
-  it('switches to real AWS with --aws, or with AWS_PROFILE unless --local is given', () => {
+  it('switches to real AWS only with --aws, never from AWS_PROFILE', () => {
     // Prepare / Act / Assess
-    expect(parseDemoArgs(['--aws'], {})).toMatchObject({ mode: 'aws', modeReason: '--aws' })
-    expect(parseDemoArgs([], { AWS_PROFILE: 'dev' })).toMatchObject({
+    expect(parseDemoArgs(['--aws'], {})).toMatchObject({
       mode: 'aws',
-      modeReason: 'AWS_PROFILE',
+      modeReason: '--aws',
+      yes: false,
+    })
+    expect(parseDemoArgs(['--aws', '-y'], {})).toMatchObject({ mode: 'aws', yes: true })
+    expect(parseDemoArgs([], { AWS_PROFILE: 'dev' })).toMatchObject({
+      mode: 'local',
+      modeReason: 'default',
     })
     expect(parseDemoArgs(['--local'], { AWS_PROFILE: 'dev' })).toMatchObject({
       mode: 'local',
       modeReason: '--local',
     })
-    expect(parseDemoArgs([], { AWS_PROFILE: '' }).mode).toBe('local')
     expect(
       parseDemoArgs(['--aws', '--region', 'eu-west-1', '--stack-name', 'my-demo'], {}),
     ).toMatchObject({ mode: 'aws', region: 'eu-west-1', stackName: 'my-demo' })
+  })
+
+  it('--aws prints what it creates and what it costs, and asks: only a yes goes on', () => {
+    // Act
+    const notice = awsNotice('eu-west-1')
+    // Assess
+    expect(notice).toContain('region eu-west-1')
+    expect(notice).toContain('a KMS customer managed key: US$1/month prorated hourly')
+    expect(notice).toContain('KMS waits 7 days before deleting it')
+    expect(notice).toContain('a DynamoDB table')
+    expect(awsNotice(undefined)).toContain('region from your AWS configuration')
+    expect(['y', 'Y', ' yes ', 'YES'].map(isYes)).toEqual([true, true, true, true])
+    expect(['', 'n', 'no', 'yess', 'sure'].map(isYes)).toEqual([false, false, false, false, false])
+  })
+
+  it('--aws without a terminal and without --yes stops before creating anything (exit 2)', async () => {
+    // Act
+    const result = await runNode(join(REPO_ROOT, 'scripts/demo.ts'), { args: ['--aws'] })
+    // Assess
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('npm start -- --aws creates in your AWS account')
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      'npm start: --aws asks before creating anything; without a terminal, pass --yes',
+    )
+    expect(result.stdout).toBe('')
   })
 
   it.each([
@@ -269,6 +311,7 @@ describe('npm start: command line (parsed only: --aws never runs here)', () => {
     [['--warm', '0'], /--warm is a whole number from 1 to 20/],
     [['--warm', '2.5'], /--warm is a whole number from 1 to 20/],
     [['--stack-name', '1-bad'], /--stack-name must start with a letter/],
+    [['--yes'], /--yes applies to --aws only/],
     [['--nope'], /Unknown option '--nope'/],
   ])('refuses %j', (argv, message) => {
     // Prepare / Act / Assess
