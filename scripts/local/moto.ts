@@ -14,6 +14,7 @@
 
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { withoutAwsEnv } from './aws-env.ts'
 import { findTool, isExecutableFile, type LookupOptions, ToolNotFoundError } from './tools.ts'
 
 export { awsEnv, LOCAL_REGION, withoutAwsEnv } from './aws-env.ts'
@@ -134,7 +135,8 @@ async function startOnce(
     {
       detached: true,
       stdio: ['pipe', 'ignore', 'pipe'],
-      env: { ...process.env, ...options.env },
+      // None of the user's AWS_* settings: AWS_PROFILE=anything keeps moto from answering.
+      env: { ...withoutAwsEnv(), ...options.env },
     },
   )
   const pid = child.pid

@@ -130,3 +130,20 @@ describe('parent death', () => {
     await expect.poll(() => portAccepts(port), { timeout: 10_000, interval: 100 }).toBe(false)
   }, 60_000)
 })
+
+describe("the user's AWS settings", () => {
+  it('does not reach moto: it answers with AWS_PROFILE set to a profile that does not exist', async () => {
+    // Prepare
+    const saved = process.env.AWS_PROFILE
+    process.env.AWS_PROFILE = 'no-such-profile'
+    // Act
+    const moto = await startMoto().finally(() => {
+      if (saved === undefined) delete process.env.AWS_PROFILE
+      else process.env.AWS_PROFILE = saved
+    })
+    // Assess
+    const keys = await kmsClient(moto.endpoint).send(new ListKeysCommand({}))
+    await moto.stop()
+    expect(keys.Keys).toBeDefined()
+  }, 60_000)
+})
