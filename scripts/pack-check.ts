@@ -24,7 +24,10 @@ export const REQUIRED = [
 /** The required files missing from a listing, and the files that must never ship. */
 export function checkListing(paths: readonly string[]): { missing: string[]; unwanted: string[] } {
   const missing = REQUIRED.filter((path) => !paths.includes(path))
-  const unwanted = paths.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))
+  // docs/: what the packed README links to.
+  const unwanted = paths.filter(
+    (path) => !/^(dist\/|docs\/|package\.json$|README\.md$|LICENSE$)/.test(path),
+  )
   return { missing, unwanted }
 }
 
