@@ -268,7 +268,7 @@ describe('errors', () => {
     [
       ['encrypt', '--key-id', 'k', '--function-name', 'f', '--password', 'x'],
       's',
-      'argument 6 is not an option of encrypt; did you mean --key-id?',
+      'argument 6 is not an option of encrypt (options: --key-id,',
     ],
     [['bundle', '--key-id', 'k', '--function-name', 'f'], 'A=1\nA=2', 'line 2: A is set twice'],
   ])('usage error %j: exit 2, one line', async (args, input, message) => {
