@@ -4,6 +4,7 @@
 import { GetParameterError } from '@aws-lambda-powertools/parameters/errors'
 import { DecryptCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import type { Request } from '@middy/core'
+import { getInternal } from '@middy/util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fakeKms, settle } from './fake-kms.ts'
 
@@ -159,7 +160,7 @@ describe('middleware warm path', () => {
     const second = runBefore(warm)
     // Assess
     expect(second).toBeUndefined()
-    expect(warm.internal).toEqual({ a: 'x' })
+    expect(await getInternal(['a'], warm)).toEqual({ a: 'x' })
   })
 })
 
