@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
+import type { KmsKit } from './kms.ts'
 import {
   defaults,
   type FetchData,
@@ -20,59 +21,58 @@ export interface KmsSecretsOptions<
   setToContext?: C
 }
 
+/** The defaults but `AwsClient`, which each entry point adds (src/sdk.ts, src/lite.ts). */
 export const kmsSecretsDefaults = {
   ...defaults,
   disablePrefetch: false,
   setToContext: false,
 }
 
-/**
- * Middy middleware: decrypts the KMS-encrypted environment variables named in
- * `fetchData` once per cold start and hands the plaintexts to the handler through
- * `request.internal` (read them with Middy's `getInternal`) or `context`.
- */
-export const kmsSecrets = <
-  const F extends FetchData,
-  const T extends TransformOption<F> | undefined = undefined,
-  const C extends boolean = false,
->(
-  options: KmsSecretsOptions<F, T, C>,
-): MiddlewareObj<
-  unknown,
-  unknown,
-  Error,
-  C extends true ? Context & Secrets<F, T> : Context,
-  Secrets<F, T>
-> => {
-  const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options)
-  const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
-  // Start during INIT: the function's first invocation finds the secrets ready. A
-  // failure here stays in no cache: that invocation decrypts again and reports it.
-  if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
-    cache.get().catch(() => {})
-  }
-  let layered: { values: Secrets<F, T>; internal: Layer; context: Layer } | undefined
-  const assign = (request: Request, values: Secrets<F, T>): undefined => {
-    if (layered?.values !== values) {
-      layered = { values, internal: layerOf(values), context: layerOf(values) }
-    }
-    toInternal(request, layered.internal)
-    if (setToContext) toContext(request.context, values, layered.context)
-  }
-  const kmsSecretsBefore = (request: Request): Promise<void> | undefined => {
-    const values = cache.peek()
-    // Warm path: synchronous, so Middy does not even await it.
-    if (values !== undefined) return assign(request, values)
-    return cache.get().then((fresh) => assign(request, fresh))
-  }
-  return { before: kmsSecretsBefore } as MiddlewareObj<
+/** `kmsSecrets` on a given KMS client and command: src/sdk.ts and src/lite.ts wire one each. */
+export const kmsSecretsWith =
+  (kit: KmsKit) =>
+  <
+    const F extends FetchData,
+    const T extends TransformOption<F> | undefined = undefined,
+    const C extends boolean = false,
+  >(
+    options: KmsSecretsOptions<F, T, C>,
+  ): MiddlewareObj<
     unknown,
     unknown,
     Error,
     C extends true ? Context & Secrets<F, T> : Context,
     Secrets<F, T>
-  >
-}
+  > => {
+    const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, kit)
+    const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
+    // Start during INIT: the function's first invocation finds the secrets ready. A
+    // failure here stays in no cache: that invocation decrypts again and reports it.
+    if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
+      cache.get().catch(() => {})
+    }
+    let layered: { values: Secrets<F, T>; internal: Layer; context: Layer } | undefined
+    const assign = (request: Request, values: Secrets<F, T>): undefined => {
+      if (layered?.values !== values) {
+        layered = { values, internal: layerOf(values), context: layerOf(values) }
+      }
+      toInternal(request, layered.internal)
+      if (setToContext) toContext(request.context, values, layered.context)
+    }
+    const kmsSecretsBefore = (request: Request): Promise<void> | undefined => {
+      const values = cache.peek()
+      // Warm path: synchronous, so Middy does not even await it.
+      if (values !== undefined) return assign(request, values)
+      return cache.get().then((fresh) => assign(request, fresh))
+    }
+    return { before: kmsSecretsBefore } as MiddlewareObj<
+      unknown,
+      unknown,
+      Error,
+      C extends true ? Context & Secrets<F, T> : Context,
+      Secrets<F, T>
+    >
+  }
 
 /** The values as one object under a given prototype, made again only when that changes. */
 interface Layer {
