@@ -150,7 +150,7 @@ export class LiteKmsClient implements KmsClient {
           response.on('end', () => {
             const payload = Buffer.concat(chunks)
             for (const chunk of chunks) chunk.fill(0)
-            resolve({ status: response.statusCode ?? 0, headers: response.headers, payload })
+            resolve({ status: response.statusCode as number, headers: response.headers, payload })
           })
         },
       )
@@ -179,17 +179,7 @@ export class LiteKmsClient implements KmsClient {
   /** Region and endpoint once per client, as the SDK resolves them at construction. */
   #resolveTarget(): Target {
     if (this.#target) return this.#target
-    const { region: configured, endpoint } = this.#config
-    const env = this.#env
-    const region =
-      typeof configured === 'string' ? configured : env.AWS_REGION || env.AWS_DEFAULT_REGION
-    if (!region) throw namedError('Error', 'Region is missing')
-    const base =
-      (typeof endpoint === 'string' ? endpoint : undefined) ||
-      env.AWS_ENDPOINT_URL_KMS ||
-      env.AWS_ENDPOINT_URL ||
-      `https://kms.${region}.amazonaws.com`
-    const url = new URL(base)
+    const { url, region } = targetOf(this.#config, this.#env)
     const Agent = url.protocol === 'http:' ? http.Agent : https.Agent
     this.#target = { url, region, agent: new Agent({ keepAlive: true, maxSockets: 50 }) }
     return this.#target
@@ -219,6 +209,20 @@ export class LiteKmsClient implements KmsClient {
     const fromEnv = Number(this.#env.AWS_MAX_ATTEMPTS)
     return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 3
   }
+}
+
+/** Region, then endpoint: the client's options first, then the environment, as the SDK. */
+export const targetOf = (config: KMSClientConfig, env: Env): { url: URL; region: string } => {
+  const { region: configured, endpoint } = config
+  const region =
+    typeof configured === 'string' ? configured : env.AWS_REGION || env.AWS_DEFAULT_REGION
+  if (!region) throw namedError('Error', 'Region is missing')
+  const base =
+    (typeof endpoint === 'string' ? endpoint : undefined) ||
+    env.AWS_ENDPOINT_URL_KMS ||
+    env.AWS_ENDPOINT_URL ||
+    `https://kms.${region}.amazonaws.com`
+  return { url: new URL(base), region }
 }
 
 /** The AWS JSON wire form of Decrypt's input: the blob in base64. */
