@@ -1,4 +1,3 @@
-import type { KMSClient } from '@aws-sdk/client-kms'
 import {
   decodeBase64,
   ENVELOPE_PREFIX,
@@ -8,7 +7,7 @@ import {
   parseEnvelope,
 } from './envelope.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
-import { type EncryptionContext, kmsDecrypt } from './kms.ts'
+import { type EncryptionContext, type KmsClient, type KmsKit, kmsDecrypt } from './kms.ts'
 import { type Env, readEncrypted, type Source } from './sources.ts'
 
 export type Transform = 'json' | 'binary'
@@ -22,7 +21,8 @@ export interface Wanted {
 
 export interface DecryptRound {
   wanted: readonly Wanted[]
-  client: KMSClient
+  client: KmsClient
+  DecryptCommand: KmsKit['DecryptCommand']
   /** Resolved per round: the function name may be set after module init. */
   encryptionContext: EncryptionContext
   bindVariableName: boolean
@@ -125,7 +125,8 @@ const decryptOne = async (
   const encryptionContext = round.bindVariableName
     ? { ...round.encryptionContext, EnvironmentVariableName: item.source.name }
     : round.encryptionContext
-  const request = { client: round.client, encryptionContext, keyId: round.keyId, abortSignal }
+  const { client, DecryptCommand, keyId } = round
+  const request = { client, DecryptCommand, encryptionContext, keyId, abortSignal }
   if (item.blob) {
     const plaintext = await kmsDecrypt({ ...request, blob: item.blob, variable })
     // A view, not a copy: wiping it wipes the SDK's buffer too.

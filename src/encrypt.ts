@@ -1,5 +1,6 @@
 import { parseEnv } from 'node:util'
 import {
+  DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
   type KMSClient,
@@ -173,6 +174,7 @@ export const reencryptValue = async (request: ReencryptRequest): Promise<Reencry
     const values = await decryptSecrets({
       wanted: [{ key: 'plaintext', source, transform: 'binary' }],
       client,
+      DecryptCommand,
       encryptionContext: fromContext,
       bindVariableName: false,
       keyId: sourceKeyId,

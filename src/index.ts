@@ -1,9 +1,7 @@
 export { ErrorCode, KmsSecretsError } from './errors.ts'
-export { loadSecrets } from './load-secrets.ts'
-export { type KmsSecretsOptions, kmsSecrets, kmsSecretsDefaults } from './middleware.ts'
+export type { KmsSecretsOptions } from './middleware.ts'
 export {
   clearCache,
-  defaults,
   type FetchData,
   FUNCTION_NAME_OVERRIDE,
   type LoadSecretsOptions,
@@ -11,3 +9,4 @@ export {
   type Transform,
   type TransformOption,
 } from './options.ts'
+export { defaults, kmsSecrets, kmsSecretsDefaults, loadSecrets } from './sdk.ts'

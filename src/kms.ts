@@ -1,10 +1,37 @@
-import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms'
+import type {
+  DecryptCommandInput,
+  DecryptCommandOutput,
+  KMSClientConfig,
+} from '@aws-sdk/client-kms'
 import { ErrorCode, fromKmsError, KmsSecretsError } from './errors.ts'
 
 export type EncryptionContext = Readonly<Record<string, string>>
 
+/** A Decrypt command: the SDK's, or the lite client's (types only: no SDK code here). */
+export interface DecryptCommandLike {
+  readonly input: DecryptCommandInput
+}
+
+/** What the decrypt core asks of a KMS client: the SDK's KMSClient, or LiteKmsClient. */
+export interface KmsClient {
+  send(
+    command: DecryptCommandLike,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<DecryptCommandOutput>
+}
+
+/**
+ * A client class and the Decrypt command it sends. The SDK's pair (src/sdk.ts) or the
+ * lite one (src/lite.ts): the core imports neither, so the lite entry loads no SDK.
+ */
+export interface KmsKit {
+  AwsClient: new (config: KMSClientConfig) => KmsClient
+  DecryptCommand: new (input: DecryptCommandInput) => DecryptCommandLike
+}
+
 export interface DecryptRequest {
-  client: KMSClient
+  client: KmsClient
+  DecryptCommand: KmsKit['DecryptCommand']
   blob: Uint8Array
   encryptionContext: EncryptionContext
   keyId: string | undefined
@@ -14,7 +41,7 @@ export interface DecryptRequest {
 
 /** One KMS Decrypt call, errors mapped, and the answering key checked against the pin. */
 export const kmsDecrypt = async (request: DecryptRequest): Promise<Uint8Array> => {
-  const { client, blob, encryptionContext, keyId, abortSignal, variable } = request
+  const { client, DecryptCommand, blob, encryptionContext, keyId, abortSignal, variable } = request
   const answer = await client
     .send(
       new DecryptCommand({

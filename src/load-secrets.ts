@@ -1,3 +1,4 @@
+import type { KmsKit } from './kms.ts'
 import {
   type FetchData,
   type LoadSecretsOptions,
@@ -6,14 +7,10 @@ import {
   type TransformOption,
 } from './options.ts'
 
-/**
- * The middleware's core without Middy: decrypts once (per `cacheExpiry`) and then
- * resolves from cache. Call it in the handler; to start during INIT as well, also
- * call it at module scope with `.catch(() => {})`: a failure is never cached.
- */
-export const loadSecrets = <
-  const F extends FetchData,
-  const T extends TransformOption<F> | undefined = undefined,
->(
-  options: LoadSecretsOptions<F, T>,
-): Promise<Secrets<F, T>> => secretsLoader<Secrets<F, T>>(options).cache.get()
+/** `loadSecrets` on a given KMS client and command: src/sdk.ts and src/lite.ts wire one each. */
+export const loadSecretsWith =
+  (kit: KmsKit) =>
+  <const F extends FetchData, const T extends TransformOption<F> | undefined = undefined>(
+    options: LoadSecretsOptions<F, T>,
+  ): Promise<Secrets<F, T>> =>
+    secretsLoader<Secrets<F, T>>(options, kit).cache.get()

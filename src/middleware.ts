@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
+import type { KmsKit } from './kms.ts'
 import {
   defaults,
   type FetchData,
@@ -20,52 +21,127 @@ export interface KmsSecretsOptions<
   setToContext?: C
 }
 
+/** The defaults but `AwsClient`, which each entry point adds (src/sdk.ts, src/lite.ts). */
 export const kmsSecretsDefaults = {
   ...defaults,
   disablePrefetch: false,
   setToContext: false,
 }
 
-/**
- * Middy middleware: decrypts the KMS-encrypted environment variables named in
- * `fetchData` once per cold start and hands the plaintexts to the handler through
- * `request.internal` (read them with Middy's `getInternal`) or `context`.
- */
-export const kmsSecrets = <
-  const F extends FetchData,
-  const T extends TransformOption<F> | undefined = undefined,
-  const C extends boolean = false,
->(
-  options: KmsSecretsOptions<F, T, C>,
-): MiddlewareObj<
-  unknown,
-  unknown,
-  Error,
-  C extends true ? Context & Secrets<F, T> : Context,
-  Secrets<F, T>
-> => {
-  const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options)
-  const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
-  // Start during INIT: the function's first invocation finds the secrets ready. A
-  // failure here stays in no cache: that invocation decrypts again and reports it.
-  if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
-    cache.get().catch(() => {})
-  }
-  const assign = (request: Request, values: Secrets<F, T>): undefined => {
-    Object.assign(request.internal, values)
-    if (setToContext) Object.assign(request.context, values)
-  }
-  const kmsSecretsBefore = (request: Request): Promise<void> | undefined => {
-    const values = cache.peek()
-    // Warm path: synchronous, so Middy does not even await it.
-    if (values !== undefined) return assign(request, values)
-    return cache.get().then((fresh) => assign(request, fresh))
-  }
-  return { before: kmsSecretsBefore } as MiddlewareObj<
+/** `kmsSecrets` on a given KMS client and command: src/sdk.ts and src/lite.ts wire one each. */
+export const kmsSecretsWith =
+  (kit: KmsKit) =>
+  <
+    const F extends FetchData,
+    const T extends TransformOption<F> | undefined = undefined,
+    const C extends boolean = false,
+  >(
+    options: KmsSecretsOptions<F, T, C>,
+  ): MiddlewareObj<
     unknown,
     unknown,
     Error,
     C extends true ? Context & Secrets<F, T> : Context,
     Secrets<F, T>
-  >
+  > => {
+    const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, kit)
+    const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
+    // Start during INIT: the function's first invocation finds the secrets ready. A
+    // failure here stays in no cache: that invocation decrypts again and reports it.
+    if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
+      cache.get().catch(() => {})
+    }
+    let layered: { values: Secrets<F, T>; internal: Layer; context: Layer } | undefined
+    const assign = (request: Request, values: Secrets<F, T>): undefined => {
+      if (layered?.values !== values) {
+        layered = { values, internal: layerOf(values), context: layerOf(values) }
+      }
+      toInternal(request, layered.internal)
+      if (setToContext) toContext(request.context, values, layered.context)
+    }
+    const kmsSecretsBefore = (request: Request): Promise<void> | undefined => {
+      const values = cache.peek()
+      // Warm path: synchronous, so Middy does not even await it.
+      if (values !== undefined) return assign(request, values)
+      return cache.get().then((fresh) => assign(request, fresh))
+    }
+    return { before: kmsSecretsBefore } as MiddlewareObj<
+      unknown,
+      unknown,
+      Error,
+      C extends true ? Context & Secrets<F, T> : Context,
+      Secrets<F, T>
+    >
+  }
+
+/** The values as one object under a given prototype, made again only when that changes. */
+interface Layer {
+  keys: readonly string[]
+  over(base: object | null): object
+  /** Whether `proto` is this layer, the last made: the target already has the values. */
+  is(proto: object | null): boolean
+}
+
+/** Every layer made, by any kmsSecrets: a context already layered is copied into instead. */
+const layers = new WeakSet<object>()
+
+const layerOf = (values: object): Layer => {
+  // Descriptors, not assignment: a key such as "__proto__" stays a plain property.
+  const descriptors = Object.getOwnPropertyDescriptors(values)
+  let last: { base: object | null; layer: object } | undefined
+  return {
+    keys: Object.keys(values),
+    over(base) {
+      if (last?.base !== base) {
+        last = { base, layer: Object.create(base, descriptors) as object }
+        layers.add(last.layer)
+      }
+      return last.layer
+    },
+    is: (proto) => proto !== null && proto === last?.layer,
+  }
+}
+
+/**
+ * Warm invocations must cost the same whatever N: copying N values into Middy's
+ * null-prototype store is O(N) (~15 µs at N = 50). Middy makes a fresh store per
+ * request, so it is replaced by one whose prototype holds the values: O(1). What
+ * was already in it (other middlewares, Middy's `internal` option) is kept.
+ */
+const toInternal = (request: Request, layer: Layer): void => {
+  const store = request.internal as object
+  const base = Object.getPrototypeOf(store) as object | null
+  if (layer.is(base)) return // this middleware twice in one chain
+  const fresh = Object.create(layer.over(base)) as object
+  if (!isEmpty(store)) Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
+  request.internal = fresh as Request['internal']
+}
+
+/** Whether nothing is enumerable on `object`: for...in stops at the first key, no array made. */
+const isEmpty = (object: object): boolean => {
+  for (const _ in object) return false
+  return true
+}
+
+/** Up to this many values, copying them is cheaper than a prototype swap (npm run bench). */
+const COPY_MAX = 4
+
+/**
+ * `context` is the runtime's object and cannot be replaced: a few values are copied
+ * onto it, more go in as its prototype (O(1), ~300 ns), where `context.apiToken`
+ * still reads them. A context that is frozen, or already holds a layer (the same
+ * context invoked twice, another kmsSecrets), is copied into.
+ */
+const toContext = (context: object, values: object, layer: Layer): void => {
+  const base = Object.getPrototypeOf(context) as object | null
+  if (layer.is(base)) return
+  if (
+    layer.keys.length <= COPY_MAX ||
+    (base !== null && layers.has(base)) ||
+    !Object.isExtensible(context)
+  ) {
+    Object.assign(context, values) // throws on a frozen context, as it always did
+    return
+  }
+  Object.setPrototypeOf(context, layer.over(base))
 }

@@ -1,7 +1,8 @@
-import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
+import type { KMSClientConfig } from '@aws-sdk/client-kms'
 import { SecretsCache } from './cache.ts'
 import { decryptSecrets, type SecretValue, type Transform, type Wanted } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
+import type { KmsKit } from './kms.ts'
 import { guardSecrets } from './redact.ts'
 import { type Env, parseSource } from './sources.ts'
 
@@ -33,7 +34,8 @@ export interface LoadSecretsOptions<
   cacheKey?: string
   /** Also write the plaintexts to `process.env` under their internal keys. Opt-in only. */
   setToEnv?: boolean
-  AwsClient?: new (config: KMSClientConfig) => KMSClient
+  /** Default: the SDK's `KMSClient`; from `middy-kms-secrets/lite`, `LiteKmsClient`. */
+  AwsClient?: KmsKit['AwsClient']
   awsClientOptions?: KMSClientConfig
   /** Default `{ LambdaFunctionName: <function name> }`; `false` sends none. */
   encryptionContext?: Readonly<Record<string, string>> | false
@@ -52,18 +54,18 @@ export type AnyLoadSecretsOptions = Omit<LoadSecretsOptions, 'transform'> & {
   transform?: Transform | { readonly [key: string]: Transform | undefined } | undefined
 }
 
+/** The defaults but `AwsClient`, which each entry point adds (src/sdk.ts, src/lite.ts). */
 export const defaults = {
   cacheExpiry: -1,
   cacheKey: 'kms-secrets',
   setToEnv: false,
-  AwsClient: KMSClient,
   awsClientOptions: {},
   encryptionContext: undefined,
   bindVariableName: false,
   keyId: undefined,
   timeout: 5000,
   redactLogs: false,
-} satisfies Omit<LoadSecretsOptions, 'fetchData'>
+} satisfies Omit<LoadSecretsOptions, 'fetchData' | 'AwsClient'>
 
 /** Overrides AWS_LAMBDA_FUNCTION_NAME, e.g. under `sam local invoke`, whose name differs. */
 export const FUNCTION_NAME_OVERRIDE = 'KMS_SECRETS_FUNCTION_NAME'
@@ -116,6 +118,7 @@ const toEnvString = (value: SecretValue): string => {
 
 const createLoader = (
   options: AnyLoadSecretsOptions,
+  kit: KmsKit,
 ): SecretsLoader<Record<string, SecretValue>> => {
   const { cacheExpiry, timeout } = validate(options)
   const { fetchData, transform } = options
@@ -124,13 +127,14 @@ const createLoader = (
     source: parseSource(text),
     transform: typeof transform === 'string' ? transform : transform?.[key],
   }))
-  const AwsClient = options.AwsClient ?? defaults.AwsClient
+  const AwsClient = options.AwsClient ?? kit.AwsClient
   const client = new AwsClient({ ...defaults.awsClientOptions, ...options.awsClientOptions })
   const fetch = async () => {
     const env = process.env
     const values = await decryptSecrets({
       wanted,
       client,
+      DecryptCommand: kit.DecryptCommand,
       encryptionContext: encryptionContextOf(options.encryptionContext, env),
       bindVariableName: options.bindVariableName ?? defaults.bindVariableName,
       keyId: options.keyId,
@@ -171,7 +175,7 @@ const byOptions = new WeakMap<AnyLoadSecretsOptions, SecretsLoader<Record<string
  * loadSecrets() call with the same cacheKey and options reuses the decrypted values.
  * The same options object (the usual module-scope constant) skips even the lookup.
  */
-export const secretsLoader = <V>(options: AnyLoadSecretsOptions): SecretsLoader<V> => {
+export const secretsLoader = <V>(options: AnyLoadSecretsOptions, kit: KmsKit): SecretsLoader<V> => {
   let loader = byOptions.get(options)
   if (!loader) {
     const cacheKey = options.cacheKey ?? defaults.cacheKey
@@ -182,7 +186,7 @@ export const secretsLoader = <V>(options: AnyLoadSecretsOptions): SecretsLoader<
         `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
       )
     }
-    loader = entry?.loader ?? createLoader(options)
+    loader = entry?.loader ?? createLoader(options, kit)
     loaders.set(cacheKey, { signature, loader })
     byOptions.set(options, loader)
   }

@@ -3,7 +3,7 @@ import type {
   GetMultipleOptionsInterface,
   GetOptionsInterface,
 } from '@aws-lambda-powertools/parameters/base/types'
-import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
+import { DecryptCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { decryptSecrets, parseBundle, type SecretValue } from './decrypt.ts'
 import { defaults, encryptionContextOf, type LoadSecretsOptions } from './options.ts'
 import { guardSecrets } from './redact.ts'
@@ -80,6 +80,7 @@ export class KmsSecretsProvider extends BaseProvider {
     const values: Record<string, SecretValue> = await decryptSecrets({
       wanted: [{ key: 'value', source: parseSource(source), transform: undefined }],
       client: this.client,
+      DecryptCommand,
       encryptionContext: encryptionContextOf(this.#options.encryptionContext, env),
       bindVariableName: this.#options.bindVariableName ?? defaults.bindVariableName,
       keyId: this.#options.keyId,

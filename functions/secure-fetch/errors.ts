@@ -3,7 +3,7 @@
  * per code (never an error's own text, which may name hosts or files), and the request id.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics'
-import { KmsSecretsError } from 'middy-kms-secrets'
+import { KmsSecretsError } from 'middy-kms-secrets/lite'
 import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'
 import { UpstreamError, type UpstreamErrorCode } from './upstream.ts'
 

@@ -6,7 +6,7 @@
  */
 import type { MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
-import { type FetchData, kmsSecrets, loadSecrets } from 'middy-kms-secrets'
+import { type FetchData, kmsSecrets, loadSecrets } from 'middy-kms-secrets/lite'
 import type { SecureFetchConfig } from './config.ts'
 
 export interface FetchSecrets {

@@ -13,15 +13,18 @@ export const PATTERNS = [
   'naive',
   'per-variable',
   'bundle',
+  'per-variable-lite',
+  'bundle-lite',
   'esdk',
   'bare-kms',
   'bare-middy',
 ] as const
 /**
- * Baselines for the warm phase only: Middy with one empty `before` middleware (the
- * floor of any middleware's warm cost). Bundled too, but not cold-started.
+ * For the warm phase only: Middy with one empty `before` middleware (the floor of any
+ * middleware's warm cost), and the peer: values copied per invocation the way
+ * `@middy/ssm` does. Bundled too, but not cold-started.
  */
-export const WARM_ONLY = ['empty-middleware'] as const
+export const WARM_ONLY = ['empty-middleware', 'ssm-like'] as const
 export const BUILT = [...PATTERNS, ...WARM_ONLY] as const
 export type Pattern = (typeof BUILT)[number]
 
@@ -39,8 +42,8 @@ export interface BuiltFunction {
 const selfReference: Plugin = {
   name: 'middy-kms-secrets-from-src',
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^middy-kms-secrets$/ }, () => ({
-      path: join(ROOT, 'src/index.ts'),
+    pluginBuild.onResolve({ filter: /^middy-kms-secrets(\/lite)?$/ }, ({ path }) => ({
+      path: join(ROOT, path.endsWith('/lite') ? 'src/lite.ts' : 'src/index.ts'),
     }))
   },
 }

@@ -20,6 +20,8 @@ import { median, percentile } from './stats.ts'
 export const SIZES = [1, 5, 20, 50]
 export const LOAD_N = 5
 export const WARM_N = 5
+/** Warm cost vs N: ours (both settings) and the ssm-like peer at each of these. */
+export const WARM_SIZES = [1, 5, 20, 50]
 export const BURST_N = 20
 export const LOG_SECRETS = 5
 /** Module-load runs: what the targets compare, plus ours without prefetch (code alone). */
@@ -35,6 +37,13 @@ export const LOAD_VARIANTS: LoadVariant[] = [
   { label: `per-variable${NO_PREFETCH_SUFFIX}`, pattern: 'per-variable', noPrefetch: true },
   { label: 'bundle', pattern: 'bundle' },
   { label: `bundle${NO_PREFETCH_SUFFIX}`, pattern: 'bundle', noPrefetch: true },
+  { label: 'per-variable-lite', pattern: 'per-variable-lite' },
+  {
+    label: `per-variable-lite${NO_PREFETCH_SUFFIX}`,
+    pattern: 'per-variable-lite',
+    noPrefetch: true,
+  },
+  { label: 'bare-middy', pattern: 'bare-middy' },
   { label: 'esdk', pattern: 'esdk' },
 ]
 
@@ -46,13 +55,22 @@ export interface WarmVariant {
   label: string
   pattern: Pattern
   defaults?: boolean
+  /** Secrets in the function, when not WARM_N. */
+  n?: number
 }
 export const DEFAULTS_SUFFIX = ', default options'
+/** The label of a warm variant at another N than WARM_N. */
+export const atN = (label: string, n: number) => `${label}, N = ${n}`
 export const WARM_VARIANTS: WarmVariant[] = [
   ...PATTERNS.map((pattern) => ({ label: pattern, pattern })),
   ...WARM_ONLY.map((pattern) => ({ label: pattern, pattern })),
   { label: `per-variable${DEFAULTS_SUFFIX}`, pattern: 'per-variable', defaults: true },
   { label: `bundle${DEFAULTS_SUFFIX}`, pattern: 'bundle', defaults: true },
+  ...WARM_SIZES.filter((n) => n !== WARM_N).flatMap((n): WarmVariant[] => [
+    { label: atN('per-variable', n), pattern: 'per-variable', n },
+    { label: atN(`per-variable${DEFAULTS_SUFFIX}`, n), pattern: 'per-variable', defaults: true, n },
+    { label: atN('ssm-like', n), pattern: 'ssm-like', n },
+  ]),
 ]
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -91,8 +109,11 @@ export const secretsEnv = (bench: Bench, pattern: Pattern, n: number): Record<st
   switch (pattern) {
     case 'naive':
     case 'per-variable':
+    case 'per-variable-lite':
+    case 'ssm-like':
       return Object.fromEntries(fixtures.blobs.slice(0, n).map((blob, i) => [secretVar(i), blob]))
     case 'bundle':
+    case 'bundle-lite':
       return { BUNDLE: fixtures.bundles.get(n) as string }
     case 'esdk':
       return { BUNDLE_ESDK: fixtures.esdk.get(n) as string, BENCH_KEY_ARN: stack.keyArn }
@@ -225,7 +246,7 @@ export const warmRounds = async (bench: Bench): Promise<WarmRound[]> => {
       kmsRequests: {},
     }
     for (const variant of rotate(WARM_VARIANTS, round)) {
-      const env = functionEnv(bench, variant.pattern, WARM_N)
+      const env = functionEnv(bench, variant.pattern, variant.n ?? WARM_N)
       if (variant.defaults) {
         // Values stay in request.internal: the handler cannot show them to be checked
         // (the cold starts check the same function with setToContext).

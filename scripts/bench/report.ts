@@ -1,15 +1,16 @@
 // Renders the measurements as docs/BENCHMARKS.md and a hand-written SVG line chart.
 
 import type { Pattern } from './build.ts'
-import { DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_VARIANTS } from './phases.ts'
+import { atN, DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_N, WARM_VARIANTS } from './phases.ts'
 import { type ColdStartSample, cellKey, type Results } from './results.ts'
 import { bootstrap, max, median, min } from './stats.ts'
 
-const DECRYPTING: Pattern[] = ['naive', 'per-variable', 'bundle', 'esdk']
-const ALL: Pattern[] = ['naive', 'per-variable', 'bundle', 'esdk', 'bare-kms', 'bare-middy']
+const LITE: Pattern[] = ['per-variable-lite', 'bundle-lite']
+const DECRYPTING: Pattern[] = ['naive', 'per-variable', 'bundle', ...LITE, 'esdk']
+const ALL: Pattern[] = [...DECRYPTING, 'bare-kms', 'bare-middy']
 const OURS: Pattern[] = ['per-variable', 'bundle']
 /** Bundle bytes: every built function, the warm-only floor included. */
-const BYTES: Pattern[] = [...ALL, 'empty-middleware']
+const BYTES: Pattern[] = [...ALL, 'empty-middleware', 'ssm-like']
 const FLOOR = 'empty-middleware'
 const PRICE_PER_10K = 0.03
 const COLD_RATE = 0.01
@@ -224,7 +225,38 @@ export const targetsOf = (r: Results): Target[] => {
       },
     )
   }
+  // The lite client against the SDK path, same pattern, at the smallest N.
+  const liteChecks = LITE.map((lite) =>
+    ratio(first(lite, small), first(lite.replace('-lite', '') as Pattern, small)),
+  )
+  const liteList = LITE.map(
+    (lite, i) =>
+      `${lite} ${times((liteChecks[i] as { value: number }).value)} ${interval((liteChecks[i] as { ci: [number, number] }).ci, times)}`,
+  ).join(', ')
+  // Warm cost vs N over the floor: ours with setToContext, and with the defaults.
+  const warmAt = (n: number, suffix: string) => {
+    const label = `per-variable${suffix}`
+    return paired(warm.overFloor(n === WARM_N ? label : atN(label, n)))
+  }
+  const flatRow = (n: number, limitNs: number): Target => {
+    const checks = [warmAt(n, DEFAULTS_SUFFIX), warmAt(n, '')]
+    const [byDefault, withCtx] = checks as [(typeof checks)[0], (typeof checks)[0]]
+    return target(
+      `Warm, N = ${n}: ours at most ${limitNs} ns over the empty-middleware floor, default options and \`setToContext\``,
+      `default options ${ns(byDefault.value)} ns ${interval(byDefault.ci, ns)}; \`setToContext\` ${ns(withCtx.value)} ns ${interval(withCtx.ci, ns)} (per-variable)`,
+      checks,
+      (v) => v <= limitNs,
+    )
+  }
   return [
+    target(
+      `Lite client: start → first response at N = ${small} at most 0.6× the SDK path (shipped only below 0.75×)`,
+      liteList,
+      liteChecks,
+      (v) => v <= 0.6,
+    ),
+    flatRow(small, 100),
+    flatRow(big, 1000),
     target(
       `Bundle: start → first response at N = ${big} within 1.15× of N = ${small}`,
       `${times(flat.value)} ${interval(flat.ci, times)} (${ms(med(r, 'bundle', big, 'firstResponseMs'))} vs ${ms(med(r, 'bundle', small, 'firstResponseMs'))} ms)`,
@@ -298,6 +330,10 @@ export const renderMarkdown = (r: Results): string => {
           'Middy + `kmsSecrets` reading N fields `BUNDLE#sK` of one kse1 bundle envelope: one KMS call.',
         ],
         [
+          '`per-variable-lite`, `bundle-lite`',
+          'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (`aws4` signer, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
+        ],
+        [
           '`esdk`',
           'The AWS Encryption SDK (`@aws-crypto/client-node`, KMS keyring, default suite with key commitment and ECDSA P-384 signature) decrypting the same bundle on first invoke, checking the encryption context.',
         ],
@@ -309,6 +345,10 @@ export const renderMarkdown = (r: Results): string => {
         [
           '`empty-middleware`',
           'Baseline, warm invocations only: `bare-middy` plus one empty `before` middleware (`before: () => undefined`), the floor of any middleware.',
+        ],
+        [
+          '`ssm-like`',
+          'The peer, warm invocations only: the same secrets copied into `request.internal` and `context` on every invocation (`Object.assign`), the way `@middy/ssm` does.',
         ],
       ],
       ['left', 'left'],
@@ -324,7 +364,7 @@ export const renderMarkdown = (r: Results): string => {
   const targets = targetsOf(r)
   push(
     table(
-      ['Target (issue 7)', 'Measured', 'Verdict'],
+      ['Target (issues 7, 14)', 'Measured', 'Verdict'],
       targets.map((t) => [
         t.name,
         t.measured,
@@ -419,7 +459,11 @@ export const renderMarkdown = (r: Results): string => {
     'other work on the machine; a target is met only if both say so. "Over `bare-kms`" is the cost of',
     'using the library, `@middy/core` included (an upper bound for the library alone);',
     '"disablePrefetch" is the same function without starting the decrypt at module load,',
-    'i.e. the cost of the code alone.',
+    "i.e. the cost of the code alone. The breakdown: the library's own import is",
+    '"disablePrefetch" over `bare-kms` (SDK path) or over `bare-middy` (lite path, which',
+    "loads no SDK); what prefetch adds on top is the first Decrypt's synchronous work during",
+    "the import: for the SDK path the client's first `send()` (credential and endpoint",
+    'resolution, middleware stack, signing), for the lite path signing and the first socket.',
     '',
     table(
       ['Function', 'wall ms', 'CPU ms', 'wall over `bare-kms`', 'CPU over `bare-kms`'],
@@ -546,6 +590,8 @@ export const renderMarkdown = (r: Results): string => {
           '',
         ]
       : []),
+    `\`per-variable\` is also run at N = 1, 20 and 50 (", N = …"), beside \`ssm-like\` at the same N:`,
+    'copying N values per invocation grows with N, handing them over as a prototype does not.',
     '`per-variable` and `bundle` use `setToContext: true` (the handler reads `context.sK`);',
     '"default options" is the same function with the defaults: values only in',
     "`request.internal` (read with Middy's `getInternal`). `naive`, `esdk` and `bare-kms` are",
@@ -724,6 +770,8 @@ const COLORS: Record<string, string> = {
   naive: '#d62728',
   'per-variable': '#1f77b4',
   bundle: '#2ca02c',
+  'per-variable-lite': '#17becf',
+  'bundle-lite': '#bcbd22',
   esdk: '#9467bd',
 }
 

@@ -22,6 +22,7 @@ import {
   SIZES,
   secretsEnv,
   WARM_N,
+  WARM_SIZES,
   warmRounds,
 } from './phases.ts'
 import { killChildren } from './proc.ts'
@@ -46,11 +47,16 @@ Options:
   --out <dir>         where to write BENCHMARKS.md and the SVG, default docs/
   --burst <n>         concurrent cold starts in the at-scale burst, default 500 (--quick: 100)
   --burst-rate <rps>  Decrypt requests per second the proxy admits in the burst, default 1000
+  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst
+                      (a partial report; written to a temp dir unless --out)
   --json <file>       also write the raw measurements as JSON
   --from-json <file>  measure nothing: write the report again from such a file
   -h, --help          this text`
 
 class UsageError extends Error {}
+
+const PHASES = ['cold', 'load', 'warm', 'log', 'burst'] as const
+type Phase = (typeof PHASES)[number]
 
 const positive = (name: string, text: string | undefined, fallback: number): number => {
   if (text === undefined) return fallback
@@ -77,12 +83,19 @@ const parseOptions = (argv: string[]) => {
       'burst-rate': { type: 'string' },
       json: { type: 'string' },
       'from-json': { type: 'string' },
+      only: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
   })
   const quick = values.quick ?? false
+  const only = values.only?.split(',').map((phase) => phase.trim())
+  const unknown = only?.filter((phase) => !(PHASES as readonly string[]).includes(phase))
+  if (unknown?.length) {
+    throw new UsageError(`--only takes ${PHASES.join(', ')}; got "${unknown.join(', ')}"`)
+  }
   return {
+    phases: new Set<Phase>((only as Phase[] | undefined) ?? PHASES),
     help: values.help ?? false,
     quick,
     runs: Math.round(positive('runs', values.runs, quick ? 2 : 7)),
@@ -176,7 +189,10 @@ const main = async (): Promise<number> => {
     )
 
   const outDir = resolve(
-    options.out ?? (options.quick ? join(tmpdir(), 'middy-kms-secrets-bench') : join(ROOT, 'docs')),
+    options.out ??
+      (options.quick || options.phases.size < PHASES.length
+        ? join(tmpdir(), 'middy-kms-secrets-bench')
+        : join(ROOT, 'docs')),
   )
   if (options.fromJson) return rerender(options.fromJson, outDir)
   const started = performance.now()
@@ -233,22 +249,31 @@ const main = async (): Promise<number> => {
     progress(
       `cold starts: ${options.runs} per cell, ${PATTERNS.length} patterns x N = ${SIZES.join(', ')}, ${options.latencyMs} ms KMS latency`,
     )
-    const cold = await coldStarts(bench)
-    progress(
-      `module load: ${options.loadRounds} rounds of ${LOAD_N}-secret functions, import only, patterns rotated`,
-    )
-    const load = await loadRounds(bench)
-    progress(
-      `warm: ${options.warmInvocations} invocations per process, N=${WARM_N}, ${options.warmRounds} round(s)`,
-    )
-    const warm = await warmRounds(bench)
-    progress(
-      `redactLogs guard: ${options.logLines} console.log lines per process, ${options.logRounds} round(s)`,
-    )
-    const log = await logRounds(bench)
-    const capacityPerSecond = await localCapacity(bench)
-    progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
-    const burst = await bursts(bench)
+    const { phases } = options
+    const cold = phases.has('cold') ? await coldStarts(bench) : new Map()
+    if (phases.has('load')) {
+      progress(
+        `module load: ${options.loadRounds} rounds of ${LOAD_N}-secret functions, import only, patterns rotated`,
+      )
+    }
+    const load = phases.has('load') ? await loadRounds(bench) : []
+    if (phases.has('warm')) {
+      progress(
+        `warm: ${options.warmInvocations} invocations per process, N=${WARM_N} (and ${WARM_SIZES.join(', ')} for per-variable and the ssm-like peer), ${options.warmRounds} round(s)`,
+      )
+    }
+    const warm = phases.has('warm') ? await warmRounds(bench) : []
+    if (phases.has('log')) {
+      progress(
+        `redactLogs guard: ${options.logLines} console.log lines per process, ${options.logRounds} round(s)`,
+      )
+    }
+    const log = phases.has('log') ? await logRounds(bench) : []
+    const capacityPerSecond = phases.has('burst') ? await localCapacity(bench) : Number.NaN
+    if (phases.has('burst')) {
+      progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
+    }
+    const burst = phases.has('burst') ? await bursts(bench) : []
 
     // The command as it bears on the numbers (--json only adds a file).
     const extra = shownArgs(process.argv.slice(2)).join(' ')

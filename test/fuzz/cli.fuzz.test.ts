@@ -5,7 +5,7 @@
 // i.e. an error of another kind); the secret read from stdin or --in never shows up in
 // stdout or stderr.
 import { writeFileSync } from 'node:fs'
-import { KMSClient } from '@aws-sdk/client-kms'
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleOptions } from '../../src/cli/commands/bundle.ts'
@@ -159,6 +159,7 @@ const libraryRead = async (value: string, context: Record<string, string>, field
       },
     ],
     client,
+    DecryptCommand,
     encryptionContext: context,
     bindVariableName: false,
     keyId: undefined,

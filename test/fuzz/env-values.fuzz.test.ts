@@ -46,6 +46,7 @@ const readEnv = (text: string, seed: Seed, reads: Read[]) =>
         }
       }),
       client,
+      DecryptCommand,
       encryptionContext: CONTEXT,
       bindVariableName: false,
       keyId: undefined,

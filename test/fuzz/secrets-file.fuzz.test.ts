@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KMSClient } from '@aws-sdk/client-kms'
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decryptSecrets } from '../../src/decrypt.ts'
@@ -50,6 +50,7 @@ const read = (origin: string, env: Record<string, string>, seed: Seed, reads: Re
         }
       }),
       client,
+      DecryptCommand,
       encryptionContext: CONTEXT,
       bindVariableName: false,
       keyId: undefined,

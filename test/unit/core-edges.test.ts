@@ -35,6 +35,7 @@ const round = (
       transform,
     })),
     client,
+    DecryptCommand,
     encryptionContext: CONTEXT,
     bindVariableName: false,
     keyId: undefined,

@@ -71,6 +71,7 @@ const open = async (
       transform: as === 'binary' ? ('binary' as const) : undefined,
     })),
     client,
+    DecryptCommand,
     encryptionContext: context,
     bindVariableName: false,
     keyId: undefined,

@@ -4,6 +4,7 @@
 import { GetParameterError } from '@aws-lambda-powertools/parameters/errors'
 import { DecryptCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import type { Request } from '@middy/core'
+import { getInternal } from '@middy/util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fakeKms, settle } from './fake-kms.ts'
 
@@ -40,7 +41,8 @@ const failureOf = async (promise: Promise<unknown>) => {
 describe('the public defaults', () => {
   it('are what the docs say: nothing written to env, no redaction, Middy-like middleware', async () => {
     // Prepare
-    const { defaults, kmsSecretsDefaults } = await freshLibrary()
+    vi.resetModules()
+    const { defaults, kmsSecretsDefaults } = await import('../../src/index.ts')
     const expected = {
       cacheExpiry: -1,
       cacheKey: 'kms-secrets',
@@ -113,11 +115,12 @@ describe('options', () => {
   it('the same options object skips the lookup by cacheKey (no signature computed)', async () => {
     // Prepare
     const { secretsLoader } = await freshLibrary()
+    const kit = { AwsClient: KMSClient, DecryptCommand }
     const options = { fetchData: { a: 'A' } }
-    const first = secretsLoader(options)
+    const first = secretsLoader(options, kit)
     const stringify = vi.spyOn(JSON, 'stringify')
     // Act
-    const second = secretsLoader(options)
+    const second = secretsLoader(options, kit)
     // Assess
     expect(second).toBe(first)
     expect(stringify).not.toHaveBeenCalled()
@@ -159,7 +162,7 @@ describe('middleware warm path', () => {
     const second = runBefore(warm)
     // Assess
     expect(second).toBeUndefined()
-    expect(warm.internal).toEqual({ a: 'x' })
+    expect(await getInternal(['a'], warm)).toEqual({ a: 'x' })
   })
 })
 

@@ -1,21 +1,6 @@
-// Ours, one environment variable per secret (raw KMS blobs, decrypted in parallel).
+// Ours, one environment variable per secret, on the AWS SDK's KMS client.
 
-import middy from '@middy/core'
-import type { Context } from 'aws-lambda'
 import { kmsSecrets } from 'middy-kms-secrets'
-import { type BenchEvent, digest, OK, secretCount } from './verify.ts'
+import { perVariable } from './ours.ts'
 
-const keys = Array.from({ length: secretCount() }, (_, i) => `s${i}`)
-const fetchData = Object.fromEntries(keys.map((key, i) => [key, `SECRET_${i}`]))
-
-// The benchmark's handler reads the values from `context`; its warm phase also runs
-// the default (values in request.internal only) with BENCH_SET_TO_CONTEXT=false, and
-// its module-load phase the code alone, without prefetch, with BENCH_NO_PREFETCH=true.
-const setToContext = process.env.BENCH_SET_TO_CONTEXT !== 'false'
-const disablePrefetch = process.env.BENCH_NO_PREFETCH === 'true'
-
-export const handler = middy((event: BenchEvent, context: Context) => {
-  const secrets = context as unknown as Record<string, string>
-  if (event.verify) return { digest: digest(keys.map((key) => secrets[key] as string)) }
-  return OK
-}).use(kmsSecrets({ fetchData, setToContext, disablePrefetch }))
+export const handler = perVariable(kmsSecrets)

@@ -1,3 +1,4 @@
+import { DecryptCommand } from '@aws-sdk/client-kms'
 import { decryptSecrets, parseBundle } from '../../decrypt.ts'
 import { ENVELOPE_PREFIX, EnvelopeKind, parseEnvelope } from '../../envelope.ts'
 import { parseSource } from '../../sources.ts'
@@ -30,6 +31,7 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
       },
     ],
     client: run.kms(),
+    DecryptCommand,
     encryptionContext: target.context,
     bindVariableName: false,
     keyId: stringOf(values, 'key-id'),

@@ -39,6 +39,7 @@ const readFields = (
       transform: undefined,
     })),
     client: new KMSClient({ region: 'us-east-1' }),
+    DecryptCommand,
     encryptionContext: context,
     bindVariableName: false,
     keyId: undefined,

@@ -16,6 +16,12 @@ import { TMP_DIR } from '../../support/child.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
 import { fakeKms, settle } from '../fake-kms.ts'
 
+// secure-fetch decrypts with LiteKmsClient (middy-kms-secrets/lite); here the same library
+// on the SDK's client stands in, so the SDK mock answers. The lite client has its own
+// tests (test/unit/lite-client.test.ts) and secure-fetch runs on it for real against
+// moto in test/integration/secure-fetch.test.ts.
+vi.mock('middy-kms-secrets/lite', () => import('middy-kms-secrets'))
+
 const TOKEN = `tok_handler-${randomUUID()}`
 
 let pki: TestPki

@@ -2,12 +2,20 @@ import { DecryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fakeKms, settle } from '../fake-kms.ts'
 
+// secure-fetch decrypts with LiteKmsClient (middy-kms-secrets/lite); here the same library
+// on the SDK's client stands in, so the SDK mock answers. The lite client has its own
+// tests (test/unit/lite-client.test.ts) and secure-fetch runs on it for real against
+// moto in test/integration/secure-fetch.test.ts.
+vi.mock('middy-kms-secrets/lite', () => import('middy-kms-secrets'))
+
 const TOKEN = 'tok_secrets-unit-0123456789'
 
 // A fresh module graph per test (secure-fetch's modules and the library they import): the
 // library's module-scope caches and the prefetch start clean.
 const freshSecrets = async () => {
   vi.resetModules()
+  // The stand-in library may outlive resetModules: its cache starts clean all the same.
+  ;(await import('middy-kms-secrets/lite')).clearCache()
   return import('../../../functions/secure-fetch/secrets.ts')
 }
 

@@ -1,0 +1,6 @@
+// Ours, one bundle envelope holding every secret, on LiteKmsClient (no AWS SDK).
+
+import { kmsSecrets } from 'middy-kms-secrets/lite'
+import { bundle } from './ours.ts'
+
+export const handler = bundle(kmsSecrets)

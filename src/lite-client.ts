@@ -1,0 +1,269 @@
+import http from 'node:http'
+import https from 'node:https'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type {
+  DecryptCommandInput,
+  DecryptCommandOutput,
+  KMSClientConfig,
+} from '@aws-sdk/client-kms'
+import aws4 from 'aws4'
+import type { DecryptCommandLike, KmsClient } from './kms.ts'
+
+/** Decrypt for LiteKmsClient: only the input, none of the SDK's middleware stack. */
+export class DecryptCommand implements DecryptCommandLike {
+  readonly input: DecryptCommandInput
+  constructor(input: DecryptCommandInput) {
+    this.input = input
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+interface Target {
+  url: URL
+  region: string
+  agent: http.Agent
+}
+
+// What the SDK's standard retry strategy retries (@smithy/service-error-classification).
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+  'SlowDown',
+])
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504])
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+const BASE_DELAY_MS = 100
+const THROTTLING_BASE_DELAY_MS = 500
+const MAX_DELAY_MS = 20_000
+
+interface AwsError extends Error {
+  code?: string
+  $metadata?: { httpStatusCode?: number; requestId?: string }
+}
+
+const namedError = (name: string, message: string, extra: Partial<AwsError> = {}): AwsError =>
+  Object.assign(new Error(message), { ...extra, name })
+
+/**
+ * A KMS client that speaks only Decrypt, for `AwsClient` where the AWS SDK's load
+ * time dominates a cold start: an `aws4` SigV4 signature and node:https with
+ * keep-alive. Like the SDK it reads the Lambda environment (credentials with the
+ * session token, AWS_REGION, AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL,
+ * AWS_MAX_ATTEMPTS), retries throttling, 5xx and connection errors with full-jitter
+ * backoff, honours the abort signal, and throws errors shaped like the SDK's (name =
+ * the KMS error type, `$metadata`), so the library maps them to the same codes.
+ * Of `awsClientOptions` it reads `region`, `endpoint` and `maxAttempts` (strings
+ * and numbers) and static `credentials`.
+ */
+export class LiteKmsClient implements KmsClient {
+  readonly #config: KMSClientConfig
+  readonly #env: Env
+  #target: Target | undefined
+
+  constructor(config: KMSClientConfig = {}, env: Env = process.env) {
+    this.#config = config
+    this.#env = env
+  }
+
+  async send(
+    command: DecryptCommandLike,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<DecryptCommandOutput> {
+    const signal = options.abortSignal
+    const body = JSON.stringify(toWire(command.input))
+    const attempts = this.#maxAttempts()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#attempt(body, signal)
+      } catch (error) {
+        if (signal?.aborted) throw namedError('AbortError', 'the request was aborted')
+        const throttled = THROTTLING.has((error as AwsError).name)
+        if (attempt >= attempts || !(throttled || isTransient(error as AwsError))) throw error
+        const cap = Math.min(
+          MAX_DELAY_MS,
+          (throttled ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS) * 2 ** (attempt - 1),
+        )
+        await sleep(Math.random() * cap, undefined, { signal }).catch(() => {
+          throw namedError('AbortError', 'the request was aborted')
+        })
+      }
+    }
+  }
+
+  /** Closes the kept-alive connections. */
+  destroy(): void {
+    this.#target?.agent.destroy()
+  }
+
+  async #attempt(body: string, signal: AbortSignal | undefined): Promise<DecryptCommandOutput> {
+    const { url, region, agent } = this.#resolveTarget()
+    const signed = aws4.sign(
+      {
+        service: 'kms',
+        region,
+        method: 'POST',
+        path: url.pathname,
+        body,
+        headers: {
+          Host: url.host,
+          'Content-Type': 'application/x-amz-json-1.1',
+          'X-Amz-Target': 'TrentService.Decrypt',
+        },
+      },
+      this.#credentials(),
+    )
+    const transport = url.protocol === 'http:' ? http : https
+    const { status, headers, payload } = await new Promise<{
+      status: number
+      headers: http.IncomingHttpHeaders
+      payload: Buffer
+    }>((resolve, reject) => {
+      const request = transport.request(
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: signed.headers,
+          agent,
+          signal,
+        },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('error', reject)
+          response.on('end', () => {
+            const payload = Buffer.concat(chunks)
+            for (const chunk of chunks) chunk.fill(0)
+            resolve({ status: response.statusCode as number, headers: response.headers, payload })
+          })
+        },
+      )
+      request.on('error', reject)
+      request.end(body)
+    })
+    const $metadata = {
+      httpStatusCode: status,
+      requestId: headerOf(headers, 'x-amzn-requestid'),
+    }
+    // The answer holds the plaintext (base64): its buffer is wiped once read.
+    const answer = parseJson(payload)
+    payload.fill(0)
+    if (status < 200 || status >= 300) throw kmsError(status, headers, answer, $metadata)
+    const plaintext = typeof answer.Plaintext === 'string' ? answer.Plaintext : undefined
+    return {
+      Plaintext:
+        plaintext === undefined ? undefined : new Uint8Array(Buffer.from(plaintext, 'base64')),
+      KeyId: typeof answer.KeyId === 'string' ? answer.KeyId : undefined,
+      EncryptionAlgorithm:
+        answer.EncryptionAlgorithm as DecryptCommandOutput['EncryptionAlgorithm'],
+      $metadata,
+    }
+  }
+
+  /** Region and endpoint once per client, as the SDK resolves them at construction. */
+  #resolveTarget(): Target {
+    if (this.#target) return this.#target
+    const { url, region } = targetOf(this.#config, this.#env)
+    const Agent = url.protocol === 'http:' ? http.Agent : https.Agent
+    this.#target = { url, region, agent: new Agent({ keepAlive: true, maxSockets: 50 }) }
+    return this.#target
+  }
+
+  /** Per request: Lambda's role credentials are in the environment, with a session token. */
+  #credentials(): aws4.Credentials {
+    const { credentials } = this.#config
+    if (typeof credentials === 'object' && credentials !== null) return credentials
+    const env = this.#env
+    if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+      throw namedError(
+        'CredentialsProviderError',
+        'no AWS credentials in the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)',
+      )
+    }
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      sessionToken: env.AWS_SESSION_TOKEN || undefined,
+    }
+  }
+
+  #maxAttempts(): number {
+    const { maxAttempts } = this.#config
+    if (typeof maxAttempts === 'number') return maxAttempts
+    const fromEnv = Number(this.#env.AWS_MAX_ATTEMPTS)
+    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 3
+  }
+}
+
+/** Region, then endpoint: the client's options first, then the environment, as the SDK. */
+export const targetOf = (config: KMSClientConfig, env: Env): { url: URL; region: string } => {
+  const { region: configured, endpoint } = config
+  const region =
+    typeof configured === 'string' ? configured : env.AWS_REGION || env.AWS_DEFAULT_REGION
+  if (!region) throw namedError('Error', 'Region is missing')
+  const base =
+    (typeof endpoint === 'string' ? endpoint : undefined) ||
+    env.AWS_ENDPOINT_URL_KMS ||
+    env.AWS_ENDPOINT_URL ||
+    `https://kms.${region}.amazonaws.com`
+  return { url: new URL(base), region }
+}
+
+/** The AWS JSON wire form of Decrypt's input: the blob in base64. */
+const toWire = (input: DecryptCommandInput) => ({
+  ...input,
+  CiphertextBlob:
+    input.CiphertextBlob === undefined
+      ? undefined
+      : Buffer.from(input.CiphertextBlob).toString('base64'),
+})
+
+const isTransient = (error: AwsError): boolean =>
+  TRANSIENT_CODES.has(error.code as string) ||
+  TRANSIENT_STATUS.has(error.$metadata?.httpStatusCode as number) ||
+  error.$metadata?.httpStatusCode === 429
+
+const headerOf = (headers: http.IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+const parseJson = (payload: Buffer): Record<string, unknown> => {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'))
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+
+/** An AWS JSON error as the SDK names it: `com.amazonaws.kms#NotFoundException:…` → `NotFoundException`. */
+const kmsError = (
+  status: number,
+  headers: http.IncomingHttpHeaders,
+  answer: Record<string, unknown>,
+  $metadata: AwsError['$metadata'],
+): AwsError => {
+  const raw = headerOf(headers, 'x-amzn-errortype') ?? answer.__type ?? answer.code
+  const type = typeof raw === 'string' ? raw.split(':')[0]?.split('#').pop() : undefined
+  const message = answer.message ?? answer.Message
+  return namedError(type || `HTTP${status}Error`, typeof message === 'string' ? message : '', {
+    $metadata,
+  })
+}

@@ -1,0 +1,25 @@
+// The main entry's wiring: the decrypt core with the AWS SDK's KMS client.
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
+import type { KmsKit } from './kms.ts'
+import { loadSecretsWith } from './load-secrets.ts'
+import { kmsSecretsWith, kmsSecretsDefaults as middlewareDefaults } from './middleware.ts'
+import { defaults as coreDefaults } from './options.ts'
+
+const sdkKit: KmsKit = { AwsClient: KMSClient, DecryptCommand }
+
+export const defaults = { ...coreDefaults, AwsClient: KMSClient }
+export const kmsSecretsDefaults = { ...middlewareDefaults, AwsClient: KMSClient }
+
+/**
+ * Middy middleware: decrypts the KMS-encrypted environment variables named in
+ * `fetchData` once per cold start and hands the plaintexts to the handler through
+ * `request.internal` (read them with Middy's `getInternal`) or `context`.
+ */
+export const kmsSecrets = kmsSecretsWith(sdkKit)
+
+/**
+ * The middleware's core without Middy: decrypts once (per `cacheExpiry`) and then
+ * resolves from cache. Call it in the handler; to start during INIT as well, also
+ * call it at module scope with `.catch(() => {})`: a failure is never cached.
+ */
+export const loadSecrets = loadSecretsWith(sdkKit)

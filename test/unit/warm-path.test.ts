@@ -1,0 +1,185 @@
+// The warm path hands the values over in O(1), whatever N (issue 14): Middy's store
+// gets them as its prototype, and so does `context` past a few values. What must hold
+// is what a handler sees: every value read the Middy way, nothing lost that was there.
+import middy from '@middy/core'
+import { getInternal } from '@middy/util'
+import fc from 'fast-check'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { fakeKms, settle } from './fake-kms.ts'
+
+const freshLibrary = async () => {
+  vi.resetModules()
+  return import('../../src/index.ts')
+}
+
+let fake: ReturnType<typeof fakeKms>
+beforeEach(() => {
+  fake = fakeKms()
+  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
+  vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
+})
+afterEach(() => {
+  fake.kms.restore()
+  vi.unstubAllEnvs()
+})
+
+/** N encrypted env vars: fetchData and the plaintexts the handler must see. */
+const secrets = (n: number, prefix = 's') => {
+  const fetchData: Record<string, string> = {}
+  const expected: Record<string, string> = {}
+  for (let i = 0; i < n; i++) {
+    vi.stubEnv(`${prefix.toUpperCase()}_${i}`, fake.encrypt(`${prefix}${i}`, `value-${prefix}${i}`))
+    fetchData[`${prefix}${i}`] = `${prefix.toUpperCase()}_${i}`
+    expected[`${prefix}${i}`] = `value-${prefix}${i}`
+  }
+  return { fetchData, expected }
+}
+
+interface Seen {
+  internal: Record<string, unknown>
+  internalKeys: string[]
+  context: Record<string, unknown>
+  contextKeys: string[]
+}
+
+const lambdaContext = () => ({ functionName: 'my-function', awsRequestId: 'r' })
+
+describe('warm path', () => {
+  it('every value reads the Middy way, at any N, with setToContext false and true', async () => {
+    const { kmsSecrets } = await freshLibrary()
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.boolean(), async (n, setToContext) => {
+        // Prepare
+        const { fetchData, expected } = secrets(n)
+        const keys = Object.keys(fetchData)
+        const seen: Seen[] = []
+        const handler = middy()
+          .use(kmsSecrets({ fetchData, setToContext, cacheKey: `n${n}-${setToContext}` }))
+          .before(async (request) => {
+            seen.push({
+              internal: await getInternal(keys, request),
+              internalKeys: Object.keys(request.internal),
+              context: Object.fromEntries(
+                keys.map((key) => [key, (request.context as Record<string, unknown>)[key]]),
+              ),
+              contextKeys: Object.keys(request.context),
+            })
+          })
+          .handler(async () => 'ok')
+
+        // Act: the cold invocation, then two warm ones
+        for (let i = 0; i < 3; i++) await handler({}, lambdaContext() as never)
+
+        // Assess
+        for (const each of seen) {
+          expect(each.internal).toEqual(expected)
+          expect(each.context).toEqual(
+            setToContext ? expected : Object.fromEntries(keys.map((key) => [key, undefined])),
+          )
+        }
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  it('copies no value per warm invocation: N = 50 adds no own key to the store or the context', async () => {
+    // Prepare
+    const { fetchData, expected } = secrets(50)
+    const { kmsSecrets } = await freshLibrary()
+    const seen: Seen[] = []
+    const handler = middy()
+      .use(kmsSecrets({ fetchData, setToContext: true }))
+      .handler(async (_event, context, { signal }) => {
+        expect(signal).toBeDefined()
+        return context.s49
+      })
+    handler.before((request) => {
+      seen.push({
+        internal: {},
+        internalKeys: Object.keys(request.internal),
+        context: {},
+        contextKeys: Object.keys(request.context),
+      })
+    })
+    await settle()
+
+    // Act
+    const answers = [
+      await handler({}, lambdaContext() as never),
+      await handler({}, lambdaContext() as never),
+    ]
+
+    // Assess
+    expect(answers).toEqual([expected.s49, expected.s49])
+    for (const each of seen) {
+      expect(each.internalKeys).toEqual([])
+      expect(each.contextKeys).toEqual(['functionName', 'awsRequestId'])
+    }
+  })
+
+  it('keeps what was in the store before, and serves two kmsSecrets side by side', async () => {
+    // Prepare
+    const a = secrets(6, 'a')
+    const b = secrets(7, 'b')
+    const { kmsSecrets } = await freshLibrary()
+    const first = kmsSecrets({ fetchData: a.fetchData, setToContext: true, cacheKey: 'a' })
+    const seen: Record<string, unknown>[] = []
+    const handler = middy({ internal: { earlier: 'kept' } })
+      .use(first)
+      .use(first) // the same middleware twice changes nothing
+      .use(kmsSecrets({ fetchData: b.fetchData, setToContext: true, cacheKey: 'b' }))
+      .handler(async (_event, context) => ({ ...context }))
+    handler.before(async (request) => {
+      seen.push(await getInternal(['earlier', ...Object.keys(a.expected), 'b6'], request))
+    })
+    const context = lambdaContext()
+
+    // Act: the same context object twice, as a test harness may do
+    const answers = [await handler({}, context as never), await handler({}, context as never)]
+
+    // Assess
+    for (const each of seen)
+      expect(each).toEqual({ earlier: 'kept', ...a.expected, b6: 'value-b6' })
+    for (const answer of answers) expect(answer).toMatchObject(b.expected)
+    expect((context as Record<string, unknown>).a5).toBe('value-a5')
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(context))).toBe(Object.prototype)
+  })
+
+  it('serves a context without a prototype, and one whose values were refreshed', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { fetchData, expected } = secrets(5)
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(kmsSecrets({ fetchData, setToContext: true, cacheExpiry: 1000 }))
+      .handler(async (_event, context) => context.s4)
+    const bare = () => Object.assign(Object.create(null), lambdaContext()) as never
+
+    // Act
+    const before = await handler({}, bare())
+    vi.setSystemTime(Date.now() + 2000)
+    const after = await handler({}, bare())
+    vi.useRealTimers()
+
+    // Assess
+    expect([before, after]).toEqual([expected.s4, expected.s4])
+    expect(fake.decryptCalls()).toBe(10)
+  })
+
+  it('fails on a frozen context with setToContext, as copying always did', async () => {
+    // Prepare
+    const { fetchData } = secrets(5)
+    const { kmsSecrets } = await freshLibrary()
+    const handler = middy()
+      .use(kmsSecrets({ fetchData, setToContext: true }))
+      .handler(async () => 'ok')
+
+    // Act
+    const failure = await handler({}, Object.freeze(lambdaContext()) as never).catch(
+      (e: unknown) => e,
+    )
+
+    // Assess
+    expect(failure).toBeInstanceOf(TypeError)
+  })
+})
