@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { parseCommandArgs, TemplateScope, type Values } from './args.ts'
 import { bundleOptions, runBundle } from './commands/bundle.ts'
+import { checkOptions, runCheck } from './commands/check.ts'
 import { decryptOptions, runDecrypt } from './commands/decrypt.ts'
 import { encryptOptions, runEncrypt } from './commands/encrypt.ts'
 import { reencryptOptions, runReencrypt } from './commands/reencrypt.ts'
@@ -20,6 +21,7 @@ const COMMANDS: Record<
   decrypt: { options: decryptOptions, run: runDecrypt },
   bundle: { options: bundleOptions, run: runBundle },
   reencrypt: { options: reencryptOptions, run: runReencrypt },
+  check: { options: checkOptions, run: runCheck },
 }
 
 const version = async (): Promise<string> => {
@@ -61,7 +63,7 @@ export const main = async (argv: readonly string[], io: CliIo): Promise<number> 
       // A mistyped command is echoed; anything else might be a secret typed by mistake.
       const shown = /^-{0,2}[a-z][a-z-]{0,20}$/.test(command) ? `${command} ` : ''
       throw new CliUsageError(
-        `unknown command ${shown}(commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)`,
+        `unknown command ${shown}(commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)`,
       )
     }
     const values: Values = parseCommandArgs(command, args, spec.options)
