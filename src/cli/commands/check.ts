@@ -59,6 +59,9 @@ const MIN_BLOB_BYTES = 64
 const GCM_NOTE =
   "the data key re-encrypts; the AES-GCM tag of the body cannot be checked without the plaintext data key (run 'kms-secrets decrypt' where kms:Decrypt is allowed)"
 
+/** The message without its `VARIABLE: ` prefix (the line names the variable already). */
+const bare = (error: KmsSecretsError) => error.message.slice((error.variable as string).length + 2)
+
 // ------------------------------------------------------------------------ parameters
 
 /** `K=V K2="v 2"` (sam's --parameter-overrides), or `file://PATH` holding a JSON object. */
@@ -160,7 +163,7 @@ const checkKey = async (
     const reason =
       (error as { name?: unknown }).name === 'AccessDeniedException'
         ? 'KMS denied DescribeKey or GetKeyRotationStatus on the key (the check needs both)'
-        : kmsFailure(error, 'ReEncrypt', 'key').message
+        : bare(kmsFailure(error, 'ReEncrypt', 'key'))
     return { line: line('fail', reason), arn: undefined }
   }
   if (key.KeyState !== 'Enabled') {
@@ -262,7 +265,7 @@ const reasonOf = (error: unknown, functionName: string): string => {
     return `does not decrypt for ${functionName}: encrypted for another function name (or context), or altered`
   }
   if (name === 'IncorrectKeyException') return 'encrypted under another key'
-  return kmsFailure(error, 'ReEncrypt', 'value').message
+  return bare(kmsFailure(error, 'ReEncrypt', 'value'))
 }
 
 /**
@@ -321,7 +324,7 @@ const checkValue = async (
         ? decodeBase64(text, bindName)
         : parseEnvelope(text, bindName).encryptedKey
   } catch (error) {
-    return line('fail', `${kind}: ${(error as KmsSecretsError).message}`)
+    return line('fail', `${kind}: ${bare(error as KmsSecretsError)}`)
   }
   try {
     const { bound } = await reEncrypt(kms, keyArn, blob, [
@@ -383,8 +386,9 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
     try {
       fn = await findFunction(template, logicalId, resolveScope)
     } catch (error) {
-      if (!(error instanceof CliUsageError)) throw error
-      lines.push({ function: logicalId, variable: '-', verdict: 'fail', reason: error.message })
+      // A name that cannot be known: no value of this function can be checked.
+      const reason = (error as Error).message
+      lines.push({ function: logicalId, variable: '-', verdict: 'fail', reason })
       continue
     }
     const codeUri = typeof properties.CodeUri === 'string' ? properties.CodeUri : '.'
@@ -431,5 +435,5 @@ const textReport = (lines: CheckLine[]): string => {
       `${l.function.padEnd(fnWidth)}  ${l.variable.padEnd(varWidth)}  ${l.verdict.padEnd(4)}  ${l.reason}`,
   )
   const count = (verdict: Verdict) => lines.filter((l) => l.verdict === verdict).length
-  return `${rows.join('\n')}\n${count('ok')} ok, ${count('warn')} warnings, ${count('fail')} failures\n`
+  return `${rows.map((row) => `${row}\n`).join('')}${count('ok')} ok, ${count('warn')} warnings, ${count('fail')} failures\n`
 }

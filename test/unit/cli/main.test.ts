@@ -63,12 +63,12 @@ describe('kms-secrets (top level)', () => {
     // Assess
     expect(typo.code).toBe(2)
     expect(typo.stderr).toBe(
-      'kms-secrets: unknown command encrpyt (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+      'kms-secrets: unknown command encrpyt (commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)\n',
     )
     expect(secretLike.code).toBe(2)
     expect(secretLike.stderr).not.toContain('Sup3r')
     expect(secretLike.stderr).toBe(
-      'kms-secrets: unknown command (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+      'kms-secrets: unknown command (commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)\n',
     )
   })
 
@@ -79,7 +79,7 @@ describe('kms-secrets (top level)', () => {
       const result = await run([command])
       // Assess
       expect(result.stderr).toBe(
-        'kms-secrets: unknown command (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+        'kms-secrets: unknown command (commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)\n',
       )
     },
   )
