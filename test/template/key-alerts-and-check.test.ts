@@ -35,7 +35,7 @@ const props = (t: Template, id: string): Record<string, Json> => {
   return resource.Properties ?? {}
 }
 const statementsOf = (document: Json): Statement[] =>
-  (document as { Statement: Statement[] }).Statement
+  (document as unknown as { Statement: Statement[] }).Statement
 const bySid = (statements: Statement[], sid: string): Statement => {
   const found = statements.find((s) => s.Sid === sid)
   if (found === undefined) throw new Error(`no statement ${sid}`)
