@@ -79,9 +79,9 @@ const addInitRound = (parent: Subsegment, Subsegment: new (name: string) => Subs
   parent.addSubsegment(sub)
 }
 
-/** Outermost Middy middleware: the handler's subsegment, the INIT round once. */
-export const tracingMiddleware = (): MiddlewareObj => {
-  if (xray === undefined) return {}
+/** Outermost Middy middleware: the handler's subsegment, the INIT round once (none when off). */
+export const tracingMiddleware = (): MiddlewareObj[] => {
+  if (xray === undefined) return []
   const inner = xray.captureLambdaHandler(xray.tracer, { captureResponse: false })
   // At the end of the invocation: the round it waited for has settled by then.
   const withRound =
@@ -91,7 +91,9 @@ export const tracingMiddleware = (): MiddlewareObj => {
       if (parent !== undefined) addInitRound(parent as Subsegment, xray.Subsegment)
       return next?.(request)
     }
-  return { before: inner.before, after: withRound(inner.after), onError: withRound(inner.onError) }
+  return [
+    { before: inner.before, after: withRound(inner.after), onError: withRound(inner.onError) },
+  ]
 }
 
 /** The client, its calls traced as subsegments (AWS SDK v3). */
