@@ -28,6 +28,7 @@ import { killChildren } from './proc.ts'
 import { renderMarkdown, renderSvg } from './report.ts'
 import { cellKey, type Machine, type Results } from './results.ts'
 import { encryptFixtures, makeSecrets, type Stack, startStack } from './stack.ts'
+import { tracingCost, tracingTable } from './tracing.ts'
 
 const HELP = `npm run bench [-- options]
 
@@ -249,6 +250,9 @@ const main = async (): Promise<number> => {
     const capacityPerSecond = await localCapacity(bench)
     progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
     const burst = await bursts(bench)
+    progress(`tracing: ${options.loadRounds} rounds of secure-items module load (on, off, no code)`)
+    const tracing = await tracingCost(join(work, 'tracing'), options.loadRounds)
+    progress(tracingTable(tracing))
 
     // The command as it bears on the numbers (--json only adds a file).
     const extra = shownArgs(process.argv.slice(2)).join(' ')
@@ -282,7 +286,7 @@ const main = async (): Promise<number> => {
     if (options.json) {
       await writeFile(
         options.json,
-        `${JSON.stringify({ ...results, cold: Object.fromEntries(cold), envBytes: Object.fromEntries(envBytes) }, null, 2)}\n`,
+        `${JSON.stringify({ ...results, cold: Object.fromEntries(cold), envBytes: Object.fromEntries(envBytes), tracing }, null, 2)}\n`,
       )
     }
     await writeReport(results, outDir)
