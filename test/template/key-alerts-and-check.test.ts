@@ -152,8 +152,8 @@ describe('kms-secrets check in the pipeline', () => {
     // Assess
     expect(reEncrypt).toHaveLength(1)
     sameKeyOnly(reEncrypt[0] as Statement, [
-      { 'Fn::Sub': '${AppStackName}-secure-items' },
-      { 'Fn::Sub': '${AppStackName}-secure-fetch' },
+      { 'Fn::Sub': `\${AppStackName}-secure-items` },
+      { 'Fn::Sub': `\${AppStackName}-secure-fetch` },
     ])
     expect(keyState.Action).toEqual(['kms:DescribeKey', 'kms:GetKeyRotationStatus'])
     // Decrypt only as S3 does it for the artifacts: never on the app key.
@@ -169,8 +169,8 @@ describe('kms-secrets check in the pipeline', () => {
     const s = bySid(key, 'CheckValuesViaIamWithReEncryptOnSameKey')
     // Assess
     sameKeyOnly(s, [
-      { 'Fn::Sub': '${AWS::StackName}-secure-items' },
-      { 'Fn::Sub': '${AWS::StackName}-secure-fetch' },
+      { 'Fn::Sub': `\${AWS::StackName}-secure-items` },
+      { 'Fn::Sub': `\${AWS::StackName}-secure-fetch` },
     ])
   })
 
@@ -204,7 +204,7 @@ describe('kms-secrets check in the pipeline', () => {
       'Fn::If': [
         'UseExistingKey',
         { Ref: 'ExistingKeyArn' },
-        { 'Fn::Sub': 'alias/${AppStackName}-secrets' },
+        { 'Fn::Sub': `alias/\${AppStackName}-secrets` },
       ],
     })
   })
