@@ -246,7 +246,7 @@ const candidatesOf = (
 const looksLikeBlob = (text: string) =>
   /^[A-Za-z0-9+/]+={0,2}$/.test(text) &&
   text.length % 4 === 0 &&
-  (text.length / 4) * 3 >= MIN_BLOB_BYTES + 2
+  Buffer.byteLength(text, 'base64') >= MIN_BLOB_BYTES
 
 /** A relative path to an envelope secrets file in the function's code: its text. */
 const secretsFile = (text: string, root: string): string | undefined => {
@@ -379,8 +379,8 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
       typeof ref === 'string' && Object.hasOwn(parameters, ref) && parameters[ref]?.NoEcho === true
     )
   }
-  const lines: CheckLine[] = []
-  const found: Array<{ fn: TemplateFunction; candidates: Candidate[] }> = []
+  // Per function, in template order: what needs no KMS, its values, its 4 KB budget.
+  const found: Array<{ fn?: TemplateFunction; candidates: Candidate[]; lines: CheckLine[] }> = []
   for (const { logicalId, properties } of functionResources(template.doc)) {
     let fn: TemplateFunction
     try {
@@ -388,7 +388,10 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
     } catch (error) {
       // A name that cannot be known: no value of this function can be checked.
       const reason = (error as Error).message
-      lines.push({ function: logicalId, variable: '-', verdict: 'fail', reason })
+      found.push({
+        candidates: [],
+        lines: [{ function: logicalId, variable: '-', verdict: 'fail', reason }],
+      })
       continue
     }
     const codeUri = typeof properties.CodeUri === 'string' ? properties.CodeUri : '.'
@@ -397,27 +400,30 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
       noEcho,
       resolve(dirname(template.path), codeUri),
     )
-    lines.push(...own, budgetLine(fn))
-    found.push({ fn, candidates })
+    found.push({ fn, candidates, lines: own })
   }
+  const lines: CheckLine[] = []
   if (found.some(({ candidates }) => candidates.length > 0)) {
     const kms = run.kms()
     const key = await checkKey(kms, await keyIdOf(values, template, resolveScope))
-    lines.unshift(key.line)
-    for (const { fn, candidates } of found) {
+    lines.push(key.line)
+    for (const { fn, candidates, lines: own } of found) {
       for (const candidate of candidates) {
-        lines.push(
+        own.push(
           key.arn === undefined
             ? {
-                function: fn.logicalId,
+                function: (fn as TemplateFunction).logicalId,
                 variable: candidate.variable,
                 verdict: 'fail',
                 reason: 'the key is not usable (see its line)',
               }
-            : await checkValue(kms, key.arn, fn, candidate),
+            : await checkValue(kms, key.arn, fn as TemplateFunction, candidate),
         )
       }
     }
+  }
+  for (const { fn, lines: own } of found) {
+    lines.push(...own, ...(fn === undefined ? [] : [budgetLine(fn)]))
   }
   const failed = lines.some((line) => line.verdict === 'fail')
   io.stdout.write(

@@ -171,10 +171,10 @@ describe('kms-secrets check: values', () => {
     )
     expect(report?.lines.map((l) => l.variable)).toEqual([
       `key ${KEY_ID}`,
-      '(environment)',
       'TOKEN',
       'SEALED',
       'TLS_FILE (file:certs/tls.kse)',
+      '(environment)',
     ])
   })
 
@@ -301,7 +301,7 @@ describe('kms-secrets check: the key', () => {
       verdict: 'fail',
       reason,
     })
-    expect(report?.lines.at(-1)).toMatchObject({
+    expect(report?.lines.find((l) => l.variable === 'SECRET')).toMatchObject({
       variable: 'SECRET',
       verdict: 'fail',
       reason: 'the key is not usable (see its line)',
@@ -417,8 +417,8 @@ describe('kms-secrets check: command line and parameters', () => {
     expect(result.stdout).toBe(
       [
         `-  key ${KEY_ID}  ok    enabled, automatic rotation on`,
-        `A  (environment)${' '.repeat(`key ${KEY_ID}`.length - 13)}  ok    ${result.stdout.split('\n')[1]?.split('ok    ')[1]}`,
         `A  SECRET${' '.repeat(`key ${KEY_ID}`.length - 6)}  ok    raw KMS blob decrypts for s-a`,
+        `A  (environment)${' '.repeat(`key ${KEY_ID}`.length - 13)}  ok    ${result.stdout.split('\n')[2]?.split('ok    ')[1]}`,
         '3 ok, 0 warnings, 0 failures',
         '',
       ].join('\n'),
