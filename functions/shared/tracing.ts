@@ -24,6 +24,9 @@ const load = async () => {
   ])
   // The upstream call gets its own subsegment (traceCall): no capture of every http(s) request.
   const tracer: Tracer = new Tracer({ captureHTTPsRequests: false })
+  // Lambda with active tracing always passes a trace header; without one (PassThrough, a
+  // local run) there is nothing to trace, which is not an error worth a log line.
+  xray.default.setContextMissingStrategy('IGNORE_ERROR')
   return { tracer, captureLambdaHandler, Subsegment: xray.default.Subsegment }
 }
 
