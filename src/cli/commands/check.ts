@@ -64,6 +64,8 @@ const bare = (error: KmsSecretsError) => error.message.slice((error.variable as 
 
 // ------------------------------------------------------------------------ parameters
 
+const PAIRS_ONLY = '--parameter-overrides takes Name=value pairs (Name: letters and digits)'
+
 /** `K=V K2="v 2"` (sam's --parameter-overrides), or `file://PATH` holding a JSON object. */
 export const parseOverrides = (texts: string[], cwd: string): Record<string, string> => {
   const out = new Map<string, string>()
@@ -74,14 +76,18 @@ export const parseOverrides = (texts: string[], cwd: string): Record<string, str
       }
       continue
     }
+    let consumed = 0
     for (const match of text.matchAll(/\s*([^=\s]*)=(?:"([^"]*)"|'([^']*)'|(\S*))/gy)) {
-      const [, key = '', double, single, bare] = match
+      const [whole, key = '', double, single, plain] = match
+      consumed += whole.length
       if (!/^[A-Za-z0-9]+$/.test(key)) {
-        throw new CliUsageError(
-          '--parameter-overrides takes Name=value pairs (Name: letters and digits)',
-        )
+        throw new CliUsageError(PAIRS_ONLY)
       }
-      out.set(key, (double ?? single ?? bare) as string)
+      out.set(key, (double ?? single ?? plain) as string)
+    }
+    // What no pair could take (a word without "="): never echoed, it may be a value.
+    if (text.slice(consumed).trim() !== '') {
+      throw new CliUsageError(PAIRS_ONLY)
     }
   }
   return Object.fromEntries(out)

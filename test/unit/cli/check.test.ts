@@ -486,6 +486,10 @@ describe('kms-secrets check: command line and parameters', () => {
   it.each([
     [['--format', 'yaml'], 'kms-secrets: --format is one of text, json\n'],
     [
+      ['--parameter-overrides', 'A=1 trailing'],
+      'kms-secrets: --parameter-overrides takes Name=value pairs (Name: letters and digits)\n',
+    ],
+    [
       ['--parameter-overrides', 'not-a-pair=x'],
       'kms-secrets: --parameter-overrides takes Name=value pairs (Name: letters and digits)\n',
     ],
