@@ -346,7 +346,7 @@ function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   for (const [name, value] of Object.entries(env)) {
     if (
       value !== undefined &&
-      /^AWS_/.test(name) &&
+      (/^AWS_/.test(name) || name === '_X_AMZN_TRACE_ID') &&
       !/^AWS_LAMBDA_|^AWS_EXECUTION_ENV$/.test(name)
     ) {
       out[name] = value

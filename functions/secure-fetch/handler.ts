@@ -10,10 +10,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
 import middy from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import { loadSecrets } from 'middy-kms-secrets'
+import { roundCounts, traceDecryptRound, tracingMiddleware } from '../shared/tracing.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { errorResponses } from './errors.ts'
 import { checkEvent, fetchUpstream, type Telemetry, upstreamPool } from './fetch.ts'
-import { type SecretsContext, secretsMiddleware } from './secrets.ts'
+import { type SecretsContext, secretsFetchData, secretsMiddleware } from './secrets.ts'
+import { tracedUpstream } from './tracing.ts'
+import { createUpstreamClient } from './upstream.ts'
 
 const logger = new Logger()
 const metrics = new Metrics()
@@ -28,7 +32,7 @@ const config = (() => {
   }
 })()
 
-const pool = upstreamPool(config)
+const pool = upstreamPool(config, tracedUpstream(createUpstreamClient))
 
 const telemetry: Telemetry = {
   info: (message, extra) => logger.info(message, extra),
@@ -52,7 +56,14 @@ const secrets = secretsMiddleware(config, {
   onPrefetched: (values) => pool.clientFor(values),
 })
 
+// The same options as the middleware's prefetch: this joins its single-flight round.
+traceDecryptRound(
+  loadSecrets({ fetchData: secretsFetchData(config), redactLogs: true }),
+  roundCounts(secretsFetchData(config)),
+)
+
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { logEvent: false }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(errorResponses({ logger, metrics }))

@@ -11,8 +11,14 @@ import { parser } from '@aws-lambda-powertools/parser/middleware'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import middy from '@middy/core'
-import { kmsSecrets } from 'middy-kms-secrets'
+import { kmsSecrets, loadSecrets } from 'middy-kms-secrets'
 import type { HttpResponse } from '../shared/http.ts'
+import {
+  roundCounts,
+  traceAwsClient,
+  traceDecryptRound,
+  tracingMiddleware,
+} from '../shared/tracing.ts'
 import { readConfig } from './config.ts'
 import { dataKeyMiddlewares, dataKeySecrets, type ItemsContext } from './data-key.ts'
 import { errorResponses } from './errors.ts'
@@ -22,7 +28,7 @@ import { type ItemsEvent, itemsEvent } from './schema.ts'
 import { createItemStore } from './store.ts'
 
 const config = readConfig(process.env)
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}))
+const documentClient = DynamoDBDocumentClient.from(traceAwsClient(new DynamoDBClient({})))
 const route = createRouter({
   store: createItemStore(documentClient, config.tableName),
   aadTableName: config.aadTableName,
@@ -30,8 +36,10 @@ const route = createRouter({
   metrics,
 })
 const dataKey = dataKeyMiddlewares(metrics)
+traceDecryptRound(loadSecrets(dataKeySecrets), roundCounts(dataKeySecrets.fetchData))
 
 export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
+  .use(tracingMiddleware())
   // Never log the event: its body holds the secret in clear.
   .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))

@@ -4,6 +4,7 @@ import type { Pattern } from './build.ts'
 import { atN, DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_N, WARM_VARIANTS } from './phases.ts'
 import { type ColdStartSample, cellKey, type Results } from './results.ts'
 import { bootstrap, max, median, min } from './stats.ts'
+import { tracingTable } from './tracing.ts'
 
 const LITE: Pattern[] = ['per-variable-lite', 'bundle-lite']
 const DECRYPTING: Pattern[] = ['naive', 'per-variable', 'bundle', ...LITE, 'esdk']
@@ -750,6 +751,18 @@ export const renderMarkdown = (r: Results): string => {
     ),
     '',
   )
+
+  if (r.tracing) {
+    push(
+      '## X-Ray tracing at cold start',
+      '',
+      'secure-items as the template builds it, and once more with its tracing module stubbed out:',
+      'off is `POWERTOOLS_TRACE_ENABLED=false` (the X-Ray SDK is never evaluated), on is as in Lambda.',
+      '',
+      tracingTable(r.tracing),
+      '',
+    )
+  }
 
   push(
     '## What this does not measure',

@@ -1,3 +1,4 @@
+import type { TracingCost } from './tracing.ts'
 // What run.ts measures, as report.ts reads it.
 
 import type { Pattern } from './build.ts'
@@ -92,6 +93,8 @@ export interface Results {
     n: number
     results: BurstResult[]
   }
+  /** X-Ray tracing's module-load cost (scripts/bench/tracing.ts), when that phase ran. */
+  tracing?: TracingCost
   durationS: number
 }
 

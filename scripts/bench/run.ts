@@ -29,6 +29,7 @@ import { killChildren } from './proc.ts'
 import { renderMarkdown, renderSvg } from './report.ts'
 import { cellKey, type Machine, type Results } from './results.ts'
 import { encryptFixtures, makeSecrets, type Stack, startStack } from './stack.ts'
+import { tracingCost } from './tracing.ts'
 
 const HELP = `npm run bench [-- options]
 
@@ -47,7 +48,7 @@ Options:
   --out <dir>         where to write BENCHMARKS.md and the SVG, default docs/
   --burst <n>         concurrent cold starts in the at-scale burst, default 500 (--quick: 100)
   --burst-rate <rps>  Decrypt requests per second the proxy admits in the burst, default 1000
-  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst
+  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst, tracing
                       (a partial report; written to a temp dir unless --out)
   --json <file>       also write the raw measurements as JSON
   --from-json <file>  measure nothing: write the report again from such a file
@@ -55,7 +56,7 @@ Options:
 
 class UsageError extends Error {}
 
-const PHASES = ['cold', 'load', 'warm', 'log', 'burst'] as const
+const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing'] as const
 type Phase = (typeof PHASES)[number]
 
 const positive = (name: string, text: string | undefined, fallback: number): number => {
@@ -274,6 +275,14 @@ const main = async (): Promise<number> => {
       progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
     }
     const burst = phases.has('burst') ? await bursts(bench) : []
+    if (phases.has('tracing')) {
+      progress(
+        `tracing: ${options.loadRounds} rounds of secure-items module load (on, off, no code)`,
+      )
+    }
+    const tracing = phases.has('tracing')
+      ? await tracingCost(join(work, 'tracing'), options.loadRounds)
+      : undefined
 
     // The command as it bears on the numbers (--json only adds a file).
     const extra = shownArgs(process.argv.slice(2)).join(' ')
@@ -302,6 +311,7 @@ const main = async (): Promise<number> => {
         n: BURST_N,
         results: burst,
       },
+      tracing,
       durationS: (performance.now() - started) / 1000,
     }
     if (options.json) {

@@ -39,6 +39,8 @@ Commands:
   bundle      encrypt a dotenv file of KEY=value lines as one envelope (a bundle):
               one env var, or a secrets file with --out, and one KMS call per cold start
   reencrypt   move a value to another key and/or another function's context
+  check       before deploying: prove every encrypted value of a template decrypts for
+              its function (KMS ReEncrypt, no plaintext anywhere), key state, 4 KB budget
 
 Secrets are read from stdin or --in FILE, never from the command line.
 Run kms-secrets <command> --help for its options.
@@ -50,6 +52,39 @@ Example:
 `
 
 export const COMMAND_HELP: Record<string, string> = {
+  check: `Usage: kms-secrets check --template FILE [--parameter-overrides K=V ...] [--stack-name NAME] [options]
+
+For every function of the template and every encrypted value it will receive (env vars:
+raw KMS blobs, envelopes and bundles, secrets files in the function's code), proves the
+value decrypts for that function WITHOUT anyone seeing the plaintext: KMS ReEncrypt from
+the function's encryption context {"LambdaFunctionName": <its name>} (or with its
+EnvironmentVariableName, for bindVariableName) onto the same key and context. The
+plaintext never leaves KMS: the caller needs kms:ReEncryptFrom and kms:ReEncryptTo with
+the condition kms:ReEncryptOnSameKey, never kms:Decrypt.
+For an envelope, bundle or secrets file that proves its encrypted data key; the AES-GCM
+tag of the body needs the plaintext data key, so an altered body is only found by
+'kms-secrets decrypt' (kms:Decrypt) or at the cold start.
+Also: the key is enabled and not pending deletion (DescribeKey), its rotation is on
+(GetKeyRotationStatus; off is a warning), and each function's environment variables fit
+Lambda's 4 KB.
+
+Encrypted values are the variables set from a NoEcho parameter, values starting with
+kse1:, base64 of 64 bytes or more, and relative paths to a kse1: file in the CodeUri.
+
+  --template FILE             the SAM / CloudFormation template (required)
+  --parameter-overrides K=V   parameter values (repeatable, or "K=V K2=V2"), after
+                              samconfig.toml's parameter_overrides; file://PATH reads a
+                              JSON object {"Name": "value"} (CodePipeline's form)
+  --stack-name NAME           stack name for \${AWS::StackName} (default: samconfig.toml)
+  --samconfig FILE            default: samconfig.toml beside the template
+  --config-env NAME           samconfig environment (default "default")
+  --key-id ID                 the key (default: the template's AWS::KMS::Alias)
+  --format text|json          one line per value: function, variable, verdict, reason
+                              (default text); json: {"ok", "lines": [...]}
+
+Exit codes: 0 every value decrypts (warnings allowed), 1 a failure, 2 bad command line.
+${ENV}
+`,
   encrypt: `Usage: kms-secrets encrypt --key-id ID (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
 
 Encrypts the bytes of stdin (or --in FILE), exactly as given: a trailing newline is

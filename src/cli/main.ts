@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { parseCommandArgs, TemplateScope, type Values } from './args.ts'
 import { bundleOptions, runBundle } from './commands/bundle.ts'
+import { checkOptions, runCheck } from './commands/check.ts'
 import { decryptOptions, runDecrypt } from './commands/decrypt.ts'
 import { encryptOptions, runEncrypt } from './commands/encrypt.ts'
 import { reencryptOptions, runReencrypt } from './commands/reencrypt.ts'
@@ -21,6 +22,7 @@ const COMMANDS: Record<
   decrypt: { options: decryptOptions, run: runDecrypt },
   bundle: { options: bundleOptions, run: runBundle },
   reencrypt: { options: reencryptOptions, run: runReencrypt },
+  check: { options: checkOptions, run: runCheck },
 }
 const COMMAND_NAMES = Object.keys(COMMANDS)
 

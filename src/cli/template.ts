@@ -33,6 +33,8 @@ export interface ResolveScope {
   /** Stack name, when the caller knows it (--stack-name); else looked up in samconfig.toml. */
   stackName: () => Promise<string>
   region: string | undefined
+  /** Parameter values of the deploy (they win over the template's Default). */
+  parameters?: Readonly<Record<string, string>>
 }
 
 export interface TemplateFunction {
@@ -41,8 +43,16 @@ export interface TemplateFunction {
   functionName: string
   /** Where it came from, for the stderr note. */
   nameSource: 'FunctionName' | 'KMS_SECRETS_FUNCTION_NAME'
-  /** Environment variables (Globals merged), with the size of the value when it is known. */
-  variables: Array<{ name: string; value: Json; bytes: number | undefined }>
+  /**
+   * Environment variables (Globals merged; those an `!If` leaves out with AWS::NoValue are
+   * dropped), with the value and its size when they are known.
+   */
+  variables: Array<{
+    name: string
+    value: Json
+    text?: string | undefined
+    bytes: number | undefined
+  }>
 }
 
 export const findFunction = async (
@@ -59,12 +69,15 @@ export const findFunction = async (
     )
   }
   const resolver = new Resolver(template, scope)
-  const sized = await Promise.all(
-    Object.entries(fn.environment).map(async ([name, value]) => {
-      const resolved = await resolver.tryResolve(value)
-      return { name, value, bytes: resolved === undefined ? undefined : byteLength(resolved) }
-    }),
-  )
+  const sized = (
+    await Promise.all(
+      Object.entries(fn.environment).map(async ([name, value]) => {
+        if (await resolver.isNoValue(value)) return []
+        const text = await resolver.tryResolve(value)
+        return [{ name, value, text, bytes: text === undefined ? undefined : byteLength(text) }]
+      }),
+    )
+  ).flat()
   const override = fn.environment.KMS_SECRETS_FUNCTION_NAME
   if (override !== undefined) {
     const name = await resolver.resolve(override, `${logicalId} KMS_SECRETS_FUNCTION_NAME`)
@@ -85,6 +98,14 @@ export const findFunction = async (
   return { logicalId, functionName: name, nameSource: 'FunctionName', variables: sized }
 }
 
+/** One template value resolved like a function name is (plain text, !Ref, !Sub, !Join, !If). */
+export const resolveIn = (template: Template, scope: ResolveScope, node: Json, what: string) =>
+  new Resolver(template, scope).resolve(node, what)
+
+/** Whether a condition of the template holds for these parameters. */
+export const conditionIn = (template: Template, scope: ResolveScope, name: string, what: string) =>
+  new Resolver(template, scope).holds(name, what)
+
 // Stryker disable next-line StringLiteral: an unknown encoding ('') falls back to UTF-8
 export const byteLength = (text: string) => Buffer.byteLength(text, 'utf8')
 
@@ -103,10 +124,54 @@ class Resolver {
     return this.resolve(node, '').catch(() => undefined)
   }
 
+  /** `!Ref AWS::NoValue`, or an `!If` that chooses it: the property is left out. */
+  async isNoValue(node: Json): Promise<boolean> {
+    if (!isRecord(node)) return false
+    if (node.Ref === 'AWS::NoValue') return true
+    const branch = await this.#ifBranch(node, '').catch(() => undefined)
+    return branch !== undefined && this.isNoValue(branch)
+  }
+
+  /** The branch an `!If [Condition, a, b]` takes; undefined when `node` is no `!If`. */
+  async #ifBranch(node: Record<string, Json>, what: string): Promise<Json | undefined> {
+    const fnIf = node['Fn::If']
+    if (!Array.isArray(fnIf) || fnIf.length !== 3 || typeof fnIf[0] !== 'string') return undefined
+    return (await this.#condition(fnIf[0], what, 0)) ? fnIf[1] : fnIf[2]
+  }
+
+  holds(name: string, what: string): Promise<boolean> {
+    return this.#condition(name, what, 0)
+  }
+
+  /** A condition made of !Equals, !Not and !Condition over values that resolve. */
+  #condition(name: string, what: string, depth: number): Promise<boolean> {
+    const conditions = this.#template.doc.Conditions
+    const node = isRecord(conditions) && Object.hasOwn(conditions, name) ? conditions[name] : null
+    return this.#truth(node as Json, what, depth)
+  }
+
+  async #truth(node: Json, what: string, depth: number): Promise<boolean> {
+    // A cycle (which CloudFormation refuses) stops here instead of looping.
+    if (!isRecord(node) || depth > 16) return this.#unknown(what)
+    if (typeof node.Condition === 'string') return this.#condition(node.Condition, what, depth + 1)
+    const equals = node['Fn::Equals']
+    if (Array.isArray(equals) && equals.length === 2) {
+      const [a, b] = await Promise.all(equals.map((side) => this.resolve(side, what)))
+      return a === b
+    }
+    const not = node['Fn::Not']
+    if (Array.isArray(not) && not.length === 1) {
+      return !(await this.#truth(not[0] as Json, what, depth + 1))
+    }
+    return this.#unknown(what)
+  }
+
   async resolve(node: Json, what: string): Promise<string> {
     if (['string', 'number', 'boolean'].includes(typeof node)) return String(node)
     if (isRecord(node)) {
       if (typeof node.Ref === 'string') return this.#ref(node.Ref, what)
+      const branch = await this.#ifBranch(node, what)
+      if (branch !== undefined) return this.resolve(branch, what)
       if (node['Fn::Sub'] !== undefined) return this.#sub(node['Fn::Sub'], what)
       const join = node['Fn::Join']
       if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
@@ -126,6 +191,8 @@ class Resolver {
   async #ref(name: string, what: string): Promise<string> {
     if (name === 'AWS::StackName') return this.#scope.stackName()
     if (name === 'AWS::Region' && this.#scope.region) return this.#scope.region
+    const given = this.#scope.parameters
+    if (given !== undefined && Object.hasOwn(given, name)) return given[name] as string
     const parameters = this.#template.doc.Parameters
     const parameter = isRecord(parameters) ? parameters[name] : undefined
     if (isRecord(parameter) && typeof parameter.Default === 'string') return parameter.Default

@@ -86,6 +86,7 @@ export const fakeKms = () => {
         input.DestinationKeyId as string,
       ),
       KeyId: arnOf(input.DestinationKeyId as string),
+      SourceKeyId: entry.keyArn,
     }
   })
   /** What KMS would decrypt a raw blob (base64) to, under a context; throws otherwise. */

@@ -63,11 +63,11 @@ describe('kms-secrets (top level)', () => {
     // Assess
     expect(typo.code).toBe(2)
     expect(typo.stderr).toBe(
-      'kms-secrets: argument 1 is not a command; did you mean encrypt? (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+      'kms-secrets: argument 1 is not a command; did you mean encrypt? (commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)\n',
     )
     expect(secretLike.code).toBe(2)
     expect(secretLike.stderr).toBe(
-      'kms-secrets: argument 1 is not a command (commands: encrypt, decrypt, bundle, reencrypt; see kms-secrets --help)\n',
+      'kms-secrets: argument 1 is not a command (commands: encrypt, decrypt, bundle, reencrypt, check; see kms-secrets --help)\n',
     )
   })
 

@@ -1,0 +1,211 @@
+// The key-change alert (EventBridge rule on the key's CloudTrail events -> the encrypted
+// topic, with an encrypted dead-letter queue) and the pipeline's `kms-secrets check` step
+// (its role may only ReEncrypt onto the same key, for the app stack's functions).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
+import { type Json, readTemplate, resolveValue, type Template } from '../../scripts/template.ts'
+import { REPO_ROOT } from '../support/child.ts'
+
+const STACK = 'middy-kms-secrets'
+const template = readTemplate(join(REPO_ROOT, 'template.yaml'))
+const pipeline = readTemplate(join(REPO_ROOT, 'pipeline.yaml'))
+const ctx = {
+  template,
+  parameters: { UpstreamUrl: 'https://upstream.example/' },
+  pseudo: { 'AWS::StackName': STACK },
+}
+const KEY_ARN = {
+  'Fn::If': ['CreateKey', { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, { Ref: 'ExistingKeyArn' }],
+}
+
+interface Statement {
+  Sid?: string
+  Effect: string
+  Principal?: Json
+  Action: string | string[]
+  Resource?: Json
+  Condition?: Record<string, Record<string, Json>>
+}
+
+const props = (t: Template, id: string): Record<string, Json> => {
+  const resource = t.Resources[id]
+  if (resource === undefined) throw new Error(`no resource ${id}`)
+  return resource.Properties ?? {}
+}
+const statementsOf = (document: Json): Statement[] =>
+  (document as unknown as { Statement: Statement[] }).Statement
+const bySid = (statements: Statement[], sid: string): Statement => {
+  const found = statements.find((s) => s.Sid === sid)
+  if (found === undefined) throw new Error(`no statement ${sid}`)
+  return found
+}
+
+describe('key-change alert', () => {
+  const rule = props(template, 'KeyChangeRule')
+
+  it("matches the management events that change the stack's key, from CloudTrail", () => {
+    // Prepare
+    const pattern = rule.EventPattern as {
+      source: string[]
+      'detail-type': string[]
+      detail: { eventSource: string[]; eventName: string[]; resources: { ARN: Json[] } }
+    }
+    // Act
+    const names = [...pattern.detail.eventName].sort()
+    // Assess
+    expect(template.Resources.KeyChangeRule?.Type).toBe('AWS::Events::Rule')
+    expect(rule.State).toBe('ENABLED')
+    expect(pattern.source).toEqual(['aws.kms'])
+    expect(pattern['detail-type']).toEqual(['AWS API Call via CloudTrail'])
+    expect(pattern.detail.eventSource).toEqual(['kms.amazonaws.com'])
+    expect(names).toEqual([
+      'CreateGrant',
+      'DeleteImportedKeyMaterial',
+      'DisableKey',
+      'DisableKeyRotation',
+      'ImportKeyMaterial',
+      'PutKeyPolicy',
+      'ScheduleKeyDeletion',
+    ])
+    expect(pattern.detail.resources).toEqual({ ARN: [KEY_ARN] })
+  })
+
+  it('publishes to the encrypted alarm topic, failed deliveries to an encrypted queue', () => {
+    // Prepare
+    const [target] = rule.Targets as Array<Record<string, Json>>
+    // Act
+    const queue = props(template, 'KeyChangeDeadLetterQueue')
+    // Assess
+    expect(rule.Targets).toHaveLength(1)
+    expect(target?.Arn).toEqual({ Ref: 'AlarmTopic' })
+    expect(target?.DeadLetterConfig).toEqual({
+      Arn: { 'Fn::GetAtt': ['KeyChangeDeadLetterQueue', 'Arn'] },
+    })
+    expect(queue.KmsMasterKeyId).toEqual(KEY_ARN)
+    expect(props(template, 'AlarmTopic').KmsMasterKeyId).toEqual(KEY_ARN)
+    expect(props(template, 'KeyChangeDeadLetterAlarm').AlarmActions).toEqual([
+      { Ref: 'AlarmTopic' },
+    ])
+  })
+
+  it('lets only this rule publish to the topic and dead-letter to the queue', () => {
+    // Prepare
+    const topic = statementsOf(props(template, 'AlarmTopicPolicy').PolicyDocument as Json)
+    const queue = statementsOf(
+      props(template, 'KeyChangeDeadLetterQueuePolicy').PolicyDocument as Json,
+    )
+    // Act
+    const publish = bySid(topic, 'KeyChangeRulePublishes')
+    const deadLetter = bySid(queue, 'KeyChangeRuleDeadLetters')
+    // Assess
+    for (const [s, action] of [
+      [publish, 'sns:Publish'],
+      [deadLetter, 'sqs:SendMessage'],
+    ] as const) {
+      expect(s.Effect).toBe('Allow')
+      expect(s.Principal).toEqual({ Service: 'events.amazonaws.com' })
+      expect(s.Action).toBe(action)
+      expect(s.Condition).toEqual({
+        ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['KeyChangeRule', 'Arn'] } },
+      })
+    }
+    expect(queue.find((s) => s.Effect === 'Deny')?.Condition).toEqual({
+      Bool: { 'aws:SecureTransport': 'false' },
+    })
+  })
+
+  it("lets EventBridge use the key for this rule's deliveries only", () => {
+    // Prepare
+    const key = statementsOf(props(template, 'SecretsKey').KeyPolicy as Json)
+    // Act
+    const s = bySid(key, 'KeyChangeRulePublishesToEncryptedTopicAndQueue')
+    const ruleArn = resolveValue(s.Condition?.ArnEquals?.['aws:SourceArn'] as Json, ctx)
+    // Assess
+    expect(s.Principal).toEqual({ Service: 'events.amazonaws.com' })
+    expect(s.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*'])
+    expect(resolveValue(rule.Name as Json, ctx)).toBe(`${STACK}-kms-key-changes`)
+    expect(ruleArn).toMatch(
+      new RegExp(`^arn:aws:events:[a-z0-9-]+:\\d{12}:rule/${STACK}-kms-key-changes$`),
+    )
+  })
+})
+
+describe('kms-secrets check in the pipeline', () => {
+  const sameKeyOnly = (s: Statement, names: Json) => {
+    expect(s.Effect).toBe('Allow')
+    expect(s.Action).toEqual(['kms:ReEncryptFrom', 'kms:ReEncryptTo'])
+    expect(s.Condition).toEqual({
+      Bool: { 'kms:ReEncryptOnSameKey': 'true' },
+      StringEquals: { 'kms:EncryptionContext:LambdaFunctionName': names },
+    })
+  }
+
+  it('grants the build role exactly ReEncryptFrom/To on the same key, plus the key checks', () => {
+    // Prepare
+    const role = props(pipeline, 'BuildRole').Policies as Array<{ PolicyDocument: Json }>
+    const statements = role.flatMap((p) => statementsOf(p.PolicyDocument))
+    // Act
+    const reEncrypt = statements.filter((s) => JSON.stringify(s.Action).includes('ReEncrypt'))
+    const keyState = bySid(statements, 'CheckAppKeyState')
+    // Assess
+    expect(reEncrypt).toHaveLength(1)
+    sameKeyOnly(reEncrypt[0] as Statement, [
+      { 'Fn::Sub': `\${AppStackName}-secure-items` },
+      { 'Fn::Sub': `\${AppStackName}-secure-fetch` },
+    ])
+    expect(keyState.Action).toEqual(['kms:DescribeKey', 'kms:GetKeyRotationStatus'])
+    // Decrypt only as S3 does it for the artifacts: never on the app key.
+    for (const s of statements.filter((s) => JSON.stringify(s.Action).includes('kms:Decrypt'))) {
+      expect(s.Condition?.StringEquals?.['kms:ViaService']).toBeDefined()
+    }
+  })
+
+  it("delegates the same, and no more, to IAM in the app key's policy", () => {
+    // Prepare
+    const key = statementsOf(props(template, 'SecretsKey').KeyPolicy as Json)
+    // Act
+    const s = bySid(key, 'CheckValuesViaIamWithReEncryptOnSameKey')
+    // Assess
+    sameKeyOnly(s, [
+      { 'Fn::Sub': `\${AWS::StackName}-secure-items` },
+      { 'Fn::Sub': `\${AWS::StackName}-secure-fetch` },
+    ])
+  })
+
+  it('runs check after the tests and before sam package, with what the Deploy stage passes', () => {
+    // Prepare
+    const spec = parseYaml(readFileSync(join(REPO_ROOT, 'buildspec.yml'), 'utf8')) as {
+      phases: Record<string, { commands: string[] }>
+    }
+    const env = (
+      props(pipeline, 'BuildProject').Environment as {
+        EnvironmentVariables: Array<{ Name: string; Value: Json }>
+      }
+    ).EnvironmentVariables
+    const deploy = (
+      props(pipeline, 'Pipeline').Stages as Array<{
+        Actions: Array<{ Configuration: Record<string, Json> }>
+      }>
+    )[2]?.Actions[0]?.Configuration
+    // Act
+    const commands = Object.values(spec.phases).flatMap((phase) => phase.commands)
+    const at = (text: string) => commands.findIndex((c) => c.includes(text))
+    const overrides = env.find((v) => v.Name === 'APP_PARAMETER_OVERRIDES')?.Value
+    // Assess
+    expect(at('npm test')).toBeLessThan(at('kms-secrets.js check'))
+    expect(at('kms-secrets.js check')).toBeLessThan(at('sam package'))
+    expect(commands[at('kms-secrets.js check')]).toMatch(
+      /--template template\.yaml --stack-name "\$APP_STACK_NAME" --key-id "\$APP_KEY_ID" --parameter-overrides "file:\/\/\$overrides"/,
+    )
+    expect(overrides).toEqual(deploy?.ParameterOverrides)
+    expect(env.find((v) => v.Name === 'APP_KEY_ID')?.Value).toEqual({
+      'Fn::If': [
+        'UseExistingKey',
+        { Ref: 'ExistingKeyArn' },
+        { 'Fn::Sub': `alias/\${AppStackName}-secrets` },
+      ],
+    })
+  })
+})
