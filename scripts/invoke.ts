@@ -15,8 +15,9 @@ import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ricEntry } from './local/ric.ts'
+import { type RuntimeOutcome, startRuntimeApi } from './local/runtime-api.ts'
 import {
   buildFunction,
   builtHandlerPath,
@@ -258,88 +259,6 @@ export function functionEnvironment(
   return env
 }
 
-/**
- * The child: loads the handler (INIT), then invokes it with each event of the JSON array on
- * stdin in turn, each with a fresh Lambda-like context; one JSON line per result on fd 3.
- * After an init failure or a timeout it exits (Lambda discards that execution environment).
- */
-const RUNNER = `
-import { readFileSync, writeSync } from 'node:fs'
-const [handlerUrl, exportName, contextJson] = process.argv.slice(-3)
-const events = JSON.parse(readFileSync(0, 'utf8')) // stdin: events can be larger than an argument
-const spec = JSON.parse(contextJson)
-const fail = (error, extra = {}) => ({
-  ok: false,
-  error: {
-    errorType: (error && error.name) || 'Error',
-    errorMessage: (error && error.message) || String(error),
-    trace: String((error && error.stack) || '').split('\\n'),
-  },
-  ...extra,
-})
-const send = (result) => {
-  result.maxRssKb = process.resourceUsage().maxRSS
-  writeSync(3, JSON.stringify(result) + '\\n')
-}
-const initStart = performance.now()
-let handler
-try {
-  const mod = await import(handlerUrl)
-  handler = mod[exportName]
-  if (typeof handler !== 'function') {
-    throw Object.assign(new Error(exportName + ' is undefined or not exported'), { name: 'Runtime.HandlerNotFound' })
-  }
-} catch (error) {
-  send(fail(error, { phase: 'init', initMs: performance.now() - initStart }))
-  process.exit(0)
-}
-const initMs = performance.now() - initStart
-for (const [index, event] of events.entries()) {
-  const deadline = Date.now() + spec.timeoutMs
-  const context = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: spec.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: spec.invokedFunctionArn,
-    memoryLimitInMB: spec.memoryLimitInMB,
-    awsRequestId: spec.awsRequestIds[index],
-    logGroupName: spec.logGroupName,
-    logStreamName: spec.logStreamName,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  }
-  const started = performance.now()
-  const timer = setTimeout(() => {
-    send({
-      ok: false,
-      phase: 'invoke',
-      initMs,
-      durationMs: performance.now() - started,
-      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after ' + (spec.timeoutMs / 1000).toFixed(2) + ' seconds' },
-    })
-    process.exit(0)
-  }, spec.timeoutMs)
-  try {
-    const result = await handler(event, context)
-    clearTimeout(timer)
-    send({ ok: true, phase: 'invoke', initMs, durationMs: performance.now() - started, result: result === undefined ? null : result })
-  } catch (error) {
-    clearTimeout(timer)
-    send(fail(error, { phase: 'invoke', initMs, durationMs: performance.now() - started }))
-  }
-}
-process.exit(0)
-`
-
-interface RunnerResult {
-  ok: boolean
-  phase: 'init' | 'invoke'
-  initMs?: number
-  durationMs?: number
-  maxRssKb?: number
-  result?: unknown
-  error?: { errorType: string; errorMessage: string; trace?: string[] }
-}
-
 /** Variables of the caller passed through: AWS credentials, region, local endpoint. */
 function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {}
@@ -393,6 +312,8 @@ export interface InvokeIo {
    * event meanwhile), e.g. to read a request counter between a cold and a warm invocation.
    */
   onInvocation?: (invocation: Invocation, index: number) => void
+  /** Called when the runtime first asks for an event (INIT is over), before it gets one. */
+  onInit?: () => void
 }
 
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
@@ -474,124 +395,171 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   const requestIds = events.map(() => randomUUID())
   const account = '123456789012'
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
-  const contextSpec = {
-    functionName,
-    invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
-    memoryLimitInMB: String(fn.memorySize),
-    awsRequestIds: requestIds,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    timeoutMs: fn.timeout * 1000,
-  }
+  const logGroupName = `/aws/lambda/${functionName}`
+  const logStreamName = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`
+  const invokedFunctionArn = `arn:aws:lambda:${region}:${account}:function:${functionName}`
   const runtime = fn.runtime ?? 'nodejs24.x'
+  const api = await startRuntimeApi()
+  // What the nodejs24.x runtime sets (the Runtime API's address is this process's server).
   const childEnv: Record<string, string> = {
     PATH: io.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
     ...passThrough(io.env),
     ...environment,
+    ...logLevels(fn, ctx),
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: contextSpec.logGroupName,
-    AWS_LAMBDA_LOG_STREAM_NAME: contextSpec.logStreamName,
+    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_RUNTIME_API: api.address,
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
     LAMBDA_TASK_ROOT: outdir,
     _HANDLER: fn.handler,
   }
 
   const invocations: Invocation[] = []
-  const record = (raw: RunnerResult): Invocation => {
+  const record = (
+    outcome: RuntimeOutcome,
+    phase: 'init' | 'invoke',
+    initMs: number,
+    durationMs: number,
+    maxRssKb: number,
+  ): Invocation => {
     const index = invocations.length
     const requestId = requestIds[index] ?? randomUUID()
-    const value = raw.ok ? (raw.result ?? null) : raw.error
+    const value = outcome.ok ? outcome.value : outcome.error
     const invocation: Invocation = {
       requestId,
-      ok: raw.ok,
-      phase: raw.phase,
+      ok: outcome.ok,
+      phase,
       value,
       output: JSON.stringify(value),
-      initMs: raw.initMs ?? 0,
-      durationMs: raw.durationMs ?? 0,
-      maxRssKb: raw.maxRssKb ?? 0,
+      initMs,
+      durationMs,
+      maxRssKb,
     }
     invocations.push(invocation)
-    const duration = invocation.durationMs
-    const init = index === 0 ? `\tInit Duration: ${invocation.initMs.toFixed(2)} ms` : ''
+    const init = index === 0 ? `\tInit Duration: ${initMs.toFixed(2)} ms` : ''
     io.log(`END RequestId: ${requestId}`)
     io.log(
-      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
+      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(maxRssKb / 1024)} MB${init}`,
     )
     io.onInvocation?.(invocation, index)
-    const next = requestIds[index + 1]
-    const goesOn = raw.phase === 'invoke' && raw.error?.errorType !== 'Sandbox.Timedout'
-    if (goesOn && next !== undefined) io.log(`START RequestId: ${next} Version: $LATEST`)
     return invocation
   }
 
-  io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '--eval',
-        RUNNER,
-        '--',
-        pathToFileURL(handlerFile).href,
-        fn.handlerExport,
-        JSON.stringify(contextSpec),
-      ],
-      {
-        cwd: outdir,
-        env: childEnv,
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-        ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
-      },
-    )
-    child.stdin?.on('error', () => {})
-    child.stdin?.end(JSON.stringify(events))
-    child.stdout?.pipe(io.logStream, { end: false })
-    child.stderr?.pipe(io.logStream, { end: false })
-    let pending = ''
-    const channel = child.stdio[3] as NodeJS.ReadableStream
-    channel.setEncoding('utf8')
-    channel.on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) if (line !== '') record(JSON.parse(line) as RunnerResult)
-    })
-    child.once('error', (error) => {
-      // An abort (io.signal) kills the child; its 'close' still follows.
-      if ((error as Error).name !== 'AbortError') reject(error)
-    })
-    child.once('close', (code, signal) => {
-      if (pending.trim() !== '') record(JSON.parse(pending) as RunnerResult)
-      const last = invocations.at(-1)
-      const ended =
-        last !== undefined &&
-        (last.phase === 'init' ||
-          (last.value as { errorType?: string } | null)?.errorType === 'Sandbox.Timedout')
-      if (!ended && invocations.length < events.length) {
-        record({
-          ok: false,
-          phase: 'invoke',
-          error: {
-            errorType: 'Runtime.ExitError',
-            errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
-          },
-        })
-      }
-      resolvePromise()
-    })
+  // The function's process: aws-lambda-ric, as Lambda's nodejs runtime starts it.
+  const entry = ricEntry(io.log, io.env)
+  const started = performance.now()
+  const child = spawn(process.execPath, [entry], {
+    cwd: outdir,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
   })
+  child.stdout?.pipe(io.logStream, { end: false })
+  child.stderr?.pipe(io.logStream, { end: false })
+  const exited = new Promise<RuntimeOutcome>((resolveExit) => {
+    child.once('error', () => {}) // an abort kills it; 'close' follows
+    child.once('close', (code, signal) =>
+      resolveExit({
+        ok: false,
+        error: {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
+        },
+      }),
+    )
+  })
+  try {
+    const init = await Promise.race([api.init, exited])
+    const initMs = performance.now() - started
+    io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
+    if (!init.ok) {
+      record(init, 'init', initMs, 0, peakRssKb(child.pid))
+    } else {
+      io.onInit?.()
+      for (const [index, event] of events.entries()) {
+        if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
+        const begun = performance.now()
+        const deadlineMs = Date.now() + fn.timeout * 1000
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = new Promise<RuntimeOutcome>((resolveTimeout) => {
+          timer = setTimeout(
+            () =>
+              resolveTimeout({
+                ok: false,
+                error: {
+                  errorType: 'Sandbox.Timedout',
+                  errorMessage: `Task timed out after ${fn.timeout.toFixed(2)} seconds`,
+                },
+              }),
+            fn.timeout * 1000,
+          )
+        })
+        const outcome = await Promise.race([
+          api.invoke({
+            payload: event,
+            requestId: requestIds[index] as string,
+            deadlineMs,
+            invokedFunctionArn,
+            traceId: traceHeader(),
+          }),
+          timedOut,
+          exited,
+        ])
+        clearTimeout(timer)
+        record(outcome, 'invoke', initMs, performance.now() - begun, peakRssKb(child.pid))
+        const error = outcome.ok ? undefined : outcome.error.errorType
+        if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
+      }
+    }
+  } finally {
+    // Lambda ends the environment with SIGTERM (then SIGKILL).
+    child.kill('SIGTERM')
+    const killer = setTimeout(() => child.kill('SIGKILL'), 2000)
+    await exited
+    clearTimeout(killer)
+    await api.close()
+  }
   return {
     exitCode: invocations.every((i) => i.ok) ? 0 : 1,
     output: invocations.map((i) => i.output).join('\n'),
     invocations,
+  }
+}
+
+/** AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL, as Lambda sets them from LoggingConfig. */
+export function logLevels(fn: TemplateFunction, ctx: ResolveContext): Record<string, string> {
+  const config = resolveValue(fn.properties.LoggingConfig ?? {}, ctx) as Record<string, unknown>
+  if (config === null || typeof config !== 'object' || config.LogFormat !== 'JSON') {
+    return { AWS_LAMBDA_LOG_FORMAT: 'Text' }
+  }
+  return {
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    AWS_LAMBDA_LOG_LEVEL: String(config.ApplicationLogLevel ?? 'INFO'),
+  }
+}
+
+/** A sampled X-Ray trace header, as Lambda passes it with Tracing: Active. */
+function traceHeader(): string {
+  const epoch = Math.floor(Date.now() / 1000).toString(16)
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`
+}
+
+/** The process's peak resident memory (Lambda's Max Memory Used), from /proc on Linux. */
+function peakRssKb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0)
+  } catch {
+    return 0
   }
 }
 

@@ -1,6 +1,11 @@
 export { ErrorCode, KmsSecretsError } from './errors.ts'
 export { loadSecrets } from './load-secrets.ts'
-export { type KmsSecretsOptions, kmsSecrets, kmsSecretsDefaults } from './middleware.ts'
+export {
+  type KmsSecretsMiddleware,
+  type KmsSecretsOptions,
+  kmsSecrets,
+  kmsSecretsDefaults,
+} from './middleware.ts'
 export {
   clearCache,
   defaults,

@@ -26,6 +26,23 @@ export const kmsSecretsDefaults = {
   setToContext: false,
 }
 
+/** What `kmsSecrets` returns: a Middy middleware, plus `ready()`. */
+export type KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> = MiddlewareObj<
+  unknown,
+  unknown,
+  Error,
+  C extends true ? Context & Secrets<F, T> : Context,
+  Secrets<F, T>
+> & {
+  /**
+   * Settles when the decrypt round started at creation has finished, either way (never
+   * rejects: a failure is not cached, the next invocation retries and reports it). Await it
+   * at the handler module's top level so the round completes within INIT, before provisioned
+   * concurrency or a snapshot freezes the environment.
+   */
+  ready(): Promise<void>
+}
+
 /**
  * Middy middleware: decrypts the KMS-encrypted environment variables named in
  * `fetchData` once per cold start and hands the plaintexts to the handler through
@@ -37,20 +54,18 @@ export const kmsSecrets = <
   const C extends boolean = false,
 >(
   options: KmsSecretsOptions<F, T, C>,
-): MiddlewareObj<
-  unknown,
-  unknown,
-  Error,
-  C extends true ? Context & Secrets<F, T> : Context,
-  Secrets<F, T>
-> => {
+): KmsSecretsMiddleware<F, T, C> => {
   const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options)
   const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
   // Start during INIT: the function's first invocation finds the secrets ready. A
   // failure here stays in no cache: that invocation decrypts again and reports it.
-  if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
-    cache.get().catch(() => {})
-  }
+  const prefetch =
+    !(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0
+      ? cache.get().then(
+          () => {},
+          () => {},
+        )
+      : Promise.resolve()
   const assign = (request: Request, values: Secrets<F, T>): undefined => {
     Object.assign(request.internal, values)
     if (setToContext) Object.assign(request.context, values)
@@ -61,11 +76,5 @@ export const kmsSecrets = <
     if (values !== undefined) return assign(request, values)
     return cache.get().then((fresh) => assign(request, fresh))
   }
-  return { before: kmsSecretsBefore } as MiddlewareObj<
-    unknown,
-    unknown,
-    Error,
-    C extends true ? Context & Secrets<F, T> : Context,
-    Secrets<F, T>
-  >
+  return { before: kmsSecretsBefore, ready: () => prefetch } as KmsSecretsMiddleware<F, T, C>
 }

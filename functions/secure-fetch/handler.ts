@@ -51,6 +51,9 @@ const secrets = secretsMiddleware(config, {
   // ahead of the first request instead of inside it.
   onPrefetched: (values) => pool.clientFor(values),
 })
+// Finish the decrypt round within INIT: provisioned concurrency freezes the environment
+// between INIT and the first event, which then finds the secrets ready (a failure is retried there).
+await secrets.ready()
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger, { logEvent: false }))

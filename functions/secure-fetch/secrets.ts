@@ -43,7 +43,7 @@ export interface SecretsHooks {
 export function secretsMiddleware(
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
   hooks: SecretsHooks,
-): MiddlewareObj<unknown, unknown, Error, Context> {
+): MiddlewareObj<unknown, unknown, Error, Context> & { ready(): Promise<void> } {
   const options = {
     fetchData: secretsFetchData(config),
     setToContext: true,
@@ -54,7 +54,7 @@ export function secretsMiddleware(
   const started = performance.now()
   let prefetchSettled = false
   let unreported: number | undefined
-  loadSecrets(options).then(
+  const prefetch = loadSecrets(options).then(
     (values) => {
       prefetchSettled = true
       unreported = performance.now() - started
@@ -75,6 +75,8 @@ export function secretsMiddleware(
   }
   const before = inner.before as (request: unknown) => Promise<void> | undefined
   return {
+    /** Settles (never rejects) when the INIT round and its onPrefetched hook are done. */
+    ready: () => prefetch,
     before: (request) => {
       const pending = before(request)
       if (pending === undefined) return report() // warm: secrets already on the context

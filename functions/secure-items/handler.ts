@@ -30,6 +30,10 @@ const route = createRouter({
   metrics,
 })
 const dataKey = dataKeyMiddlewares(metrics)
+const secrets = kmsSecrets(dataKeySecrets)
+// Finish the decrypt round within INIT: provisioned concurrency freezes the environment
+// between INIT and the first event, which then finds the key ready (a failure is retried there).
+await secrets.ready()
 
 export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   // Never log the event: its body holds the secret in clear.
@@ -39,6 +43,6 @@ export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   // Validate first: bad input gets its 400 without waiting for KMS.
   .use(parser({ schema: itemsEvent }))
   .use(dataKey.timer)
-  .use(kmsSecrets(dataKeySecrets))
+  .use(secrets)
   .use(dataKey.toContext)
   .handler((event, context) => route(event, context.dataKey))
