@@ -1,15 +1,15 @@
 // npm run invoke -- <LogicalId> -e events/x.json [-e events/y.json ...] [--env-vars env.json]
 //
-// `sam local invoke` for machines without Docker: reads template.yaml (scripts/template.ts),
-// builds the function with esbuild from the template's own BuildProperties into
-// .build/<LogicalId>/, and runs the BUILT bundle in a fresh Node process with the
-// template's environment (parameters from --parameter-overrides, else their Default),
-// the --env-vars overrides, the Lambda runtime's variables and a realistic context.
-// Several events (-e repeated) are invoked in turn in that one process: one cold start, then
-// warm invocations, as in one Lambda execution environment. The result (or the Lambda-style
-// error) of each is printed as JSON on stdout, one line each; the function's logs and the
-// START / END / REPORT lines go to stderr. `invoke()` is the same thing as a function (used
-// by the demo, scripts/demo.ts). Dev tooling: never bundled.
+// Runs a function of template.yaml the way Lambda's nodejs runtime does, without Docker:
+// builds it with esbuild from the template's own BuildProperties into .build/<LogicalId>/
+// (or takes a \`sam build\` output with --skip-build), then starts aws-lambda-ric (the Runtime
+// Interface Client Lambda's Node runtime is built on) in a fresh Node process, with the
+// template's Handler, environment and LoggingConfig and the variables the runtime sets, behind
+// a loopback Runtime API (scripts/local/runtime-api.ts) that hands it the events. Several
+// events (-e repeated) go to that one process in turn: one cold start, then warm invocations.
+// The result (or Lambda's error shape) of each is printed as JSON on stdout, one line each;
+// the function's logs and the START / END / REPORT lines go to stderr. \`invoke()\` is the same
+// thing as a function (used by the demo, scripts/demo.ts). Dev tooling: never bundled.
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -20,20 +20,21 @@ import { ricEntry } from './local/ric.ts'
 import { type RuntimeOutcome, startRuntimeApi } from './local/runtime-api.ts'
 import {
   buildFunction,
-  builtHandlerPath,
   functionsOf,
   NO_VALUE,
   type ResolveContext,
   readTemplate,
   resolveValue,
+  runtimeHandlerFile,
   type TemplateFunction,
 } from './template.ts'
 
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
 
 Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) into
-.build/<LogicalId>/ and invokes the built handler in a fresh Node process, like
-\`sam local invoke\` without Docker.
+.build/<LogicalId>/ and runs it as Lambda's nodejs runtime does: aws-lambda-ric (installed
+once per machine into a cache folder) in a fresh Node process, with the template's Handler,
+behind a Runtime API on 127.0.0.1.
 
 Options:
   -e, --event FILE              event JSON (- for stdin); default {}. Repeat it to invoke
@@ -50,15 +51,21 @@ Options:
                                 samconfig.toml's region, then us-east-1
       --build-dir DIR           default .build (beside the template); the bundle goes to
                                 DIR/<LogicalId>/
-      --skip-build              reuse DIR/<LogicalId>/ from the previous run
+      --skip-build              run DIR/<LogicalId>/ as it is: the previous run's build, or
+                                \`sam build\`'s (-t .aws-sam/build/template.yaml --build-dir .aws-sam/build)
+      --sam-local               name the function as \`sam local invoke\` does: its logical id
+                                (then set KMS_SECRETS_FUNCTION_NAME in --env-vars to the name the
+                                values were encrypted for)
   -h, --help                    this text
 
-The function gets the template's Environment, then the env-vars overrides, then the Lambda
-runtime's variables (AWS_LAMBDA_FUNCTION_NAME = the template's FunctionName, LAMBDA_TASK_ROOT
-= the build folder, ...), plus this shell's AWS_* variables (credentials, AWS_ENDPOINT_URL
-for a local endpoint), as sam local passes your credentials. Its context has the real
-functionName, a fresh awsRequestId and getRemainingTimeInMillis() counting down the
-template's Timeout (module loading, Lambda's INIT, is not counted).
+The function gets the template's Environment, then the env-vars overrides, then what the
+nodejs runtime sets: _HANDLER (the template's Handler), LAMBDA_TASK_ROOT (the build folder),
+AWS_LAMBDA_FUNCTION_NAME (the template's FunctionName as deployed; the logical id with
+--sam-local), AWS_LAMBDA_FUNCTION_VERSION / MEMORY_SIZE, AWS_LAMBDA_LOG_FORMAT and
+AWS_LAMBDA_LOG_LEVEL from LoggingConfig, AWS_REGION, TZ, a fresh _X_AMZN_TRACE_ID per
+invocation, plus this shell's AWS_* variables (credentials, AWS_ENDPOINT_URL for a local
+endpoint). The context is the runtime client's own: a fresh awsRequestId and
+getRemainingTimeInMillis() counting down the template's Timeout from each event.
 
 Output: the handler's result as JSON on stdout (exit 0), or Lambda's error shape
 {"errorType","errorMessage","trace"} on stdout (exit 1: the handler threw, initialisation
@@ -83,6 +90,8 @@ export interface InvokeOptions {
   region?: string
   buildDir?: string
   skipBuild: boolean
+  /** Name the function by its logical id, as \`sam local invoke\` does. */
+  samLocal: boolean
   help: boolean
 }
 
@@ -102,6 +111,7 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
         region: { type: 'string' },
         'build-dir': { type: 'string' },
         'skip-build': { type: 'boolean' },
+        'sam-local': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -130,6 +140,7 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
     parameterOverrides: overrides,
     template: str('template') ?? 'template.yaml',
     skipBuild: values['skip-build'] === true,
+    samLocal: values['sam-local'] === true,
     help: values.help === true,
   }
   const set = (key: 'logicalId' | 'envVars' | 'stackName' | 'region' | 'buildDir', v?: string) => {
@@ -364,7 +375,9 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
           options.envVars,
         )
   const environment = functionEnvironment(fn, ctx, overrides)
-  const functionName = resolveValue(fn.functionName ?? fn.logicalId, ctx)
+  const functionName = options.samLocal
+    ? fn.logicalId
+    : resolveValue(fn.functionName ?? fn.logicalId, ctx)
   if (typeof functionName !== 'string') {
     throw new InvokeUsageError(`${fn.logicalId}.FunctionName does not resolve to a string`)
   }
@@ -373,17 +386,17 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   const buildDir =
     options.buildDir === undefined ? join(root, '.build') : resolve(io.cwd, options.buildDir)
   const outdir = join(buildDir, fn.logicalId)
-  let handlerFile: string
   if (options.skipBuild) {
-    handlerFile = join(outdir, builtHandlerPath(fn))
-    if (!existsSync(handlerFile)) {
-      throw new InvokeUsageError(`--skip-build: ${relative(io.cwd, handlerFile)} is not built yet`)
+    if (runtimeHandlerFile(outdir, fn.handler) === undefined) {
+      throw new InvokeUsageError(
+        `--skip-build: ${relative(io.cwd, outdir) || outdir} holds no module for Handler ${fn.handler} (not built yet?)`,
+      )
     }
   } else {
     rmSync(outdir, { recursive: true, force: true })
     const started = performance.now()
     try {
-      handlerFile = (await buildFunction(fn, resolve(root, fn.codeUri), outdir)).handlerFile
+      await buildFunction(fn, resolve(root, fn.codeUri), outdir)
     } catch (error) {
       throw new InvokeUsageError(`build of ${fn.logicalId} failed: ${(error as Error).message}`)
     }
@@ -455,7 +468,7 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   }
 
   // The function's process: aws-lambda-ric, as Lambda's nodejs runtime starts it.
-  const entry = ricEntry(io.log, io.env)
+  const entry = ricEntry(io.log)
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
     cwd: outdir,

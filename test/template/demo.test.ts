@@ -430,6 +430,7 @@ export const handler = async (event: { hang?: boolean; fail?: boolean }, context
       template,
       buildDir: join(fixture, 'build-api'),
       skipBuild: false,
+      samLocal: false,
       help: false,
     }
     // Act
