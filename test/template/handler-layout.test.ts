@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runtimeHandlerFile, samBuiltHandler } from '../../scripts/template.ts'
+import { REPO_ROOT, runNode } from '../support/child.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'kms-handler-layout-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -89,6 +90,35 @@ describe('Handler layout: sam build and the Node.js runtime agree', () => {
       join(dir, 'c'),
       undefined,
       undefined,
+    ])
+  })
+})
+
+describe('scripts/built-handlers.ts (CI, after sam build)', () => {
+  it('prints each built Handler with its file, and exits 1 when one resolves to none', async () => {
+    // Prepare: the layout before this fix: Handler cut to handler.handler, bundle in a folder.
+    const built = artifact([
+      'SecureItemsFunction/handler.mjs',
+      'SecureFetchFunction/functions/secure-fetch/handler.mjs',
+    ])
+    writeFileSync(
+      join(built, 'template.yaml'),
+      `Resources:
+  SecureItemsFunction:
+    Type: AWS::Serverless::Function
+    Properties: { Handler: handler.handler, CodeUri: SecureItemsFunction, Runtime: nodejs24.x }
+  SecureFetchFunction:
+    Type: AWS::Serverless::Function
+    Properties: { Handler: handler.handler, CodeUri: SecureFetchFunction, Runtime: nodejs24.x }
+`,
+    )
+    // Act
+    const run = await runNode(join(REPO_ROOT, 'scripts/built-handlers.ts'), { args: [built] })
+    // Assess
+    expect(run.code).toBe(1)
+    expect(run.stdout.trim().split('\n')).toEqual([
+      'ok   SecureItemsFunction: Handler handler.handler (source template: handler.handler) -> SecureItemsFunction/handler.mjs',
+      'FAIL SecureFetchFunction: Handler handler.handler (source template: handler.handler) -> NO FILE: the runtime would fail INIT (Runtime.ImportModuleError)',
     ])
   })
 })

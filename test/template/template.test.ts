@@ -604,7 +604,7 @@ describe('pipeline', () => {
     })
   })
 
-  it('buildspec.yml runs npm ci, the tests, sam build and sam package into packaged.yaml', () => {
+  it('buildspec.yml runs npm ci, the tests, sam build, the built Handlers check and sam package into packaged.yaml', () => {
     // Prepare
     const spec = parseYaml(readFileSync(join(REPO_ROOT, 'buildspec.yml'), 'utf8')) as {
       phases: Record<string, { commands: string[] }>
@@ -614,7 +614,13 @@ describe('pipeline', () => {
     const commands = Object.values(spec.phases)
       .flatMap((phase) => phase.commands)
       .join('\n')
-    const order = ['npm ci', 'npm test', 'sam build', 'sam package'].map((c) => commands.indexOf(c))
+    const order = [
+      'npm ci',
+      'npm test',
+      'sam build',
+      'node scripts/built-handlers.ts .aws-sam/build',
+      'sam package',
+    ].map((c) => commands.indexOf(c))
     // Assess
     expect(order.every((i) => i >= 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)
