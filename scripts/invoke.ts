@@ -74,6 +74,9 @@ events are not invoked). Exit 2: bad command line, template, event or env-vars f
 build failure.
 `
 
+/** The placeholders of env.json ("REPLACE_WITH_CIPHERTEXT_..."). */
+const PLACEHOLDER = /^REPLACE_WITH_/
+
 /** A problem with the command line or its inputs (exit 2). */
 export class InvokeUsageError extends Error {
   override name = 'InvokeUsageError'
@@ -375,6 +378,15 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
           options.envVars,
         )
   const environment = functionEnvironment(fn, ctx, overrides)
+  // A placeholder would only come back as a 500 with the reason in a log line: say it now.
+  const placeholders = Object.keys(environment).filter((name) =>
+    PLACEHOLDER.test(environment[name] ?? ''),
+  )
+  if (placeholders.length > 0) {
+    throw new InvokeUsageError(
+      `${fn.logicalId}: ${placeholders.join(', ')} ${placeholders.length === 1 ? 'is a placeholder' : 'are placeholders'}${options.envVars === undefined ? '' : ` (${options.envVars})`}, not an encrypted value. Against the local AWS: npm run local-stack, then --env-vars .local/env.json; otherwise encrypt one: npx kms-secrets encrypt --template template.yaml --function ${fn.logicalId} ...`,
+    )
+  }
   const functionName = options.samLocal
     ? fn.logicalId
     : resolveValue(fn.functionName ?? fn.logicalId, ctx)

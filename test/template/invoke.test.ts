@@ -207,6 +207,10 @@ describe('npm run invoke: clear errors', () => {
       ['SecureFetchFunction', '-e', 'events/secure-fetch-get.json'],
       /UPSTREAM_URL: parameter UpstreamUrl has no Default/,
     ],
+    [
+      ['SecureItemsFunction', '-e', 'events/secure-items-create.json', '--env-vars', 'env.json'],
+      /^invoke: SecureItemsFunction: DATA_KEY is a placeholder \(env\.json\), not an encrypted value\. Against the local AWS: npm run local-stack, then --env-vars \.local\/env\.json/m,
+    ],
   ])('exits 2 with a clear message for %j', async (args, message) => {
     // Prepare / Act
     const run = await invoke(args)
