@@ -264,7 +264,7 @@ Resources:
   Broken:
     Type: AWS::Serverless::Function
     Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, Minify: true, KeepNames: true, EntryPoints: [fns/broken.ts] } }
-    Properties: { Handler: broken.handler, CodeUri: . }
+    Properties: { Handler: broken.handler, CodeUri: ., LoggingConfig: { LogFormat: JSON } }
 `,
     )
     const fns = join(fixture, 'fns')
@@ -433,5 +433,9 @@ Resources:
       errorType: 'ConfigError',
       errorMessage: 'TABLE_NAME is not set',
     })
+    // The runtime's own log line names the class (minified without KeepNames: "errorType":"s").
+    expect(result.stderr).toMatch(
+      /^\{"timestamp":"[^"]+","level":"ERROR","requestId":"-","message":\{"errorType":"ConfigError","errorMessage":"TABLE_NAME is not set"/m,
+    )
   }, 60_000)
 })
