@@ -33,6 +33,7 @@ export default defineConfig({
         test: {
           name: 'template',
           include: ['test/template/**/*.test.ts'],
+          globalSetup: ['test/template/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -52,3 +52,10 @@ export function ricEntry(log: (line: string) => void, env = process.env): string
   renameSync(scratch, dir)
   return entry
 }
+
+// node scripts/local/ric.ts: install it now if needed (CI does, before the tests), print where.
+if (process.argv[1] !== undefined && process.argv[1] === import.meta.filename) {
+  const started = performance.now()
+  const entry = ricEntry((line) => process.stderr.write(`${line}\n`))
+  console.log(`aws-lambda-ric: ${entry} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+}
