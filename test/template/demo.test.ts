@@ -242,6 +242,15 @@ describe('npm start: Ctrl-C', () => {
 })
 
 describe('npm start: command line (parsed only: --aws never runs here)', () => {
+  it('--built DIR runs the functions from a sam build output instead of building them', () => {
+    // Prepare / Act
+    const built = parseDemoArgs(['--built', '.aws-sam/build'], {})
+    const plain = parseDemoArgs([], {})
+    // Assess
+    expect(built.built).toBe('.aws-sam/build')
+    expect(plain).not.toHaveProperty('built')
+  })
+
   it('defaults to the local AWS, also when AWS_* variables other than AWS_PROFILE are set', () => {
     // Prepare / Act
     const plain = parseDemoArgs([], {})
