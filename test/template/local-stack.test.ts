@@ -1,6 +1,7 @@
-// The README's local-invoke steps, as written: `npm run local-stack` in one shell; in
-// another, `. .local/aws.env` and `npm run invoke ... --env-vars .local/env.json` answer
-// 201 (secure-items) and 200 (secure-fetch, through the local HTTPS upstream).
+// The README's local-invoke steps, read from the README and run as written: `npm run
+// local-stack` in one shell; in another, `. .local/aws.env` and `npm run invoke ...
+// --env-vars .local/env.json` answer 201 (secure-items) and 200 (secure-fetch, through the
+// local HTTPS upstream).
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -33,38 +34,50 @@ afterAll(async () => {
   await exited
 })
 
-/** The README's second shell: source .local/aws.env, then the command. */
-const shell = (command: string) =>
-  spawnSync('bash', ['-c', `. .local/aws.env && ${command}`], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-    timeout: 120_000,
+/** The README's first shell block under "Local invoke, deploy, pipeline", comments left out. */
+const readmeBlock = (): string[] => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Local invoke, deploy, pipeline'))
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+  return block.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+}
+
+describe("the README's local invoke, as written", () => {
+  it('starts with npm run local-stack (the process this test started), then sources .local/aws.env', () => {
+    // Prepare
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>
+      }
+    ).scripts
+    // Act
+    const [first, second] = readmeBlock()
+    // Assess
+    expect(first).toBe('npm run local-stack')
+    expect(scripts['local-stack']).toBe('node scripts/local-stack.ts')
+    expect(second).toBe('. .local/aws.env')
   })
 
-describe('npm run local-stack, then npm run invoke as the README says', () => {
-  it('invokes secure-items with .local/env.json: 201', () => {
-    // Prepare / Act
-    const run = shell(
-      'npm run --silent invoke -- SecureItemsFunction -e events/secure-items-create.json --env-vars .local/env.json',
-    )
-    // Assess
-    expect(run.status, run.stderr).toBe(0)
-    expect(JSON.parse(run.stdout)).toMatchObject({ statusCode: 201 })
-  }, 120_000)
-
-  it('invokes secure-fetch with .local/env.json: 200 from the local upstream', () => {
-    // Prepare / Act
-    const run = shell(
-      'npm run --silent invoke -- SecureFetchFunction -e events/secure-fetch-get.json --env-vars .local/env.json',
-    )
-    // Assess
-    expect(run.status, run.stderr).toBe(0)
-    expect(JSON.parse(run.stdout)).toMatchObject({
-      statusCode: 200,
-      body: '{"ok":true,"path":"/v1"}',
+  it('answers 201 (secure-items) and 200 (secure-fetch, through the local upstream)', () => {
+    // Prepare: the README's second shell, every line after npm run local-stack.
+    const commands = readmeBlock().slice(1)
+    // Act
+    const run = spawnSync('bash', ['-c', commands.join(' && ')], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      timeout: 240_000,
     })
-  }, 120_000)
+    const answers = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { statusCode: number; body: string })
+    // Assess
+    expect(run.status, run.stderr).toBe(0)
+    expect(commands.filter((c) => c.startsWith('npm run invoke'))).toHaveLength(2)
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 200])
+    expect(answers[1]?.body).toBe('{"ok":true,"path":"/v1"}')
+  }, 240_000)
 
   it('writes the ciphertexts only to .local/env.json (mode 600), never to its output', () => {
     // Prepare
