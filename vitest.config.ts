@@ -51,6 +51,7 @@ const projects: TestProjectConfiguration[] = [
     test: {
       name: 'template',
       include: ['test/template/**/*.test.ts'],
+      globalSetup: ['test/template/global-setup.ts'],
       testTimeout: 120_000,
       hookTimeout: 120_000,
     },

@@ -284,6 +284,7 @@ async function run(argv: string[]): Promise<number> {
       signal,
       verbose: options.verbose,
       proxyDecrypts,
+      ...(options.built !== undefined && { built: resolve(options.built) }),
     }
     const plan = [
       {
@@ -301,7 +302,7 @@ async function run(argv: string[]): Promise<number> {
     ]
     for (const fn of plan) {
       begin(
-        `building ${fn.id} (esbuild, template Metadata) and invoking it ${fn.calls.length} times`,
+        `${options.built === undefined ? `building ${fn.id} (esbuild, template Metadata)` : `taking ${fn.id} from ${options.built}`} and invoking it ${fn.calls.length} times under aws-lambda-ric`,
       )
       const run = runFunction(fn.id, fn.decrypted, fn.calls, functionsContext)
       functionRun = run

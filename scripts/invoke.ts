@@ -1,38 +1,40 @@
 // npm run invoke -- <LogicalId> -e events/x.json [-e events/y.json ...] [--env-vars env.json]
 //
-// `sam local invoke` for machines without Docker: reads template.yaml (scripts/template.ts),
-// builds the function with esbuild from the template's own BuildProperties into
-// .build/<LogicalId>/, and runs the BUILT bundle in a fresh Node process with the
-// template's environment (parameters from --parameter-overrides, else their Default),
-// the --env-vars overrides, the Lambda runtime's variables and a realistic context.
-// Several events (-e repeated) are invoked in turn in that one process: one cold start, then
-// warm invocations, as in one Lambda execution environment. The result (or the Lambda-style
-// error) of each is printed as JSON on stdout, one line each; the function's logs and the
-// START / END / REPORT lines go to stderr. `invoke()` is the same thing as a function (used
-// by the demo, scripts/demo.ts). Dev tooling: never bundled.
+// Runs a function of template.yaml the way Lambda's nodejs runtime does, without Docker:
+// builds it with esbuild from the template's own BuildProperties into .build/<LogicalId>/
+// (or takes a \`sam build\` output with --skip-build), then starts aws-lambda-ric (the Runtime
+// Interface Client Lambda's Node runtime is built on) in a fresh Node process, with the
+// template's Handler, environment and LoggingConfig and the variables the runtime sets, behind
+// a loopback Runtime API (scripts/local/runtime-api.ts) that hands it the events. Several
+// events (-e repeated) go to that one process in turn: one cold start, then warm invocations.
+// The result (or Lambda's error shape) of each is printed as JSON on stdout, one line each;
+// the function's logs and the START / END / REPORT lines go to stderr. \`invoke()\` is the same
+// thing as a function (used by the demo, scripts/demo.ts). Dev tooling: never bundled.
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ricEntry } from './local/ric.ts'
+import { type RuntimeOutcome, startRuntimeApi } from './local/runtime-api.ts'
 import {
   buildFunction,
-  builtHandlerPath,
   functionsOf,
   NO_VALUE,
   type ResolveContext,
   readTemplate,
   resolveValue,
+  runtimeHandlerFile,
   type TemplateFunction,
 } from './template.ts'
 
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
 
 Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) into
-.build/<LogicalId>/ and invokes the built handler in a fresh Node process, like
-\`sam local invoke\` without Docker.
+.build/<LogicalId>/ and runs it as Lambda's nodejs runtime does: aws-lambda-ric (installed
+once per machine into a cache folder) in a fresh Node process, with the template's Handler,
+behind a Runtime API on 127.0.0.1.
 
 Options:
   -e, --event FILE              event JSON (- for stdin); default {}. Repeat it to invoke
@@ -49,15 +51,21 @@ Options:
                                 samconfig.toml's region, then us-east-1
       --build-dir DIR           default .build (beside the template); the bundle goes to
                                 DIR/<LogicalId>/
-      --skip-build              reuse DIR/<LogicalId>/ from the previous run
+      --skip-build              run DIR/<LogicalId>/ as it is: the previous run's build, or
+                                \`sam build\`'s (-t .aws-sam/build/template.yaml --build-dir .aws-sam/build)
+      --sam-local               name the function as \`sam local invoke\` does: its logical id
+                                (then set KMS_SECRETS_FUNCTION_NAME in --env-vars to the name the
+                                values were encrypted for)
   -h, --help                    this text
 
-The function gets the template's Environment, then the env-vars overrides, then the Lambda
-runtime's variables (AWS_LAMBDA_FUNCTION_NAME = the template's FunctionName, LAMBDA_TASK_ROOT
-= the build folder, ...), plus this shell's AWS_* variables (credentials, AWS_ENDPOINT_URL
-for a local endpoint), as sam local passes your credentials. Its context has the real
-functionName, a fresh awsRequestId and getRemainingTimeInMillis() counting down the
-template's Timeout (module loading, Lambda's INIT, is not counted).
+The function gets the template's Environment, then the env-vars overrides, then what the
+nodejs runtime sets: _HANDLER (the template's Handler), LAMBDA_TASK_ROOT (the build folder),
+AWS_LAMBDA_FUNCTION_NAME (the template's FunctionName as deployed; the logical id with
+--sam-local), AWS_LAMBDA_FUNCTION_VERSION / MEMORY_SIZE, AWS_LAMBDA_LOG_FORMAT and
+AWS_LAMBDA_LOG_LEVEL from LoggingConfig, AWS_REGION, TZ, a fresh _X_AMZN_TRACE_ID per
+invocation, plus this shell's AWS_* variables (credentials, AWS_ENDPOINT_URL for a local
+endpoint). The context is the runtime client's own: a fresh awsRequestId and
+getRemainingTimeInMillis() counting down the template's Timeout from each event.
 
 Output: the handler's result as JSON on stdout (exit 0), or Lambda's error shape
 {"errorType","errorMessage","trace"} on stdout (exit 1: the handler threw, initialisation
@@ -65,6 +73,9 @@ failed or the Timeout passed; after an initialisation failure or a timeout the r
 events are not invoked). Exit 2: bad command line, template, event or env-vars file, or a
 build failure.
 `
+
+/** The placeholders of env.json ("REPLACE_WITH_CIPHERTEXT_..."). */
+const PLACEHOLDER = /^REPLACE_WITH_/
 
 /** A problem with the command line or its inputs (exit 2). */
 export class InvokeUsageError extends Error {
@@ -82,6 +93,8 @@ export interface InvokeOptions {
   region?: string
   buildDir?: string
   skipBuild: boolean
+  /** Name the function by its logical id, as \`sam local invoke\` does. */
+  samLocal: boolean
   help: boolean
 }
 
@@ -101,6 +114,7 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
         region: { type: 'string' },
         'build-dir': { type: 'string' },
         'skip-build': { type: 'boolean' },
+        'sam-local': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -129,6 +143,7 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
     parameterOverrides: overrides,
     template: str('template') ?? 'template.yaml',
     skipBuild: values['skip-build'] === true,
+    samLocal: values['sam-local'] === true,
     help: values.help === true,
   }
   const set = (key: 'logicalId' | 'envVars' | 'stackName' | 'region' | 'buildDir', v?: string) => {
@@ -258,88 +273,6 @@ export function functionEnvironment(
   return env
 }
 
-/**
- * The child: loads the handler (INIT), then invokes it with each event of the JSON array on
- * stdin in turn, each with a fresh Lambda-like context; one JSON line per result on fd 3.
- * After an init failure or a timeout it exits (Lambda discards that execution environment).
- */
-const RUNNER = `
-import { readFileSync, writeSync } from 'node:fs'
-const [handlerUrl, exportName, contextJson] = process.argv.slice(-3)
-const events = JSON.parse(readFileSync(0, 'utf8')) // stdin: events can be larger than an argument
-const spec = JSON.parse(contextJson)
-const fail = (error, extra = {}) => ({
-  ok: false,
-  error: {
-    errorType: (error && error.name) || 'Error',
-    errorMessage: (error && error.message) || String(error),
-    trace: String((error && error.stack) || '').split('\\n'),
-  },
-  ...extra,
-})
-const send = (result) => {
-  result.maxRssKb = process.resourceUsage().maxRSS
-  writeSync(3, JSON.stringify(result) + '\\n')
-}
-const initStart = performance.now()
-let handler
-try {
-  const mod = await import(handlerUrl)
-  handler = mod[exportName]
-  if (typeof handler !== 'function') {
-    throw Object.assign(new Error(exportName + ' is undefined or not exported'), { name: 'Runtime.HandlerNotFound' })
-  }
-} catch (error) {
-  send(fail(error, { phase: 'init', initMs: performance.now() - initStart }))
-  process.exit(0)
-}
-const initMs = performance.now() - initStart
-for (const [index, event] of events.entries()) {
-  const deadline = Date.now() + spec.timeoutMs
-  const context = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: spec.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: spec.invokedFunctionArn,
-    memoryLimitInMB: spec.memoryLimitInMB,
-    awsRequestId: spec.awsRequestIds[index],
-    logGroupName: spec.logGroupName,
-    logStreamName: spec.logStreamName,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  }
-  const started = performance.now()
-  const timer = setTimeout(() => {
-    send({
-      ok: false,
-      phase: 'invoke',
-      initMs,
-      durationMs: performance.now() - started,
-      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after ' + (spec.timeoutMs / 1000).toFixed(2) + ' seconds' },
-    })
-    process.exit(0)
-  }, spec.timeoutMs)
-  try {
-    const result = await handler(event, context)
-    clearTimeout(timer)
-    send({ ok: true, phase: 'invoke', initMs, durationMs: performance.now() - started, result: result === undefined ? null : result })
-  } catch (error) {
-    clearTimeout(timer)
-    send(fail(error, { phase: 'invoke', initMs, durationMs: performance.now() - started }))
-  }
-}
-process.exit(0)
-`
-
-interface RunnerResult {
-  ok: boolean
-  phase: 'init' | 'invoke'
-  initMs?: number
-  durationMs?: number
-  maxRssKb?: number
-  result?: unknown
-  error?: { errorType: string; errorMessage: string; trace?: string[] }
-}
-
 /** Variables of the caller passed through: AWS credentials, region, local endpoint. */
 function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {}
@@ -393,6 +326,8 @@ export interface InvokeIo {
    * event meanwhile), e.g. to read a request counter between a cold and a warm invocation.
    */
   onInvocation?: (invocation: Invocation, index: number) => void
+  /** Called when the runtime first asks for an event (INIT is over), before it gets one. */
+  onInit?: () => void
 }
 
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
@@ -443,7 +378,18 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
           options.envVars,
         )
   const environment = functionEnvironment(fn, ctx, overrides)
-  const functionName = resolveValue(fn.functionName ?? fn.logicalId, ctx)
+  // A placeholder would only come back as a 500 with the reason in a log line: say it now.
+  const placeholders = Object.keys(environment).filter((name) =>
+    PLACEHOLDER.test(environment[name] ?? ''),
+  )
+  if (placeholders.length > 0) {
+    throw new InvokeUsageError(
+      `${fn.logicalId}: ${placeholders.join(', ')} ${placeholders.length === 1 ? 'is a placeholder' : 'are placeholders'}${options.envVars === undefined ? '' : ` (${options.envVars})`}, not an encrypted value. Against the local AWS: npm run local-stack, then --env-vars .local/env.json; otherwise encrypt one: npx kms-secrets encrypt --template template.yaml --function ${fn.logicalId} ...`,
+    )
+  }
+  const functionName = options.samLocal
+    ? fn.logicalId
+    : resolveValue(fn.functionName ?? fn.logicalId, ctx)
   if (typeof functionName !== 'string') {
     throw new InvokeUsageError(`${fn.logicalId}.FunctionName does not resolve to a string`)
   }
@@ -452,17 +398,17 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   const buildDir =
     options.buildDir === undefined ? join(root, '.build') : resolve(io.cwd, options.buildDir)
   const outdir = join(buildDir, fn.logicalId)
-  let handlerFile: string
   if (options.skipBuild) {
-    handlerFile = join(outdir, builtHandlerPath(fn))
-    if (!existsSync(handlerFile)) {
-      throw new InvokeUsageError(`--skip-build: ${relative(io.cwd, handlerFile)} is not built yet`)
+    if (runtimeHandlerFile(outdir, fn.handler) === undefined) {
+      throw new InvokeUsageError(
+        `--skip-build: ${relative(io.cwd, outdir) || outdir} holds no module for Handler ${fn.handler} (not built yet?)`,
+      )
     }
   } else {
     rmSync(outdir, { recursive: true, force: true })
     const started = performance.now()
     try {
-      handlerFile = (await buildFunction(fn, resolve(root, fn.codeUri), outdir)).handlerFile
+      await buildFunction(fn, resolve(root, fn.codeUri), outdir)
     } catch (error) {
       throw new InvokeUsageError(`build of ${fn.logicalId} failed: ${(error as Error).message}`)
     }
@@ -474,124 +420,172 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   const requestIds = events.map(() => randomUUID())
   const account = '123456789012'
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
-  const contextSpec = {
-    functionName,
-    invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
-    memoryLimitInMB: String(fn.memorySize),
-    awsRequestIds: requestIds,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    timeoutMs: fn.timeout * 1000,
-  }
+  const logGroupName = `/aws/lambda/${functionName}`
+  const logStreamName = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`
+  const invokedFunctionArn = `arn:aws:lambda:${region}:${account}:function:${functionName}`
   const runtime = fn.runtime ?? 'nodejs24.x'
+  const api = await startRuntimeApi()
+  // What the nodejs24.x runtime sets (the Runtime API's address is this process's server).
   const childEnv: Record<string, string> = {
     PATH: io.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
     ...passThrough(io.env),
     ...environment,
+    ...logLevels(fn, ctx),
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: contextSpec.logGroupName,
-    AWS_LAMBDA_LOG_STREAM_NAME: contextSpec.logStreamName,
+    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_RUNTIME_API: api.address,
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
     LAMBDA_TASK_ROOT: outdir,
     _HANDLER: fn.handler,
   }
 
   const invocations: Invocation[] = []
-  const record = (raw: RunnerResult): Invocation => {
+  const record = (
+    outcome: RuntimeOutcome,
+    phase: 'init' | 'invoke',
+    initMs: number,
+    durationMs: number,
+    maxRssKb: number,
+  ): Invocation => {
     const index = invocations.length
     const requestId = requestIds[index] ?? randomUUID()
-    const value = raw.ok ? (raw.result ?? null) : raw.error
+    const value = outcome.ok ? outcome.value : outcome.error
     const invocation: Invocation = {
       requestId,
-      ok: raw.ok,
-      phase: raw.phase,
+      ok: outcome.ok,
+      phase,
       value,
       output: JSON.stringify(value),
-      initMs: raw.initMs ?? 0,
-      durationMs: raw.durationMs ?? 0,
-      maxRssKb: raw.maxRssKb ?? 0,
+      initMs,
+      durationMs,
+      maxRssKb,
     }
     invocations.push(invocation)
-    const duration = invocation.durationMs
-    const init = index === 0 ? `\tInit Duration: ${invocation.initMs.toFixed(2)} ms` : ''
+    const init = index === 0 ? `\tInit Duration: ${initMs.toFixed(2)} ms` : ''
     io.log(`END RequestId: ${requestId}`)
     io.log(
-      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
+      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(maxRssKb / 1024)} MB${init}`,
     )
     io.onInvocation?.(invocation, index)
-    const next = requestIds[index + 1]
-    const goesOn = raw.phase === 'invoke' && raw.error?.errorType !== 'Sandbox.Timedout'
-    if (goesOn && next !== undefined) io.log(`START RequestId: ${next} Version: $LATEST`)
     return invocation
   }
 
-  io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '--eval',
-        RUNNER,
-        '--',
-        pathToFileURL(handlerFile).href,
-        fn.handlerExport,
-        JSON.stringify(contextSpec),
-      ],
-      {
-        cwd: outdir,
-        env: childEnv,
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-        ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
-      },
-    )
-    child.stdin?.on('error', () => {})
-    child.stdin?.end(JSON.stringify(events))
-    child.stdout?.pipe(io.logStream, { end: false })
-    child.stderr?.pipe(io.logStream, { end: false })
-    let pending = ''
-    const channel = child.stdio[3] as NodeJS.ReadableStream
-    channel.setEncoding('utf8')
-    channel.on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) if (line !== '') record(JSON.parse(line) as RunnerResult)
-    })
-    child.once('error', (error) => {
-      // An abort (io.signal) kills the child; its 'close' still follows.
-      if ((error as Error).name !== 'AbortError') reject(error)
-    })
-    child.once('close', (code, signal) => {
-      if (pending.trim() !== '') record(JSON.parse(pending) as RunnerResult)
-      const last = invocations.at(-1)
-      const ended =
-        last !== undefined &&
-        (last.phase === 'init' ||
-          (last.value as { errorType?: string } | null)?.errorType === 'Sandbox.Timedout')
-      if (!ended && invocations.length < events.length) {
-        record({
-          ok: false,
-          phase: 'invoke',
-          error: {
-            errorType: 'Runtime.ExitError',
-            errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
-          },
-        })
-      }
-      resolvePromise()
-    })
+  // The function's process: aws-lambda-ric, as Lambda's nodejs runtime starts it.
+  const entry = ricEntry(io.log)
+  const started = performance.now()
+  const child = spawn(process.execPath, [entry], {
+    cwd: outdir,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
   })
+  child.stdout?.pipe(io.logStream, { end: false })
+  child.stderr?.pipe(io.logStream, { end: false })
+  const exited = new Promise<RuntimeOutcome>((resolveExit) => {
+    child.once('error', () => {}) // an abort kills it; 'close' follows
+    child.once('close', (code, signal) =>
+      resolveExit({
+        ok: false,
+        error: {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
+        },
+      }),
+    )
+  })
+  try {
+    const init = await Promise.race([api.init, exited])
+    const initMs = performance.now() - started
+    io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
+    if (!init.ok) {
+      record(init, 'init', initMs, 0, peakRssKb(child.pid))
+    } else {
+      io.onInit?.()
+      for (const [index, event] of events.entries()) {
+        if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
+        const begun = performance.now()
+        const deadlineMs = Date.now() + fn.timeout * 1000
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = new Promise<RuntimeOutcome>((resolveTimeout) => {
+          timer = setTimeout(
+            () =>
+              resolveTimeout({
+                ok: false,
+                error: {
+                  errorType: 'Sandbox.Timedout',
+                  errorMessage: `Task timed out after ${fn.timeout.toFixed(2)} seconds`,
+                },
+              }),
+            fn.timeout * 1000,
+          )
+        })
+        const outcome = await Promise.race([
+          api.invoke({
+            payload: event,
+            requestId: requestIds[index] as string,
+            deadlineMs,
+            invokedFunctionArn,
+            // A trace header given by the caller (e.g. Sampled=0) wins, as an upstream would.
+            traceId: io.env._X_AMZN_TRACE_ID ?? traceHeader(),
+          }),
+          timedOut,
+          exited,
+        ])
+        clearTimeout(timer)
+        record(outcome, 'invoke', initMs, performance.now() - begun, peakRssKb(child.pid))
+        const error = outcome.ok ? undefined : outcome.error.errorType
+        if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
+      }
+    }
+  } finally {
+    // Lambda ends the environment with SIGTERM (then SIGKILL).
+    child.kill('SIGTERM')
+    const killer = setTimeout(() => child.kill('SIGKILL'), 2000)
+    await exited
+    clearTimeout(killer)
+    await api.close()
+  }
   return {
     exitCode: invocations.every((i) => i.ok) ? 0 : 1,
     output: invocations.map((i) => i.output).join('\n'),
     invocations,
+  }
+}
+
+/** AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL, as Lambda sets them from LoggingConfig. */
+export function logLevels(fn: TemplateFunction, ctx: ResolveContext): Record<string, string> {
+  const config = resolveValue(fn.properties.LoggingConfig ?? {}, ctx) as Record<string, unknown>
+  if (config === null || typeof config !== 'object' || config.LogFormat !== 'JSON') {
+    return { AWS_LAMBDA_LOG_FORMAT: 'Text' }
+  }
+  return {
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    AWS_LAMBDA_LOG_LEVEL: String(config.ApplicationLogLevel ?? 'INFO'),
+  }
+}
+
+/** A sampled X-Ray trace header, as Lambda passes it with Tracing: Active. */
+function traceHeader(): string {
+  const epoch = Math.floor(Date.now() / 1000).toString(16)
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`
+}
+
+/** The process's peak resident memory (Lambda's Max Memory Used), from /proc on Linux. */
+function peakRssKb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0)
+  } catch {
+    return 0
   }
 }
 

@@ -9,7 +9,10 @@
 // - resolveValue(value, ctx): evaluates the intrinsics a local run needs (Ref, Sub, GetAtt of
 //   a few attributes, If/Equals/Not/And/Or/Condition, Join, Select, Split, FindInMap,
 //   Base64, GetAZs, ImportValue) against parameter values and pseudo parameters.
+// - runtimeHandlerFile / samBuiltHandler: which file the Node.js runtime loads for a Handler,
+//   and the Handler \`sam build\` writes into the built template.
 
+import { existsSync, statSync } from 'node:fs'
 import {
   type FunctionResource,
   functionResources,
@@ -239,6 +242,38 @@ export function builtHandlerPath(fn: TemplateFunction, options = esbuildOptionsO
   }
   const ext = options.outExtension?.['.js'] ?? '.js'
   return rel.replace(/\.[cm]?[jt]sx?$/, '') + ext
+}
+
+/**
+ * The file Lambda's Node.js runtime loads for `handler` under `taskRoot`, or undefined: the
+ * module is the Handler up to the first dot of its last path segment, tried as is, then with
+ * .js, .mjs and .cjs (aws-lambda-ric's order). A bare module name would also be looked up in
+ * node_modules; our bundles never rely on that.
+ */
+export function runtimeHandlerFile(taskRoot: string, handler: string): string | undefined {
+  const slash = handler.lastIndexOf('/')
+  const dot = handler.indexOf('.', slash + 1)
+  if (dot < 0) return undefined
+  const base = `${taskRoot.replace(/\/$/, '')}/${handler.slice(0, dot)}`
+  for (const extension of ['', '.js', '.mjs', '.cjs']) {
+    const file = `${base}${extension}`
+    if (existsSync(file) && statSync(file).isFile()) return file
+  }
+  return undefined
+}
+
+/**
+ * The Handler `sam build` writes into .aws-sam/build/template.yaml for an esbuild function
+ * (samcli/lib/build/bundler.py): kept when `<folder of Handler>/<module>.js` was built in the
+ * function's artifact folder, else cut to its last path segment.
+ */
+export function samBuiltHandler(handler: string, builtFiles: readonly string[]): string {
+  const slash = handler.lastIndexOf('/')
+  const folder = handler.slice(0, slash + 1)
+  const name = handler.slice(slash + 1)
+  const stem = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : name
+  if (handler.startsWith('/opt') || builtFiles.includes(`${folder}${stem}.js`)) return handler
+  return name
 }
 
 // ----------------------------------------------------------------------------- intrinsics

@@ -1,5 +1,5 @@
 export { ErrorCode, KmsSecretsError } from './errors.ts'
-export type { KmsSecretsOptions } from './middleware.ts'
+export type { KmsSecretsMiddleware, KmsSecretsOptions } from './middleware.ts'
 export {
   clearCache,
   type FetchData,

@@ -28,6 +28,23 @@ export const kmsSecretsDefaults = {
   setToContext: false,
 }
 
+/** What `kmsSecrets` returns: a Middy middleware, plus `ready()`. */
+export type KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> = MiddlewareObj<
+  unknown,
+  unknown,
+  Error,
+  C extends true ? Context & Secrets<F, T> : Context,
+  Secrets<F, T>
+> & {
+  /**
+   * Settles when the decrypt round started at creation has finished: with `undefined`, or
+   * with the round's error (it never rejects: a failure is not cached, the next invocation
+   * retries and reports it). Await it at the handler module's top level so the round
+   * completes within INIT, before provisioned concurrency or a snapshot freezes the environment.
+   */
+  ready(): Promise<unknown>
+}
+
 /** `kmsSecrets` on a given KMS client and command: src/sdk.ts and src/lite.ts wire one each. */
 export const kmsSecretsWith =
   (kit: KmsKit) =>
@@ -37,20 +54,18 @@ export const kmsSecretsWith =
     const C extends boolean = false,
   >(
     options: KmsSecretsOptions<F, T, C>,
-  ): MiddlewareObj<
-    unknown,
-    unknown,
-    Error,
-    C extends true ? Context & Secrets<F, T> : Context,
-    Secrets<F, T>
-  > => {
+  ): KmsSecretsMiddleware<F, T, C> => {
     const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, kit)
     const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
     // Start during INIT: the function's first invocation finds the secrets ready. A
     // failure here stays in no cache: that invocation decrypts again and reports it.
-    if (!(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0) {
-      cache.get().catch(() => {})
-    }
+    const prefetch =
+      !(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0
+        ? cache.get().then(
+            () => undefined,
+            (error: unknown) => error,
+          )
+        : Promise.resolve(undefined)
     let layered: { values: Secrets<F, T>; internal: Layer; context: Layer } | undefined
     const assign = (request: Request, values: Secrets<F, T>): undefined => {
       if (layered?.values !== values) {
@@ -65,13 +80,7 @@ export const kmsSecretsWith =
       if (values !== undefined) return assign(request, values)
       return cache.get().then((fresh) => assign(request, fresh))
     }
-    return { before: kmsSecretsBefore } as MiddlewareObj<
-      unknown,
-      unknown,
-      Error,
-      C extends true ? Context & Secrets<F, T> : Context,
-      Secrets<F, T>
-    >
+    return { before: kmsSecretsBefore, ready: () => prefetch } as KmsSecretsMiddleware<F, T, C>
   }
 
 /** The values as one object under a given prototype, made again only when that changes. */

@@ -19,7 +19,8 @@ export const kmsSecrets = kmsSecretsWith(sdkKit)
 
 /**
  * The middleware's core without Middy: decrypts once (per `cacheExpiry`) and then
- * resolves from cache. Call it in the handler; to start during INIT as well, also
- * call it at module scope with `.catch(() => {})`: a failure is never cached.
+ * resolves from cache. Call it in the handler. To complete the round within INIT (as
+ * `kmsSecrets(...).ready()` does), also `await loadSecrets(options).catch(() => {})` at the
+ * module's top level: a failure is never cached, the handler's call retries and reports it.
  */
 export const loadSecrets = loadSecretsWith(sdkKit)

@@ -10,7 +10,6 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
 import middy from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
-import { loadSecrets } from 'middy-kms-secrets'
 import { roundCounts, traceDecryptRound, tracingMiddleware } from '../shared/tracing.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { errorResponses } from './errors.ts'
@@ -55,12 +54,10 @@ const secrets = secretsMiddleware(config, {
   // ahead of the first request instead of inside it.
   onPrefetched: (values) => pool.clientFor(values),
 })
-
-// The same options as the middleware's prefetch: this joins its single-flight round.
-traceDecryptRound(
-  loadSecrets({ fetchData: secretsFetchData(config), redactLogs: true }),
-  roundCounts(secretsFetchData(config)),
-)
+traceDecryptRound(secrets.ready(), roundCounts(secretsFetchData(config)))
+// Finish the decrypt round within INIT: provisioned concurrency freezes the environment
+// between INIT and the first event, which then finds the secrets ready (a failure is retried there).
+await secrets.ready()
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(tracingMiddleware())

@@ -43,7 +43,7 @@ export interface SecretsHooks {
 export function secretsMiddleware(
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
   hooks: SecretsHooks,
-): MiddlewareObj<unknown, unknown, Error, Context> {
+): MiddlewareObj<unknown, unknown, Error, Context> & { ready(): Promise<unknown> } {
   const options = {
     fetchData: secretsFetchData(config),
     setToContext: true,
@@ -54,7 +54,7 @@ export function secretsMiddleware(
   const started = performance.now()
   let prefetchSettled = false
   let unreported: number | undefined
-  loadSecrets(options).then(
+  const prefetch = loadSecrets(options).then(
     (values) => {
       prefetchSettled = true
       unreported = performance.now() - started
@@ -64,8 +64,9 @@ export function secretsMiddleware(
         // The first invocation does the same work again and reports its error.
       }
     },
-    () => {
+    (error: unknown) => {
       prefetchSettled = true // not reported: the invocation retries and answers the error
+      return error
     },
   )
   const report = () => {
@@ -75,6 +76,8 @@ export function secretsMiddleware(
   }
   const before = inner.before as (request: unknown) => Promise<void> | undefined
   return {
+    /** Settles (never rejects, with the round's error if any) when the INIT round and its onPrefetched hook are done. */
+    ready: () => prefetch,
     before: (request) => {
       const pending = before(request)
       if (pending === undefined) return report() // warm: secrets already on the context

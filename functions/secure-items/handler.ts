@@ -11,7 +11,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import middy from '@middy/core'
-import { kmsSecrets, loadSecrets } from 'middy-kms-secrets'
+import { kmsSecrets } from 'middy-kms-secrets'
 import type { HttpResponse } from '../shared/http.ts'
 import {
   roundCounts,
@@ -36,7 +36,11 @@ const route = createRouter({
   metrics,
 })
 const dataKey = dataKeyMiddlewares(metrics)
-traceDecryptRound(loadSecrets(dataKeySecrets), roundCounts(dataKeySecrets.fetchData))
+const secrets = kmsSecrets(dataKeySecrets)
+// Finish the decrypt round within INIT: provisioned concurrency freezes the environment
+// between INIT and the first event, which then finds the key ready (a failure is retried there).
+traceDecryptRound(secrets.ready(), roundCounts(dataKeySecrets.fetchData))
+await secrets.ready()
 
 export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   .use(tracingMiddleware())
@@ -47,6 +51,6 @@ export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   // Validate first: bad input gets its 400 without waiting for KMS.
   .use(parser({ schema: itemsEvent }))
   .use(dataKey.timer)
-  .use(kmsSecrets(dataKeySecrets))
+  .use(secrets)
   .use(dataKey.toContext)
   .handler((event, context) => route(event, context.dataKey))

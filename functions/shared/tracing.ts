@@ -50,20 +50,19 @@ interface Round {
 let initRound: Round | undefined
 
 /**
- * Times the decrypt round started at INIT (pass the middleware's own single-flight round, e.g.
- * loadSecrets with the same options). No segment exists during INIT: the round is added, with
- * its real start and end, to the first traced invocation.
+ * Times the decrypt round started at INIT: pass the middleware's `ready()` right after
+ * creating it (it settles with the round's error, or undefined). No segment exists during
+ * INIT: the round is added, with its real start and end, to the first traced invocation.
  */
 export const traceDecryptRound = (
-  round: Promise<unknown>,
+  ready: Promise<unknown>,
   counts: ReturnType<typeof roundCounts>,
 ): void => {
   if (xray === undefined) return
   const start = Date.now() / 1000
-  const settle = (error: unknown) => {
+  ready.then((error) => {
     initRound = { start, end: Date.now() / 1000, error, counts }
-  }
-  round.then(() => settle(undefined), settle)
+  })
 }
 
 const addInitRound = (parent: Subsegment, Subsegment: new (name: string) => Subsegment) => {

@@ -30,6 +30,8 @@ Options:
                       default kms-secrets-demo (local), kms-secrets-demo-<random> (--aws)
       --warm N        warm invocations after each cold start (default 3, 1-20)
       --skip-build    use dist/ as it is (default: npm run build when missing or stale)
+      --built DIR     run the functions as \`sam build\` built them: DIR/template.yaml's Handlers
+                      and DIR/<LogicalId>/ (e.g. .aws-sam/build), instead of building them
   -v, --verbose       also print the functions' logs and the build / CLI output (stderr)
   -h, --help          this text
 
@@ -54,6 +56,8 @@ export interface DemoOptions {
   stackName?: string
   warm: number
   skipBuild: boolean
+  /** A \`sam build\` output folder to run the functions from (else they are built). */
+  built?: string
   verbose: boolean
   help: boolean
 }
@@ -83,6 +87,7 @@ export function parseDemoArgs(
         'stack-name': { type: 'string' },
         warm: { type: 'string' },
         'skip-build': { type: 'boolean' },
+        built: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -131,6 +136,7 @@ export function parseDemoArgs(
     help: values.help === true,
   }
   if (region !== undefined) options.region = region
+  if (typeof values.built === 'string') options.built = values.built
   if (stackName !== undefined) options.stackName = stackName
   return options
 }

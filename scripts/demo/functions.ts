@@ -30,8 +30,10 @@ export interface FunctionRun {
   /** Decrypted values, by name (e.g. 'DATA_KEY'); the report masks them. */
   decrypted: string[]
   calls: CallResult[]
-  /** KMS Decrypt requests of the cold start, counted by the proxy (local mode). */
+  /** KMS Decrypt requests of the cold start (INIT + first call), counted by the proxy (local mode). */
   proxyDecrypts: number | undefined
+  /** Of those, the ones sent during INIT: before the runtime asked for the first event. */
+  initDecrypts: number | undefined
   /** KMS Decrypt requests the function's process counted itself (whole process). */
   processDecrypts: number | undefined
   /** The function's logs and the START / REPORT lines. */
@@ -63,6 +65,8 @@ export interface FunctionsContext {
   verbose: boolean
   /** Decrypt requests the proxy has counted so far (local mode), else undefined. */
   proxyDecrypts: () => number | undefined
+  /** A \`sam build\` output folder: run its template and artifacts instead of building. */
+  built?: string
 }
 
 const readEvent = (root: string, name: string): Record<string, unknown> =>
@@ -244,6 +248,7 @@ export async function runFunction(
     decrypted,
     calls: [],
     proxyDecrypts: undefined,
+    initDecrypts: undefined,
     processDecrypts: undefined,
     logs: '',
   }
@@ -274,11 +279,12 @@ export async function runFunction(
         events: eventFiles,
         envVars: envFile,
         parameterOverrides: ctx.parameterOverrides,
-        template: 'template.yaml',
+        template: ctx.built === undefined ? 'template.yaml' : join(ctx.built, 'template.yaml'),
         stackName: ctx.stackName,
         region: ctx.region,
-        buildDir: join(ctx.workDir, 'build'),
-        skipBuild: false,
+        buildDir: ctx.built ?? join(ctx.workDir, 'build'),
+        skipBuild: ctx.built !== undefined,
+        samLocal: false,
         help: false,
       },
       {
@@ -287,6 +293,11 @@ export async function runFunction(
         log: (line) => logs.write(`${line}\n`),
         logStream: logs,
         signal: ctx.signal,
+        onInit: () => {
+          const now = ctx.proxyDecrypts()
+          run.initDecrypts = now === undefined || seen === undefined ? undefined : now - seen
+          seen = now
+        },
         onInvocation: (invocation, index) => {
           const now = ctx.proxyDecrypts()
           const kmsDecrypt = now === undefined || seen === undefined ? undefined : now - seen
@@ -314,7 +325,9 @@ export async function runFunction(
     run.failure = (error as Error).message
   }
   run.logs = logs.text
-  run.proxyDecrypts = run.calls[0]?.kmsDecrypt
+  const first = run.calls[0]?.kmsDecrypt
+  run.proxyDecrypts =
+    first === undefined || run.initDecrypts === undefined ? undefined : run.initDecrypts + first
   try {
     const counts = JSON.parse(readFileSync(countsFile, 'utf8')) as Record<string, number>
     run.processDecrypts = counts['TrentService.Decrypt'] ?? 0

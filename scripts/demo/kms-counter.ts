@@ -32,6 +32,8 @@ export function countKmsRequests(): KmsRequestCounter {
 const out = new URL(import.meta.url).searchParams.get('out')
 if (out !== null) {
   const counter = countKmsRequests()
+  // Lambda (and npm run invoke) end the runtime's process with SIGTERM: exit, so 'exit' runs.
+  process.on('SIGTERM', () => process.exit(0))
   process.on('exit', () => {
     try {
       writeFileSync(out, JSON.stringify(counter.counts()))

@@ -139,7 +139,13 @@ export function formatReport(report: DemoReport): string {
         : report.mode === 'aws'
           ? ' (counted in the function process, warm invocations included)'
           : ''
-    out(`  KMS Decrypt calls per cold start: ${coldStartDecrypts(run, report.mode)}${warmNote}`)
+    const split =
+      run.initDecrypts === undefined
+        ? ''
+        : ` [INIT ${run.initDecrypts}, first invocation ${run.calls[0]?.kmsDecrypt ?? 'n/a'}]`
+    out(
+      `  KMS Decrypt calls per cold start: ${coldStartDecrypts(run, report.mode)}${warmNote}${split}`,
+    )
     out(`  ${timings(run).detail}`)
     if (run.logicalId === 'SecureFetchFunction' && report.upstream) {
       const u = report.upstream

@@ -79,11 +79,16 @@ export const findFunction = async (
     )
   ).flat()
   const override = fn.environment.KMS_SECRETS_FUNCTION_NAME
-  if (override !== undefined) {
-    const name = await resolver.resolve(override, `${logicalId} KMS_SECRETS_FUNCTION_NAME`)
+  const overrideName =
+    override === undefined
+      ? ''
+      : await resolver.resolve(override, `${logicalId} KMS_SECRETS_FUNCTION_NAME`)
+  // Empty (declared only so that sam local passes it): the middleware then uses
+  // AWS_LAMBDA_FUNCTION_NAME, the FunctionName below.
+  if (overrideName !== '') {
     return {
       logicalId,
-      functionName: name,
+      functionName: overrideName,
       nameSource: 'KMS_SECRETS_FUNCTION_NAME',
       variables: sized,
     }

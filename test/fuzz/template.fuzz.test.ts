@@ -201,9 +201,12 @@ describe('CLI template reader (src/cli/template.ts)', () => {
               stackName: async () => values['AWS::StackName'],
               region: values['AWS::Region'],
             })
-            // Assess: SAM Globals apply to AWS::Serverless::Function only
+            // Assess: SAM Globals apply to AWS::Serverless::Function only; an override that is
+            // empty falls back to FunctionName (as the middleware falls back to the runtime's name)
             const applies =
-              override !== null && (where === 'function' || type === 'AWS::Serverless::Function')
+              override !== null &&
+              (where === 'function' || type === 'AWS::Serverless::Function') &&
+              evaluate(override) !== ''
             expect(fn.functionName).toBe(evaluate(applies ? override : name))
             expect(fn.nameSource).toBe(applies ? 'KMS_SECRETS_FUNCTION_NAME' : 'FunctionName')
           },

@@ -97,6 +97,7 @@ const run = async (
       stackName: STACK,
       buildDir: join(dir, 'build'),
       skipBuild: false,
+      samLocal: false,
       help: false,
     },
     {

@@ -207,6 +207,10 @@ describe('npm run invoke: clear errors', () => {
       ['SecureFetchFunction', '-e', 'events/secure-fetch-get.json'],
       /UPSTREAM_URL: parameter UpstreamUrl has no Default/,
     ],
+    [
+      ['SecureItemsFunction', '-e', 'events/secure-items-create.json', '--env-vars', 'env.json'],
+      /^invoke: SecureItemsFunction: DATA_KEY is a placeholder \(env\.json\), not an encrypted value\. Against the local AWS: npm run local-stack, then --env-vars \.local\/env\.json/m,
+    ],
   ])('exits 2 with a clear message for %j', async (args, message) => {
     // Prepare / Act
     const run = await invoke(args)
@@ -234,6 +238,7 @@ describe('npm run invoke: the Lambda contract, on fixture templates', () => {
       `Transform: AWS::Serverless-2016-10-31
 Parameters:
   Greeting: { Type: String, Default: hello }
+  Level: { Type: String, Default: INFO }
 Globals:
   Function:
     Runtime: nodejs24.x
@@ -250,6 +255,7 @@ Resources:
       FunctionName: !Sub \${AWS::StackName}-echo
       Handler: fns/echo.handler
       CodeUri: .
+      LoggingConfig: { LogFormat: JSON, ApplicationLogLevel: !Ref Level }
       Environment: { Variables: { GREETING: !Ref Greeting, OPTIONAL: !Ref AWS::NoValue } }
   Slow:
     Type: AWS::Serverless::Function
@@ -257,8 +263,8 @@ Resources:
     Properties: { Handler: slow.handler, CodeUri: ., Timeout: 1 }
   Broken:
     Type: AWS::Serverless::Function
-    Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, EntryPoints: [fns/broken.ts] } }
-    Properties: { Handler: broken.handler, CodeUri: . }
+    Metadata: { BuildMethod: esbuild, BuildProperties: { Format: esm, Minify: true, KeepNames: true, EntryPoints: [fns/broken.ts] } }
+    Properties: { Handler: broken.handler, CodeUri: ., LoggingConfig: { LogFormat: JSON } }
 `,
     )
     const fns = join(fixture, 'fns')
@@ -271,7 +277,9 @@ Resources:
       arn: context.invokedFunctionArn, requestId: context.awsRequestId, remaining,
       env: { GREETING: process.env.GREETING, FROM_GLOBALS: process.env.FROM_GLOBALS,
         OPTIONAL: process.env.OPTIONAL ?? null, NAME: process.env.AWS_LAMBDA_FUNCTION_NAME,
-        TASK_ROOT: process.env.LAMBDA_TASK_ROOT, REGION: process.env.AWS_REGION } }
+        TASK_ROOT: process.env.LAMBDA_TASK_ROOT, REGION: process.env.AWS_REGION,
+        HANDLER: process.env._HANDLER, LOG_FORMAT: process.env.AWS_LAMBDA_LOG_FORMAT,
+        LOG_LEVEL: process.env.AWS_LAMBDA_LOG_LEVEL, TRACE: process.env._X_AMZN_TRACE_ID } }
   }`,
       'slow.ts': 'export const handler = () => new Promise(() => setInterval(() => {}, 1000))',
       'broken.ts': `class ConfigError extends Error { name = 'ConfigError' }
@@ -318,8 +326,91 @@ Resources:
       },
     })
     expect(out.requestId).toMatch(/^[0-9a-f-]{36}$/)
+    // Lambda's runtime client made this call (it writes JSON log lines when LogFormat is JSON).
+    expect(result.stderr).toMatch(
+      /^\{"timestamp":"[^"]+","level":"INFO","requestId":"[0-9a-f-]{36}","message":"log line from echo"\}$/m,
+    )
     expect(out.remaining).toBeGreaterThan(1000)
     expect(out.remaining).toBeLessThanOrEqual(2000)
+  }, 60_000)
+
+  it("sets the runtime's variables: _HANDLER, LoggingConfig's format and level, a trace id per invocation", async () => {
+    // Prepare
+    const event = join(fixture, 'event.json')
+    writeFileSync(event, '{}')
+    // Act
+    const result = await run([
+      'Echo',
+      '-e',
+      event,
+      '-e',
+      event,
+      '--parameter-overrides',
+      'Level=ERROR',
+    ])
+    // Assess
+    expect(result.code, result.stderr).toBe(0)
+    const [first, second] = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { env: Record<string, string> }).env)
+    expect(first).toMatchObject({
+      HANDLER: 'fns/echo.handler',
+      LOG_FORMAT: 'JSON',
+      LOG_LEVEL: 'ERROR',
+    })
+    const traceId = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$/
+    expect(first?.TRACE).toMatch(traceId)
+    expect(second?.TRACE).toMatch(traceId)
+    expect(second?.TRACE).not.toBe(first?.TRACE)
+    // At level ERROR the runtime drops the function's console.log (INFO), as Lambda does.
+    expect(result.stderr).not.toContain('log line from echo')
+  }, 60_000)
+
+  it('--sam-local names the function by its logical id, as sam local invoke does', async () => {
+    // Prepare / Act
+    const result = await run(['Echo', '--sam-local'])
+    // Assess
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.json).toMatchObject({
+      functionName: 'Echo',
+      arn: 'arn:aws:lambda:eu-west-3:123456789012:function:Echo',
+      env: { NAME: 'Echo' },
+    })
+  }, 60_000)
+
+  it('--skip-build runs a sam build output with its Handler, and refuses one the runtime cannot load', async () => {
+    // Prepare: what sam build writes: CodeUri = the function's folder, the bundle at its root.
+    const built = join(fixture, 'sam-build')
+    mkdirSync(join(built, 'Echo'), { recursive: true })
+    mkdirSync(join(built, 'Moved', 'fns'), { recursive: true })
+    const bundle = "export const handler = async () => ({ from: 'sam build' })\n"
+    writeFileSync(join(built, 'Echo', 'handler.mjs'), bundle)
+    writeFileSync(join(built, 'Moved', 'fns', 'handler.mjs'), bundle)
+    writeFileSync(
+      join(built, 'template.yaml'),
+      `Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties: { Handler: handler.handler, CodeUri: Echo, Runtime: nodejs24.x }
+  Moved:
+    Type: AWS::Serverless::Function
+    Properties: { Handler: handler.handler, CodeUri: Moved, Runtime: nodejs24.x }
+`,
+    )
+    const skipBuild = (id: string) =>
+      runNode(join(REPO_ROOT, 'scripts/invoke.ts'), {
+        args: [id, '-t', join(built, 'template.yaml'), '--build-dir', built, '--skip-build'],
+        timeoutMs: 60_000,
+      })
+    // Act
+    const ok = await skipBuild('Echo')
+    const moved = await skipBuild('Moved')
+    // Assess
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout.trim()).toBe('{"from":"sam build"}')
+    expect(moved.code).toBe(2)
+    expect(moved.stderr).toContain('holds no module for Handler handler.handler')
   }, 60_000)
 
   it("stops a handler at the template's Timeout with Lambda's error, exit 1", async () => {
@@ -342,5 +433,9 @@ Resources:
       errorType: 'ConfigError',
       errorMessage: 'TABLE_NAME is not set',
     })
+    // The runtime's own log line names the class (minified without KeepNames: "errorType":"s").
+    expect(result.stderr).toMatch(
+      /^\{"timestamp":"[^"]+","level":"ERROR","requestId":"-","message":\{"errorType":"ConfigError","errorMessage":"TABLE_NAME is not set"/m,
+    )
   }, 60_000)
 })

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { SERVER_ERROR_METRIC } from '../../functions/shared/http.ts'
@@ -17,6 +17,8 @@ import {
   type Json,
   readTemplate,
   resolveValue,
+  runtimeHandlerFile,
+  samBuiltHandler,
   type Template,
   type TemplateFunction,
 } from '../../scripts/template.ts'
@@ -26,6 +28,13 @@ const STACK = 'middy-kms-secrets'
 const template = readTemplate(join(REPO_ROOT, 'template.yaml'))
 const pipeline = readTemplate(join(REPO_ROOT, 'pipeline.yaml'))
 const functions = functionsOf(template)
+/** 'secure-items' for functions/secure-items/handler.ts. */
+const serviceOf = (fn: TemplateFunction): string => fn.entryPoints[0]?.split('/')[1] ?? ''
+/** Every file under `dir`, relative, with / separators. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
 // Resolution context of a deploy that creates its own key, under the samconfig stack name.
 const ctx = {
   template,
@@ -112,8 +121,8 @@ describe('template.yaml and pipeline.yaml', () => {
     // Prepare / Act: module scope. Assess
     expect(template.Transform).toBe('AWS::Serverless-2016-10-31')
     expect(functions.map((f) => [f.logicalId, f.handler, deployedName(f)])).toEqual([
-      ['SecureItemsFunction', 'functions/secure-items/handler.handler', `${STACK}-secure-items`],
-      ['SecureFetchFunction', 'functions/secure-fetch/handler.handler', `${STACK}-secure-fetch`],
+      ['SecureItemsFunction', 'handler.handler', `${STACK}-secure-items`],
+      ['SecureFetchFunction', 'handler.handler', `${STACK}-secure-fetch`],
     ])
     expect(pipeline.Resources.Pipeline?.Type).toBe('AWS::CodePipeline::Pipeline')
   })
@@ -406,7 +415,12 @@ describe('functions', () => {
       // Assess
       expect(fn.buildMethod).toBe('esbuild')
       expect(b).toMatchObject({ Format: 'esm', Target: 'node24', Minify: true, Sourcemap: true })
-      expect(fn.entryPoints).toEqual([`${fn.handlerModule}.ts`])
+      // Minified, an init error would reach the runtime's log line as "errorType":"bn".
+      expect(b.KeepNames).toBe(true)
+      // One entry at the artifact's root: Handler has no folder for sam build to cut.
+      expect(fn.entryPoints).toEqual([`functions/${serviceOf(fn)}/handler.ts`])
+      expect(b.Outbase).toBeUndefined()
+      expect(fn.handler).toBe('handler.handler')
     },
   )
 
@@ -452,7 +466,10 @@ describe('functions', () => {
           cwd: outdir,
         },
       )
-      // Assess
+      const builtFiles = filesUnder(outdir)
+      // Assess: the Handler sam build writes is this one, and the runtime loads our bundle for it.
+      expect(samBuiltHandler(fn.handler, builtFiles)).toBe(fn.handler)
+      expect(runtimeHandlerFile(outdir, fn.handler)).toBe(built.handlerFile)
       expect(built.handlerFile).toBe(join(outdir, `${fn.handlerModule}.mjs`))
       expect(existsSync(`${built.handlerFile}.map`)).toBe(true)
       expect(run.stderr).toBe('')
@@ -481,7 +498,7 @@ describe('events and env.json', () => {
     // Act
     for (const file of eventFiles) {
       const event = JSON.parse(readFileSync(join(REPO_ROOT, 'events', file), 'utf8'))
-      const fn = functions.find((f) => file.startsWith(`${f.handlerModule.split('/')[1]}-`))
+      const fn = functions.find((f) => file.startsWith(`${serviceOf(f)}-`))
       expect(fn, `${file} names no function`).toBeDefined()
       expect(event.version).toBe('2.0')
       expect(event.requestContext.routeKey).toBe(event.routeKey)
@@ -584,7 +601,7 @@ describe('pipeline', () => {
     })
   })
 
-  it('buildspec.yml runs npm ci, the tests, sam build and sam package into packaged.yaml', () => {
+  it('buildspec.yml runs npm ci, the tests, sam build, the built Handlers check and sam package into packaged.yaml', () => {
     // Prepare
     const spec = parseYaml(readFileSync(join(REPO_ROOT, 'buildspec.yml'), 'utf8')) as {
       phases: Record<string, { commands: string[] }>
@@ -594,7 +611,13 @@ describe('pipeline', () => {
     const commands = Object.values(spec.phases)
       .flatMap((phase) => phase.commands)
       .join('\n')
-    const order = ['npm ci', 'npm test', 'sam build', 'sam package'].map((c) => commands.indexOf(c))
+    const order = [
+      'npm ci',
+      'npm test',
+      'sam build',
+      'node scripts/built-handlers.ts .aws-sam/build',
+      'sam package',
+    ].map((c) => commands.indexOf(c))
     // Assess
     expect(order.every((i) => i >= 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)

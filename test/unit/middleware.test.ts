@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, settle } from './fake-kms.ts'
+import { fakeKms, KEY_ARN, settle } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -81,6 +81,82 @@ describe('kmsSecrets middleware', () => {
     expect(callsBeforeInvoke).toBe(0)
     expect(result).toBe('abc')
     expect(fake.decryptCalls()).toBe(1)
+  })
+
+  it('ready() settles once the INIT round has decrypted: the first invocation makes no call', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const { kmsSecrets } = await freshLibrary()
+    let answer: () => void = () => {}
+    fake.kms.on(DecryptCommand).callsFake(async () => {
+      await new Promise<void>((resolve) => {
+        answer = resolve
+      })
+      return { Plaintext: Buffer.from('abc'), KeyId: KEY_ARN }
+    })
+    const middleware = kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, setToContext: true })
+    const handler = middy()
+      .use(middleware)
+      .handler(async (_event, ctx) => ctx.apiToken)
+    let ready = false
+    const readyPromise = middleware.ready().then(() => {
+      ready = true
+    })
+    await settle()
+    const readyBeforeKmsAnswered = ready
+
+    // Act
+    answer()
+    await readyPromise
+    const callsAtReady = fake.decryptCalls()
+    const result = await handler({}, freshContext())
+
+    // Assess
+    expect(readyBeforeKmsAnswered).toBe(false)
+    expect(callsAtReady).toBe(1)
+    expect(result).toBe('abc')
+    expect(fake.decryptCalls()).toBe(1)
+  })
+
+  it('ready() resolves after a failed INIT round, which the first invocation retries', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    fake.kms
+      .on(DecryptCommand)
+      .rejectsOnce(Object.assign(new Error(''), { name: 'AccessDeniedException' }))
+      .resolves({ Plaintext: Buffer.from('abc'), KeyId: KEY_ARN })
+    const { kmsSecrets, KmsSecretsError } = await freshLibrary()
+    const middleware = kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, setToContext: true })
+    const handler = middy()
+      .use(middleware)
+      .handler(async (_event, ctx) => ctx.apiToken)
+
+    // Act
+    const settled = await middleware.ready()
+    const result = await handler({}, freshContext())
+
+    // Assess
+    expect(settled).toBeInstanceOf(KmsSecretsError)
+    expect((settled as { code: string }).code).toBe('ACCESS_DENIED')
+    expect(result).toBe('abc')
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('ready() resolves at once when nothing is prefetched (disablePrefetch, cacheExpiry 0)', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const { kmsSecrets } = await freshLibrary()
+
+    // Act
+    await kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, disablePrefetch: true }).ready()
+    await kmsSecrets({
+      fetchData: { apiToken: 'API_TOKEN' },
+      cacheExpiry: 0,
+      cacheKey: 'b',
+    }).ready()
+
+    // Assess
+    expect(fake.decryptCalls()).toBe(0)
   })
 
   it('decrypts N variables in parallel: all calls in flight before any answers', async () => {

@@ -226,6 +226,21 @@ describe('findFunction', () => {
     expect(fn.nameSource).toBe('KMS_SECRETS_FUNCTION_NAME')
   })
 
+  it('uses FunctionName when KMS_SECRETS_FUNCTION_NAME is declared empty (as for sam local)', async () => {
+    // Prepare
+    const t = await template(
+      fnTemplate(`      FunctionName: !Sub \${AWS::StackName}-real
+      Environment:
+        Variables:
+          KMS_SECRETS_FUNCTION_NAME: ""`),
+    )
+    // Act
+    const fn = await findFunction(t, 'Fn', scope('s'))
+    // Assess
+    expect(fn.functionName).toBe('s-real')
+    expect(fn.nameSource).toBe('FunctionName')
+  })
+
   it.each([
     [
       'no FunctionName',

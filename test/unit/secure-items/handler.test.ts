@@ -599,9 +599,11 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
   it('a KMS failure gives 500 and is not cached: the next invocation decrypts again', async () => {
     // Prepare
     kms.reset()
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' })
     kms
       .on(DecryptCommand)
-      .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))
+      .rejectsOnce(denied) // the round awaited at INIT
+      .rejectsOnce(denied) // the first invocation's retry
       .resolves({ Plaintext: Uint8Array.from(DATA_KEY), KeyId: KEY_ARN })
     const handler = await coldStart()
 
@@ -613,7 +615,7 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
     expect(failed.statusCode).toBe(500)
     expect(failed.json).toEqual({ code: 'INTERNAL', message: 'internal error' })
     expect(retried.statusCode).toBe(201)
-    expect(kms.commandCalls(DecryptCommand)).toHaveLength(2)
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(3)
     expect(table.size).toBe(1)
     const logged = logLines().find((line) => line.kmsSecretsCode === 'ACCESS_DENIED')
     expect(logged).toMatchObject({
@@ -700,6 +702,27 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
       level: 'ERROR',
       code: 'INTERNAL',
     })
+  })
+
+  it('decrypts within INIT: the module loads once the data key is in, the first call makes no KMS call', async () => {
+    // Prepare
+    kms.reset()
+    let answered = 0
+    kms.on(DecryptCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50)) // a network round trip
+      answered++
+      return { Plaintext: Uint8Array.from(DATA_KEY), KeyId: KEY_ARN }
+    })
+
+    // Act
+    const handler = await coldStart()
+    const answeredAtInit = answered
+    const created = await invoke(handler, createEvent({ owner: 'i', name: 'n', secret: SECRET }))
+
+    // Assess
+    expect(answeredAtInit).toBe(1)
+    expect(created.statusCode).toBe(201)
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1)
   })
 
   it('refuses to start without TABLE_NAME', async () => {
