@@ -150,15 +150,18 @@ const convert = (
   plaintexts: ReadonlyMap<string, Plaintext>,
 ): Record<string, SecretValue> => {
   const bundles = new Map<string, Record<string, string>>()
-  const values: Record<string, SecretValue> = {}
+  // Entries, then Object.fromEntries: whatever a key is named, it is an own data property.
+  const values: [string, SecretValue][] = []
   for (const { key, source, transform } of wanted) {
     const plaintext = plaintexts.get(source.origin) as Plaintext
     const variable = source.origin
     if (source.field === undefined) {
-      values[key] =
+      values.push([
+        key,
         transform === 'binary'
           ? Uint8Array.from(plaintext.bytes)
-          : applyTransform(decodeText(plaintext.bytes, variable), transform, variable)
+          : applyTransform(decodeText(plaintext.bytes, variable), transform, variable),
+      ])
       continue
     }
     if (!plaintext.bundle) {
@@ -184,13 +187,20 @@ const convert = (
         },
       )
     }
-    values[key] =
-      transform === 'binary'
-        ? Uint8Array.from(decodeBase64(field, `${variable}#${source.field}`))
-        : applyTransform(field, transform, `${variable}#${source.field}`)
+    values.push([key, fieldValue(field, transform, `${variable}#${source.field}`)])
   }
-  return values
+  return Object.fromEntries(values)
 }
+
+/** A bundle field as `transform` asks: text, JSON, or the bytes its base64 holds. */
+export const fieldValue = (
+  field: string,
+  transform: Transform | undefined,
+  variable: string,
+): SecretValue =>
+  transform === 'binary'
+    ? Uint8Array.from(decodeBase64(field, variable))
+    : applyTransform(field, transform, variable)
 
 const decodeText = (bytes: Uint8Array, variable: string): string => {
   try {

@@ -75,21 +75,152 @@ export interface SecretsLoader<V> {
 
 const invalid = (message: string) => new KmsSecretsError(ErrorCode.InvalidOptions, message)
 
-const validate = (
-  options: AnyLoadSecretsOptions,
-): Required<Pick<LoadSecretsOptions, 'cacheExpiry' | 'timeout'>> => {
-  const { fetchData, cacheExpiry = defaults.cacheExpiry, timeout = defaults.timeout } = options
-  if (typeof fetchData !== 'object' || fetchData === null || Object.keys(fetchData).length === 0) {
-    throw invalid('fetchData must map at least one internal key to an environment variable')
-  }
-  if (!Number.isInteger(cacheExpiry) || cacheExpiry < -1) {
-    throw invalid('cacheExpiry must be -1 (forever), 0 (no cache) or a positive number of ms')
-  }
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw invalid('timeout must be a positive number of ms')
-  }
-  return { cacheExpiry, timeout }
+/** setTimeout's limit: a longer delay fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** An object literal (or a null-prototype / JSON.parse'd one): not an array, class or function. */
+const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
 }
+
+/**
+ * Names an object built from them must not hold: `__proto__` sets the prototype instead of a
+ * property, and the other members of Object.prototype (`constructor`, `toString`...) or
+ * `prototype` would shadow what callers of that object rely on.
+ */
+export const isUnsafeName = (name: string): boolean =>
+  name in Object.prototype || name === 'prototype'
+
+/** The closest known name, for a near miss: same letters in another case, or 1-2 edits away. */
+const closest = (name: string, known: readonly string[]): string | undefined => {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) {
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1
+        next[j] = Math.min(
+          (row[j] as number) + 1,
+          (next[j - 1] as number) + 1,
+          (row[j - 1] as number) + cost,
+        )
+      }
+      row = next
+    }
+    return row[b.length] as number
+  }
+  const scored = known.map((candidate) => ({
+    candidate,
+    score: candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate),
+  }))
+  const best = scored.sort((a, b) => a.score - b.score)[0]
+  return best !== undefined && best.score <= 2 ? best.candidate : undefined
+}
+
+const unknownName = (what: string, name: string, known: readonly string[]): string => {
+  const near = closest(name, known)
+  return `unknown ${what} "${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`
+}
+
+type Check = (value: unknown, options: Readonly<Record<string, unknown>>) => string | undefined
+
+const TRANSFORMS: readonly unknown[] = ['json', 'binary']
+const transformProblem = (value: unknown): string | undefined =>
+  TRANSFORMS.includes(value) ? undefined : "must be 'json' or 'binary' (or left out for UTF-8 text)"
+
+const fetchDataProblem: Check = (value) => {
+  if (!isPlainObject(value) || Object.keys(value).length === 0) {
+    return 'must be an object mapping at least one internal key to an environment variable'
+  }
+  for (const [key, source] of Object.entries(value)) {
+    if (key === '' || isUnsafeName(key)) {
+      return `key "${key}" cannot be an internal key (empty, or a name of Object.prototype)`
+    }
+    if (typeof source !== 'string' || source === '') {
+      return `"${key}" must name its source as a non-empty string`
+    }
+  }
+  return undefined
+}
+
+const transformOptionProblem: Check = (value, options) => {
+  if (value === undefined || typeof value === 'string') {
+    return value === undefined ? undefined : transformProblem(value)
+  }
+  if (!isPlainObject(value)) return "must be 'json', 'binary' or an object of them per internal key"
+  const keys = Object.keys(options.fetchData as object)
+  for (const [key, transform] of Object.entries(value)) {
+    if (!keys.includes(key)) return unknownName('internal key', key, keys)
+    const problem = transform === undefined ? undefined : transformProblem(transform)
+    if (problem) return `"${key}" ${problem}`
+  }
+  return undefined
+}
+
+const optional =
+  (check: (value: unknown) => boolean, expected: string): Check =>
+  (value) =>
+    value === undefined || check(value) ? undefined : `must be ${expected}`
+
+const boolean = optional((value) => typeof value === 'boolean', 'true or false')
+const nonEmptyString = optional(
+  (value) => typeof value === 'string' && value !== '',
+  'a non-empty string',
+)
+const plainObject = optional(isPlainObject, 'an object')
+
+/** One check per option name, for JavaScript callers whom no type stops. */
+const checks: Readonly<Record<string, Check>> = {
+  fetchData: fetchDataProblem,
+  transform: transformOptionProblem,
+  cacheExpiry: optional(
+    (value) =>
+      Number.isInteger(value) && (value as number) >= -1 && (value as number) <= MAX_TIMER_MS,
+    `-1 (forever), 0 (no cache) or a whole number of ms up to ${MAX_TIMER_MS}`,
+  ),
+  cacheKey: nonEmptyString,
+  setToEnv: boolean,
+  AwsClient: optional((value) => typeof value === 'function', 'a KMS client class'),
+  awsClientOptions: plainObject,
+  encryptionContext: optional(
+    (value) =>
+      value === false ||
+      (isPlainObject(value) &&
+        Object.entries(value).every(([key, text]) => key !== '' && typeof text === 'string')),
+    'false or an object of strings',
+  ),
+  bindVariableName: boolean,
+  keyId: nonEmptyString,
+  timeout: optional(
+    (value) => typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS,
+    `a positive number of ms up to ${MAX_TIMER_MS}`,
+  ),
+  redactLogs: boolean,
+  disablePrefetch: boolean,
+  setToContext: boolean,
+  awsSdkV3Client: optional((value) => typeof value === 'object' && value !== null, 'a KMS client'),
+  clientConfig: plainObject,
+}
+
+/**
+ * Checks options at creation, whatever the caller's types said: an unknown name (with the
+ * near miss it probably is), a value out of range. Throws INVALID_OPTIONS naming the option.
+ */
+export const checkOptions = (options: unknown, names: readonly string[]): void => {
+  if (!isPlainObject(options)) throw invalid('options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!names.includes(name)) throw invalid(unknownName('option', name, names))
+  }
+  for (const name of names) {
+    const problem = (checks[name] as Check)(options[name], options)
+    if (problem) throw invalid(`${name} ${problem}`)
+  }
+}
+
+/** What loadSecrets takes; the middleware adds its own names. */
+export const loaderOptionNames = ['fetchData', 'transform', ...Object.keys(defaults)]
 
 export const encryptionContextOf = (
   option: LoadSecretsOptions['encryptionContext'],
@@ -108,6 +239,13 @@ export const encryptionContextOf = (
   return { LambdaFunctionName: name }
 }
 
+const wantedOf = ({ fetchData, transform }: AnyLoadSecretsOptions): Wanted[] =>
+  Object.entries(fetchData).map(([key, text]) => ({
+    key,
+    source: parseSource(text),
+    transform: typeof transform === 'string' ? transform : transform?.[key],
+  }))
+
 const toEnvString = (value: SecretValue): string => {
   if (typeof value === 'string') return value
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
@@ -117,13 +255,9 @@ const toEnvString = (value: SecretValue): string => {
 const createLoader = (
   options: AnyLoadSecretsOptions,
 ): SecretsLoader<Record<string, SecretValue>> => {
-  const { cacheExpiry, timeout } = validate(options)
-  const { fetchData, transform } = options
-  const wanted: Wanted[] = Object.entries(fetchData).map(([key, text]) => ({
-    key,
-    source: parseSource(text),
-    transform: typeof transform === 'string' ? transform : transform?.[key],
-  }))
+  const cacheExpiry = options.cacheExpiry ?? defaults.cacheExpiry
+  const timeout = options.timeout ?? defaults.timeout
+  const wanted = wantedOf(options)
   const AwsClient = options.AwsClient ?? defaults.AwsClient
   const client = new AwsClient({ ...defaults.awsClientOptions, ...options.awsClientOptions })
   const fetch = async () => {
@@ -146,52 +280,80 @@ const createLoader = (
   return { cache: new SecretsCache(fetch, cacheExpiry), cacheExpiry }
 }
 
-const loaders = new Map<
-  string,
-  { signature: string; loader: SecretsLoader<Record<string, SecretValue>> }
+interface LoaderEntry {
+  /** As given, or defaults.cacheKey for the loaders whose key comes from their options. */
+  cacheKey: string
+  signature: string
+  loader: SecretsLoader<Record<string, SecretValue>>
+}
+
+const loaders = new Map<string, LoaderEntry>()
+
+const byFirst = ([a]: readonly unknown[], [b]: readonly unknown[]) =>
+  (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
+
+/** The same JSON whatever the order keys were written in. */
+const sortedKeys = (_key: string, value: unknown) =>
+  isPlainObject(value) ? Object.fromEntries(Object.entries(value).sort(byFirst)) : value
+
+/** What makes two option sets the same secrets (functions and clients aside), defaults applied. */
+const signatureOf = (options: AnyLoadSecretsOptions): string =>
+  JSON.stringify(
+    [
+      wantedOf(options)
+        .map(({ key, source, transform }) => [key, source, transform ?? null])
+        .sort(byFirst),
+      options.cacheExpiry ?? defaults.cacheExpiry,
+      options.encryptionContext ?? null,
+      options.bindVariableName ?? defaults.bindVariableName,
+      options.keyId ?? null,
+      options.setToEnv ?? defaults.setToEnv,
+      options.redactLogs ?? defaults.redactLogs,
+    ],
+    sortedKeys,
+  )
+
+/** Per options object, the loader and the option names it was checked against. */
+const byOptions = new WeakMap<
+  object,
+  { names: readonly string[]; loader: SecretsLoader<Record<string, SecretValue>> }
 >()
 
-/** What makes two option sets the same secrets (functions and clients aside). */
-const signatureOf = (options: AnyLoadSecretsOptions): string =>
-  JSON.stringify([
-    options.fetchData,
-    options.transform,
-    options.cacheExpiry,
-    options.encryptionContext,
-    options.bindVariableName,
-    options.keyId,
-    options.setToEnv,
-    options.redactLogs,
-  ])
-
-const byOptions = new WeakMap<AnyLoadSecretsOptions, SecretsLoader<Record<string, SecretValue>>>()
-
 /**
- * One loader per cacheKey, shared like Middy's cache: a second middleware or
- * loadSecrets() call with the same cacheKey and options reuses the decrypted values.
- * The same options object (the usual module-scope constant) skips even the lookup.
+ * One loader per cacheKey, shared like Middy's cache: a second middleware or loadSecrets()
+ * call with the same options reuses the decrypted values. Without a cacheKey the key is
+ * derived from the options, so different option sets never collide; an explicit cacheKey
+ * reused with other options is an error. The same options object (the usual module-scope
+ * constant) skips even the lookup. `names`: the option names this face takes.
  */
-export const secretsLoader = <V>(options: AnyLoadSecretsOptions): SecretsLoader<V> => {
-  let loader = byOptions.get(options)
-  if (!loader) {
-    const cacheKey = options.cacheKey ?? defaults.cacheKey
-    const signature = signatureOf(options)
-    const entry = loaders.get(cacheKey)
-    if (entry && entry.signature !== signature) {
-      throw invalid(
-        `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
-      )
-    }
-    loader = entry?.loader ?? createLoader(options)
-    loaders.set(cacheKey, { signature, loader })
-    byOptions.set(options, loader)
+export const secretsLoader = <V>(
+  options: AnyLoadSecretsOptions,
+  names: readonly string[] = loaderOptionNames,
+): SecretsLoader<V> => {
+  const known = byOptions.get(options)
+  if (known?.names === names) return known.loader as unknown as SecretsLoader<V>
+  checkOptions(options, names)
+  const signature = signatureOf(options)
+  const cacheKey = options.cacheKey ?? defaults.cacheKey
+  const mapKey = options.cacheKey ?? `${defaults.cacheKey}\0${signature}`
+  const entry = loaders.get(mapKey)
+  if (entry && entry.signature !== signature) {
+    throw invalid(
+      `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
+    )
   }
+  const loader = entry?.loader ?? createLoader(options)
+  loaders.set(mapKey, { cacheKey, signature, loader })
+  byOptions.set(options, { names, loader })
   return loader as unknown as SecretsLoader<V>
 }
 
-/** Forgets cached secrets (all, or one cacheKey): the next call decrypts again. */
+/**
+ * Forgets cached secrets (all, or one cacheKey; `defaults.cacheKey` names every loader without
+ * its own): the next call decrypts again.
+ */
 export const clearCache = (cacheKey?: string): void => {
-  for (const [key, { loader }] of loaders) {
-    if (cacheKey === undefined || key === cacheKey) loader.cache.clear()
+  for (const entry of loaders.values()) {
+    if (cacheKey === undefined || entry.cacheKey === cacheKey) entry.loader.cache.clear()
   }
 }

@@ -308,14 +308,14 @@ describe('kmsSecrets middleware', () => {
     expect(fake.decryptCalls()).toBe(3)
   })
 
-  it('refuses one cacheKey for two different option sets', async () => {
+  it('refuses one explicit cacheKey for two different option sets', async () => {
     // Prepare
     const { loadSecrets } = await freshLibrary()
     vi.stubEnv('A', fake.encrypt('a', '1'))
-    await loadSecrets({ fetchData: { a: 'A' } })
+    await loadSecrets({ fetchData: { a: 'A' }, cacheKey: 'kms-secrets' })
 
     // Act
-    const act = () => loadSecrets({ fetchData: { b: 'B' } })
+    const act = () => loadSecrets({ fetchData: { b: 'B' }, cacheKey: 'kms-secrets' })
 
     // Assess
     expect(act).toThrow(/cacheKey "kms-secrets" is already used/)
