@@ -31,6 +31,13 @@ export interface DecryptRound {
   env: Env
 }
 
+/**
+ * A KMS ciphertext names its key and carries a 12-byte IV and a 16-byte GCM tag besides the
+ * encrypted bytes: real KMS blobs are 150+ bytes, moto's 65+. A shorter "ciphertext" is a
+ * plaintext (or a fragment) pasted into the variable, told apart before any KMS call.
+ */
+export const MIN_KMS_BLOB_BYTES = 64
+
 /** Bounded so a burst of cold starts stays polite to the account's KMS quota. */
 const MAX_PARALLEL = 50
 
@@ -105,6 +112,13 @@ const parse = async (source: Source, env: Env): Promise<Parsed> => {
     return { source, envelope: parseEnvelope(text, source.origin) }
   }
   const blob = decodeBase64(text, source.origin)
+  if (blob.length < MIN_KMS_BLOB_BYTES) {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      `value does not look like a KMS ciphertext (${blob.length} bytes, fewer than any has): a plaintext put in the variable? Encrypt it first (kms-secrets encrypt, aws kms encrypt)`,
+      { variable: source.origin },
+    )
+  }
   if (blob.length > MAX_KMS_BLOB_BYTES) {
     throw new KmsSecretsError(
       ErrorCode.MalformedValue,

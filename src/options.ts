@@ -146,11 +146,11 @@ const fetchDataProblem: Check = (value) => {
 }
 
 const transformOptionProblem: Check = (value, options) => {
-  if (value === undefined || typeof value === 'string') {
+  // Per internal key only where there are internal keys (not for the provider's get).
+  if (!isPlainObject(value) || !isPlainObject(options.fetchData)) {
     return value === undefined ? undefined : transformProblem(value)
   }
-  if (!isPlainObject(value)) return "must be 'json', 'binary' or an object of them per internal key"
-  const keys = Object.keys(options.fetchData as object)
+  const keys = Object.keys(options.fetchData)
   for (const [key, transform] of Object.entries(value)) {
     if (!keys.includes(key)) return unknownName('internal key', key, keys)
     const problem = transform === undefined ? undefined : transformProblem(transform)
@@ -202,6 +202,13 @@ const checks: Readonly<Record<string, Check>> = {
   setToContext: boolean,
   awsSdkV3Client: optional((value) => typeof value === 'object' && value !== null, 'a KMS client'),
   clientConfig: plainObject,
+  maxAge: optional(
+    (value) => typeof value === 'number' && value >= 0 && Number.isFinite(value),
+    'a number of seconds >= 0',
+  ),
+  forceFetch: boolean,
+  throwOnMissing: boolean,
+  throwOnTransformError: boolean,
 }
 
 /**
@@ -289,8 +296,9 @@ interface LoaderEntry {
 
 const loaders = new Map<string, LoaderEntry>()
 
+/** By key: keys are unique, so no two compare equal. */
 const byFirst = ([a]: readonly unknown[], [b]: readonly unknown[]) =>
-  (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
+  (a as string).localeCompare(b as string)
 
 /** The same JSON whatever the order keys were written in. */
 const sortedKeys = (_key: string, value: unknown) =>

@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, settle } from './fake-kms.ts'
+import { blobId, fakeKms, settle } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -97,9 +97,7 @@ describe('kmsSecrets middleware', () => {
       maxInFlight = Math.max(maxInFlight, inFlight)
       await new Promise((resolve) => setTimeout(resolve, 20))
       inFlight--
-      const id = Buffer.from(input.CiphertextBlob ?? [])
-        .toString()
-        .slice(3)
+      const id = blobId(input.CiphertextBlob)
       return { Plaintext: Buffer.from(`value-${id.slice(1)}`) }
     })
     const { loadSecrets } = await freshLibrary()

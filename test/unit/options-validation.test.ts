@@ -74,7 +74,7 @@ describe('bad options are INVALID_OPTIONS at creation, naming the option', () =>
       { fetchData, transform: 'Binary' },
       /transform must be 'json' or 'binary'/,
     ],
-    ['transform a number', { fetchData, transform: 1 }, /transform must be 'json', 'binary' or/],
+    ['transform a number', { fetchData, transform: 1 }, /transform must be 'json' or 'binary'/],
     [
       'a per-key transform typo',
       { fetchData, transform: { apiToken: 'jsn' } },
