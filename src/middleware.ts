@@ -4,7 +4,6 @@ import {
   defaults,
   type FetchData,
   type LoadSecretsOptions,
-  loaderOptionNames,
   type Secrets,
   secretsLoader,
   type TransformOption,
@@ -27,8 +26,6 @@ export const kmsSecretsDefaults = {
   setToContext: false,
 }
 
-const optionNames = [...loaderOptionNames, 'disablePrefetch', 'setToContext']
-
 /**
  * Middy middleware: decrypts the KMS-encrypted environment variables named in
  * `fetchData` once per cold start and hands the plaintexts to the handler through
@@ -47,7 +44,7 @@ export const kmsSecrets = <
   C extends true ? Context & Secrets<F, T> : Context,
   Secrets<F, T>
 > => {
-  const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, optionNames)
+  const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options)
   const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
   // Start during INIT: the function's first invocation finds the secrets ready. A
   // failure here stays in no cache: that invocation decrypts again and reports it.

@@ -226,8 +226,17 @@ export const checkOptions = (options: unknown, names: readonly string[]): void =
   }
 }
 
-/** What loadSecrets takes; the middleware adds its own names. */
-export const loaderOptionNames = ['fetchData', 'transform', ...Object.keys(defaults)]
+/**
+ * What the middleware and loadSecrets take: one options object may serve both (the loader
+ * joins the middleware's round), so loadSecrets accepts, and checks, the middleware's two.
+ */
+const optionNames = [
+  'fetchData',
+  'transform',
+  ...Object.keys(defaults),
+  'disablePrefetch',
+  'setToContext',
+]
 
 export const encryptionContextOf = (
   option: LoadSecretsOptions['encryptionContext'],
@@ -321,26 +330,19 @@ const signatureOf = (options: AnyLoadSecretsOptions): string =>
     sortedKeys,
   )
 
-/** Per options object, the loader and the option names it was checked against. */
-const byOptions = new WeakMap<
-  object,
-  { names: readonly string[]; loader: SecretsLoader<Record<string, SecretValue>> }
->()
+const byOptions = new WeakMap<object, SecretsLoader<Record<string, SecretValue>>>()
 
 /**
  * One loader per cacheKey, shared like Middy's cache: a second middleware or loadSecrets()
  * call with the same options reuses the decrypted values. Without a cacheKey the key is
  * derived from the options, so different option sets never collide; an explicit cacheKey
  * reused with other options is an error. The same options object (the usual module-scope
- * constant) skips even the lookup. `names`: the option names this face takes.
+ * constant) skips even the lookup.
  */
-export const secretsLoader = <V>(
-  options: AnyLoadSecretsOptions,
-  names: readonly string[] = loaderOptionNames,
-): SecretsLoader<V> => {
+export const secretsLoader = <V>(options: AnyLoadSecretsOptions): SecretsLoader<V> => {
   const known = byOptions.get(options)
-  if (known?.names === names) return known.loader as unknown as SecretsLoader<V>
-  checkOptions(options, names)
+  if (known) return known as unknown as SecretsLoader<V>
+  checkOptions(options, optionNames)
   const signature = signatureOf(options)
   const cacheKey = options.cacheKey ?? defaults.cacheKey
   const mapKey = options.cacheKey ?? `${defaults.cacheKey}\0${signature}`
@@ -352,7 +354,7 @@ export const secretsLoader = <V>(
   }
   const loader = entry?.loader ?? createLoader(options)
   loaders.set(mapKey, { cacheKey, signature, loader })
-  byOptions.set(options, { names, loader })
+  byOptions.set(options, loader)
   return loader as unknown as SecretsLoader<V>
 }
 
