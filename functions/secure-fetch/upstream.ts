@@ -214,14 +214,16 @@ function spkiSha256(spki: Uint8Array): string {
 
 /**
  * `sha256/<base64>` (RFC 7469 style), curl's `sha256//<base64>` or bare `<base64>`. A digest's
- * base64 is 44 characters and may itself start with `/`, so each form is tried whole: at most one
- * of them is a canonical 32-byte digest.
+ * base64 (44 characters, canonical) may itself start with `/`, so each form is tried whole: at
+ * most one of them is the canonical base64 of 32 bytes.
  */
 export function normalizePin(pin: string): string {
   const value = pin.trim()
   const digest = [value, value.replace(/^sha256\//, ''), value.replace(/^sha256\/\//, '')].find(
-    (candidate) =>
-      Buffer.from(candidate, 'base64').toString('base64') === candidate && candidate.length === 44,
+    (candidate) => {
+      const bytes = Buffer.from(candidate, 'base64')
+      return bytes.length === 32 && bytes.toString('base64') === candidate
+    },
   )
   if (digest === undefined) {
     throw new UpstreamError('INVALID_OPTIONS', { reason: 'spkiPins: not a base64 SHA-256 digest' })

@@ -451,6 +451,13 @@ describe('SPKI pinning', () => {
       ),
     )
     const digest = Buffer.alloc(32, 0xff).toString('base64')
+    const unpadded = Buffer.alloc(33, 0xff).toString('base64') // 44 characters too, no "="
+    expect(() => normalizePin(unpadded)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
+    expect(() => normalizePin(`sha256/${unpadded}`)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
     for (const pin of [
       `sha1/${digest}`,
       `sha256:${digest}`,
