@@ -115,8 +115,9 @@ const closest = (name: string, known: readonly string[]): string | undefined => 
     candidate,
     score: candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate),
   }))
-  const best = scored.sort((a, b) => a.score - b.score)[0]
-  return best !== undefined && best.score <= 2 ? best.candidate : undefined
+  // Never empty: option names, or the internal keys of a fetchData that has some.
+  const best = scored.sort((a, b) => a.score - b.score)[0] as (typeof scored)[number]
+  return best.score <= 2 ? best.candidate : undefined
 }
 
 const unknownName = (what: string, name: string, known: readonly string[]): string => {
@@ -203,7 +204,7 @@ const checks: Readonly<Record<string, Check>> = {
   awsSdkV3Client: optional((value) => typeof value === 'object' && value !== null, 'a KMS client'),
   clientConfig: plainObject,
   maxAge: optional(
-    (value) => typeof value === 'number' && value >= 0 && Number.isFinite(value),
+    (value) => Number.isFinite(value) && (value as number) >= 0,
     'a number of seconds >= 0',
   ),
   forceFetch: boolean,
@@ -242,6 +243,7 @@ export const encryptionContextOf = (
   option: LoadSecretsOptions['encryptionContext'],
   env: Env,
 ): Record<string, string> => {
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: the spread below makes {} of false too (and true never passes checkOptions)
   if (option === false) return {}
   if (option !== undefined) return { ...option }
   const name = env[FUNCTION_NAME_OVERRIDE] || env.AWS_LAMBDA_FUNCTION_NAME

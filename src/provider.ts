@@ -92,14 +92,14 @@ export class KmsSecretsProvider extends BaseProvider {
     name: string,
     options?: O,
   ): Promise<MaybeUndefined<ValueOf<O>, O>> {
-    return this.#cached('get', name, getOptionNames, options, () => this._get(name, options))
+    return this.#cached(false, name, getOptionNames, options, () => this._get(name, options))
   }
 
   override getMultiple<O extends KmsSecretsGetMultipleOptions>(
     path: string,
     options?: O,
   ): Promise<Record<string, ValueOf<O>> | undefined> {
-    return this.#cached('getMultiple', path, getMultipleOptionNames, options, () =>
+    return this.#cached(true, path, getMultipleOptionNames, options, () =>
       this._getMultiple(path, options),
     )
   }
@@ -112,13 +112,13 @@ export class KmsSecretsProvider extends BaseProvider {
     path: string,
     options?: KmsSecretsGetMultipleOptions,
   ): Promise<Record<string, SecretValue>> {
+    const { transform, throwOnTransformError } = options ?? {}
     const bundle = parseBundle((await this.#decrypt(path, undefined)) as string, path)
-    const transform = options?.transform
     const fields = Object.entries(bundle).map(([field, text]): [string, SecretValue] => {
       try {
         return [field, fieldValue(text, transform, `${path}#${field}`)]
       } catch (error) {
-        if (options?.throwOnTransformError) throw error
+        if (throwOnTransformError) throw error
         return [field, undefined]
       }
     })
@@ -127,14 +127,14 @@ export class KmsSecretsProvider extends BaseProvider {
 
   /** BaseProvider's store, under keys of its own: get and getMultiple never share one. */
   async #cached<V>(
-    kind: string,
+    multiple: boolean,
     name: string,
     names: readonly string[],
     options: KmsSecretsGetOptions | undefined,
     load: () => Promise<unknown>,
   ): Promise<V> {
     checkOptions(options ?? {}, names)
-    const key = JSON.stringify([kind, name, options?.transform ?? null])
+    const key = JSON.stringify([multiple, name, options?.transform ?? null])
     if (!options?.forceFetch && !this.hasKeyExpiredInCache(key)) {
       return this.store.get(key)?.value as V
     }

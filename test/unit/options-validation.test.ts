@@ -56,6 +56,14 @@ describe('bad options are INVALID_OPTIONS at creation, naming the option', () =>
     ],
     ['an option in the wrong case', { fetchData, cachekey: 'x' }, /did you mean "cacheKey"/],
     ['an unknown option far from any', { fetchData, verbose: true }, /unknown option "verbose"$/],
+    ['an option 3 edits away', { fetchData, keyIdXYZ: 'k' }, /unknown option "keyIdXYZ"$/],
+    ['an option 2 edits away', { fetchData, timeuot: 1 }, /did you mean "timeout"/],
+    ['an option in capitals', { fetchData, CACHEKEY: 'x' }, /did you mean "cacheKey"/],
+    [
+      'an encryptionContext partly of strings',
+      { fetchData, encryptionContext: { a: 'x', b: 1 } },
+      /encryptionContext must be/,
+    ],
     ['no fetchData', {}, /fetchData must be an object/],
     ['a fetchData array', { fetchData: ['API_TOKEN'] }, /fetchData must be an object/],
     ['a fetchData string', { fetchData: 'API_TOKEN' }, /fetchData must be an object/],
@@ -88,11 +96,19 @@ describe('bad options are INVALID_OPTIONS at creation, naming the option', () =>
     ['an empty keyId', { fetchData, keyId: '' }, /keyId must be a non-empty string/],
     ['a keyId that is no string', { fetchData, keyId: 42 }, /keyId must be/],
     ['an empty cacheKey', { fetchData, cacheKey: '' }, /cacheKey must be/],
-    ['cacheExpiry -2', { fetchData, cacheExpiry: -2 }, /cacheExpiry must be/],
+    [
+      'cacheExpiry -2',
+      { fetchData, cacheExpiry: -2 },
+      /cacheExpiry must be -1 \(forever\), 0 \(no cache\) or a whole number of ms up to 2147483647/,
+    ],
     ['cacheExpiry 1.5', { fetchData, cacheExpiry: 1.5 }, /cacheExpiry must be/],
     ['cacheExpiry past setTimeout', { fetchData, cacheExpiry: 2 ** 31 }, /cacheExpiry must be/],
     ['cacheExpiry as text', { fetchData, cacheExpiry: '100' }, /cacheExpiry must be/],
-    ['timeout 0', { fetchData, timeout: 0 }, /timeout must be/],
+    [
+      'timeout 0',
+      { fetchData, timeout: 0 },
+      /timeout must be a positive number of ms up to 2147483647/,
+    ],
     ['timeout NaN', { fetchData, timeout: Number.NaN }, /timeout must be/],
     ['timeout Infinity', { fetchData, timeout: Number.POSITIVE_INFINITY }, /timeout must be/],
     ['timeout past setTimeout', { fetchData, timeout: 2 ** 31 }, /timeout must be/],
@@ -104,13 +120,21 @@ describe('bad options are INVALID_OPTIONS at creation, naming the option', () =>
       /bindVariableName must be true or false/,
     ],
     ['redactLogs as text', { fetchData, redactLogs: 'true' }, /redactLogs must be true or false/],
-    ['an AwsClient that is no class', { fetchData, AwsClient: {} }, /AwsClient must be/],
+    [
+      'an AwsClient that is no class',
+      { fetchData, AwsClient: {} },
+      /AwsClient must be a KMS client class/,
+    ],
     [
       'awsClientOptions as text',
       { fetchData, awsClientOptions: 'x' },
       /awsClientOptions must be an object/,
     ],
-    ['encryptionContext true', { fetchData, encryptionContext: true }, /encryptionContext must be/],
+    [
+      'encryptionContext true',
+      { fetchData, encryptionContext: true },
+      /encryptionContext must be false or an object of strings/,
+    ],
     [
       'an encryptionContext number',
       { fetchData, encryptionContext: { a: 1 } },
@@ -281,6 +305,46 @@ describe('the default cacheKey', () => {
     expect(await first).toEqual({ a: 1, b: '2' })
     expect(await second).toEqual({ a: 1, b: '2' })
     expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('tells apart every option that changes the secrets, and applies the defaults first', async () => {
+    // Prepare
+    const library = await freshLibrary()
+    const base = { fetchData: { a: 'A' } }
+    const variants = [
+      { keyId: 'alias/k' },
+      { encryptionContext: false as const },
+      { encryptionContext: { Stage: 'prod', App: 'x' } },
+      { bindVariableName: true },
+      { setToEnv: true },
+      { redactLogs: true },
+      { cacheExpiry: 0 },
+      { transform: 'json' as const },
+      { fetchData: { a: 'A', b: 'B' } },
+    ]
+    const defaultsSpelledOut = {
+      ...base,
+      bindVariableName: false,
+      setToEnv: false,
+      redactLogs: false,
+      cacheExpiry: -1,
+      keyId: undefined,
+      encryptionContext: undefined,
+    }
+
+    // Act
+    const baseLoader = library.secretsLoader(base)
+    const loaders = variants.map((variant) => library.secretsLoader({ ...base, ...variant }))
+    const sameAsBase = library.secretsLoader(defaultsSpelledOut)
+    const contextReordered = library.secretsLoader({
+      ...base,
+      encryptionContext: { App: 'x', Stage: 'prod' },
+    })
+
+    // Assess
+    expect(new Set([baseLoader, ...loaders]).size).toBe(variants.length + 1)
+    expect(sameAsBase).toBe(baseLoader)
+    expect(contextReordered).toBe(loaders[2])
   })
 
   it('keeps refusing an explicit cacheKey reused with other options', async () => {

@@ -93,6 +93,26 @@ describe('KmsSecretsProvider', () => {
     expect(retried).toBe('abc')
   })
 
+  it('keeps a value maxAge seconds, then decrypts again', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    vi.advanceTimersByTime(4000)
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    const callsWithin = fake.decryptCalls()
+    vi.advanceTimersByTime(2000)
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    vi.useRealTimers()
+
+    // Assess
+    expect(callsWithin).toBe(1)
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
   it("gets a binary value as its bytes with transform 'binary'", async () => {
     // Prepare
     const dataKey = randomBytes(32)
@@ -184,6 +204,7 @@ describe('KmsSecretsProvider', () => {
       [construct({ timeout: 0 }), /timeout must be/],
       [construct({ clientConfig: 'eu-west-1' }), /clientConfig must be an object/],
       [construct({ awsSdkV3Client: 'client' }), /awsSdkV3Client must be a KMS client/],
+      [construct({ awsSdkV3Client: null }), /awsSdkV3Client must be a KMS client/],
       [construct({ fetchData: { a: 'A' } }), /unknown option "fetchData"/],
       [await get({ transform: 'base64' }), /transform must be 'json' or 'binary'/],
       [await get({ transform: { a: 'json' } }), /transform must be 'json' or 'binary'/],
