@@ -31,6 +31,13 @@ export interface DecryptRound {
   env: Env
 }
 
+/**
+ * A KMS ciphertext names its key and carries a 12-byte IV and a 16-byte GCM tag besides the
+ * encrypted bytes: real KMS blobs are 150+ bytes, moto's 65+. A shorter "ciphertext" is a
+ * plaintext (or a fragment) pasted into the variable, told apart before any KMS call.
+ */
+export const MIN_KMS_BLOB_BYTES = 64
+
 /** Bounded so a burst of cold starts stays polite to the account's KMS quota. */
 const MAX_PARALLEL = 50
 
@@ -105,6 +112,13 @@ const parse = async (source: Source, env: Env): Promise<Parsed> => {
     return { source, envelope: parseEnvelope(text, source.origin) }
   }
   const blob = decodeBase64(text, source.origin)
+  if (blob.length < MIN_KMS_BLOB_BYTES) {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      `value does not look like a KMS ciphertext (${blob.length} bytes, fewer than any has): a plaintext put in the variable? Encrypt it first (kms-secrets encrypt, aws kms encrypt)`,
+      { variable: source.origin },
+    )
+  }
   if (blob.length > MAX_KMS_BLOB_BYTES) {
     throw new KmsSecretsError(
       ErrorCode.MalformedValue,
@@ -151,15 +165,18 @@ const convert = (
   plaintexts: ReadonlyMap<string, Plaintext>,
 ): Record<string, SecretValue> => {
   const bundles = new Map<string, Record<string, string>>()
-  const values: Record<string, SecretValue> = {}
+  // Entries, then Object.fromEntries: whatever a key is named, it is an own data property.
+  const values: [string, SecretValue][] = []
   for (const { key, source, transform } of wanted) {
     const plaintext = plaintexts.get(source.origin) as Plaintext
     const variable = source.origin
     if (source.field === undefined) {
-      values[key] =
+      values.push([
+        key,
         transform === 'binary'
           ? Uint8Array.from(plaintext.bytes)
-          : applyTransform(decodeText(plaintext.bytes, variable), transform, variable)
+          : applyTransform(decodeText(plaintext.bytes, variable), transform, variable),
+      ])
       continue
     }
     if (!plaintext.bundle) {
@@ -185,13 +202,20 @@ const convert = (
         },
       )
     }
-    values[key] =
-      transform === 'binary'
-        ? Uint8Array.from(decodeBase64(field, `${variable}#${source.field}`))
-        : applyTransform(field, transform, `${variable}#${source.field}`)
+    values.push([key, fieldValue(field, transform, `${variable}#${source.field}`)])
   }
-  return values
+  return Object.fromEntries(values)
 }
+
+/** A bundle field as `transform` asks: text, JSON, or the bytes its base64 holds. */
+export const fieldValue = (
+  field: string,
+  transform: Transform | undefined,
+  variable: string,
+): SecretValue =>
+  transform === 'binary'
+    ? Uint8Array.from(decodeBase64(field, variable))
+    : applyTransform(field, transform, variable)
 
 const decodeText = (bytes: Uint8Array, variable: string): string => {
   try {

@@ -77,26 +77,175 @@ export interface SecretsLoader<V> {
 
 const invalid = (message: string) => new KmsSecretsError(ErrorCode.InvalidOptions, message)
 
-const validate = (
-  options: AnyLoadSecretsOptions,
-): Required<Pick<LoadSecretsOptions, 'cacheExpiry' | 'timeout'>> => {
-  const { fetchData, cacheExpiry = defaults.cacheExpiry, timeout = defaults.timeout } = options
-  if (typeof fetchData !== 'object' || fetchData === null || Object.keys(fetchData).length === 0) {
-    throw invalid('fetchData must map at least one internal key to an environment variable')
-  }
-  if (!Number.isInteger(cacheExpiry) || cacheExpiry < -1) {
-    throw invalid('cacheExpiry must be -1 (forever), 0 (no cache) or a positive number of ms')
-  }
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw invalid('timeout must be a positive number of ms')
-  }
-  return { cacheExpiry, timeout }
+/** setTimeout's limit: a longer delay fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** An object literal (or a null-prototype / JSON.parse'd one): not an array, class or function. */
+const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
 }
+
+/**
+ * Names an object built from them must not hold: `__proto__` sets the prototype instead of a
+ * property, and the other members of Object.prototype (`constructor`, `toString`...) or
+ * `prototype` would shadow what callers of that object rely on.
+ */
+export const isUnsafeName = (name: string): boolean =>
+  name in Object.prototype || name === 'prototype'
+
+/** The closest known name, for a near miss: same letters in another case, or 1-2 edits away. */
+const closest = (name: string, known: readonly string[]): string | undefined => {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) {
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1
+        next[j] = Math.min(
+          (row[j] as number) + 1,
+          (next[j - 1] as number) + 1,
+          (row[j - 1] as number) + cost,
+        )
+      }
+      row = next
+    }
+    return row[b.length] as number
+  }
+  const scored = known.map((candidate) => ({
+    candidate,
+    score: candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate),
+  }))
+  // Never empty: option names, or the internal keys of a fetchData that has some.
+  const best = scored.sort((a, b) => a.score - b.score)[0] as (typeof scored)[number]
+  return best.score <= 2 ? best.candidate : undefined
+}
+
+const unknownName = (what: string, name: string, known: readonly string[]): string => {
+  const near = closest(name, known)
+  return `unknown ${what} "${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`
+}
+
+type Check = (value: unknown, options: Readonly<Record<string, unknown>>) => string | undefined
+
+const TRANSFORMS: readonly unknown[] = ['json', 'binary']
+const transformProblem = (value: unknown): string | undefined =>
+  TRANSFORMS.includes(value) ? undefined : "must be 'json' or 'binary' (or left out for UTF-8 text)"
+
+const fetchDataProblem: Check = (value) => {
+  if (!isPlainObject(value) || Object.keys(value).length === 0) {
+    return 'must be an object mapping at least one internal key to an environment variable'
+  }
+  for (const [key, source] of Object.entries(value)) {
+    if (key === '' || isUnsafeName(key)) {
+      return `key "${key}" cannot be an internal key (empty, or a name of Object.prototype)`
+    }
+    if (typeof source !== 'string' || source === '') {
+      return `"${key}" must name its source as a non-empty string`
+    }
+  }
+  return undefined
+}
+
+const transformOptionProblem: Check = (value, options) => {
+  // Per internal key only where there are internal keys (not for the provider's get).
+  if (!isPlainObject(value) || !isPlainObject(options.fetchData)) {
+    return value === undefined ? undefined : transformProblem(value)
+  }
+  const keys = Object.keys(options.fetchData)
+  for (const [key, transform] of Object.entries(value)) {
+    if (!keys.includes(key)) return unknownName('internal key', key, keys)
+    const problem = transform === undefined ? undefined : transformProblem(transform)
+    if (problem) return `"${key}" ${problem}`
+  }
+  return undefined
+}
+
+const optional =
+  (check: (value: unknown) => boolean, expected: string): Check =>
+  (value) =>
+    value === undefined || check(value) ? undefined : `must be ${expected}`
+
+const boolean = optional((value) => typeof value === 'boolean', 'true or false')
+const nonEmptyString = optional(
+  (value) => typeof value === 'string' && value !== '',
+  'a non-empty string',
+)
+const plainObject = optional(isPlainObject, 'an object')
+
+/** One check per option name, for JavaScript callers whom no type stops. */
+const checks: Readonly<Record<string, Check>> = {
+  fetchData: fetchDataProblem,
+  transform: transformOptionProblem,
+  cacheExpiry: optional(
+    (value) =>
+      Number.isInteger(value) && (value as number) >= -1 && (value as number) <= MAX_TIMER_MS,
+    `-1 (forever), 0 (no cache) or a whole number of ms up to ${MAX_TIMER_MS}`,
+  ),
+  cacheKey: nonEmptyString,
+  setToEnv: boolean,
+  AwsClient: optional((value) => typeof value === 'function', 'a KMS client class'),
+  awsClientOptions: plainObject,
+  encryptionContext: optional(
+    (value) =>
+      value === false ||
+      (isPlainObject(value) &&
+        Object.entries(value).every(([key, text]) => key !== '' && typeof text === 'string')),
+    'false or an object of strings',
+  ),
+  bindVariableName: boolean,
+  keyId: nonEmptyString,
+  timeout: optional(
+    (value) => typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS,
+    `a positive number of ms up to ${MAX_TIMER_MS}`,
+  ),
+  redactLogs: boolean,
+  disablePrefetch: boolean,
+  setToContext: boolean,
+  awsSdkV3Client: optional((value) => typeof value === 'object' && value !== null, 'a KMS client'),
+  clientConfig: plainObject,
+  maxAge: optional(
+    (value) => Number.isFinite(value) && (value as number) >= 0,
+    'a number of seconds >= 0',
+  ),
+  forceFetch: boolean,
+  throwOnMissing: boolean,
+  throwOnTransformError: boolean,
+}
+
+/**
+ * Checks options at creation, whatever the caller's types said: an unknown name (with the
+ * near miss it probably is), a value out of range. Throws INVALID_OPTIONS naming the option.
+ */
+export const checkOptions = (options: unknown, names: readonly string[]): void => {
+  if (!isPlainObject(options)) throw invalid('options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!names.includes(name)) throw invalid(unknownName('option', name, names))
+  }
+  for (const name of names) {
+    const problem = (checks[name] as Check)(options[name], options)
+    if (problem) throw invalid(`${name} ${problem}`)
+  }
+}
+
+/**
+ * What the middleware and loadSecrets take: one options object may serve both (the loader
+ * joins the middleware's round), so loadSecrets accepts, and checks, the middleware's two.
+ */
+const optionNames = [
+  'fetchData',
+  'transform',
+  ...Object.keys(defaults),
+  'disablePrefetch',
+  'setToContext',
+]
 
 export const encryptionContextOf = (
   option: LoadSecretsOptions['encryptionContext'],
   env: Env,
 ): Record<string, string> => {
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: the spread below makes {} of false too (and true never passes checkOptions)
   if (option === false) return {}
   if (option !== undefined) return { ...option }
   const name = env[FUNCTION_NAME_OVERRIDE] || env.AWS_LAMBDA_FUNCTION_NAME
@@ -110,6 +259,13 @@ export const encryptionContextOf = (
   return { LambdaFunctionName: name }
 }
 
+const wantedOf = ({ fetchData, transform }: AnyLoadSecretsOptions): Wanted[] =>
+  Object.entries(fetchData).map(([key, text]) => ({
+    key,
+    source: parseSource(text),
+    transform: typeof transform === 'string' ? transform : transform?.[key],
+  }))
+
 const toEnvString = (value: SecretValue): string => {
   if (typeof value === 'string') return value
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
@@ -120,13 +276,9 @@ const createLoader = (
   options: AnyLoadSecretsOptions,
   kit: KmsKit,
 ): SecretsLoader<Record<string, SecretValue>> => {
-  const { cacheExpiry, timeout } = validate(options)
-  const { fetchData, transform } = options
-  const wanted: Wanted[] = Object.entries(fetchData).map(([key, text]) => ({
-    key,
-    source: parseSource(text),
-    transform: typeof transform === 'string' ? transform : transform?.[key],
-  }))
+  const cacheExpiry = options.cacheExpiry ?? defaults.cacheExpiry
+  const timeout = options.timeout ?? defaults.timeout
+  const wanted = wantedOf(options)
   const AwsClient = options.AwsClient ?? kit.AwsClient
   const client = new AwsClient({ ...defaults.awsClientOptions, ...options.awsClientOptions })
   const fetch = async () => {
@@ -150,52 +302,74 @@ const createLoader = (
   return { cache: new SecretsCache(fetch, cacheExpiry), cacheExpiry }
 }
 
-const loaders = new Map<
-  string,
-  { signature: string; loader: SecretsLoader<Record<string, SecretValue>> }
->()
+interface LoaderEntry {
+  /** As given, or defaults.cacheKey for the loaders whose key comes from their options. */
+  cacheKey: string
+  signature: string
+  loader: SecretsLoader<Record<string, SecretValue>>
+}
 
-/** What makes two option sets the same secrets (functions and clients aside). */
+const loaders = new Map<string, LoaderEntry>()
+
+/** By key: keys are unique, so no two compare equal. */
+const byFirst = ([a]: readonly unknown[], [b]: readonly unknown[]) =>
+  (a as string).localeCompare(b as string)
+
+/** The same JSON whatever the order keys were written in. */
+const sortedKeys = (_key: string, value: unknown) =>
+  isPlainObject(value) ? Object.fromEntries(Object.entries(value).sort(byFirst)) : value
+
+/** What makes two option sets the same secrets (functions and clients aside), defaults applied. */
 const signatureOf = (options: AnyLoadSecretsOptions): string =>
-  JSON.stringify([
-    options.fetchData,
-    options.transform,
-    options.cacheExpiry,
-    options.encryptionContext,
-    options.bindVariableName,
-    options.keyId,
-    options.setToEnv,
-    options.redactLogs,
-  ])
+  JSON.stringify(
+    [
+      wantedOf(options)
+        .map(({ key, source, transform }) => [key, source, transform ?? null])
+        .sort(byFirst),
+      options.cacheExpiry ?? defaults.cacheExpiry,
+      options.encryptionContext ?? null,
+      options.bindVariableName ?? defaults.bindVariableName,
+      options.keyId ?? null,
+      options.setToEnv ?? defaults.setToEnv,
+      options.redactLogs ?? defaults.redactLogs,
+    ],
+    sortedKeys,
+  )
 
-const byOptions = new WeakMap<AnyLoadSecretsOptions, SecretsLoader<Record<string, SecretValue>>>()
+const byOptions = new WeakMap<object, SecretsLoader<Record<string, SecretValue>>>()
 
 /**
- * One loader per cacheKey, shared like Middy's cache: a second middleware or
- * loadSecrets() call with the same cacheKey and options reuses the decrypted values.
- * The same options object (the usual module-scope constant) skips even the lookup.
+ * One loader per cacheKey, shared like Middy's cache: a second middleware or loadSecrets()
+ * call with the same options reuses the decrypted values. Without a cacheKey the key is
+ * derived from the options, so different option sets never collide; an explicit cacheKey
+ * reused with other options is an error. The same options object (the usual module-scope
+ * constant) skips even the lookup.
  */
 export const secretsLoader = <V>(options: AnyLoadSecretsOptions, kit: KmsKit): SecretsLoader<V> => {
-  let loader = byOptions.get(options)
-  if (!loader) {
-    const cacheKey = options.cacheKey ?? defaults.cacheKey
-    const signature = signatureOf(options)
-    const entry = loaders.get(cacheKey)
-    if (entry && entry.signature !== signature) {
-      throw invalid(
-        `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
-      )
-    }
-    loader = entry?.loader ?? createLoader(options, kit)
-    loaders.set(cacheKey, { signature, loader })
-    byOptions.set(options, loader)
+  const known = byOptions.get(options)
+  if (known) return known as unknown as SecretsLoader<V>
+  checkOptions(options, optionNames)
+  const signature = signatureOf(options)
+  const cacheKey = options.cacheKey ?? defaults.cacheKey
+  const mapKey = options.cacheKey ?? `${defaults.cacheKey}\0${signature}`
+  const entry = loaders.get(mapKey)
+  if (entry && entry.signature !== signature) {
+    throw invalid(
+      `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
+    )
   }
+  const loader = entry?.loader ?? createLoader(options, kit)
+  loaders.set(mapKey, { cacheKey, signature, loader })
+  byOptions.set(options, loader)
   return loader as unknown as SecretsLoader<V>
 }
 
-/** Forgets cached secrets (all, or one cacheKey): the next call decrypts again. */
+/**
+ * Forgets cached secrets (all, or one cacheKey; `defaults.cacheKey` names every loader without
+ * its own): the next call decrypts again.
+ */
 export const clearCache = (cacheKey?: string): void => {
-  for (const [key, { loader }] of loaders) {
-    if (cacheKey === undefined || key === cacheKey) loader.cache.clear()
+  for (const entry of loaders.values()) {
+    if (cacheKey === undefined || entry.cacheKey === cacheKey) entry.loader.cache.clear()
   }
 }

@@ -63,8 +63,10 @@ export const readEncrypted = async (source: Source, env: Env): Promise<string> =
     return await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new KmsSecretsError(ErrorCode.MissingVariable, `secrets file cannot be read (${code})`, {
-      variable: source.origin,
-    })
+    throw new KmsSecretsError(
+      ErrorCode.MissingVariable,
+      `secrets file ${path} cannot be read (${code})`,
+      { variable: source.origin },
+    )
   }
 }

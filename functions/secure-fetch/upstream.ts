@@ -3,7 +3,7 @@
  *
  * - TLS >= 1.2, certificate chain and hostname always verified (`rejectUnauthorized: true` is
  *   set explicitly, so the process-wide environment switch that disables verification in Node
- *   cannot turn it off here).
+ *   cannot turn it off here). The host name is matched to the SANs alone (RFC 9525), never the CN.
  * - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
  * - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
  * - Optional client certificate (mutual TLS).
@@ -16,6 +16,7 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import type { ClientRequestArgs, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
+import { isIP } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
 // Namespace import: `getCACertificates` only exists from Node 22.15 / 23.10, and a named import
@@ -173,7 +174,9 @@ const PROTOCOL = /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|NO_
 const PROTOCOL_MESSAGE =
   /protocol version|unsupported protocol|wrong version number|no protocols available/i
 const PIN_MISMATCH = 'ERR_UPSTREAM_SPKI_PIN_MISMATCH'
+const HOSTNAME_MISMATCH = 'ERR_TLS_CERT_ALTNAME_INVALID'
 const TOKEN = /^[\x21-\x7e]+$/
+const DNS_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/
 const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
 type NodeError = Error & { code?: unknown }
@@ -186,7 +189,7 @@ function toUpstreamError(err: unknown, origin: string): UpstreamError {
   const detail = { origin, ...(nodeCode !== undefined && { nodeCode }) }
   let code: UpstreamErrorCode = 'NETWORK'
   if (nodeCode === PIN_MISMATCH) code = 'TLS_PIN_MISMATCH'
-  else if (nodeCode === 'ERR_TLS_CERT_ALTNAME_INVALID') code = 'TLS_HOSTNAME'
+  else if (nodeCode === HOSTNAME_MISMATCH) code = 'TLS_HOSTNAME'
   else if (nodeCode !== undefined && EXPIRED.has(nodeCode)) code = 'TLS_EXPIRED'
   else if (nodeCode !== undefined && UNTRUSTED.test(nodeCode)) code = 'TLS_UNTRUSTED'
   else if (
@@ -209,13 +212,40 @@ function spkiSha256(spki: Uint8Array): string {
   return createHash('sha256').update(spki).digest('base64')
 }
 
-function normalizePin(pin: string): string {
-  const value = pin.trim().replace(/^sha256\/{1,2}/, '')
-  const bytes = Buffer.from(value, 'base64')
-  if (bytes.length !== 32 || bytes.toString('base64') !== value) {
+/**
+ * `sha256/<base64>` (RFC 7469 style), curl's `sha256//<base64>` or bare `<base64>`. A digest's
+ * base64 (44 characters, canonical) may itself start with `/`, so each form is tried whole: at
+ * most one of them is the canonical base64 of 32 bytes.
+ */
+export function normalizePin(pin: string): string {
+  const value = pin.trim()
+  const digest = [value, value.replace(/^sha256\//, ''), value.replace(/^sha256\/\//, '')].find(
+    (candidate) => {
+      const bytes = Buffer.from(candidate, 'base64')
+      return bytes.length === 32 && bytes.toString('base64') === candidate
+    },
+  )
+  if (digest === undefined) {
     throw new UpstreamError('INVALID_OPTIONS', { reason: 'spkiPins: not a base64 SHA-256 digest' })
   }
-  return value
+  return digest
+}
+
+/**
+ * RFC 9525: a host name matches the certificate's DNS SANs only (a wildcard only as the whole
+ * left-most label, standing for exactly one label); an IP literal matches its IP SANs only. The
+ * subject CN is never read (Node's checkServerIdentity falls back to it).
+ */
+export function identityMatches(host: string, cert: X509Certificate): boolean {
+  if (isIP(host) !== 0) return cert.checkIP(host) !== undefined
+  const match = cert.checkHost(host, {
+    subject: 'never',
+    wildcards: true,
+    partialWildcards: false,
+    multiLabelWildcards: false,
+    singleLabelSubdomains: false,
+  })
+  return match !== undefined
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -244,6 +274,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     })
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  // A reference identity is a DNS name or an IP literal, nothing a certificate pattern could equal.
+  if (isIP(host) === 0 && !DNS_NAME.test(host)) {
+    throw new UpstreamError('INVALID_OPTIONS', {
+      reason: 'baseUrl host must be a DNS name or an IP address',
+    })
+  }
   const port = url.port ? Number(url.port) : 443
   const origin = url.host
   const basePath = url.pathname.replace(/\/+$/, '')
@@ -288,14 +324,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     })
   }
 
-  const verifyServer = (hostname: string, cert: PeerCertificate): Error | undefined => {
-    const err = tls.checkServerIdentity(hostname, cert)
-    if (err || pins.size === 0) return err
+  const verifyServer = (_hostname: string, peer: PeerCertificate): Error | undefined => {
+    const cert = new X509Certificate(peer.raw)
+    if (!identityMatches(host, cert)) {
+      return Object.assign(new Error(MESSAGES.TLS_HOSTNAME), { code: HOSTNAME_MISMATCH })
+    }
+    if (pins.size === 0) return undefined
     // Pin = SHA-256 of the leaf's DER SubjectPublicKeyInfo. Not `cert.pubkey`: for EC keys Node
     // gives the bare EC point there (for RSA, the SPKI), so re-derive the SPKI from the DER
     // certificate. Only the leaf is pinned: the issuer chain Node exposes is rebuilt from what the
     // peer sent and is not guaranteed to be the chain that was verified.
-    const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' })
+    const spki = cert.publicKey.export({ type: 'spki', format: 'der' })
     if (pins.has(spkiSha256(spki))) return undefined
     return Object.assign(new Error(MESSAGES.TLS_PIN_MISMATCH), { code: PIN_MISMATCH })
   }

@@ -7,7 +7,13 @@
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata
 // polyfill loaded first (ES modules evaluate their imports in order).
 import 'reflect-metadata'
-import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto'
+import {
+  createHash,
+  createPublicKey,
+  X509Certificate as NodeX509,
+  randomBytes,
+  webcrypto,
+} from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 
 type CryptoKey = webcrypto.CryptoKey
@@ -36,6 +42,8 @@ export interface IssueOptions {
   notAfter?: Date
   /** The signing CA (its key must be ECDSA P-256, as made here). Default: the trusted `ca`. */
   issuer?: CertKey
+  /** A fixed ECDSA P-256 key (PKCS#8 PEM) for the new certificate. Default: a new key. */
+  key?: string
 }
 
 export interface TestPki {
@@ -105,6 +113,16 @@ async function importPrivateKey(pem: string): Promise<CryptoKey> {
   return subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign'])
 }
 
+/** The key pair of a fixed ECDSA P-256 private key (PKCS#8 PEM). */
+async function importKeyPair(pem: string): Promise<CryptoKeyPair> {
+  const spki = createPublicKey(pem).export({ type: 'spki', format: 'der' })
+  const [privateKey, publicKey] = await Promise.all([
+    importPrivateKey(pem),
+    subtle.importKey('spki', spki, KEY_ALGORITHM, true, ['verify']),
+  ])
+  return { privateKey, publicKey }
+}
+
 async function createCa(commonName: string): Promise<CertKey> {
   const keys = await generateKeys()
   const now = Date.now()
@@ -134,7 +152,7 @@ async function issueCert(defaultIssuer: CertKey, options: IssueOptions = {}): Pr
   const commonName = options.commonName ?? dnsNames[0] ?? 'test client'
   const issuer = options.issuer ?? defaultIssuer
   const issuerCert = new x509.X509Certificate(issuer.cert)
-  const keys = await generateKeys(options.keyType)
+  const keys = options.key ? await importKeyPair(options.key) : await generateKeys(options.keyType)
   const now = Date.now()
 
   const altNames: import('@peculiar/x509').JsonGeneralNames = [
@@ -164,7 +182,7 @@ async function issueCert(defaultIssuer: CertKey, options: IssueOptions = {}): Pr
     signingAlgorithm: SIGNING_ALGORITHM,
     extensions,
   })
-  return { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey) }
+  return { cert: cert.toString('pem'), key: options.key ?? (await privateKeyPem(keys.privateKey)) }
 }
 
 /** Builds the whole test PKI (two CAs, five end-entity certificates) in a few milliseconds. */

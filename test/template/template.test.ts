@@ -441,7 +441,9 @@ describe('functions', () => {
       // Prepare
       const outdir = join(buildRoot, fn.logicalId)
       // Well-formed ciphertexts nobody can decrypt: the functions validate them at init.
-      const blob = Buffer.from('not a real KMS ciphertext blob').toString('base64')
+      const blob = Buffer.from(
+        'not a real KMS ciphertext blob, but as long as one (64 bytes or more)',
+      ).toString('base64')
       const env = resolveValue(fn.environment as Json, {
         ...ctx,
         parameters: { ...ctx.parameters, DataKeyCiphertext: blob, ApiTokenCiphertext: blob },

@@ -547,8 +547,8 @@ describe('decrypt core', () => {
 
   describe('options are checked up front', () => {
     it.each([
-      ['no fetchData', { fetchData: {} }, /fetchData must map/],
-      ['a null fetchData', { fetchData: null }, /fetchData must map/],
+      ['no fetchData', { fetchData: {} }, /fetchData must be an object/],
+      ['a null fetchData', { fetchData: null }, /fetchData must be an object/],
       ['a bad cacheExpiry', { fetchData: { a: 'A' }, cacheExpiry: -2 }, /cacheExpiry/],
       ['a fractional cacheExpiry', { fetchData: { a: 'A' }, cacheExpiry: 1.5 }, /cacheExpiry/],
       ['a bad timeout', { fetchData: { a: 'A' }, timeout: 0 }, /timeout/],

@@ -1,10 +1,18 @@
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
+import { MIN_KMS_BLOB_BYTES } from '../../src/decrypt.ts'
 
 export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd'
 
+/** The <id> of a fake ciphertext. */
+export const blobId = (blob: Uint8Array | undefined): string =>
+  Buffer.from(blob ?? [])
+    .toString()
+    .slice(3)
+    .replace(/\0+$/, '')
+
 /**
- * A KMS double for unit tests: a "ciphertext" is base64 of `ct:<id>`, decrypting to the
+ * A KMS double for unit tests: a "ciphertext" is base64 of `ct:<id>` (NUL-padded), decrypting to the
  * plaintext registered for <id> when the encryption context matches.
  */
 export const fakeKms = () => {
@@ -19,12 +27,11 @@ export const fakeKms = () => {
   ): string => {
     plaintexts.set(id, typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext)
     contexts.set(id, context)
-    return Buffer.from(`ct:${id}`).toString('base64')
+    // Padded to the length of a real ciphertext: shorter values are refused as plaintexts.
+    return Buffer.from(`ct:${id}`.padEnd(MIN_KMS_BLOB_BYTES, '\0')).toString('base64')
   }
   kms.on(DecryptCommand).callsFake(async (input: DecryptCommand['input']) => {
-    const id = Buffer.from(input.CiphertextBlob ?? [])
-      .toString()
-      .slice(3)
+    const id = blobId(input.CiphertextBlob)
     const plaintext = plaintexts.get(id)
     const sameContext =
       JSON.stringify(Object.entries(input.EncryptionContext ?? {}).sort()) ===

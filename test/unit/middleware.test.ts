@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, KEY_ARN, settle } from './fake-kms.ts'
+import { blobId, fakeKms, KEY_ARN, settle } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -173,9 +173,7 @@ describe('kmsSecrets middleware', () => {
       maxInFlight = Math.max(maxInFlight, inFlight)
       await new Promise((resolve) => setTimeout(resolve, 20))
       inFlight--
-      const id = Buffer.from(input.CiphertextBlob ?? [])
-        .toString()
-        .slice(3)
+      const id = blobId(input.CiphertextBlob)
       return { Plaintext: Buffer.from(`value-${id.slice(1)}`) }
     })
     const { loadSecrets } = await freshLibrary()
@@ -384,14 +382,14 @@ describe('kmsSecrets middleware', () => {
     expect(fake.decryptCalls()).toBe(3)
   })
 
-  it('refuses one cacheKey for two different option sets', async () => {
+  it('refuses one explicit cacheKey for two different option sets', async () => {
     // Prepare
     const { loadSecrets } = await freshLibrary()
     vi.stubEnv('A', fake.encrypt('a', '1'))
-    await loadSecrets({ fetchData: { a: 'A' } })
+    await loadSecrets({ fetchData: { a: 'A' }, cacheKey: 'kms-secrets' })
 
     // Act
-    const act = () => loadSecrets({ fetchData: { b: 'B' } })
+    const act = () => loadSecrets({ fetchData: { b: 'B' }, cacheKey: 'kms-secrets' })
 
     // Assess
     expect(act).toThrow(/cacheKey "kms-secrets" is already used/)

@@ -3,6 +3,7 @@ import { GetParameterError } from '@aws-lambda-powertools/parameters/errors'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EnvelopeKind, sealEnvelope } from '../../src/envelope.ts'
+import { KmsSecretsError } from '../../src/errors.ts'
 import { KmsSecretsProvider } from '../../src/provider.ts'
 import { fakeKms } from './fake-kms.ts'
 
@@ -72,7 +73,7 @@ describe('KmsSecretsProvider', () => {
     expect(transformed).toEqual({ A: 1, B: { b: 2 } })
   })
 
-  it('wraps failures in GetParameterError with the coded KmsSecretsError as cause, and retries next time', async () => {
+  it('throws the coded KmsSecretsError itself, not a GetParameterError, and retries next time', async () => {
     // Prepare
     vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
     fake.kms
@@ -86,8 +87,170 @@ describe('KmsSecretsProvider', () => {
     const retried = await provider.get('API_TOKEN')
 
     // Assess
-    expect(error).toBeInstanceOf(GetParameterError)
-    expect((error as Error).cause).toMatchObject({ code: 'KEY_DISABLED', variable: 'API_TOKEN' })
+    expect(error).toBeInstanceOf(KmsSecretsError)
+    expect(error).not.toBeInstanceOf(GetParameterError)
+    expect(error).toMatchObject({ code: 'KEY_DISABLED', variable: 'API_TOKEN' })
     expect(retried).toBe('abc')
+  })
+
+  it('keeps a value maxAge seconds, then decrypts again', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    vi.advanceTimersByTime(4000)
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    const callsWithin = fake.decryptCalls()
+    vi.advanceTimersByTime(2000)
+    await provider.get('API_TOKEN', { maxAge: 5 })
+    vi.useRealTimers()
+
+    // Assess
+    expect(callsWithin).toBe(1)
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it("gets a binary value as its bytes with transform 'binary'", async () => {
+    // Prepare
+    const dataKey = randomBytes(32)
+    vi.stubEnv('DATA_KEY', fake.encrypt('key', dataKey))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    const value = await provider.get('DATA_KEY', { transform: 'binary' })
+
+    // Assess
+    expect(value).toBeInstanceOf(Uint8Array)
+    expect(Buffer.from(value as Uint8Array).equals(dataKey)).toBe(true)
+  })
+
+  it('never answers get from what getMultiple cached, nor the reverse', async () => {
+    // Prepare
+    vi.stubEnv('BUNDLE', fake.encrypt('bundle', '{"A":"1"}'))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    const all = await provider.getMultiple('BUNDLE')
+    const text = await provider.get('BUNDLE')
+    const allAgain = await provider.getMultiple('BUNDLE')
+
+    // Assess
+    expect(all).toEqual({ A: '1' })
+    expect(text).toBe('{"A":"1"}')
+    expect(allAgain).toBe(all)
+    expect(fake.decryptCalls()).toBe(2)
+  })
+
+  it('getMultiple: a field named __proto__ stays an own field, also through the JSON transform', async () => {
+    // Prepare
+    vi.stubEnv('BUNDLE', fake.encrypt('bundle', '{"__proto__":"{\\"isAdmin\\":true}","B":"2"}'))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    const values = (await provider.getMultiple('BUNDLE', { transform: 'json' })) as Record<
+      string,
+      unknown
+    >
+
+    // Assess
+    expect(Object.getPrototypeOf(values)).toBe(Object.prototype)
+    expect(values.isAdmin).toBeUndefined()
+    expect(Object.getOwnPropertyDescriptor(values, '__proto__')?.value).toEqual({ isAdmin: true })
+    expect(values.B).toBe(2)
+  })
+
+  it('getMultiple transforms fields: binary from base64; a failing field is undefined unless throwOnTransformError', async () => {
+    // Prepare
+    const key = Buffer.from('key bytes').toString('base64')
+    vi.stubEnv('BUNDLE', fake.encrypt('bundle', JSON.stringify({ K: key, J: 'not json' })))
+    const provider = new KmsSecretsProvider()
+
+    // Act
+    const binary = await provider.getMultiple('BUNDLE', { transform: 'binary' })
+    const lenient = await provider.getMultiple('BUNDLE', { transform: 'json' })
+    const strict = await provider
+      .getMultiple('BUNDLE', { transform: 'json', throwOnTransformError: true, forceFetch: true })
+      .catch((e: unknown) => e)
+
+    // Assess
+    expect(Buffer.from(binary?.K as Uint8Array).toString()).toBe('key bytes')
+    expect(binary?.J).toBeUndefined()
+    expect(lenient).toEqual({ K: undefined, J: undefined })
+    expect(Object.keys(lenient ?? {})).toEqual(['K', 'J'])
+    expect(strict).toMatchObject({ code: 'MALFORMED_VALUE', variable: 'BUNDLE#K' })
+  })
+
+  it('checks its options and the options of each call (INVALID_OPTIONS, naming the option)', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const provider = new KmsSecretsProvider()
+    const construct = (options: unknown) => {
+      try {
+        return new KmsSecretsProvider(options as never)
+      } catch (error) {
+        return error
+      }
+    }
+    const get = (options: unknown) => provider.get('API_TOKEN', options as never).catch((e) => e)
+    const getMultiple = (options: unknown) =>
+      provider.getMultiple('API_TOKEN', options as never).catch((e) => e)
+
+    // Act
+    const failures = [
+      [construct({ keyID: 'alias/x' }), /unknown option "keyID" \(did you mean "keyId"\?\)/],
+      [construct({ timeout: 0 }), /timeout must be/],
+      [construct({ clientConfig: 'eu-west-1' }), /clientConfig must be an object/],
+      [construct({ awsSdkV3Client: 'client' }), /awsSdkV3Client must be a KMS client/],
+      [construct({ awsSdkV3Client: null }), /awsSdkV3Client must be a KMS client/],
+      [construct({ fetchData: { a: 'A' } }), /unknown option "fetchData"/],
+      [await get({ transform: 'base64' }), /transform must be 'json' or 'binary'/],
+      [await get({ transform: { a: 'json' } }), /transform must be 'json' or 'binary'/],
+      [await get({ maxAge: -1 }), /maxAge must be a number of seconds >= 0/],
+      [await get({ maxAge: Number.POSITIVE_INFINITY }), /maxAge must be/],
+      [
+        await get({ forcefetch: true }),
+        /unknown option "forcefetch" \(did you mean "forceFetch"\?\)/,
+      ],
+      [await get({ sdkOptions: {} }), /unknown option "sdkOptions"/],
+      [await get({ throwOnTransformError: true }), /unknown option "throwOnTransformError"/],
+      [await getMultiple({ transform: 'auto' }), /transform must be 'json' or 'binary'/],
+      [await getMultiple({ throwOnMissing: 'yes' }), /throwOnMissing must be true or false/],
+      [await provider.get(42 as never).catch((e) => e), /the name to get must be a string/],
+    ] as const
+
+    // Assess
+    for (const [error, message] of failures) {
+      expect(error).toBeInstanceOf(KmsSecretsError)
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS' })
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(fake.decryptCalls()).toBe(0)
+  })
+
+  it('accepts every Powertools option it documents', async () => {
+    // Prepare
+    vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
+    const provider = new KmsSecretsProvider({
+      encryptionContext: { LambdaFunctionName: 'my-function' },
+      bindVariableName: false,
+      keyId: 'alias/any',
+      timeout: 1000,
+      redactLogs: false,
+      clientConfig: {},
+    })
+
+    // Act
+    const value = await provider.get('API_TOKEN', {
+      maxAge: 0,
+      forceFetch: true,
+      transform: undefined,
+      throwOnMissing: true,
+    })
+
+    // Assess
+    expect(value).toBe('abc')
   })
 })

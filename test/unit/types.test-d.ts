@@ -68,5 +68,15 @@ describe('option -> result typing', () => {
     const provider = new KmsSecretsProvider()
     expectTypeOf(await provider.get('API_TOKEN')).toEqualTypeOf<string | undefined>()
     expectTypeOf(await provider.get('CONFIG', { transform: 'json' })).toEqualTypeOf<unknown>()
+    expectTypeOf(await provider.get('DATA_KEY', { transform: 'binary' })).toEqualTypeOf<
+      Uint8Array | undefined
+    >()
+    expectTypeOf(await provider.get('API_TOKEN', { throwOnMissing: true })).toEqualTypeOf<string>()
+    expectTypeOf(await provider.getMultiple('BUNDLE')).toEqualTypeOf<
+      Record<string, string> | undefined
+    >()
+    expectTypeOf(await provider.getMultiple('BUNDLE', { transform: 'binary' })).toEqualTypeOf<
+      Record<string, Uint8Array> | undefined
+    >()
   })
 })

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { main } from '../../../src/cli/main.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../../src/decrypt.ts'
 
 export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
 export const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY_ID}`
@@ -38,7 +39,8 @@ export const fakeKms = () => {
     keyId: string,
   ) => {
     n += 1
-    const blob = Buffer.concat([Buffer.from(`ct:${n}:`), randomBytes(8)])
+    // As long as a real KMS blob: shorter values are refused as plaintexts before any call.
+    const blob = Buffer.concat([Buffer.from(`ct:${n}:`), randomBytes(MIN_KMS_BLOB_BYTES)])
     blobs.set(blob.toString('hex'), {
       plaintext: Uint8Array.from(plaintext),
       context: canonical(context),

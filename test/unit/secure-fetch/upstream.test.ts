@@ -3,11 +3,14 @@
  * test time). "Refused before the token is sent" is proven on the server side: no request reached
  * its HTTP layer and not one decrypted application byte arrived on any TLS connection.
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, X509Certificate } from 'node:crypto'
 import { connect as tlsConnect } from 'node:tls'
+import fc from 'fast-check'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   createUpstreamClient,
+  identityMatches,
+  normalizePin,
   type UpstreamClient,
   type UpstreamClientOptions,
   UpstreamError,
@@ -22,6 +25,15 @@ import {
 import { type CertKey, createTestPki, spkiPin, type TestPki } from '../../../scripts/local/tls.ts'
 
 const TOKEN = `tok_${randomBytes(16).toString('hex')}`
+
+/** A fixed test key (nothing else uses it) whose SPKI pin starts with "/". */
+const SLASH_PIN_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgtPNsZ2dIZKk/Kbp5
+hr5UYcc5TUUKXqfXOtwnOsTK3jqhRANCAARdJntBrV8pPF57Vyg21sL0zwjP0BQp
+RjIP51Q+CTjcOWm4DyDvMtdXHQcboCrKp2mZ7/zTD3f+sXLjbAGa6oLy
+-----END PRIVATE KEY-----
+`
+const SLASH_PIN = '/0guMi72n3u2E8Cnr8z+WP+EnejTgU2aphpxmELJEHg='
 
 let pki: TestPki
 const cleanups: Array<() => unknown> = []
@@ -239,12 +251,162 @@ describe('refused before the token is sent', () => {
   })
 })
 
+describe('host name verification (RFC 9525: SANs only, never the CN)', () => {
+  it.each([
+    [
+      'a CN naming the host, but only an IP SAN',
+      { commonName: 'localhost', dnsNames: [], ipAddresses: ['127.0.0.1'] },
+    ],
+    [
+      'a CN naming the host and no SAN at all',
+      { commonName: 'localhost', dnsNames: [], ipAddresses: [] },
+    ],
+    [
+      'a DNS SAN for another host',
+      { commonName: 'localhost', dnsNames: ['localhost.example.test'], ipAddresses: [] },
+    ],
+  ] as const)('https://localhost refuses %s before the token is sent', async (_label, names) => {
+    // Prepare
+    const upstream = await server({ tls: await pki.issue(names) })
+    const api = client({ url: `https://localhost:${upstream.port}` }, { maxRetries: 2 })
+
+    // Act
+    const error = await caught(api.request({ path: '/items', token: TOKEN }))
+
+    // Assess
+    expect(error.code).toBe('TLS_HOSTNAME')
+    expect(error.attempts).toBe(1)
+    expectNothingSent(upstream)
+  })
+
+  it.each([
+    ['a CN naming the IP and no SAN', { commonName: '127.0.0.1', dnsNames: [], ipAddresses: [] }],
+    [
+      'the IP as a DNS SAN only',
+      { commonName: '127.0.0.1', dnsNames: ['127.0.0.1'], ipAddresses: [] },
+    ],
+  ] as const)('https://127.0.0.1 refuses %s before the token is sent', async (_label, names) => {
+    // Prepare
+    const upstream = await server({ tls: await pki.issue(names) })
+    const api = client(upstream)
+
+    // Act
+    const error = await caught(api.request({ path: '/items', token: TOKEN }))
+
+    // Assess
+    expect(error.code).toBe('TLS_HOSTNAME')
+    expectNothingSent(upstream)
+  })
+
+  it('accepts https://localhost by its DNS SAN', async () => {
+    // Prepare
+    const upstream = await server({
+      tls: await pki.issue({ commonName: 'nobody', dnsNames: ['localhost'], ipAddresses: [] }),
+    })
+    const api = client({ url: `https://localhost:${upstream.port}` })
+
+    // Act
+    const response = await api.request({ path: '/dns', token: TOKEN })
+
+    // Assess
+    expect(response.status).toBe(200)
+  })
+
+  it('refuses a base URL whose host is neither a DNS name nor an IP address', () => {
+    // Prepare / Act / Assess
+    expect(() => client({ url: 'https://*.example.test' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
+  })
+
+  const label = fc.stringMatching(/^[a-z][a-z0-9]{0,4}$/)
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.'))
+  /** The rule, written out: exact DNS SAN, or "*." + a parent of >= 2 labels for one more label. */
+  const expected = (host: string, sans: readonly string[]) =>
+    sans.some((san) => {
+      if (san === host) return true
+      if (!san.startsWith('*.') || san.split('.').length < 3) return false
+      const dot = host.indexOf('.')
+      return dot > 0 && host.slice(dot) === san.slice(1)
+    })
+
+  it('matches a host name to the DNS SANs alone, wildcards as whole left-most labels (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        name,
+        fc.array(
+          fc.oneof(
+            name,
+            name.map((parent) => `*.${parent}`),
+            label.map((l) => `${l}*.example.test`),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.boolean(),
+        async (host, sans, upper) => {
+          // Prepare: the CN always names the host; it must never count.
+          const issued = await pki.issue({
+            commonName: host,
+            dnsNames: sans,
+            ipAddresses: ['127.0.0.1'],
+          })
+          const cert = new X509Certificate(issued.cert)
+
+          // Act
+          const matched = identityMatches(upper ? host.toUpperCase() : host, cert)
+
+          // Assess
+          expect(matched).toBe(expected(host, sans))
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('matches an IP literal to the IP SANs alone (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.ipV4(),
+        fc.array(fc.ipV4(), { maxLength: 2 }),
+        fc.boolean(),
+        async (ip, ips, listed) => {
+          // Prepare: CN and a DNS SAN spell the IP; neither may count.
+          const sans = listed ? [...ips, ip] : ips
+          const issued = await pki.issue({ commonName: ip, dnsNames: [ip], ipAddresses: sans })
+
+          // Act
+          const matched = identityMatches(ip, new X509Certificate(issued.cert))
+
+          // Assess
+          expect(matched).toBe(sans.includes(ip))
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
+
+  it('matches IPv6 literals in any spelling to IP SANs', async () => {
+    // Prepare
+    const cert = new X509Certificate(
+      (await pki.issue({ dnsNames: ['localhost'], ipAddresses: ['::1'] })).cert,
+    )
+
+    // Act / Assess
+    expect(identityMatches('::1', cert)).toBe(true)
+    expect(identityMatches('0:0:0:0:0:0:0:1', cert)).toBe(true)
+    expect(identityMatches('::2', cert)).toBe(false)
+    expect(identityMatches('localhost', cert)).toBe(true)
+  })
+})
+
 describe('SPKI pinning', () => {
   it('accepts the server when one of the pins matches its key (backup pins allowed)', async () => {
-    // Prepare
-    const upstream = await server()
+    // Prepare: a fixed key whose pin starts with "/" (about one key in 64 does).
+    const slashServer = await pki.issue({ key: SLASH_PIN_KEY })
+    expect(spkiPin(slashServer.cert)).toBe(SLASH_PIN)
+    const upstream = await server({ tls: slashServer })
     const api = client(upstream, {
-      spkiPins: [spkiPin(pki.untrustedServer.cert), `sha256/${spkiPin(pki.server.cert)}`],
+      spkiPins: [spkiPin(pki.untrustedServer.cert), `sha256/${SLASH_PIN}`],
     })
 
     // Act
@@ -253,6 +415,58 @@ describe('SPKI pinning', () => {
     // Assess
     expect(response.status).toBe(200)
     expect(upstream.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+  })
+
+  it('parses sha256/<base64>, sha256//<base64> and bare <base64> exactly, for any digest', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (digest) => {
+        // Prepare
+        const pin = Buffer.from(digest).toString('base64')
+
+        // Act
+        const parsed = [pin, `sha256/${pin}`, `sha256//${pin}`, ` sha256/${pin}\n`].map(
+          normalizePin,
+        )
+
+        // Assess
+        expect(parsed).toEqual([pin, pin, pin, pin])
+      }),
+    )
+  })
+
+  it('refuses what is not exactly one 32-byte digest', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 48 }).filter((bytes) => bytes.length !== 32),
+        fc.constantFrom('', 'sha256/', 'sha256//', 'sha1/', 'sha256:'),
+        (bytes, prefix) => {
+          // Prepare
+          const pin = prefix + Buffer.from(bytes).toString('base64')
+
+          // Act / Assess
+          expect(() => normalizePin(pin)).toThrow(
+            expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+          )
+        },
+      ),
+    )
+    const digest = Buffer.alloc(32, 0xff).toString('base64')
+    const unpadded = Buffer.alloc(33, 0xff).toString('base64') // 44 characters too, no "="
+    expect(() => normalizePin(unpadded)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
+    expect(() => normalizePin(`sha256/${unpadded}`)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
+    for (const pin of [
+      `sha1/${digest}`,
+      `sha256:${digest}`,
+      digest.slice(0, -1),
+      `${digest}=`,
+      `/${digest}`,
+    ]) {
+      expect(() => normalizePin(pin)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    }
   })
 
   it('pins an RSA key too (its SPKI, not the bare key Node reports as `pubkey`)', async () => {

@@ -20,7 +20,7 @@ const FUNCTION_NAME = 'stack-secure-items'
 const TABLE = 'stack-items'
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd'
 const DATA_KEY = Uint8Array.from(randomBytes(32))
-const BLOB = Buffer.from(`kms-blob-${randomUUID()}`)
+const BLOB = Buffer.from(`kms-blob-${randomUUID()}-${randomUUID()}`) // as long as a real blob
 const SECRET = `pässwörd€-${randomUUID()}`
 
 const kms = mockClient(KMSClient)
