@@ -237,6 +237,7 @@ const optionNames = [
   'fetchData',
   'transform',
   ...Object.keys(defaults),
+  'AwsClient',
   'disablePrefetch',
   'setToContext',
 ]

@@ -38,7 +38,10 @@ describe('the npm package', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
     const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] as string)
     // Act
-    const relative = targets.filter((target) => !/^(https?:|#)/.test(target))
+    // A link's file, without its #anchor.
+    const relative = targets
+      .filter((target) => !/^(https?:|#)/.test(target))
+      .map((target) => target.split('#')[0] as string)
     // Assess
     expect(relative.length).toBeGreaterThan(0)
     for (const target of relative) {
