@@ -142,15 +142,23 @@ const COPY_MAX = 4
  * context invoked twice, another kmsSecrets), is copied into.
  */
 const toContext = (context: object, values: object, layer: Layer): void => {
+  // A few values: assigning them beats any look at the prototype (throws on a frozen context).
+  if (layer.keys.length <= COPY_MAX) {
+    copyInto(context, values, layer.keys)
+    return
+  }
   const base = Object.getPrototypeOf(context) as object | null
   if (layer.is(base)) return
-  if (
-    layer.keys.length <= COPY_MAX ||
-    (base !== null && layers.has(base)) ||
-    !Object.isExtensible(context)
-  ) {
-    Object.assign(context, values) // throws on a frozen context, as it always did
+  if ((base !== null && layers.has(base)) || !Object.isExtensible(context)) {
+    copyInto(context, values, layer.keys)
     return
   }
   Object.setPrototypeOf(context, layer.over(base))
+}
+
+/** Plain assignment, key by key: cheaper than Object.assign for a handful of checked names. */
+const copyInto = (target: object, values: object, keys: readonly string[]): void => {
+  for (const key of keys) {
+    ;(target as Record<string, unknown>)[key] = (values as Record<string, unknown>)[key]
+  }
 }
