@@ -195,6 +195,10 @@ const main = async (): Promise<number> => {
         ? join(tmpdir(), 'middy-kms-secrets-bench')
         : join(ROOT, 'docs')),
   )
+  // Said first, not only in --help: the default report replaces tracked files.
+  progress(
+    `the report goes to ${relative(process.cwd(), outDir) || '.'}/BENCHMARKS.md (and its chart); --out DIR writes elsewhere`,
+  )
   if (options.fromJson) return rerender(options.fromJson, outDir)
   const started = performance.now()
   const machine = await machineLine()
