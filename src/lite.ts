@@ -1,24 +1,14 @@
 // `middy-kms-secrets/lite`: the library on LiteKmsClient, for functions that need no
 // other AWS client: the AWS SDK is never imported, so its load leaves the cold start.
 
-import type { KmsKit } from './kms.ts'
-import { DecryptCommand, LiteKmsClient } from './lite-client.ts'
-import { loadSecretsWith } from './load-secrets.ts'
-import { kmsSecretsWith, kmsSecretsDefaults as middlewareDefaults } from './middleware.ts'
-import { defaults as coreDefaults } from './options.ts'
+import type { KmsKit } from './core/kms.ts'
+import { DecryptCommand, LiteKmsClient } from './core/lite-client.ts'
+import { defaults as coreDefaults } from './core/options.ts'
+import { loadSecretsWith } from './faces/load-secrets.ts'
+import { kmsSecretsWith, kmsSecretsDefaults as middlewareDefaults } from './faces/middleware.ts'
 
-export { ErrorCode, KmsSecretsError } from './errors.ts'
-export { DecryptCommand, LiteKmsClient } from './lite-client.ts'
-export type { KmsSecretsOptions } from './middleware.ts'
-export {
-  clearCache,
-  type FetchData,
-  FUNCTION_NAME_OVERRIDE,
-  type LoadSecretsOptions,
-  type Secrets,
-  type Transform,
-  type TransformOption,
-} from './options.ts'
+export { DecryptCommand, LiteKmsClient } from './core/lite-client.ts'
+export * from './faces/exports.ts'
 
 const liteKit: KmsKit = { AwsClient: LiteKmsClient, DecryptCommand }
 

@@ -1,8 +1,5 @@
 import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { CliUsageError } from './errors.ts'
-import type { CliIo } from './io.ts'
-import { closest } from './suggest.ts'
 import {
   defaultSamconfig,
   findFunction,
@@ -10,7 +7,10 @@ import {
   samconfigStackName,
   type Template,
   type TemplateFunction,
-} from './template.ts'
+} from '../template/resolve.ts'
+import { CliUsageError } from './errors.ts'
+import type { CliIo } from './io.ts'
+import { closest } from './suggest.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>

@@ -1,5 +1,5 @@
+import { byteLength, type TemplateFunction } from '../template/resolve.ts'
 import { CliUsageError } from './errors.ts'
-import { byteLength, type TemplateFunction } from './template.ts'
 
 export const FORMATS = ['value', 'env-json', 'parameter-overrides'] as const
 export type Format = (typeof FORMATS)[number]

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DecryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { EnvelopeKind, sealEnvelope } from '../../src/envelope.ts'
+import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
 import { fakeKms, KEY_ARN } from './fake-kms.ts'
 
 const freshLibrary = async () => {

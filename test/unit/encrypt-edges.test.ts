@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 import {
   EnvelopeKind,
   encryptValue,
@@ -16,7 +17,6 @@ import {
   reencryptValue,
   sealWithKms,
 } from '../../src/encrypt.ts'
-import { KmsSecretsError } from '../../src/errors.ts'
 
 const kms = mockClient(KMSClient)
 const client = new KMSClient({ region: 'us-east-1' })

@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { openEnvelope, parseEnvelope } from '../../src/core/envelope.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 import {
   bundlePlaintext,
   EnvelopeKind,
@@ -17,8 +19,6 @@ import {
   reencryptValue,
   sealWithKms,
 } from '../../src/encrypt.ts'
-import { openEnvelope, parseEnvelope } from '../../src/envelope.ts'
-import { KmsSecretsError } from '../../src/errors.ts'
 
 const kms = mockClient(KMSClient)
 const client = new KMSClient({ region: 'us-east-1' })

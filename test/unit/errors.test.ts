@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fromKmsError, KmsSecretsError } from '../../src/errors.ts'
+import { fromKmsError, KmsSecretsError } from '../../src/core/errors.ts'
 
 const awsError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error('raw message'), { name, ...extra })

@@ -1,6 +1,6 @@
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
-import { MIN_KMS_BLOB_BYTES } from '../../src/decrypt.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../src/core/decrypt.ts'
 
 export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd'
 

@@ -11,7 +11,7 @@ const freshLibrary = async () => {
   vi.resetModules()
   return {
     ...(await import('../../src/index.ts')),
-    ...(await import('../../src/options.ts')),
+    ...(await import('../../src/core/loader.ts')),
     ...(await import('../../src/provider.ts')),
   }
 }
@@ -195,7 +195,7 @@ describe('KmsSecretsProvider options', () => {
     // Prepare
     vi.stubEnv('A', fake.encrypt('a', 'plain-value-123'))
     const { KmsSecretsProvider } = await freshLibrary()
-    const redact = await import('../../src/redact.ts')
+    const redact = await import('../../src/core/redact.ts')
     // Act
     await new KmsSecretsProvider().get('A')
     // Assess

@@ -12,7 +12,7 @@ const freshLibrary = async () => {
   vi.resetModules()
   return {
     ...(await import('../../src/index.ts')),
-    ...(await import('../../src/options.ts')),
+    ...(await import('../../src/core/loader.ts')),
     ...(await import('../../src/provider.ts')),
   }
 }

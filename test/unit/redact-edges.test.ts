@@ -29,7 +29,7 @@ afterEach(() => {
 
 const freshRedact = async () => {
   vi.resetModules()
-  return import('../../src/redact.ts')
+  return import('../../src/core/redact.ts')
 }
 
 describe('guardSecrets', () => {

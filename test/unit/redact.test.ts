@@ -6,7 +6,7 @@ describe('redactLogs: the log-leak guard', () => {
   const written: string[] = []
   const fake = fakeKms()
   let library: typeof import('../../src/index.ts')
-  let redact: typeof import('../../src/redact.ts')
+  let redact: typeof import('../../src/core/redact.ts')
 
   beforeAll(async () => {
     // Capture what reaches the real streams, underneath the guard.
@@ -29,7 +29,7 @@ describe('redactLogs: the log-leak guard', () => {
     vi.stubEnv('DATA_KEY', fake.encrypt('key', new Uint8Array([1, 2, 3, 250, 251, 252])))
     vi.stubEnv('SHORT', fake.encrypt('short', 'abc'))
     library = await import('../../src/index.ts')
-    redact = await import('../../src/redact.ts')
+    redact = await import('../../src/core/redact.ts')
   })
   afterAll(() => {
     fake.kms.restore()

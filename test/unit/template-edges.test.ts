@@ -1,11 +1,16 @@
-// src/template.ts at its edges (what mutation testing found unpinned): the error's name,
+// src/template/read.ts at its edges (what mutation testing found unpinned): the error's name,
 // CloudFormation's YAML 1.1 booleans exactly, repeated keys, and SAM Globals holding null.
 import { describe, expect, it } from 'vitest'
-import { functionResources, type Json, parseTemplate, TemplateError } from '../../src/template.ts'
+import {
+  functionResources,
+  type Json,
+  parseTemplate,
+  TemplateError,
+} from '../../src/template/read.ts'
 
 const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>
 
-describe('src/template.ts edges', () => {
+describe('src/template/read.ts edges', () => {
   it('TemplateError is named so', () => {
     // Act / Assess
     expect(new TemplateError('x').name).toBe('TemplateError')

@@ -1,4 +1,4 @@
-// src/template.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
+// src/template/read.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
 // the function listing with SAM Globals and the samconfig.toml reader, on small inline
 // templates. The CLI's use of it: test/unit/cli/template.test.ts; the dev tooling's:
 // test/template/reader.test.ts.
@@ -15,7 +15,7 @@ import {
   readTemplate,
   samconfigParameter,
   TemplateError,
-} from '../../src/template.ts'
+} from '../../src/template/read.ts'
 
 /** The whole document, top-level keys other than a template's included. */
 const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>

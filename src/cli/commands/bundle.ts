@@ -1,4 +1,6 @@
-import { bundlePlaintext, EnvelopeKind, parseDotenv, sealWithKms } from '../../encrypt.ts'
+import { EnvelopeKind } from '../../core/envelope.ts'
+import { bundlePlaintext, parseDotenv } from '../../encrypt/dotenv.ts'
+import { sealWithKms } from '../../encrypt/values.ts'
 import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'

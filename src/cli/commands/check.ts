@@ -14,13 +14,10 @@ import {
   type KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { kmsFailure } from '../../encrypt.ts'
-import { decodeBase64, ENVELOPE_PREFIX, parseEnvelope } from '../../envelope.ts'
-import type { KmsSecretsError } from '../../errors.ts'
-import { functionResources, isRecord, type Json, samconfigParameter } from '../../template.ts'
-import { stringOf, type TemplateScope, type Values } from '../args.ts'
-import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
-import { LAMBDA_ENV_BYTES } from '../output.ts'
+import { decodeBase64, ENVELOPE_PREFIX, parseEnvelope } from '../../core/envelope.ts'
+import type { KmsSecretsError } from '../../core/errors.ts'
+import { kmsFailure } from '../../encrypt/values.ts'
+import { functionResources, isRecord, type Json, samconfigParameter } from '../../template/read.ts'
 import {
   byteLength,
   conditionIn,
@@ -30,7 +27,10 @@ import {
   resolveIn,
   type Template,
   type TemplateFunction,
-} from '../template.ts'
+} from '../../template/resolve.ts'
+import { stringOf, type TemplateScope, type Values } from '../args.ts'
+import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
+import { LAMBDA_ENV_BYTES } from '../output.ts'
 import type { CommandRun } from './shared.ts'
 
 export const checkOptions = {

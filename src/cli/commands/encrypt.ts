@@ -1,4 +1,5 @@
-import { EnvelopeKind, encryptValue, sealWithKms } from '../../encrypt.ts'
+import { EnvelopeKind } from '../../core/envelope.ts'
+import { encryptValue, sealWithKms } from '../../encrypt/values.ts'
 import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'

@@ -1,4 +1,4 @@
-import { reencryptValue } from '../../encrypt.ts'
+import { reencryptValue } from '../../encrypt/values.ts'
 import {
   destinationOptions,
   NO_CONTEXT_HINT,

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { main } from '../../../src/cli/main.ts'
-import { MIN_KMS_BLOB_BYTES } from '../../../src/decrypt.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../../src/core/decrypt.ts'
 
 export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
 export const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY_ID}`

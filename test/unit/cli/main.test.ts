@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
-import { KmsSecretsError } from '../../../src/errors.ts'
+import { KmsSecretsError } from '../../../src/core/errors.ts'
 import { fakeKms, KEY_ID, run } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>

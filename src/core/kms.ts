@@ -21,7 +21,7 @@ export interface KmsClient {
 }
 
 /**
- * A client class and the Decrypt command it sends. The SDK's pair (src/sdk.ts) or the
+ * A client class and the Decrypt command it sends. The SDK's pair (src/index.ts) or the
  * lite one (src/lite.ts): the core imports neither, so the lite entry loads no SDK.
  */
 export interface KmsKit {
