@@ -1,9 +1,10 @@
+// The KMS port: what the decrypt core asks of a client, as types only (no SDK code here):
+// the SDK's KMSClient (src/index.ts) or LiteKmsClient (src/lite.ts) fits it.
 import type {
   DecryptCommandInput,
   DecryptCommandOutput,
   KMSClientConfig,
 } from '@aws-sdk/client-kms'
-import { ErrorCode, fromKmsError, KmsSecretsError } from './errors.ts'
 
 export type EncryptionContext = Readonly<Record<string, string>>
 
@@ -27,56 +28,4 @@ export interface KmsClient {
 export interface KmsKit {
   AwsClient: new (config: KMSClientConfig) => KmsClient
   DecryptCommand: new (input: DecryptCommandInput) => DecryptCommandLike
-}
-
-export interface DecryptRequest {
-  client: KmsClient
-  DecryptCommand: KmsKit['DecryptCommand']
-  blob: Uint8Array
-  encryptionContext: EncryptionContext
-  keyId: string | undefined
-  abortSignal: AbortSignal
-  variable: string
-}
-
-/** One KMS Decrypt call, errors mapped, and the answering key checked against the pin. */
-export const kmsDecrypt = async (request: DecryptRequest): Promise<Uint8Array> => {
-  const { client, DecryptCommand, blob, encryptionContext, keyId, abortSignal, variable } = request
-  const answer = await client
-    .send(
-      new DecryptCommand({
-        CiphertextBlob: blob,
-        EncryptionContext: { ...encryptionContext },
-        KeyId: keyId,
-      }),
-      { abortSignal },
-    )
-    .catch((error: unknown) => {
-      throw fromKmsError(error, variable)
-    })
-  const plaintext = answer.Plaintext
-  if (!plaintext) {
-    throw new KmsSecretsError(ErrorCode.KmsError, 'KMS answered Decrypt without a plaintext', {
-      variable,
-    })
-  }
-  if (keyId !== undefined && !isSameKey(keyId, answer.KeyId)) {
-    plaintext.fill(0)
-    throw new KmsSecretsError(
-      ErrorCode.KeyMismatch,
-      'KMS decrypted with a key other than the keyId pin',
-      { variable },
-    )
-  }
-  return plaintext
-}
-
-/**
- * Decrypt answers with the key ARN. A pin may be that ARN or the bare key id; an
- * alias pin cannot be compared locally, but KMS already enforced it as the KeyId.
- */
-const isSameKey = (pin: string, answeredArn: string | undefined): boolean => {
-  if (pin.startsWith('alias/') || pin.includes(':alias/')) return true
-  if (answeredArn === undefined) return false
-  return pin.startsWith('arn:') ? pin === answeredArn : answeredArn.endsWith(`:key/${pin}`)
 }

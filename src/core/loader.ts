@@ -1,8 +1,15 @@
 // The loader: what the middleware and loadSecrets share. Options over their defaults, one
 // decrypt round (src/core/decrypt.ts) behind a cache, one loader per cacheKey.
-import { decryptSecrets, type SecretValue, type Wanted } from './decrypt.ts'
+import {
+  type DecryptRound,
+  decryptSecrets,
+  type Env,
+  parseSource,
+  type SecretValue,
+  type Wanted,
+} from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
-import type { KmsKit } from './kms.ts'
+import type { KmsClient, KmsKit } from './kms.ts'
 import {
   type AnyLoadSecretsOptions,
   checkOptions,
@@ -14,7 +21,6 @@ import {
   withDefaults,
 } from './options.ts'
 import { guardSecrets } from './redact.ts'
-import { type Env, parseSource } from './sources.ts'
 
 /**
  * Holds one set of secrets for the life of the container (or `cacheExpiry` ms).
@@ -124,6 +130,26 @@ const toEnvString = (value: SecretValue): string => {
 type Resolved = ReturnType<typeof resolve>
 const resolve = (options: AnyLoadSecretsOptions) => withDefaults(defaults, options)
 
+/** The round options ask for, the function name read now: it may be set after module init. */
+export const roundOf = (
+  config: Pick<Resolved, 'encryptionContext' | 'bindVariableName' | 'keyId' | 'timeout'>,
+  client: KmsClient,
+  DecryptCommand: KmsKit['DecryptCommand'],
+  wanted: readonly Wanted[],
+): DecryptRound => {
+  const env = process.env
+  return {
+    wanted,
+    client,
+    DecryptCommand,
+    encryptionContext: encryptionContextOf(config.encryptionContext, env),
+    bindVariableName: config.bindVariableName,
+    keyId: config.keyId,
+    timeoutMs: config.timeout,
+    env,
+  }
+}
+
 const createLoader = (
   config: Resolved,
   kit: KmsKit,
@@ -133,17 +159,7 @@ const createLoader = (
   // A copy: the client never holds the caller's object.
   const client = new AwsClient({ ...config.awsClientOptions })
   const fetch = async () => {
-    const env = process.env
-    const values = await decryptSecrets({
-      wanted,
-      client,
-      DecryptCommand: kit.DecryptCommand,
-      encryptionContext: encryptionContextOf(config.encryptionContext, env),
-      bindVariableName: config.bindVariableName,
-      keyId: config.keyId,
-      timeoutMs: config.timeout,
-      env,
-    })
+    const values = await decryptSecrets(roundOf(config, client, kit.DecryptCommand, wanted))
     if (config.redactLogs) guardSecrets(Object.values(values))
     if (config.setToEnv) {
       for (const [key, value] of Object.entries(values)) process.env[key] = toEnvString(value)

@@ -1,5 +1,5 @@
 import type { KMSClientConfig } from '@aws-sdk/client-kms'
-import type { Transform } from './decrypt.ts'
+import type { Transform, ValueOf } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
 import type { KmsKit } from './kms.ts'
 
@@ -10,8 +10,6 @@ export type FetchData = Readonly<Record<string, string>>
 export type TransformOption<F extends FetchData> =
   | Transform
   | { readonly [K in keyof F]?: Transform }
-
-type ValueOf<T> = T extends 'json' ? unknown : T extends 'binary' ? Uint8Array : string
 
 /** What a set of options yields: strings, unless `transform` says JSON or binary. */
 export type Secrets<F extends FetchData, T = undefined> = {

@@ -5,18 +5,10 @@ import {
   type KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { decryptSecrets } from '../core/decrypt.ts'
-import {
-  decodeBase64,
-  ENVELOPE_PREFIX,
-  type EnvelopeKind,
-  MAX_KMS_BLOB_BYTES,
-  parseEnvelope,
-  sealEnvelope,
-} from '../core/envelope.ts'
+import { decryptValue, parseSource } from '../core/decrypt.ts'
+import { type EnvelopeKind, parseEncrypted, sealEnvelope } from '../core/envelope.ts'
 import { ErrorCode, fromKmsError, KmsSecretsError } from '../core/errors.ts'
 import type { EncryptionContext } from '../core/kms.ts'
-import { parseSource } from '../core/sources.ts'
 
 /** KMS Encrypt takes at most this many plaintext bytes; anything larger needs an envelope. */
 export const MAX_KMS_PLAINTEXT_BYTES = 4096
@@ -166,27 +158,27 @@ export interface ReencryptResult {
 export const reencryptValue = async (request: ReencryptRequest): Promise<ReencryptResult> => {
   const { client, fromContext, toContext, destinationKeyId, sourceKeyId, abortSignal } = request
   const variable = request.variable ?? 'VALUE'
-  const source = parseSource(variable)
+  // The name is checked first, whatever the value's form.
+  parseSource(variable)
   const text = request.value.trim()
-  if (text.startsWith(ENVELOPE_PREFIX)) {
-    const { kind } = parseEnvelope(text, variable)
-    const values = await decryptSecrets({
-      wanted: [{ key: 'plaintext', source, transform: 'binary' }],
+  const { envelope, blob } = parseEncrypted(text, variable)
+  if (envelope) {
+    const plaintext = await decryptValue({
+      text,
+      variable,
+      transform: 'binary',
       client,
       DecryptCommand,
       encryptionContext: fromContext,
-      bindVariableName: false,
       keyId: sourceKeyId,
       timeoutMs: request.timeoutMs ?? 30_000,
-      env: { [variable]: text },
     })
-    const plaintext = values.plaintext as Uint8Array
     try {
       const value = await sealWithKms({
         client,
         keyId: destinationKeyId,
         context: toContext,
-        kind,
+        kind: envelope.kind,
         plaintext,
         variable,
         abortSignal,
@@ -195,14 +187,6 @@ export const reencryptValue = async (request: ReencryptRequest): Promise<Reencry
     } finally {
       plaintext.fill(0)
     }
-  }
-  const blob = decodeBase64(text, variable)
-  if (blob.length > MAX_KMS_BLOB_BYTES) {
-    throw new KmsSecretsError(
-      ErrorCode.MalformedValue,
-      `value is ${blob.length} bytes, larger than any KMS ciphertext (${MAX_KMS_BLOB_BYTES})`,
-      { variable },
-    )
   }
   const answer = await client
     .send(

@@ -4,14 +4,14 @@ import {
   decryptSecrets,
   fieldValue,
   parseBundle,
+  parseSource,
   type SecretValue,
   type Transform,
 } from '../core/decrypt.ts'
 import { ErrorCode, KmsSecretsError } from '../core/errors.ts'
-import { encryptionContextOf } from '../core/loader.ts'
+import { roundOf } from '../core/loader.ts'
 import { checkOptions, defaults, type LoadSecretsOptions, withDefaults } from '../core/options.ts'
 import { guardSecrets } from '../core/redact.ts'
-import { parseSource } from '../core/sources.ts'
 
 export interface KmsSecretsProviderOptions
   extends Pick<
@@ -153,17 +153,8 @@ export class KmsSecretsProvider extends BaseProvider {
     if (typeof source !== 'string') {
       throw new KmsSecretsError(ErrorCode.InvalidOptions, 'the name to get must be a string')
     }
-    const env = process.env
-    const values = await decryptSecrets({
-      wanted: [{ key: 'value', source: parseSource(source), transform }],
-      client: this.client,
-      DecryptCommand,
-      encryptionContext: encryptionContextOf(this.#options.encryptionContext, env),
-      bindVariableName: this.#options.bindVariableName,
-      keyId: this.#options.keyId,
-      timeoutMs: this.#options.timeout,
-      env,
-    })
+    const wanted = [{ key: 'value', source: parseSource(source), transform }]
+    const values = await decryptSecrets(roundOf(this.#options, this.client, DecryptCommand, wanted))
     if (this.#options.redactLogs) guardSecrets([values.value])
     return values.value
   }

@@ -3,10 +3,9 @@
 import { randomBytes } from 'node:crypto'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { decryptSecrets, type Transform } from '../../src/core/decrypt.ts'
+import { decryptSecrets, parseSource, type Transform } from '../../src/core/decrypt.ts'
 import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
 import { fromKmsError, KmsSecretsError } from '../../src/core/errors.ts'
-import { parseSource } from '../../src/core/sources.ts'
 import { fakeKms, KEY_ARN } from './fake-kms.ts'
 
 const CONTEXT = { LambdaFunctionName: 'my-function' }

@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
+import { isEnvName } from '../../core/decrypt.ts'
 import { stringOf, type Target, type TemplateScope, type Values } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CliIo, readInput, writeOutput } from '../io.ts'
@@ -14,11 +15,9 @@ export interface CommandRun {
   scope: TemplateScope
 }
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 /** How errors name the value: the variable if it is one, else VALUE. */
 export const variableOf = (...candidates: Array<string | undefined>): string =>
-  candidates.find((name) => name !== undefined && envName.test(name)) ?? 'VALUE'
+  candidates.find((name) => name !== undefined && isEnvName(name)) ?? 'VALUE'
 
 /**
  * Checks made before any KMS call: the name the format needs, that the template knows

@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { decryptSecrets } from '../../../src/core/decrypt.ts'
-import { parseSource } from '../../../src/core/sources.ts'
+import { decryptSecrets, parseSource } from '../../../src/core/decrypt.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
 import { fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
 
