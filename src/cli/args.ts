@@ -10,7 +10,7 @@ import {
 } from '../template/resolve.ts'
 import { CliUsageError } from './errors.ts'
 import type { CliIo } from './io.ts'
-import { closest } from './suggest.ts'
+import { suggest } from './suggest.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
@@ -75,7 +75,7 @@ export const parseCommandArgs = (command: string, args: string[], options: Optio
     }
     const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined
     if (spec === undefined) {
-      const near = closest(token.name, names)
+      const near = suggest(token.name, names)
       throw new CliUsageError(
         `${at} is not an option of ${command}${near ? `; did you mean --${near}?` : ''} (options: ${names.map((name) => `--${name}`).join(', ')})`,
       )

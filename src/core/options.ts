@@ -2,6 +2,7 @@ import type { KMSClientConfig } from '@aws-sdk/client-kms'
 import type { Transform, ValueOf } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
 import type { KmsKit } from './kms.ts'
+import { closest } from './suggest.ts'
 
 export type { Transform } from './decrypt.ts'
 
@@ -98,35 +99,9 @@ export const isPlainObject = (value: unknown): value is Readonly<Record<string, 
 export const isUnsafeName = (name: string): boolean =>
   name in Object.prototype || name === 'prototype'
 
-/** The closest known name, for a near miss: same letters in another case, or 1-2 edits away. */
-const closest = (name: string, known: readonly string[]): string | undefined => {
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i]
-      for (let j = 1; j <= b.length; j++) {
-        const cost = a[i - 1] === b[j - 1] ? 0 : 1
-        next[j] = Math.min(
-          (row[j] as number) + 1,
-          (next[j - 1] as number) + 1,
-          (row[j - 1] as number) + cost,
-        )
-      }
-      row = next
-    }
-    return row[b.length] as number
-  }
-  const scored = known.map((candidate) => ({
-    candidate,
-    score: candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate),
-  }))
-  // Never empty: option names, or the internal keys of a fetchData that has some.
-  const best = scored.sort((a, b) => a.score - b.score)[0] as (typeof scored)[number]
-  return best.score <= 2 ? best.candidate : undefined
-}
-
 const unknownName = (what: string, name: string, known: readonly string[]): string => {
-  const near = closest(name, known)
+  // A near miss: the same letters in another case, or 1-2 edits away.
+  const near = closest(name, known, 2)
   return `unknown ${what} "${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`
 }
 
