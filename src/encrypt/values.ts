@@ -50,6 +50,12 @@ export const kmsFailure = (
   }
 }
 
+/** A KMS call, its errors mapped with messages that name the operation. */
+const call = <O>(operation: KmsOperation, variable: string, send: () => Promise<O>): Promise<O> =>
+  send().catch((error: unknown) => {
+    throw kmsFailure(error, operation, variable)
+  })
+
 const missing = (operation: KmsOperation, what: string, variable: string) =>
   new KmsSecretsError(ErrorCode.KmsError, `KMS answered ${operation} without ${what}`, {
     variable,
@@ -82,14 +88,12 @@ export const encryptValue = async (request: EncryptValueRequest): Promise<string
       { variable },
     )
   }
-  const answer = await client
-    .send(
+  const answer = await call('Encrypt', variable, () =>
+    client.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: { ...context } }),
       { abortSignal },
-    )
-    .catch((error: unknown) => {
-      throw kmsFailure(error, 'Encrypt', variable)
-    })
+    ),
+  )
   if (!answer.CiphertextBlob) throw missing('Encrypt', 'a ciphertext', variable)
   return Buffer.from(answer.CiphertextBlob).toString('base64')
 }
@@ -104,18 +108,16 @@ export interface SealWithKmsRequest extends EncryptValueRequest {
  */
 export const sealWithKms = async (request: SealWithKmsRequest): Promise<string> => {
   const { client, keyId, context, kind, plaintext, abortSignal, variable = 'value' } = request
-  const answer = await client
-    .send(
+  const answer = await call('GenerateDataKey', variable, () =>
+    client.send(
       new GenerateDataKeyCommand({
         KeyId: keyId,
         KeySpec: 'AES_256',
         EncryptionContext: { ...context },
       }),
       { abortSignal },
-    )
-    .catch((error: unknown) => {
-      throw kmsFailure(error, 'GenerateDataKey', variable)
-    })
+    ),
+  )
   const { Plaintext: dataKey, CiphertextBlob: encryptedKey } = answer
   try {
     if (dataKey?.length !== DATA_KEY_BYTES || !encryptedKey?.length) {
@@ -188,8 +190,8 @@ export const reencryptValue = async (request: ReencryptRequest): Promise<Reencry
       plaintext.fill(0)
     }
   }
-  const answer = await client
-    .send(
+  const answer = await call('ReEncrypt', variable, () =>
+    client.send(
       new ReEncryptCommand({
         CiphertextBlob: blob,
         SourceEncryptionContext: { ...fromContext },
@@ -198,10 +200,8 @@ export const reencryptValue = async (request: ReencryptRequest): Promise<Reencry
         DestinationEncryptionContext: { ...toContext },
       }),
       { abortSignal },
-    )
-    .catch((error: unknown) => {
-      throw kmsFailure(error, 'ReEncrypt', variable)
-    })
+    ),
+  )
   if (!answer.CiphertextBlob) throw missing('ReEncrypt', 'a ciphertext', variable)
   return { value: Buffer.from(answer.CiphertextBlob).toString('base64'), resealedLocally: false }
 }

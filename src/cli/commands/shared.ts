@@ -2,10 +2,17 @@ import { access } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { isEnvName } from '../../core/decrypt.ts'
-import { stringOf, type Target, type TemplateScope, type Values } from '../args.ts'
+import {
+  NO_CONTEXT_HINT,
+  resolveTarget,
+  stringOf,
+  type Target,
+  type TemplateScope,
+  type Values,
+} from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CliIo, readInput, writeOutput } from '../io.ts'
-import { budgetWarnings, type Format, render } from '../output.ts'
+import { budgetWarnings, checkName, type Format, parseFormat, render } from '../output.ts'
 
 export interface CommandRun {
   values: Values
@@ -72,6 +79,20 @@ export const readEncryptedValue = async ({ io, values }: CommandRun): Promise<st
     .trim()
   if (text === '') throw new CliUsageError('the input is empty')
   return parameterLine.exec(text)?.[1] ?? text
+}
+
+/** What encrypt and bundle settle before reading any input: format, name, key, context, --out. */
+export const prepareWrite = async (run: CommandRun, command: string) => {
+  const { values, scope } = run
+  const format = parseFormat(stringOf(values, 'format'))
+  const bind = stringOf(values, 'bind-variable')
+  const name = stringOf(values, 'name') ?? (format === 'env-json' ? bind : undefined)
+  checkName(format, name)
+  const keyId = requireKeyId(values, command)
+  const target = await resolveTarget(values, scope, '', bind)
+  if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
+  await checkDestination(run, format, name, target)
+  return { format, name, keyId, target, variable: variableOf(name, bind) }
 }
 
 export const requireKeyId = (values: Values, command: string): string => {
