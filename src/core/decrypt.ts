@@ -141,8 +141,6 @@ const isSameKey = (pin: string, answeredArn: string | undefined): boolean => {
 export type Transform = 'json' | 'binary'
 /** What a transform yields: parsed JSON (any shape), the plaintext's bytes, or UTF-8 text. */
 export type ValueOf<T> = T extends 'json' ? unknown : T extends 'binary' ? Uint8Array : string
-/** A value whose transform is known only at run time: what the round returns, per key. */
-export type SecretValue = ValueOf<Transform | undefined>
 
 export interface Wanted {
   key: string
@@ -185,7 +183,7 @@ interface Plaintext {
  * (bad input fails before any KMS call), then decrypted with one KMS call each, in
  * parallel, under one deadline. Plaintext buffers are wiped once converted.
  */
-export const decryptSecrets = async (round: DecryptRound): Promise<Record<string, SecretValue>> => {
+export const decryptSecrets = async (round: DecryptRound): Promise<Record<string, unknown>> => {
   const origins = new Map(round.wanted.map((wanted) => [wanted.source.origin, wanted.source]))
   const parsed = await Promise.all([...origins.values()].map((source) => parse(source, round.env)))
 
@@ -310,10 +308,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const convert = (
   wanted: readonly Wanted[],
   plaintexts: ReadonlyMap<string, Plaintext>,
-): Record<string, SecretValue> => {
+): Record<string, unknown> => {
   const bundles = new Map<string, Record<string, string>>()
   // Entries, then Object.fromEntries: whatever a key is named, it is an own data property.
-  const values: [string, SecretValue][] = []
+  const values: [string, unknown][] = []
   for (const { key, source, transform } of wanted) {
     const plaintext = plaintexts.get(source.origin) as Plaintext
     const variable = source.origin
@@ -359,7 +357,7 @@ export const fieldValue = (
   field: string,
   transform: Transform | undefined,
   variable: string,
-): SecretValue =>
+): unknown =>
   transform === 'binary'
     ? Uint8Array.from(decodeBase64(field, variable))
     : applyTransform(field, transform, variable)

@@ -1,13 +1,6 @@
 // The loader: what the middleware and loadSecrets share. Options over their defaults, one
 // decrypt round (src/core/decrypt.ts) behind a cache, one loader per cacheKey.
-import {
-  type DecryptRound,
-  decryptSecrets,
-  type Env,
-  parseSource,
-  type SecretValue,
-  type Wanted,
-} from './decrypt.ts'
+import { type DecryptRound, decryptSecrets, type Env, parseSource, type Wanted } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
 import type { KmsClient, KmsKit } from './kms.ts'
 import {
@@ -120,7 +113,7 @@ const wantedOf = ({ fetchData, transform }: AnyLoadSecretsOptions): Wanted[] =>
     transform: typeof transform === 'string' ? transform : transform?.[key],
   }))
 
-const toEnvString = (value: SecretValue): string => {
+const toEnvString = (value: unknown): string => {
   if (typeof value === 'string') return value
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
   return JSON.stringify(value)
@@ -150,10 +143,7 @@ export const roundOf = (
   }
 }
 
-const createLoader = (
-  config: Resolved,
-  kit: KmsKit,
-): SecretsLoader<Record<string, SecretValue>> => {
+const createLoader = (config: Resolved, kit: KmsKit): SecretsLoader<Record<string, unknown>> => {
   const wanted = wantedOf(config)
   const AwsClient = config.AwsClient ?? kit.AwsClient
   // A copy: the client never holds the caller's object.
@@ -173,7 +163,7 @@ interface LoaderEntry {
   /** As given, or defaults.cacheKey for the loaders whose key comes from their options. */
   cacheKey: string
   signature: string
-  loader: SecretsLoader<Record<string, SecretValue>>
+  loader: SecretsLoader<Record<string, unknown>>
 }
 
 const loaders = new Map<string, LoaderEntry>()
@@ -203,7 +193,7 @@ const signatureOf = (config: Resolved): string =>
     sortedKeys,
   )
 
-const byOptions = new WeakMap<object, SecretsLoader<Record<string, SecretValue>>>()
+const byOptions = new WeakMap<object, SecretsLoader<Record<string, unknown>>>()
 
 /**
  * One loader per cacheKey, shared like Middy's cache: a second middleware or loadSecrets()
@@ -212,9 +202,12 @@ const byOptions = new WeakMap<object, SecretsLoader<Record<string, SecretValue>>
  * reused with other options is an error. The same options object (the usual module-scope
  * constant) skips even the lookup.
  */
-export const secretsLoader = <V>(options: AnyLoadSecretsOptions, kit: KmsKit): SecretsLoader<V> => {
+export const secretsLoader = <V extends Record<string, unknown>>(
+  options: AnyLoadSecretsOptions,
+  kit: KmsKit,
+): SecretsLoader<V> => {
   const known = byOptions.get(options)
-  if (known) return known as unknown as SecretsLoader<V>
+  if (known) return known as SecretsLoader<V>
   checkOptions(options, optionNames)
   const config = resolve(options)
   const signature = signatureOf(config)
@@ -229,7 +222,7 @@ export const secretsLoader = <V>(options: AnyLoadSecretsOptions, kit: KmsKit): S
   const loader = entry?.loader ?? createLoader(config, kit)
   loaders.set(mapKey, { cacheKey, signature, loader })
   byOptions.set(options, loader)
-  return loader as unknown as SecretsLoader<V>
+  return loader as SecretsLoader<V>
 }
 
 /**

@@ -5,8 +5,8 @@ import {
   fieldValue,
   parseBundle,
   parseSource,
-  type SecretValue,
   type Transform,
+  type ValueOf,
 } from '../core/decrypt.ts'
 import { ErrorCode, KmsSecretsError } from '../core/errors.ts'
 import { roundOf } from '../core/loader.ts'
@@ -40,7 +40,7 @@ export interface KmsSecretsGetMultipleOptions extends Omit<KmsSecretsGetOptions,
   throwOnTransformError?: boolean
 }
 
-type ValueOf<O> = O extends { transform: 'json' }
+type GetValue<O> = O extends { transform: 'json' }
   ? unknown
   : O extends { transform: 'binary' }
     ? Uint8Array
@@ -92,30 +92,30 @@ export class KmsSecretsProvider extends BaseProvider {
   override get<O extends KmsSecretsGetOptions>(
     name: string,
     options?: O,
-  ): Promise<MaybeUndefined<ValueOf<O>, O>> {
+  ): Promise<MaybeUndefined<GetValue<O>, O>> {
     return this.#cached(false, name, getOptionNames, options, () => this._get(name, options))
   }
 
   override getMultiple<O extends KmsSecretsGetMultipleOptions>(
     path: string,
     options?: O,
-  ): Promise<Record<string, ValueOf<O>> | undefined> {
+  ): Promise<Record<string, GetValue<O>> | undefined> {
     return this.#cached(true, path, getMultipleOptionNames, options, () =>
       this._getMultiple(path, options),
     )
   }
 
-  protected async _get(name: string, options?: KmsSecretsGetOptions): Promise<SecretValue> {
+  protected async _get(name: string, options?: KmsSecretsGetOptions): Promise<unknown> {
     return this.#decrypt(name, options?.transform)
   }
 
   protected async _getMultiple(
     path: string,
     options?: KmsSecretsGetMultipleOptions,
-  ): Promise<Record<string, SecretValue>> {
+  ): Promise<Record<string, unknown>> {
     const { transform, throwOnTransformError } = options ?? {}
-    const bundle = parseBundle((await this.#decrypt(path, undefined)) as string, path)
-    const fields = Object.entries(bundle).map(([field, text]): [string, SecretValue] => {
+    const bundle = parseBundle(await this.#decrypt(path, undefined), path)
+    const fields = Object.entries(bundle).map(([field, text]): [string, unknown] => {
       try {
         return [field, fieldValue(text, transform, `${path}#${field}`)]
       } catch (error) {
@@ -149,13 +149,16 @@ export class KmsSecretsProvider extends BaseProvider {
     return value as V
   }
 
-  async #decrypt(source: string, transform: Transform | undefined): Promise<SecretValue> {
+  async #decrypt<T extends Transform | undefined>(
+    source: string,
+    transform: T,
+  ): Promise<ValueOf<T>> {
     if (typeof source !== 'string') {
       throw new KmsSecretsError(ErrorCode.InvalidOptions, 'the name to get must be a string')
     }
     const wanted = [{ key: 'value', source: parseSource(source), transform }]
     const values = await decryptSecrets(roundOf(this.#options, this.client, DecryptCommand, wanted))
     if (this.#options.redactLogs) guardSecrets([values.value])
-    return values.value
+    return values.value as ValueOf<T>
   }
 }
