@@ -1,7 +1,7 @@
 // What both entries export besides their wiring (src/index.ts: the AWS SDK; src/lite.ts:
 // LiteKmsClient), written once.
 
-export { ErrorCode, KmsSecretsError } from '../core/errors.ts'
+export { ErrorCode, isTransient, KmsSecretsError } from '../core/errors.ts'
 export { clearCache, FUNCTION_NAME_OVERRIDE } from '../core/loader.ts'
 export type {
   FetchData,
