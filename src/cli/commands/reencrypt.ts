@@ -44,7 +44,7 @@ export const runReencrypt = async (run: CommandRun): Promise<number> => {
     context: withVariable(source.context, toBind),
     fn: source.fn,
   }
-  await checkDestination(run, format, name, destination)
+  await checkDestination(run, { format, name, target: destination })
   const text = await readEncryptedValue(run)
   const result = await reencryptValue({
     client: run.kms(),

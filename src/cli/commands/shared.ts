@@ -26,6 +26,13 @@ export interface CommandRun {
 export const variableOf = (...candidates: Array<string | undefined>): string =>
   candidates.find((name) => name !== undefined && isEnvName(name)) ?? 'VALUE'
 
+/** Where a value goes: its format, the name it has there, and the function it is for. */
+interface Destination {
+  format: Format
+  name: string | undefined
+  target: Target
+}
+
 /**
  * Checks made before any KMS call: the name the format needs, that the template knows
  * it, and that --out does not exist (unless --force); writing still refuses a file
@@ -33,9 +40,7 @@ export const variableOf = (...candidates: Array<string | undefined>): string =>
  */
 export const checkDestination = async (
   run: CommandRun,
-  format: Format,
-  name: string | undefined,
-  target: Target,
+  { format, name, target }: Destination,
 ): Promise<void> => {
   const { values, io, scope } = run
   if (format === 'parameter-overrides' && scope.path !== undefined) {
@@ -91,7 +96,7 @@ export const prepareWrite = async (run: CommandRun, command: string) => {
   const keyId = requireKeyId(values, command)
   const target = await resolveTarget(values, scope, '', bind)
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
-  await checkDestination(run, format, name, target)
+  await checkDestination(run, { format, name, target })
   return { format, name, keyId, target, variable: variableOf(name, bind) }
 }
 
