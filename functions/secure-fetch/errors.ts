@@ -24,7 +24,7 @@ const UPSTREAM: Record<UpstreamErrorCode, [status: number, message: string]> = {
 }
 
 /** What an error becomes for the caller. Never uses the error's message. */
-export function errorAnswer(error: unknown): ErrorAnswer {
+export const errorAnswer = (error: unknown): ErrorAnswer => {
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, code: error.code, message: error.message }
   }
@@ -55,7 +55,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
 }
 
 /** The few, non-secret, facts about an error worth a log line. */
-export function errorFacts(error: unknown): Record<string, string | number> {
+export const errorFacts = (error: unknown): Record<string, string | number> => {
   const facts: Record<string, string | number> = {}
   const e = error as { name?: unknown; code?: unknown; nodeCode?: unknown; kmsError?: unknown }
   if (typeof e?.name === 'string') facts.errorName = e.name
@@ -72,10 +72,10 @@ export function errorFacts(error: unknown): Record<string, string | number> {
  * Errors -> JSON `{ code, message, requestId }`. Upstream failures were logged where they
  * happened (with their duration); the rest is logged here, by code only.
  */
-export function errorResponses(options: {
+export const errorResponses = (options: {
   logger: ErrorLogger
   metrics: Pick<Metrics, 'addMetric'>
-}) {
+}) => {
   return httpErrors({
     ...options,
     classify: (error, context) => {

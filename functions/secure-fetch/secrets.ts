@@ -19,9 +19,9 @@ export type SecretsContext = Context & FetchSecrets
 /** Where each secret comes from, keyed as {@link FetchSecrets}. */
 export type FetchSecretsData = { readonly [K in keyof FetchSecrets]: string }
 
-export function secretsFetchData(
+export const secretsFetchData = (
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
-): FetchSecretsData {
+): FetchSecretsData => {
   const file = config.clientTlsFile
   return {
     apiToken: 'API_TOKEN',
@@ -44,10 +44,10 @@ export interface SecretsHooks {
  * Typed on the plain `Context`: callers (the runtime, tests) do not bring the secrets; the handler
  * reads them as {@link SecretsContext}.
  */
-export function secretsMiddleware(
+export const secretsMiddleware = (
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
   hooks: SecretsHooks,
-): KmsSecretsMiddleware<FetchSecretsData, undefined, false> {
+): KmsSecretsMiddleware<FetchSecretsData, undefined, false> => {
   const options = {
     fetchData: secretsFetchData(config),
     setToContext: true,
