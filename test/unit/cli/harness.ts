@@ -27,8 +27,7 @@ export const argv = (
   ),
 ]
 
-export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
-export const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY_ID}`
+export { KEY_ARN, KEY_ID } from '../fake-kms.ts'
 export const OTHER_KEY_ID = '9999ffff-2222-bbbb-3333-cccc4444dddd'
 const arnOf = (keyId: string) =>
   keyId.startsWith('arn:')
