@@ -1,8 +1,8 @@
-// Dev tooling on top of the template reader (src/template.ts, re-exported here): local
+// Dev tooling on top of the template reader (src/template/read.ts, re-exported here): local
 // invoke, the demo, template tests. Dev tooling only: never imported by src/ or functions/.
 //
-// - readTemplate / parseTemplate / TemplateError and the template types: src/template.ts.
-// - functionsOf(template): every Lambda function (src/template.ts functionResources, SAM
+// - readTemplate / parseTemplate / TemplateError and the template types: src/template/read.ts.
+// - functionsOf(template): every Lambda function (src/template/read.ts functionResources, SAM
 //   Globals merged) with its handler, runtime, limits and esbuild build properties.
 // - esbuildOptionsOf(fn): the template's BuildProperties as esbuild API options, the way
 //   `sam build` (aws-lambda-builders) passes them to esbuild.
@@ -21,7 +21,7 @@ import {
   type Template,
   TemplateError,
   type TemplateResource,
-} from '../src/template.ts'
+} from '../src/template/read.ts'
 
 export {
   type Json,
@@ -30,7 +30,7 @@ export {
   type Template,
   TemplateError,
   type TemplateResource,
-} from '../src/template.ts'
+} from '../src/template/read.ts'
 
 // ----------------------------------------------------------------------------- functions
 

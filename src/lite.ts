@@ -1,32 +1,17 @@
 // `middy-kms-secrets/lite`: the library on LiteKmsClient, for functions that need no
 // other AWS client: the AWS SDK is never imported, so its load leaves the cold start.
+import { DecryptCommand, LiteKmsClient } from './core/lite-client.ts'
+import { facesOn } from './faces/entry.ts'
 
-import type { KmsKit } from './kms.ts'
-import { DecryptCommand, LiteKmsClient } from './lite-client.ts'
-import { loadSecretsWith } from './load-secrets.ts'
-import { kmsSecretsWith, kmsSecretsDefaults as middlewareDefaults } from './middleware.ts'
-import { defaults as coreDefaults } from './options.ts'
+export { DecryptCommand, LiteKmsClient } from './core/lite-client.ts'
+export * from './faces/exports.ts'
 
-export { ErrorCode, KmsSecretsError } from './errors.ts'
-export { DecryptCommand, LiteKmsClient } from './lite-client.ts'
-export type { KmsSecretsOptions } from './middleware.ts'
-export {
-  clearCache,
-  type FetchData,
-  FUNCTION_NAME_OVERRIDE,
-  type LoadSecretsOptions,
-  type Secrets,
-  type Transform,
-  type TransformOption,
-} from './options.ts'
+const faces = facesOn({ AwsClient: LiteKmsClient, DecryptCommand })
 
-const liteKit: KmsKit = { AwsClient: LiteKmsClient, DecryptCommand }
-
-export const defaults = { ...coreDefaults, AwsClient: LiteKmsClient }
-export const kmsSecretsDefaults = { ...middlewareDefaults, AwsClient: LiteKmsClient }
+export const { defaults, kmsSecretsDefaults } = faces
 
 /** `kmsSecrets` of the main entry, decrypting with LiteKmsClient. */
-export const kmsSecrets = kmsSecretsWith(liteKit)
+export const kmsSecrets = faces.kmsSecrets
 
 /** `loadSecrets` of the main entry, decrypting with LiteKmsClient. */
-export const loadSecrets = loadSecretsWith(liteKit)
+export const loadSecrets = faces.loadSecrets

@@ -48,7 +48,7 @@ const readUtf8: ReadText = (path) => readFileSync(path, 'utf8')
  * Reads and checks the configuration. Throws a {@link ConfigError} naming every bad variable.
  * `readText` is only there for tests.
  */
-export function loadConfig(env: Env, readText: ReadText = readUtf8): SecureFetchConfig {
+export const loadConfig = (env: Env, readText: ReadText = readUtf8): SecureFetchConfig => {
   const problems: string[] = []
   const problem = (text: string) => {
     problems.push(text)
@@ -125,12 +125,12 @@ export function loadConfig(env: Env, readText: ReadText = readUtf8): SecureFetch
   return { origin, basePath, ca, spkiPins, clientTlsFile, connectTimeoutMs, responseTimeoutMs }
 }
 
-function milliseconds(
+const milliseconds = (
   env: Env,
   name: string,
   fallback: number,
   problem: (text: string) => void,
-): number {
+): number => {
   const raw = env[name]?.trim()
   if (!raw) return fallback
   const value = Number(raw)

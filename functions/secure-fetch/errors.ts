@@ -3,7 +3,7 @@
  * per code (never an error's own text, which may name hosts or files), and the request id.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics'
-import { KmsSecretsError } from 'middy-kms-secrets/lite'
+import { isTransient, KmsSecretsError } from 'middy-kms-secrets/lite'
 import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'
 import { UpstreamError, type UpstreamErrorCode } from './upstream.ts'
 
@@ -23,11 +23,8 @@ const UPSTREAM: Record<UpstreamErrorCode, [status: number, message: string]> = {
   INVALID_REQUEST: [500, 'the upstream request could not be built'],
 }
 
-/** KMS codes worth a retry by the caller (the next invocation decrypts again). */
-const TRANSIENT_SECRETS = new Set(['THROTTLED', 'TIMEOUT', 'NETWORK'])
-
 /** What an error becomes for the caller. Never uses the error's message. */
-export function errorAnswer(error: unknown): ErrorAnswer {
+export const errorAnswer = (error: unknown): ErrorAnswer => {
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, code: error.code, message: error.message }
   }
@@ -42,7 +39,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     return { statusCode, code, message }
   }
   if (error instanceof KmsSecretsError) {
-    const transient = TRANSIENT_SECRETS.has(error.code)
+    const transient = isTransient(error)
     return {
       statusCode: transient ? 503 : 500,
       code: 'SECRETS_UNAVAILABLE',
@@ -58,7 +55,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
 }
 
 /** The few, non-secret, facts about an error worth a log line. */
-export function errorFacts(error: unknown): Record<string, string | number> {
+export const errorFacts = (error: unknown): Record<string, string | number> => {
   const facts: Record<string, string | number> = {}
   const e = error as { name?: unknown; code?: unknown; nodeCode?: unknown; kmsError?: unknown }
   if (typeof e?.name === 'string') facts.errorName = e.name
@@ -75,10 +72,10 @@ export function errorFacts(error: unknown): Record<string, string | number> {
  * Errors -> JSON `{ code, message, requestId }`. Upstream failures were logged where they
  * happened (with their duration); the rest is logged here, by code only.
  */
-export function errorResponses(options: {
+export const errorResponses = (options: {
   logger: ErrorLogger
   metrics: Pick<Metrics, 'addMetric'>
-}) {
+}) => {
   return httpErrors({
     ...options,
     classify: (error, context) => {

@@ -34,10 +34,10 @@ export interface UpstreamPool {
 }
 
 /** One TLS client per container, rebuilt only if the client certificate or key changed. */
-export function upstreamPool(
+export const upstreamPool = (
   config: SecureFetchConfig,
   create: (options: UpstreamClientOptions) => UpstreamClient = createUpstreamClient,
-): UpstreamPool {
+): UpstreamPool => {
   let current: { cert?: string; key?: string; client: UpstreamClient } | undefined
   return {
     clientFor(secrets) {
@@ -64,7 +64,7 @@ export function upstreamPool(
 }
 
 /** `GET /fetch` -> the UPSTREAM_URL path; `GET /fetch/{id}` -> that path + `/{id}`. */
-export function upstreamPath(event: APIGatewayProxyEventV2, basePath: string): string {
+export const upstreamPath = (event: APIGatewayProxyEventV2, basePath: string): string => {
   const method = event.requestContext?.http?.method
   if (method !== 'GET') {
     throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'only GET is supported')
@@ -82,7 +82,7 @@ export function upstreamPath(event: APIGatewayProxyEventV2, basePath: string): s
 }
 
 /** Checks the event before anything waits for KMS: bad input gets its 400/405 at once. */
-export function checkEvent(basePath: string): MiddlewareObj<APIGatewayProxyEventV2> {
+export const checkEvent = (basePath: string): MiddlewareObj<APIGatewayProxyEventV2> => {
   return {
     before: (request) => {
       upstreamPath(request.event, basePath)
@@ -96,12 +96,12 @@ export interface FetchDeps {
   telemetry: Telemetry
 }
 
-export async function fetchUpstream(
+export const fetchUpstream = async (
   event: APIGatewayProxyEventV2,
   context: Context & FetchSecrets,
   signal: AbortSignal | undefined,
   deps: FetchDeps,
-): Promise<APIGatewayProxyStructuredResultV2> {
+): Promise<APIGatewayProxyStructuredResultV2> => {
   const { config, pool, telemetry } = deps
   const path = upstreamPath(event, config.basePath)
   const budgetMs = Math.floor(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)

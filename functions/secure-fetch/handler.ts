@@ -4,9 +4,8 @@
  * extra CA, SPKI pins, mutual TLS from an envelope secrets file). Wiring only: see config.ts,
  * secrets.ts, fetch.ts, errors.ts and upstream.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger'
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import { MetricUnit } from '@aws-lambda-powertools/metrics'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
 import middy from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
@@ -14,12 +13,10 @@ import { roundCounts, traceDecryptRound, tracingMiddleware } from '../shared/tra
 import { ConfigError, loadConfig } from './config.ts'
 import { errorResponses } from './errors.ts'
 import { checkEvent, fetchUpstream, type Telemetry, upstreamPool } from './fetch.ts'
+import { logger, metrics } from './observability.ts'
 import { type SecretsContext, secretsFetchData, secretsMiddleware } from './secrets.ts'
 import { tracedUpstream } from './tracing.ts'
 import { createUpstreamClient } from './upstream.ts'
-
-const logger = new Logger()
-const metrics = new Metrics()
 
 const config = (() => {
   try {

@@ -4,9 +4,8 @@
  * certificate and key read from one envelope secrets file (`CLIENT_TLS_FILE`, a bundle with the
  * fields `cert` and `key`): one KMS call for the file, in parallel with the token's.
  */
-import type { MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
-import { type FetchData, kmsSecrets, loadSecrets } from 'middy-kms-secrets/lite'
+import { type KmsSecretsMiddleware, kmsSecrets, loadSecrets } from 'middy-kms-secrets/lite'
 import type { SecureFetchConfig } from './config.ts'
 
 export interface FetchSecrets {
@@ -17,7 +16,12 @@ export interface FetchSecrets {
 
 export type SecretsContext = Context & FetchSecrets
 
-export function secretsFetchData(config: Pick<SecureFetchConfig, 'clientTlsFile'>): FetchData {
+/** Where each secret comes from, keyed as {@link FetchSecrets}. */
+export type FetchSecretsData = { readonly [K in keyof FetchSecrets]: string }
+
+export const secretsFetchData = (
+  config: Pick<SecureFetchConfig, 'clientTlsFile'>,
+): FetchSecretsData => {
   const file = config.clientTlsFile
   return {
     apiToken: 'API_TOKEN',
@@ -40,10 +44,10 @@ export interface SecretsHooks {
  * Typed on the plain `Context`: callers (the runtime, tests) do not bring the secrets; the handler
  * reads them as {@link SecretsContext}.
  */
-export function secretsMiddleware(
+export const secretsMiddleware = (
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
   hooks: SecretsHooks,
-): MiddlewareObj<unknown, unknown, Error, Context> & { ready(): Promise<unknown> } {
+): KmsSecretsMiddleware<FetchSecretsData, undefined, false> => {
   const options = {
     fetchData: secretsFetchData(config),
     setToContext: true,
@@ -59,7 +63,7 @@ export function secretsMiddleware(
       prefetchSettled = true
       unreported = performance.now() - started
       try {
-        hooks.onPrefetched?.(values as unknown as FetchSecrets)
+        hooks.onPrefetched?.(values)
       } catch {
         // The first invocation does the same work again and reports its error.
       }

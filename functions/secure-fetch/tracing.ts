@@ -7,10 +7,10 @@ import type { UpstreamClient, UpstreamClientOptions } from './upstream.ts'
 export const UPSTREAM_SUBSEGMENT = '## upstream'
 
 /** The client factory of upstreamPool, its requests traced (unchanged when tracing is off). */
-export function tracedUpstream(
+export const tracedUpstream = (
   create: (options: UpstreamClientOptions) => UpstreamClient,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): (options: UpstreamClientOptions) => UpstreamClient {
+): ((options: UpstreamClientOptions) => UpstreamClient) => {
   if (!tracingWanted(env)) return create
   return (options) => {
     const client = create(options)

@@ -181,7 +181,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
 type NodeError = Error & { code?: unknown }
 
-function toUpstreamError(err: unknown, origin: string): UpstreamError {
+const toUpstreamError = (err: unknown, origin: string): UpstreamError => {
   if (err instanceof UpstreamError) return err
   const e = err as NodeError
   const nodeCode = typeof e?.code === 'string' ? e.code : undefined
@@ -208,7 +208,7 @@ function toUpstreamError(err: unknown, origin: string): UpstreamError {
 }
 
 /** Base64 SHA-256 of a DER SubjectPublicKeyInfo. */
-function spkiSha256(spki: Uint8Array): string {
+const spkiSha256 = (spki: Uint8Array): string => {
   return createHash('sha256').update(spki).digest('base64')
 }
 
@@ -217,7 +217,7 @@ function spkiSha256(spki: Uint8Array): string {
  * base64 (44 characters, canonical) may itself start with `/`, so each form is tried whole: at
  * most one of them is the canonical base64 of 32 bytes.
  */
-export function normalizePin(pin: string): string {
+export const normalizePin = (pin: string): string => {
   const value = pin.trim()
   const digest = [value, value.replace(/^sha256\//, ''), value.replace(/^sha256\/\//, '')].find(
     (candidate) => {
@@ -236,7 +236,7 @@ export function normalizePin(pin: string): string {
  * left-most label, standing for exactly one label); an IP literal matches its IP SANs only. The
  * subject CN is never read (Node's checkServerIdentity falls back to it).
  */
-export function identityMatches(host: string, cert: X509Certificate): boolean {
+export const identityMatches = (host: string, cert: X509Certificate): boolean => {
   if (isIP(host) !== 0) return cert.checkIP(host) !== undefined
   const match = cert.checkHost(host, {
     subject: 'never',
@@ -250,7 +250,7 @@ export function identityMatches(host: string, cert: X509Certificate): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+const positive = (value: number | undefined, fallback: number, name: string): number => {
   const v = value ?? fallback
   if (!Number.isFinite(v) || v < 0) {
     throw new UpstreamError('INVALID_OPTIONS', { reason: `${name} must be a number >= 0` })
@@ -258,7 +258,7 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return v
 }
 
-export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamClient => {
   let url: URL
   try {
     url = new URL(options.baseUrl)
@@ -516,6 +516,6 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 }
 
 /** Exponential backoff with jitter: base * 2^(n-1) * [0.5, 1), capped at 1 s. */
-function backoff(retry: number, baseMs: number): number {
+const backoff = (retry: number, baseMs: number): number => {
   return Math.min(1000, baseMs * 2 ** (retry - 1)) * (0.5 + Math.random() / 2)
 }

@@ -4,6 +4,7 @@
 // sealed), the data key, an SDK error's own fields (they can hold request data).
 
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import { isTransient } from 'middy-kms-secrets'
 import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'
 import { DataKeyError, type SealedValueError } from './crypto.ts'
 
@@ -44,8 +45,6 @@ const AWS_RETRYABLE = new Set([
   'RequestLimitExceeded',
   'ThrottlingException',
 ])
-
-const KMS_RETRYABLE = new Set(['THROTTLED', 'TIMEOUT', 'NETWORK'])
 
 const awsFields = (
   error: Error & { $metadata?: { requestId?: unknown; httpStatusCode?: unknown } },
@@ -98,7 +97,7 @@ const errorAnswer = (error: unknown): ErrorAnswer & { log: Record<string, unknow
     // Its message, code and variable never hold the plaintext or ciphertext (library contract).
     const { code, variable, kmsError, requestId } = error as Error & Record<string, unknown>
     return {
-      ...(KMS_RETRYABLE.has(String(code)) ? UNAVAILABLE : INTERNAL),
+      ...(isTransient(error) ? UNAVAILABLE : INTERNAL),
       log: {
         reason: error.message,
         kmsSecretsCode: code,

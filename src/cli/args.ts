@@ -1,8 +1,5 @@
 import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { CliUsageError } from './errors.ts'
-import type { CliIo } from './io.ts'
-import { closest } from './suggest.ts'
 import {
   defaultSamconfig,
   findFunction,
@@ -10,7 +7,10 @@ import {
   samconfigStackName,
   type Template,
   type TemplateFunction,
-} from './template.ts'
+} from '../template/resolve.ts'
+import { CliUsageError } from './errors.ts'
+import type { CliIo } from './io.ts'
+import { suggest } from './suggest.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
@@ -75,7 +75,7 @@ export const parseCommandArgs = (command: string, args: string[], options: Optio
     }
     const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined
     if (spec === undefined) {
-      const near = closest(token.name, names)
+      const near = suggest(token.name, names)
       throw new CliUsageError(
         `${at} is not an option of ${command}${near ? `; did you mean --${near}?` : ''} (options: ${names.map((name) => `--${name}`).join(', ')})`,
       )

@@ -1,4 +1,4 @@
-import { ErrorCode, KmsSecretsError } from '../errors.ts'
+import { ErrorCode, KmsSecretsError } from '../core/errors.ts'
 
 /** Bad command line or input: exit code 2, one line, with a pointer to --help. */
 export class CliUsageError extends Error {

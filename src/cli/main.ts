@@ -10,7 +10,7 @@ import type { CommandRun } from './commands/shared.ts'
 import { CliUsageError, describeError, EXIT_OK, EXIT_USAGE } from './errors.ts'
 import { COMMAND_HELP, TOP_HELP } from './help.ts'
 import type { CliIo } from './io.ts'
-import { closest } from './suggest.ts'
+import { suggest } from './suggest.ts'
 
 export { type CliIo, processIo } from './io.ts'
 
@@ -63,7 +63,7 @@ export const main = async (argv: readonly string[], io: CliIo): Promise<number> 
     const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
     if (spec === undefined) {
       // Never the word itself: it may be a secret typed where the command goes.
-      const near = closest(command, COMMAND_NAMES)
+      const near = suggest(command, COMMAND_NAMES)
       throw new CliUsageError(
         `argument 1 is not a command${near ? `; did you mean ${near}?` : ''} (commands: ${COMMAND_NAMES.join(', ')}; see kms-secrets --help)`,
       )

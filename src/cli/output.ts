@@ -1,5 +1,6 @@
+import { isEnvName } from '../core/decrypt.ts'
+import { byteLength, type TemplateFunction } from '../template/resolve.ts'
 import { CliUsageError } from './errors.ts'
-import { byteLength, type TemplateFunction } from './template.ts'
 
 export const FORMATS = ['value', 'env-json', 'parameter-overrides'] as const
 export type Format = (typeof FORMATS)[number]
@@ -9,7 +10,6 @@ export const LAMBDA_ENV_BYTES = 4096
 /** CloudFormation: 4096 bytes per parameter value. */
 export const CFN_PARAMETER_BYTES = 4096
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
 const parameterName = /^[A-Za-z0-9]+$/
 
 export const parseFormat = (text: string | undefined): Format => {
@@ -37,7 +37,7 @@ export const checkName = (format: Format, name: string | undefined): void => {
       `--format ${format} needs --name ${format === 'env-json' ? 'ENV_VAR' : 'ParameterName'}`,
     )
   }
-  if (format === 'env-json' && !envName.test(name)) {
+  if (format === 'env-json' && !isEnvName(name)) {
     throw new CliUsageError(`--name ${name} is not an environment variable name`)
   }
   if (format === 'parameter-overrides' && !parameterName.test(name)) {

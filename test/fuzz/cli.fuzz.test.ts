@@ -12,8 +12,7 @@ import { bundleOptions } from '../../src/cli/commands/bundle.ts'
 import { decryptOptions } from '../../src/cli/commands/decrypt.ts'
 import { encryptOptions } from '../../src/cli/commands/encrypt.ts'
 import { reencryptOptions } from '../../src/cli/commands/reencrypt.ts'
-import { decryptSecrets } from '../../src/decrypt.ts'
-import { parseSource } from '../../src/sources.ts'
+import { decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
 import {
   fakeKms,
   KEY_ID,

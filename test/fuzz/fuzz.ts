@@ -7,7 +7,7 @@
 import vm from 'node:vm'
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import { KmsSecretsError } from '../../src/errors.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 
 const positive = (text: string | undefined, fallback: number) => {
   const n = Number(text)

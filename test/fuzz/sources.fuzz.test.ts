@@ -3,7 +3,7 @@
 // throws INVALID_OPTIONS naming the source; nothing else.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseSource, type Source } from '../../src/sources.ts'
+import { parseSource, type Source } from '../../src/core/decrypt.ts'
 import {
   bounded,
   expectLibraryError,

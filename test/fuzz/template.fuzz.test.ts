@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation !Sub syntax, not JS
-// Fuzzing of template-derived config: the template reader (src/template.ts) through its two
-// users, the CLI (src/cli/template.ts: loadTemplate, findFunction, samconfigStackName) and
+// Fuzzing of template-derived config: the template reader (src/template/read.ts) through its two
+// users, the CLI (src/template/resolve.ts: loadTemplate, findFunction, samconfigStackName) and
 // the dev tooling (scripts/template.ts: parseTemplate, functionsOf, esbuildOptionsOf,
 // resolveValue).
 // Any YAML-ish text gives a result or the reader's own error (CliUsageError /
@@ -21,7 +21,7 @@ import {
   TemplateError,
 } from '../../scripts/template.ts'
 import { CliUsageError } from '../../src/cli/errors.ts'
-import { findFunction, loadTemplate, samconfigStackName } from '../../src/cli/template.ts'
+import { findFunction, loadTemplate, samconfigStackName } from '../../src/template/resolve.ts'
 import { bounded, outcomeOf, params, TEST_TIMEOUT_MS, trickyText } from './fuzz.ts'
 import { samconfigText, templateText } from './yaml.ts'
 
@@ -58,7 +58,7 @@ const logicalId = fc.constantFrom(
 )
 const ALL_REFS = ['P', 'Q', 'Suffix', 'AWS::StackName', 'AWS::Region', 'Fn', 'Other', 'Table']
 
-describe('CLI template reader (src/cli/template.ts)', () => {
+describe('CLI template reader (src/template/resolve.ts)', () => {
   it(
     'any YAML-ish template: a function (name, variables) or a CliUsageError',
     async () => {

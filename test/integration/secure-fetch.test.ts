@@ -13,7 +13,7 @@ import {
   startHttpsServer,
 } from '../../scripts/local/https-server.ts'
 import { type CertKey, createTestPki, spkiPin, type TestPki } from '../../scripts/local/tls.ts'
-import { EnvelopeKind, sealEnvelope } from '../../src/envelope.ts'
+import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
 import { awsCliEncrypt, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, type RunNodeResult, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'

@@ -22,7 +22,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'no
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
 import { expect, inject } from 'vitest'
-import { type Secret, secretForms } from './no-leak.ts'
+import { type Secret, secretForms } from './secret-forms.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,6 +1,6 @@
 // scripts/template.ts: functionsOf, esbuild options and the local intrinsic resolver, on
 // small inline templates. The YAML reader and mergeGlobals it re-exports from
-// src/template.ts are tested with it: test/unit/template.test.ts.
+// src/template/read.ts are tested with it: test/unit/template.test.ts.
 
 import { describe, expect, it } from 'vitest'
 import {

@@ -6,10 +6,9 @@ import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import fc from 'fast-check'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import { decryptSecrets } from '../../src/decrypt.ts'
-import { ENVELOPE_PREFIX, EnvelopeKind, sealEnvelope } from '../../src/envelope.ts'
-import { KmsSecretsError } from '../../src/errors.ts'
-import { parseSource } from '../../src/sources.ts'
+import { decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
+import { ENVELOPE_PREFIX, EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 
 type Context = Record<string, string>
 

@@ -7,8 +7,8 @@ import {
   openEnvelope,
   parseEnvelope,
   sealEnvelope,
-} from '../../src/envelope.ts'
-import { KmsSecretsError } from '../../src/errors.ts'
+} from '../../src/core/envelope.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 
 const dataKey = new Uint8Array(32).fill(7)
 const encryptedKey = Buffer.from('an encrypted data key')

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { openEnvelope, parseEnvelope, sealEnvelope } from '../../src/envelope.ts'
+import { openEnvelope, parseEnvelope, sealEnvelope } from '../../src/core/envelope.ts'
 import { aadOf, inputs, sealBySpec } from '../vectors/generate.ts'
 
 interface Vector {

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { fromKmsError, KmsSecretsError } from '../../src/errors.ts'
+import { ErrorCode, fromKmsError, isTransient, KmsSecretsError } from '../../src/core/errors.ts'
 
 const awsError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error('raw message'), { name, ...extra })
@@ -106,5 +107,34 @@ describe('fromKmsError', () => {
     // Assess
     expect(mapped).toBe(original)
     expect(new KmsSecretsError('KMS_ERROR', 'no variable').message).toBe('no variable')
+  })
+})
+
+describe('isTransient', () => {
+  it('is true exactly for THROTTLED, TIMEOUT and NETWORK errors of the library', () => {
+    // Prepare
+    const transient: readonly string[] = ['THROTTLED', 'TIMEOUT', 'NETWORK']
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.values(ErrorCode)), (code) => {
+        // Act
+        const answer = isTransient(new KmsSecretsError(code, 'message'))
+        // Assess
+        expect(answer).toBe(transient.includes(code))
+      }),
+    )
+  })
+
+  it('is false for anything that is not a KmsSecretsError, whatever its code', () => {
+    // Prepare
+    const lookalikes = [
+      Object.assign(new Error('x'), { code: 'THROTTLED' }),
+      { name: 'KmsSecretsError', code: 'TIMEOUT' },
+      undefined,
+      'NETWORK',
+    ]
+    // Act
+    const answers = lookalikes.map(isTransient)
+    // Assess
+    expect(answers).toEqual([false, false, false, false])
   })
 })

@@ -6,7 +6,7 @@ import middy from '@middy/core'
 import type { Context } from 'aws-lambda'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { MIN_KMS_BLOB_BYTES } from '../../src/decrypt.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../src/core/decrypt.ts'
 import { fakeKms } from './fake-kms.ts'
 
 const freshLibrary = async () => {

@@ -1,8 +1,10 @@
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
-import { MIN_KMS_BLOB_BYTES } from '../../src/decrypt.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../src/core/decrypt.ts'
 
-export const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd'
+/** The one key of the unit tests' KMS doubles (this one, and the CLI's in cli/harness.ts). */
+export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
+export const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY_ID}`
 
 /** The <id> of a fake ciphertext. */
 export const blobId = (blob: Uint8Array | undefined): string =>

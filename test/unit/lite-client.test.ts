@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { fromKmsError } from '../../src/errors.ts'
-import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/lite-client.ts'
+import { fromKmsError } from '../../src/core/errors.ts'
+import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
 
 interface Seen {
   headers: IncomingMessage['headers']

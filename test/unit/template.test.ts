@@ -1,4 +1,4 @@
-// src/template.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
+// src/template/read.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
 // the function listing with SAM Globals and the samconfig.toml reader, on small inline
 // templates. The CLI's use of it: test/unit/cli/template.test.ts; the dev tooling's:
 // test/template/reader.test.ts.
@@ -15,7 +15,7 @@ import {
   readTemplate,
   samconfigParameter,
   TemplateError,
-} from '../../src/template.ts'
+} from '../../src/template/read.ts'
 
 /** The whole document, top-level keys other than a template's included. */
 const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>
@@ -277,5 +277,63 @@ describe('samconfigParameter', () => {
     expect(samconfigParameter(text, 'default', 'stack_name')).toBe('deploy')
     expect(samconfigParameter(text, 'default', 'region')).toBe('eu-west-1')
     expect(samconfigParameter(text, 'prod', 'stack_name')).toBeUndefined()
+  })
+})
+
+describe('src/template/read.ts at its edges', () => {
+  // src/template/read.ts at its edges (what mutation testing found unpinned): the error's name,
+  // CloudFormation's YAML 1.1 booleans exactly, repeated keys, and SAM Globals holding null.
+  const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>
+
+  describe('src/template/read.ts edges', () => {
+    it('TemplateError is named so', () => {
+      // Act / Assess
+      expect(new TemplateError('x').name).toBe('TemplateError')
+    })
+
+    it.each([
+      ['yes', true],
+      ['Yes', true],
+      ['true', true],
+      ['True', true],
+      ['no', false],
+      ['No', false],
+      ['false', false],
+      ['False', false],
+      ['yesno', 'yesno'],
+      ['ayes', 'ayes'],
+      ['xno', 'xno'],
+      ['nope', 'nope'],
+    ])('reads the scalar %s as %s (YAML 1.1 booleans, whole words only)', (scalar, value) => {
+      // Act
+      const t = parsed(`Resources: {}\nA: ${scalar}\n`)
+      // Assess
+      expect(t.A).toBe(value)
+    })
+
+    it('reads a repeated key instead of refusing the template (the last one wins)', () => {
+      // Act
+      const t = parsed('Resources: {}\nA: 1\nA: 2\n')
+      // Assess
+      expect(t.A).toBe(2)
+    })
+
+    it('merges a SAM function with Globals that hold null values', () => {
+      // Prepare
+      const text = [
+        'Globals:',
+        '  Function:',
+        '    Timeout: ~',
+        'Resources:',
+        '  Fn:',
+        '    Type: AWS::Serverless::Function',
+        '    Properties:',
+        '      Timeout: 3',
+      ].join('\n')
+      // Act
+      const [fn] = functionResources(parseTemplate(text))
+      // Assess
+      expect(fn?.properties.Timeout).toBe(3)
+    })
   })
 })

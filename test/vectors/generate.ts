@@ -1,5 +1,5 @@
 // Regenerates test/vectors/envelope-v1.json from docs/FORMAT.md, using WebCrypto
-// (not src/envelope.ts): the vectors are an independent reading of the spec, and
+// (not src/core/envelope.ts): the vectors are an independent reading of the spec, and
 // test/unit/envelope.vectors.test.ts checks the implementation against them.
 //
 //   node test/vectors/generate.ts > test/vectors/envelope-v1.json

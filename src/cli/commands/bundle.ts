@@ -1,16 +1,10 @@
-import { bundlePlaintext, EnvelopeKind, parseDotenv, sealWithKms } from '../../encrypt.ts'
-import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions } from '../args.ts'
+import { EnvelopeKind } from '../../core/envelope.ts'
+import { bundlePlaintext, parseDotenv } from '../../encrypt/dotenv.ts'
+import { sealWithKms } from '../../encrypt/values.ts'
+import { outputOptions, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'
-import { checkName, parseFormat } from '../output.ts'
-import {
-  type CommandRun,
-  checkDestination,
-  describeTarget,
-  finish,
-  requireKeyId,
-  variableOf,
-} from './shared.ts'
+import { type CommandRun, describeTarget, finish, prepareWrite } from './shared.ts'
 
 export const bundleOptions = { ...targetOptions, ...outputOptions } as const
 
@@ -26,15 +20,8 @@ const dotenv = (text: string, origin: string) => {
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export const runBundle = async (run: CommandRun): Promise<number> => {
-  const { values, io, scope } = run
-  const format = parseFormat(stringOf(values, 'format'))
-  const bind = stringOf(values, 'bind-variable')
-  const name = stringOf(values, 'name') ?? (format === 'env-json' ? bind : undefined)
-  checkName(format, name)
-  const keyId = requireKeyId(values, 'bundle')
-  const target = await resolveTarget(values, scope, '', bind)
-  if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
-  await checkDestination(run, format, name, target)
+  const { values, io } = run
+  const { format, name, keyId, target, variable } = await prepareWrite(run, 'bundle')
   const inPath = stringOf(values, 'in')
   const input = await readInput(io, inPath, 'KEY=value lines')
   let plaintext: Buffer | undefined
@@ -56,7 +43,7 @@ export const runBundle = async (run: CommandRun): Promise<number> => {
       context: target.context,
       kind: EnvelopeKind.Bundle,
       plaintext,
-      variable: variableOf(name, bind),
+      variable,
     })
   } finally {
     input.fill(0)

@@ -14,13 +14,11 @@ import {
   type KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { kmsFailure } from '../../encrypt.ts'
-import { decodeBase64, ENVELOPE_PREFIX, parseEnvelope } from '../../envelope.ts'
-import type { KmsSecretsError } from '../../errors.ts'
-import { functionResources, isRecord, type Json, samconfigParameter } from '../../template.ts'
-import { stringOf, type TemplateScope, type Values } from '../args.ts'
-import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
-import { LAMBDA_ENV_BYTES } from '../output.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../core/decrypt.ts'
+import { ENVELOPE_PREFIX, parseEncrypted } from '../../core/envelope.ts'
+import type { KmsSecretsError } from '../../core/errors.ts'
+import { kmsFailure } from '../../encrypt/values.ts'
+import { functionResources, isRecord, type Json, samconfigParameter } from '../../template/read.ts'
 import {
   byteLength,
   conditionIn,
@@ -30,7 +28,10 @@ import {
   resolveIn,
   type Template,
   type TemplateFunction,
-} from '../template.ts'
+} from '../../template/resolve.ts'
+import { stringOf, type TemplateScope, type Values } from '../args.ts'
+import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
+import { LAMBDA_ENV_BYTES } from '../output.ts'
 import type { CommandRun } from './shared.ts'
 
 export const checkOptions = {
@@ -54,8 +55,6 @@ export interface CheckLine {
   reason: string
 }
 
-/** Encrypted values are told from plain settings by shape: `kse1:`, or a long strict base64. */
-const MIN_BLOB_BYTES = 64
 const GCM_NOTE =
   "the data key re-encrypts; the AES-GCM tag of the body cannot be checked without the plaintext data key (run 'kms-secrets decrypt' where kms:Decrypt is allowed)"
 
@@ -249,10 +248,11 @@ const candidatesOf = (
   return { candidates, lines }
 }
 
+/** Encrypted values are told from plain settings by shape: `kse1:`, or a long strict base64. */
 const looksLikeBlob = (text: string) =>
   /^[A-Za-z0-9+/]+={0,2}$/.test(text) &&
   text.length % 4 === 0 &&
-  Buffer.byteLength(text, 'base64') >= MIN_BLOB_BYTES
+  Buffer.byteLength(text, 'base64') >= MIN_KMS_BLOB_BYTES
 
 /** A relative path to an envelope secrets file in the function's code: its text. */
 const secretsFile = (text: string, root: string): string | undefined => {
@@ -325,10 +325,8 @@ const checkValue = async (
   const context = { LambdaFunctionName: fn.functionName }
   let blob: Uint8Array
   try {
-    blob =
-      kind === 'raw KMS blob'
-        ? decodeBase64(text, bindName)
-        : parseEnvelope(text, bindName).encryptedKey
+    const encrypted = parseEncrypted(text, bindName)
+    blob = encrypted.blob ?? encrypted.envelope.encryptedKey
   } catch (error) {
     return line('fail', `${kind}: ${bare(error as KmsSecretsError)}`)
   }

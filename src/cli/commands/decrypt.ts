@@ -1,7 +1,6 @@
 import { DecryptCommand } from '@aws-sdk/client-kms'
-import { decryptSecrets, parseBundle } from '../../decrypt.ts'
-import { ENVELOPE_PREFIX, EnvelopeKind, parseEnvelope } from '../../envelope.ts'
-import { parseSource } from '../../sources.ts'
+import { decryptValue, parseBundle } from '../../core/decrypt.ts'
+import { EnvelopeKind, parseEncrypted } from '../../core/envelope.ts'
 import { NO_CONTEXT_HINT, resolveTarget, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CommandRun, readEncryptedValue, variableOf } from './shared.ts'
@@ -22,37 +21,30 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
   const field = stringOf(values, 'field')
   const text = await readEncryptedValue(run)
   const variable = variableOf(bind)
-  const opened = await decryptSecrets({
-    wanted: [
-      {
-        key: 'value',
-        source: parseSource(field === undefined ? variable : `${variable}#${field}`),
-        transform: field === undefined ? 'binary' : undefined,
-      },
-    ],
+  const request = {
+    text,
+    variable,
     client: run.kms(),
     DecryptCommand,
     encryptionContext: target.context,
-    bindVariableName: false,
     keyId: stringOf(values, 'key-id'),
     timeoutMs: 30_000,
-    env: { [variable]: text },
-  })
-  // A view of the library's copy: wiping `bytes` wipes it.
-  const raw = opened.value as Uint8Array | string
+  }
+  // The whole value's bytes (a view: wiping `bytes` wipes the library's copy), or a field's text.
   const bytes =
-    typeof raw === 'string'
-      ? // Stryker disable next-line StringLiteral: Buffer.from(text, '') reads UTF-8 too
-        Buffer.from(raw, 'utf8')
-      : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+    field === undefined
+      ? asBuffer(await decryptValue({ ...request, transform: 'binary' }))
+      : // Stryker disable next-line StringLiteral: Buffer.from(text, '') reads UTF-8 too
+        Buffer.from(await decryptValue({ ...request, field, transform: undefined }), 'utf8')
   if (values.show === true) {
     io.stdout.write(bytes)
     if (io.stdout.isTTY) io.stdout.write('\n')
     return 0
   }
-  const kind = !text.startsWith(ENVELOPE_PREFIX)
+  const { envelope } = parseEncrypted(text, variable)
+  const kind = !envelope
     ? 'raw KMS blob'
-    : parseEnvelope(text, variable).kind === EnvelopeKind.Bundle
+    : envelope.kind === EnvelopeKind.Bundle
       ? 'bundle'
       : 'envelope'
   const what =
@@ -65,3 +57,6 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
   bytes.fill(0)
   return 0
 }
+
+const asBuffer = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

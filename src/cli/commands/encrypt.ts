@@ -1,16 +1,9 @@
-import { EnvelopeKind, encryptValue, sealWithKms } from '../../encrypt.ts'
-import { NO_CONTEXT_HINT, outputOptions, resolveTarget, stringOf, targetOptions } from '../args.ts'
+import { EnvelopeKind } from '../../core/envelope.ts'
+import { encryptValue, sealWithKms } from '../../encrypt/values.ts'
+import { outputOptions, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'
-import { checkName, parseFormat } from '../output.ts'
-import {
-  type CommandRun,
-  checkDestination,
-  describeTarget,
-  finish,
-  requireKeyId,
-  variableOf,
-} from './shared.ts'
+import { type CommandRun, describeTarget, finish, prepareWrite } from './shared.ts'
 
 export const encryptOptions = {
   ...targetOptions,
@@ -25,15 +18,8 @@ const newlineLength = (bytes: Uint8Array): number => {
 }
 
 export const runEncrypt = async (run: CommandRun): Promise<number> => {
-  const { values, io, scope } = run
-  const format = parseFormat(stringOf(values, 'format'))
-  const bind = stringOf(values, 'bind-variable')
-  const name = stringOf(values, 'name') ?? (format === 'env-json' ? bind : undefined)
-  checkName(format, name)
-  const keyId = requireKeyId(values, 'encrypt')
-  const target = await resolveTarget(values, scope, '', bind)
-  if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
-  await checkDestination(run, format, name, target)
+  const { values, io } = run
+  const { format, name, keyId, target, variable } = await prepareWrite(run, 'encrypt')
   const input = await readInput(io, stringOf(values, 'in'), 'the secret')
   const newline = newlineLength(input)
   if (newline > 0 && values.trim !== true) {
@@ -50,7 +36,7 @@ export const runEncrypt = async (run: CommandRun): Promise<number> => {
       keyId,
       context: target.context,
       plaintext,
-      variable: variableOf(name, bind),
+      variable,
     }
     value =
       values.envelope === true

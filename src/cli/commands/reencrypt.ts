@@ -1,4 +1,4 @@
-import { reencryptValue } from '../../encrypt.ts'
+import { reencryptValue } from '../../encrypt/values.ts'
 import {
   destinationOptions,
   NO_CONTEXT_HINT,
@@ -44,7 +44,7 @@ export const runReencrypt = async (run: CommandRun): Promise<number> => {
     context: withVariable(source.context, toBind),
     fn: source.fn,
   }
-  await checkDestination(run, format, name, destination)
+  await checkDestination(run, { format, name, target: destination })
   const text = await readEncryptedValue(run)
   const result = await reencryptValue({
     client: run.kms(),

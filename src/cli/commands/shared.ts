@@ -1,10 +1,18 @@
 import { access } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
-import { stringOf, type Target, type TemplateScope, type Values } from '../args.ts'
+import { isEnvName } from '../../core/decrypt.ts'
+import {
+  NO_CONTEXT_HINT,
+  resolveTarget,
+  stringOf,
+  type Target,
+  type TemplateScope,
+  type Values,
+} from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CliIo, readInput, writeOutput } from '../io.ts'
-import { budgetWarnings, type Format, render } from '../output.ts'
+import { budgetWarnings, checkName, type Format, parseFormat, render } from '../output.ts'
 
 export interface CommandRun {
   values: Values
@@ -14,11 +22,16 @@ export interface CommandRun {
   scope: TemplateScope
 }
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 /** How errors name the value: the variable if it is one, else VALUE. */
 export const variableOf = (...candidates: Array<string | undefined>): string =>
-  candidates.find((name) => name !== undefined && envName.test(name)) ?? 'VALUE'
+  candidates.find((name) => name !== undefined && isEnvName(name)) ?? 'VALUE'
+
+/** Where a value goes: its format, the name it has there, and the function it is for. */
+interface Destination {
+  format: Format
+  name: string | undefined
+  target: Target
+}
 
 /**
  * Checks made before any KMS call: the name the format needs, that the template knows
@@ -27,9 +40,7 @@ export const variableOf = (...candidates: Array<string | undefined>): string =>
  */
 export const checkDestination = async (
   run: CommandRun,
-  format: Format,
-  name: string | undefined,
-  target: Target,
+  { format, name, target }: Destination,
 ): Promise<void> => {
   const { values, io, scope } = run
   if (format === 'parameter-overrides' && scope.path !== undefined) {
@@ -73,6 +84,20 @@ export const readEncryptedValue = async ({ io, values }: CommandRun): Promise<st
     .trim()
   if (text === '') throw new CliUsageError('the input is empty')
   return parameterLine.exec(text)?.[1] ?? text
+}
+
+/** What encrypt and bundle settle before reading any input: format, name, key, context, --out. */
+export const prepareWrite = async (run: CommandRun, command: string) => {
+  const { values, scope } = run
+  const format = parseFormat(stringOf(values, 'format'))
+  const bind = stringOf(values, 'bind-variable')
+  const name = stringOf(values, 'name') ?? (format === 'env-json' ? bind : undefined)
+  checkName(format, name)
+  const keyId = requireKeyId(values, command)
+  const target = await resolveTarget(values, scope, '', bind)
+  if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
+  await checkDestination(run, { format, name, target })
+  return { format, name, keyId, target, variable: variableOf(name, bind) }
 }
 
 export const requireKeyId = (values: Values, command: string): string => {

@@ -1,10 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { decryptSecrets } from '../../../src/decrypt.ts'
-import { parseSource } from '../../../src/sources.ts'
+import { decryptSecrets, parseSource } from '../../../src/core/decrypt.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -50,7 +49,7 @@ const readFields = (
 describe('kms-secrets bundle', () => {
   it('seals a dotenv file as one envelope that the library reads field by field, with one Decrypt', async () => {
     // Act
-    const result = await run(['bundle', '--key-id', KEY_ID, '--function-name', 'fetch'], {
+    const result = await run(argv('bundle', { 'key-id': KEY_ID, 'function-name': 'fetch' }), {
       stdin: DOTENV,
     })
     fake.kms.resetHistory()
@@ -80,17 +79,12 @@ describe('kms-secrets bundle', () => {
     writeFileSync(tmp.path('secrets.env'), many)
     // Act
     const result = await run(
-      [
-        'bundle',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--in',
-        'secrets.env',
-        '--out',
-        'secrets.enc',
-      ],
+      argv('bundle', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        in: 'secrets.env',
+        out: 'secrets.enc',
+      }),
       {
         cwd: tmp.dir,
       },
@@ -113,21 +107,14 @@ describe('kms-secrets bundle', () => {
     const many = Array.from({ length: 60 }, (_, i) => `SECRET_${i}=${'v'.repeat(60)}`).join('\n')
     // Act
     const result = await run(
-      [
-        'bundle',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureItemsFunction',
-        '--stack-name',
-        's',
-        '--format',
-        'env-json',
-        '--name',
-        'DATA_KEY',
-      ],
+      argv('bundle', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureItemsFunction',
+        'stack-name': 's',
+        format: 'env-json',
+        name: 'DATA_KEY',
+      }),
       { stdin: many, cwd: tmp.dir },
     )
     // Assess
@@ -151,7 +138,7 @@ describe('kms-secrets bundle', () => {
     ],
   ])('refuses %s with exit 2, before any KMS call', async (_, stdin, message) => {
     // Act
-    const result = await run(['bundle', '--key-id', KEY_ID, '--function-name', 'f'], { stdin })
+    const result = await run(argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f' }), { stdin })
     // Assess
     expect(result.code).toBe(2)
     expect(result.stderr).toBe(message)
@@ -160,7 +147,7 @@ describe('kms-secrets bundle', () => {
 
   it('refuses input that is not UTF-8', async () => {
     // Act
-    const result = await run(['bundle', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const result = await run(argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: Uint8Array.of(0x41, 0x3d, 0xff),
     })
     // Assess
@@ -171,17 +158,12 @@ describe('kms-secrets bundle', () => {
   it('--format env-json names the value after --bind-variable when --name is not given', async () => {
     // Act
     const result = await run(
-      [
-        'bundle',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--format',
-        'env-json',
-        '--bind-variable',
-        'SECRETS',
-      ],
+      argv('bundle', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        format: 'env-json',
+        'bind-variable': 'SECRETS',
+      }),
       { stdin: 'A=1' },
     )
     // Assess
@@ -211,7 +193,7 @@ describe('kms-secrets bundle', () => {
     fake.kms.on(GenerateDataKeyCommand).rejects(fake.awsError('DisabledException'))
     // Act
     const result = await run(
-      ['bundle', '--key-id', KEY_ID, '--function-name', 'f', '--bind-variable', 'SECRETS'],
+      argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f', 'bind-variable': 'SECRETS' }),
       { stdin: 'A=1' },
     )
     // Assess

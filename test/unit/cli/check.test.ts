@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CheckLine, parseOverrides } from '../../../src/cli/commands/check.ts'
 import { CliUsageError } from '../../../src/cli/errors.ts'
-import { fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -404,7 +404,7 @@ describe('kms-secrets check: command line and parameters', () => {
     writeFileSync(tmp.path('template.yaml'), templateOf(fn('A', '          SECRET: !Ref Secret\n')))
     // Act
     const result = await run(
-      ['check', '--template', 'template.yaml', '--stack-name', 's', '--key-id', KEY_ID].concat(
+      argv('check', { template: 'template.yaml', 'stack-name': 's', 'key-id': KEY_ID }).concat(
         '--parameter-overrides',
         `Secret=${value}`,
       ),

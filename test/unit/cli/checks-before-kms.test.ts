@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { EncryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -41,21 +41,14 @@ describe('kms-secrets: checks before KMS', () => {
     writeFileSync(tmp.path('template.yaml'), TEMPLATE)
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--stack-name',
-        's',
-        '--format',
-        'env-json',
-        '--name',
-        'API_TOKN',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        'stack-name': 's',
+        format: 'env-json',
+        name: 'API_TOKN',
+      }),
       { stdin: 's3cr3t', cwd: tmp.dir },
     )
     // Assess
@@ -74,7 +67,7 @@ describe('kms-secrets: checks before KMS', () => {
     )
     // Act
     const result = await run(
-      ['encrypt', '--key-id', KEY_ID, '--template', 't.yaml', '--function', 'Fn'].concat([
+      argv('encrypt', { 'key-id': KEY_ID, template: 't.yaml', function: 'Fn' }).concat([
         '--format',
         'env-json',
         '--name',
@@ -89,7 +82,7 @@ describe('kms-secrets: checks before KMS', () => {
 
   it('says "1 field" for a bundle of one', async () => {
     // Act
-    const result = await run(['bundle', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const result = await run(argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: 'ONLY=1\n',
     })
     // Assess
@@ -101,7 +94,7 @@ describe('kms-secrets: checks before KMS', () => {
     // Prepare
     fake.kms.on(EncryptCommand).rejects(fake.awsError('NotFoundException'))
     // Act
-    const result = await run(['encrypt', '--key-id', 'alias/missing', '--function-name', 'f'], {
+    const result = await run(argv('encrypt', { 'key-id': 'alias/missing', 'function-name': 'f' }), {
       stdin: 's3cr3t',
     })
     // Assess
@@ -118,19 +111,13 @@ describe('kms-secrets decrypt / reencrypt: the .param file of --format parameter
     async (command) => {
       // Prepare
       const encrypted = await run(
-        [
-          'encrypt',
-          '--key-id',
-          KEY_ID,
-          '--function-name',
-          'f',
-          '--format',
-          'parameter-overrides',
-          '--name',
-          'ApiTokenCiphertext',
-          '--out',
-          'api-token.param',
-        ],
+        argv('encrypt', {
+          'key-id': KEY_ID,
+          'function-name': 'f',
+          format: 'parameter-overrides',
+          name: 'ApiTokenCiphertext',
+          out: 'api-token.param',
+        }),
         { stdin: 's3cr3t', cwd: tmp.dir },
       )
       const extra = command === 'reencrypt' ? ['--key-id', KEY_ID, '--to-function-name', 'g'] : []

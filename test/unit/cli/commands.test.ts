@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -22,7 +22,7 @@ const kmsCalls = () =>
   fake.kms.commandCalls(GenerateDataKeyCommand).length +
   fake.kms.commandCalls(ReEncryptCommand).length
 const encrypted = async (stdin = 's3cr3t') => {
-  const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'f'], { stdin })
+  const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), { stdin })
   expect(result.code).toBe(0)
   return result.stdout
 }
@@ -109,17 +109,12 @@ describe('--format parameter-overrides and the template', () => {
   it('works without --template (no MaxLength to check)', async () => {
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'Token',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        format: 'parameter-overrides',
+        name: 'Token',
+      }),
       { stdin: 'x' },
     )
     // Assess
@@ -141,19 +136,13 @@ describe('--format parameter-overrides and the template', () => {
       writeFileSync(tmp.path('t.yaml'), text)
       // Act
       const result = await run(
-        [
-          'encrypt',
-          '--key-id',
-          KEY_ID,
-          '--function-name',
-          'f',
-          '--template',
-          't.yaml',
-          '--format',
-          'parameter-overrides',
-          '--name',
-          'NotAParameter',
-        ],
+        argv('encrypt', {
+          'key-id': KEY_ID,
+          'function-name': 'f',
+          template: 't.yaml',
+          format: 'parameter-overrides',
+          name: 'NotAParameter',
+        }),
         { stdin: 'x', cwd: tmp.dir },
       )
       // Assess
@@ -170,7 +159,7 @@ describe('--format parameter-overrides and the template', () => {
     writeFileSync(tmp.path('t.yaml'), 'a: [b')
     // Act
     const result = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--template', 't.yaml'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', template: 't.yaml' }),
       { stdin: 'x', cwd: tmp.dir },
     )
     // Assess
@@ -186,7 +175,7 @@ describe('bundle', () => {
     // Prepare
     const dotenv = Array.from({ length: count }, (_, i) => `A${i}=${i}`).join('\n')
     // Act
-    const result = await run(['bundle', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const result = await run(argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: dotenv,
     })
     // Assess
@@ -214,21 +203,16 @@ describe('reencrypt', () => {
     writeFileSync(tmp.path('value.txt'), await encrypted())
     // Act
     const result = await run(
-      ['reencrypt', '--key-id', KEY_ID, '--function-name', 'f', '--to-function-name', 'g'],
+      argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'f', 'to-function-name': 'g' }),
       { cwd: tmp.dir, stdin: 'not this' },
     )
     const fromFile = await run(
-      [
-        'reencrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--to-function-name',
-        'g',
-        '--in',
-        'value.txt',
-      ],
+      argv('reencrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        'to-function-name': 'g',
+        in: 'value.txt',
+      }),
       { cwd: tmp.dir, stdin: 'not this' },
     )
     // Assess
@@ -242,7 +226,7 @@ describe('reencrypt', () => {
   it('refuses blank input as empty (exit 2), like the other commands', async () => {
     // Act
     const result = await run(
-      ['reencrypt', '--key-id', KEY_ID, '--function-name', 'f', '--to-function-name', 'g'],
+      argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'f', 'to-function-name': 'g' }),
       { stdin: ' \n' },
     )
     // Assess

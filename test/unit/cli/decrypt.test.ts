@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { DecryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -65,10 +65,10 @@ describe('kms-secrets decrypt', () => {
     writeFileSync(tmp.path('cert.enc'), value)
     // Act
     const bound = await run(
-      ['decrypt', '--function-name', 'f', '--bind-variable', 'CERT', '--in', 'cert.enc'],
+      argv('decrypt', { 'function-name': 'f', 'bind-variable': 'CERT', in: 'cert.enc' }),
       { cwd: tmp.dir },
     )
-    const unbound = await run(['decrypt', '--function-name', 'f', '--in', 'cert.enc'], {
+    const unbound = await run(argv('decrypt', { 'function-name': 'f', in: 'cert.enc' }), {
       cwd: tmp.dir,
     })
     // Assess
@@ -87,7 +87,7 @@ describe('kms-secrets decrypt', () => {
     )
     // Act
     const result = await run(
-      ['decrypt', '--function-name', 'f', '--bind-variable', 'certs/tls.enc'],
+      argv('decrypt', { 'function-name': 'f', 'bind-variable': 'certs/tls.enc' }),
       { stdin: value },
     )
     // Assess
@@ -99,11 +99,13 @@ describe('kms-secrets decrypt', () => {
     const value = await bundle(['--function-name', 'f'], `A=1\nB="${SECRET}"\n`)
     // Act
     const whole = await run(['decrypt', '--function-name', 'f'], { stdin: value })
-    const field = await run(['decrypt', '--function-name', 'f', '--field', 'B'], { stdin: value })
-    const shown = await run(['decrypt', '--function-name', 'f', '--field', 'B', '--show'], {
+    const field = await run(argv('decrypt', { 'function-name': 'f', field: 'B' }), { stdin: value })
+    const shown = await run(argv('decrypt', { 'function-name': 'f', field: 'B', show: true }), {
       stdin: value,
     })
-    const missing = await run(['decrypt', '--function-name', 'f', '--field', 'C'], { stdin: value })
+    const missing = await run(argv('decrypt', { 'function-name': 'f', field: 'C' }), {
+      stdin: value,
+    })
     // Assess
     expect(whole.stdout).toMatch(/^ok, \d+ bytes \(bundle: A, B\)\n$/)
     expect(field.stdout).toBe(`ok, ${Buffer.byteLength(SECRET)} bytes (field B of a bundle)\n`)
@@ -117,10 +119,10 @@ describe('kms-secrets decrypt', () => {
     // Prepare
     const value = await encrypt(['--function-name', 'f'], SECRET)
     // Act
-    const same = await run(['decrypt', '--function-name', 'f', '--key-id', KEY_ARN], {
+    const same = await run(argv('decrypt', { 'function-name': 'f', 'key-id': KEY_ARN }), {
       stdin: value,
     })
-    const other = await run(['decrypt', '--function-name', 'f', '--key-id', OTHER_KEY_ID], {
+    const other = await run(argv('decrypt', { 'function-name': 'f', 'key-id': OTHER_KEY_ID }), {
       stdin: value,
     })
     // Assess

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { fakeKms, KEY_ID, run, SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
+import { argv, fakeKms, KEY_ID, run, SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 let tmp: ReturnType<typeof tempDir>
@@ -21,7 +21,7 @@ const fn = { LambdaFunctionName: 'my-fn' }
 describe('kms-secrets encrypt', () => {
   it('encrypts stdin with one KMS Encrypt and prints the raw base64 blob', async () => {
     // Act
-    const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn'], {
+    const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn' }), {
       stdin: SECRET,
     })
     // Assess
@@ -76,7 +76,7 @@ describe('kms-secrets encrypt', () => {
   it('--no-context sends no context; --context alone is the whole context', async () => {
     // Act
     const none = await run(['encrypt', '--key-id', KEY_ID, '--no-context'], { stdin: 'x' })
-    const own = await run(['encrypt', '--key-id', KEY_ID, '--context', 'App=a'], { stdin: 'y' })
+    const own = await run(argv('encrypt', { 'key-id': KEY_ID, context: 'App=a' }), { stdin: 'y' })
     // Assess
     expect(fake.plaintextOf(none.stdout.trim(), {}).toString()).toBe('x')
     expect(fake.plaintextOf(own.stdout.trim(), { App: 'a' }).toString()).toBe('y')
@@ -85,15 +85,15 @@ describe('kms-secrets encrypt', () => {
 
   it('keeps a trailing newline but warns; --trim drops one (\\n or \\r\\n)', async () => {
     // Act
-    const kept = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn'], {
+    const kept = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn' }), {
       stdin: 'abc\n',
     })
     const trimmed = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn', '--trim'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn', trim: true }),
       { stdin: 'abc\r\n' },
     )
     const trimmedLf = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn', '--trim'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn', trim: true }),
       { stdin: 'abc\n' },
     )
     // Assess
@@ -111,7 +111,7 @@ describe('kms-secrets encrypt', () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => 255 - i)
     const expected = Buffer.from(key) // a copy: the CLI wipes the stdin chunks it read
     // Act
-    const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn'], {
+    const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn' }), {
       stdin: [key.subarray(0, 10), key.subarray(10)],
     })
     // Assess
@@ -124,16 +124,12 @@ describe('kms-secrets encrypt', () => {
     const big = 'x'.repeat(10_000)
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'my-fn',
-        '--envelope',
-        '--out',
-        'cert.enc',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'my-fn',
+        envelope: true,
+        out: 'cert.enc',
+      }),
       {
         stdin: big,
         cwd: tmp.dir,
@@ -152,7 +148,7 @@ describe('kms-secrets encrypt', () => {
 
   it('refuses more than 4096 bytes without --envelope, before any KMS call (exit 2)', async () => {
     // Act
-    const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'my-fn'], {
+    const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'my-fn' }), {
       stdin: 'x'.repeat(4097),
     })
     // Assess
@@ -200,7 +196,7 @@ describe('kms-secrets encrypt', () => {
     fake.kms.on(EncryptCommand).rejects(fake.awsError('AccessDeniedException'))
     // Act
     const result = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--name', 'API_TOKEN'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', name: 'API_TOKEN' }),
       { stdin: SECRET },
     )
     // Assess
@@ -218,19 +214,13 @@ describe('kms-secrets encrypt', () => {
     writeFileSync(tmp.path('samconfig.toml'), SAMCONFIG)
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--format',
-        'env-json',
-        '--name',
-        'API_TOKEN',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        format: 'env-json',
+        name: 'API_TOKEN',
+      }),
       { stdin: SECRET, cwd: tmp.dir },
     )
     // Assess
@@ -253,19 +243,13 @@ describe('kms-secrets encrypt', () => {
     writeFileSync(tmp.path('other.toml'), SAMCONFIG)
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--samconfig',
-        'other.toml',
-        '--config-env',
-        'prod',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        samconfig: 'other.toml',
+        'config-env': 'prod',
+      }),
       { stdin: SECRET, cwd: tmp.dir, env: { AWS_DEFAULT_REGION: 'eu-north-1' } },
     )
     // Assess
@@ -277,17 +261,12 @@ describe('kms-secrets encrypt', () => {
   it('--format env-json without --function keys the value under "Parameters"; --bind-variable names it', async () => {
     // Act
     const result = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--format',
-        'env-json',
-        '--bind-variable',
-        'DB_PASSWORD',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        format: 'env-json',
+        'bind-variable': 'DB_PASSWORD',
+      }),
       { stdin: SECRET },
     )
     // Assess
@@ -299,59 +278,38 @@ describe('kms-secrets encrypt', () => {
     writeFileSync(tmp.path('template.yaml'), TEMPLATE)
     // Act
     const small = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--stack-name',
-        's',
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'ApiTokenCiphertext',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        'stack-name': 's',
+        format: 'parameter-overrides',
+        name: 'ApiTokenCiphertext',
+      }),
       { stdin: SECRET, cwd: tmp.dir },
     )
     const big = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--stack-name',
-        's',
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'ApiTokenCiphertext',
-        '--envelope',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        'stack-name': 's',
+        format: 'parameter-overrides',
+        name: 'ApiTokenCiphertext',
+        envelope: true,
+      }),
       { stdin: 'y'.repeat(2500), cwd: tmp.dir },
     )
     const unknownParameter = await run(
-      [
-        'encrypt',
-        '--key-id',
-        KEY_ID,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureFetchFunction',
-        '--stack-name',
-        's',
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'Suffix',
-        '--envelope',
-      ],
+      argv('encrypt', {
+        'key-id': KEY_ID,
+        template: 'template.yaml',
+        function: 'SecureFetchFunction',
+        'stack-name': 's',
+        format: 'parameter-overrides',
+        name: 'Suffix',
+        envelope: true,
+      }),
       { stdin: 'y'.repeat(2500), cwd: tmp.dir },
     )
     // Assess
@@ -366,7 +324,7 @@ describe('kms-secrets encrypt', () => {
   it("warns when the value alone passes Lambda's 4 KB env budget", async () => {
     // Act
     const result = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--envelope', '--name', 'CERT'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', envelope: true, name: 'CERT' }),
       {
         stdin: 'z'.repeat(3500),
       },
@@ -383,15 +341,15 @@ describe('kms-secrets encrypt', () => {
     writeFileSync(tmp.path('out.txt'), 'old')
     // Act
     const refused = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--out', 'out.txt'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', out: 'out.txt' }),
       { stdin: 's', cwd: tmp.dir },
     )
     const forced = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--out', 'out.txt', '--force'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', out: 'out.txt', force: true }),
       { stdin: 's', cwd: tmp.dir },
     )
     const badDir = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--out', 'no/such/dir/x'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', out: 'no/such/dir/x' }),
       { stdin: 's', cwd: tmp.dir },
     )
     // Assess
@@ -409,7 +367,7 @@ describe('kms-secrets encrypt', () => {
 
   it('says where stdin is read from when it is a terminal', async () => {
     // Act
-    const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: 's',
       stdinIsTTY: true,
     })
@@ -420,7 +378,7 @@ describe('kms-secrets encrypt', () => {
   it('refuses an unreadable --in (exit 2)', async () => {
     // Act
     const result = await run(
-      ['encrypt', '--key-id', KEY_ID, '--function-name', 'f', '--in', 'missing.txt'],
+      argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', in: 'missing.txt' }),
       { cwd: tmp.dir },
     )
     // Assess

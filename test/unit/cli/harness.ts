@@ -14,10 +14,20 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { main } from '../../../src/cli/main.ts'
-import { MIN_KMS_BLOB_BYTES } from '../../../src/decrypt.ts'
+import { MIN_KMS_BLOB_BYTES } from '../../../src/core/decrypt.ts'
 
-export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
-export const KEY_ARN = `arn:aws:kms:us-east-1:123456789012:key/${KEY_ID}`
+/** A command's argv, its options from an object in the order written (`true`: a bare flag). */
+export const argv = (
+  command: string,
+  options: Readonly<Record<string, string | true>>,
+): string[] => [
+  command,
+  ...Object.entries(options).flatMap(([name, value]) =>
+    value === true ? [`--${name}`] : [`--${name}`, value],
+  ),
+]
+
+export { KEY_ARN, KEY_ID } from '../fake-kms.ts'
 export const OTHER_KEY_ID = '9999ffff-2222-bbbb-3333-cccc4444dddd'
 const arnOf = (keyId: string) =>
   keyId.startsWith('arn:')

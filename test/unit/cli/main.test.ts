@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
-import { KmsSecretsError } from '../../../src/errors.ts'
-import { fakeKms, KEY_ID, run } from './harness.ts'
+import { KmsSecretsError } from '../../../src/core/errors.ts'
+import { argv, fakeKms, KEY_ID, run } from './harness.ts'
 
 let fake: ReturnType<typeof fakeKms>
 beforeEach(() => {
@@ -185,7 +185,7 @@ describe('the region', () => {
     [{ AWS_DEFAULT_REGION: 'eu-central-1' }, 'eu-central-1'],
   ])('comes from the environment given (%j)', async (env, region) => {
     // Act
-    await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'f'], { stdin: 's', env })
+    await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), { stdin: 's', env })
     // Assess
     const client = fake.kms.calls()[0]?.thisValue as { config: { region: () => Promise<string> } }
     expect(await client.config.region()).toBe(region)
@@ -195,7 +195,7 @@ describe('the region', () => {
     // Prepare
     fake.kms.restore()
     // Act
-    const result = await run(['encrypt', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: 's',
       env: {},
     })

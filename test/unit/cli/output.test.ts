@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { budgetWarnings, checkName, parseFormat, render } from '../../../src/cli/output.ts'
-import type { TemplateFunction } from '../../../src/cli/template.ts'
+import type { TemplateFunction } from '../../../src/template/resolve.ts'
 
 const fn = (variables: TemplateFunction['variables']): TemplateFunction => ({
   logicalId: 'Fn',

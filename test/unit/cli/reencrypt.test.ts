@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
+  argv,
   fakeKms,
   KEY_ARN,
   KEY_ID,
@@ -37,15 +38,11 @@ describe('kms-secrets reencrypt', () => {
     fake.kms.resetHistory()
     // Act
     const result = await run(
-      [
-        'reencrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'old-name',
-        '--to-function-name',
-        'new-name',
-      ],
+      argv('reencrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'old-name',
+        'to-function-name': 'new-name',
+      }),
       {
         stdin: value,
       },
@@ -66,9 +63,12 @@ describe('kms-secrets reencrypt', () => {
     // Prepare
     const value = await encrypt(['--function-name', 'f'])
     // Act
-    const result = await run(['reencrypt', '--function-name', 'f', '--to-key-id', OTHER_KEY_ID], {
-      stdin: value,
-    })
+    const result = await run(
+      argv('reencrypt', { 'function-name': 'f', 'to-key-id': OTHER_KEY_ID }),
+      {
+        stdin: value,
+      },
+    )
     // Assess
     expect(result.code).toBe(0)
     expect(fake.keyOf(result.stdout.trim())).toContain(OTHER_KEY_ID)
@@ -83,7 +83,7 @@ describe('kms-secrets reencrypt', () => {
     fake.kms.resetHistory()
     // Act
     const result = await run(
-      ['reencrypt', '--key-id', KEY_ID, '--function-name', 'old', '--to-function-name', 'new'],
+      argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'old', 'to-function-name': 'new' }),
       { stdin: value },
     )
     const moved = await check(result.stdout, ['--function-name', 'new', '--show'])
@@ -105,17 +105,12 @@ describe('kms-secrets reencrypt', () => {
     const value = await encrypt(['--function-name', 'f', '--bind-variable', 'OLD_VAR'])
     // Act
     const result = await run(
-      [
-        'reencrypt',
-        '--key-id',
-        KEY_ID,
-        '--function-name',
-        'f',
-        '--bind-variable',
-        'OLD_VAR',
-        '--to-bind-variable',
-        'NEW_VAR',
-      ],
+      argv('reencrypt', {
+        'key-id': KEY_ID,
+        'function-name': 'f',
+        'bind-variable': 'OLD_VAR',
+        'to-bind-variable': 'NEW_VAR',
+      }),
       { stdin: value },
     )
     // Assess
@@ -134,7 +129,7 @@ describe('kms-secrets reencrypt', () => {
     const value = await encrypt(['--function-name', 'f', '--bind-variable', 'V'])
     // Act
     const kept = await run(
-      ['reencrypt', '--key-id', KEY_ID, '--function-name', 'f', '--bind-variable', 'V'],
+      argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'f', 'bind-variable': 'V' }),
       { stdin: value },
     )
     const toNone = await run(
@@ -170,21 +165,14 @@ describe('kms-secrets reencrypt', () => {
     const value = await encrypt(['--function-name', 'my-stack-secure-items'])
     // Act
     const result = await run(
-      [
-        'reencrypt',
-        '--key-id',
-        KEY_ARN,
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureItemsFunction',
-        '--to-function',
-        'SecureFetchFunction',
-        '--format',
-        'env-json',
-        '--name',
-        'API_TOKEN',
-      ],
+      argv('reencrypt', {
+        'key-id': KEY_ARN,
+        template: 'template.yaml',
+        function: 'SecureItemsFunction',
+        'to-function': 'SecureFetchFunction',
+        format: 'env-json',
+        name: 'API_TOKEN',
+      }),
       { stdin: value, cwd: tmp.dir },
     )
     // Assess
@@ -201,21 +189,14 @@ describe('kms-secrets reencrypt', () => {
     const value = await encrypt(['--function-name', 's-secure-items'])
     // Act
     const result = await run(
-      [
-        'reencrypt',
-        '--template',
-        'template.yaml',
-        '--function',
-        'SecureItemsFunction',
-        '--stack-name',
-        's',
-        '--to-key-id',
-        OTHER_KEY_ID,
-        '--format',
-        'env-json',
-        '--to-bind-variable',
-        'DATA_KEY',
-      ],
+      argv('reencrypt', {
+        template: 'template.yaml',
+        function: 'SecureItemsFunction',
+        'stack-name': 's',
+        'to-key-id': OTHER_KEY_ID,
+        format: 'env-json',
+        'to-bind-variable': 'DATA_KEY',
+      }),
       { stdin: value, cwd: tmp.dir },
     )
     // Assess
@@ -247,10 +228,10 @@ describe('kms-secrets reencrypt', () => {
 
   it('refuses empty input (exit 2), and a value KMS refuses exits 1', async () => {
     // Act
-    const empty = await run(['reencrypt', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const empty = await run(argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: '',
     })
-    const refused = await run(['reencrypt', '--key-id', KEY_ID, '--function-name', 'f'], {
+    const refused = await run(argv('reencrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), {
       stdin: 'AAAA',
     })
     // Assess

@@ -2,14 +2,14 @@
 // Conditions (!Equals, !Not, !Condition) and AWS::NoValue, as `kms-secrets check` needs them.
 import { describe, expect, it } from 'vitest'
 import { CliUsageError } from '../../../src/cli/errors.ts'
+import { parseTemplate } from '../../../src/template/read.ts'
 import {
   conditionIn,
   findFunction,
   type ResolveScope,
   resolveIn,
   type Template,
-} from '../../../src/cli/template.ts'
-import { parseTemplate } from '../../../src/template.ts'
+} from '../../../src/template/resolve.ts'
 
 const templateOf = (conditions: string, variables: string): Template => ({
   path: 'template.yaml',

@@ -9,7 +9,7 @@ import {
   type ResolveScope,
   samconfigStackName,
   type Template,
-} from '../../../src/cli/template.ts'
+} from '../../../src/template/resolve.ts'
 import { SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
 
 let tmp: ReturnType<typeof tempDir>
@@ -136,20 +136,20 @@ describe('loadTemplate (more)', () => {
   it("lets an error that is not the reader's own through as itself (a bug is no usage error)", async () => {
     // Prepare
     vi.resetModules()
-    vi.doMock('../../../src/template.ts', async (importOriginal) => ({
-      ...(await importOriginal<typeof import('../../../src/template.ts')>()),
+    vi.doMock('../../../src/template/read.ts', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../../src/template/read.ts')>()),
       readTemplate: () => {
         throw new TypeError('a bug')
       },
     }))
     try {
-      const fresh = await import('../../../src/cli/template.ts')
+      const fresh = await import('../../../src/template/resolve.ts')
       // Act
       const error = await fresh.loadTemplate(tmp.path('t.yaml')).catch((e: unknown) => e)
       // Assess
       expect(error).toBeInstanceOf(TypeError)
     } finally {
-      vi.doUnmock('../../../src/template.ts')
+      vi.doUnmock('../../../src/template/read.ts')
       vi.resetModules()
     }
   })

@@ -51,6 +51,19 @@ export class KmsSecretsError extends Error {
   }
 }
 
+const TRANSIENT: ReadonlySet<string> = new Set([
+  ErrorCode.Throttled,
+  ErrorCode.Timeout,
+  ErrorCode.Network,
+])
+
+/**
+ * Whether a failure of this library is worth a retry later (KMS throttled, the deadline
+ * passed, the network failed): the next call decrypts again, as no failure is cached.
+ */
+export const isTransient = (error: unknown): boolean =>
+  error instanceof KmsSecretsError && TRANSIENT.has(error.code)
+
 interface AwsLikeError {
   name?: unknown
   code?: unknown

@@ -1,10 +1,11 @@
-// The CLI's use of the template reader (src/template.ts): a function's name (the
+// The CLI's use of the template reader (src/template/read.ts): a function's name (the
 // LambdaFunctionName encryption context) and its environment variables. Intrinsic functions
 // are read as plain data ({ 'Fn::Sub': ... }, { Ref: ... }) and only the few that name a
 // function are resolved, here.
 
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { CliUsageError } from '../cli/errors.ts'
 import {
   type Template as CfnTemplate,
   functionResources,
@@ -13,8 +14,7 @@ import {
   readTemplate,
   samconfigParameter,
   TemplateError,
-} from '../template.ts'
-import { CliUsageError } from './errors.ts'
+} from './read.ts'
 
 export interface Template {
   path: string

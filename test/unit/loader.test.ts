@@ -1,7 +1,7 @@
 // SecretsCache timers: a cleared cache is not refilled behind the caller's back, and a
 // value stored inline cancels the refresh the previous one scheduled.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { SecretsCache } from '../../src/cache.ts'
+import { SecretsCache } from '../../src/core/loader.ts'
 
 beforeEach(() => {
   vi.useFakeTimers()

@@ -1,14 +1,15 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
-import type { KmsKit } from './kms.ts'
+import type { KmsKit } from '../core/kms.ts'
+import { secretsLoader } from '../core/loader.ts'
 import {
   defaults,
   type FetchData,
   type LoadSecretsOptions,
   type Secrets,
-  secretsLoader,
   type TransformOption,
-} from './options.ts'
+  withDefaults,
+} from '../core/options.ts'
 
 export interface KmsSecretsOptions<
   F extends FetchData = FetchData,
@@ -21,7 +22,7 @@ export interface KmsSecretsOptions<
   setToContext?: C
 }
 
-/** The defaults but `AwsClient`, which each entry point adds (src/sdk.ts, src/lite.ts). */
+/** The defaults but `AwsClient`, which each entry point adds (src/index.ts, src/lite.ts). */
 export const kmsSecretsDefaults = {
   ...defaults,
   disablePrefetch: false,
@@ -45,7 +46,7 @@ export type KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> = Mi
   ready(): Promise<unknown>
 }
 
-/** `kmsSecrets` on a given KMS client and command: src/sdk.ts and src/lite.ts wire one each. */
+/** `kmsSecrets` on a given KMS client and command: src/index.ts and src/lite.ts wire one each. */
 export const kmsSecretsWith =
   (kit: KmsKit) =>
   <
@@ -56,11 +57,11 @@ export const kmsSecretsWith =
     options: KmsSecretsOptions<F, T, C>,
   ): KmsSecretsMiddleware<F, T, C> => {
     const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, kit)
-    const setToContext = options.setToContext ?? kmsSecretsDefaults.setToContext
+    const { setToContext, disablePrefetch } = withDefaults(kmsSecretsDefaults, options)
     // Start during INIT: the function's first invocation finds the secrets ready. A
     // failure here stays in no cache: that invocation decrypts again and reports it.
     const prefetch =
-      !(options.disablePrefetch ?? kmsSecretsDefaults.disablePrefetch) && cacheExpiry !== 0
+      !disablePrefetch && cacheExpiry !== 0
         ? cache.get().then(
             () => undefined,
             (error: unknown) => error,

@@ -1,10 +1,8 @@
 import type { KMSClientConfig } from '@aws-sdk/client-kms'
-import { SecretsCache } from './cache.ts'
-import { decryptSecrets, type SecretValue, type Transform, type Wanted } from './decrypt.ts'
+import type { Transform, ValueOf } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
 import type { KmsKit } from './kms.ts'
-import { guardSecrets } from './redact.ts'
-import { type Env, parseSource } from './sources.ts'
+import { closest } from './suggest.ts'
 
 export type { Transform } from './decrypt.ts'
 
@@ -13,8 +11,6 @@ export type FetchData = Readonly<Record<string, string>>
 export type TransformOption<F extends FetchData> =
   | Transform
   | { readonly [K in keyof F]?: Transform }
-
-type ValueOf<T> = T extends 'json' ? unknown : T extends 'binary' ? Uint8Array : string
 
 /** What a set of options yields: strings, unless `transform` says JSON or binary. */
 export type Secrets<F extends FetchData, T = undefined> = {
@@ -54,8 +50,12 @@ export type AnyLoadSecretsOptions = Omit<LoadSecretsOptions, 'transform'> & {
   transform?: Transform | { readonly [key: string]: Transform | undefined } | undefined
 }
 
-/** The defaults but `AwsClient`, which each entry point adds (src/sdk.ts, src/lite.ts). */
-export const defaults = {
+type Defaulted = 'cacheExpiry' | 'cacheKey' | 'setToEnv' | 'awsClientOptions' | 'bindVariableName'
+type Defaults = Required<Pick<LoadSecretsOptions, Defaulted | 'timeout' | 'redactLogs'>> &
+  Pick<LoadSecretsOptions, 'encryptionContext' | 'keyId'>
+
+/** The defaults but `AwsClient`, which each entry point adds (src/index.ts, src/lite.ts). */
+export const defaults: Defaults = {
   cacheExpiry: -1,
   cacheKey: 'kms-secrets',
   setToEnv: false,
@@ -65,23 +65,27 @@ export const defaults = {
   keyId: undefined,
   timeout: 5000,
   redactLogs: false,
-} satisfies Omit<LoadSecretsOptions, 'fetchData' | 'AwsClient'>
-
-/** Overrides AWS_LAMBDA_FUNCTION_NAME, e.g. under `sam local invoke`, whose name differs. */
-export const FUNCTION_NAME_OVERRIDE = 'KMS_SECRETS_FUNCTION_NAME'
-
-export interface SecretsLoader<V> {
-  cache: SecretsCache<V>
-  cacheExpiry: number
 }
 
-const invalid = (message: string) => new KmsSecretsError(ErrorCode.InvalidOptions, message)
+/**
+ * Options over their defaults, merged once as Middy does (`{ ...defaults, ...options }`),
+ * but an option given as undefined keeps its default.
+ */
+export const withDefaults = <D extends object, O extends object>(
+  defaultValues: D,
+  options: O,
+): Omit<O, keyof D> & D => {
+  const given = Object.entries(options).filter(([, value]) => value !== undefined)
+  return { ...defaultValues, ...Object.fromEntries(given) } as Omit<O, keyof D> & D
+}
+
+export const invalid = (message: string) => new KmsSecretsError(ErrorCode.InvalidOptions, message)
 
 /** setTimeout's limit: a longer delay fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** An object literal (or a null-prototype / JSON.parse'd one): not an array, class or function. */
-const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
+export const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
   if (typeof value !== 'object' || value === null) return false
   const prototype = Object.getPrototypeOf(value)
   return prototype === Object.prototype || prototype === null
@@ -95,35 +99,9 @@ const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown
 export const isUnsafeName = (name: string): boolean =>
   name in Object.prototype || name === 'prototype'
 
-/** The closest known name, for a near miss: same letters in another case, or 1-2 edits away. */
-const closest = (name: string, known: readonly string[]): string | undefined => {
-  const distance = (a: string, b: string): number => {
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i]
-      for (let j = 1; j <= b.length; j++) {
-        const cost = a[i - 1] === b[j - 1] ? 0 : 1
-        next[j] = Math.min(
-          (row[j] as number) + 1,
-          (next[j - 1] as number) + 1,
-          (row[j - 1] as number) + cost,
-        )
-      }
-      row = next
-    }
-    return row[b.length] as number
-  }
-  const scored = known.map((candidate) => ({
-    candidate,
-    score: candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate),
-  }))
-  // Never empty: option names, or the internal keys of a fetchData that has some.
-  const best = scored.sort((a, b) => a.score - b.score)[0] as (typeof scored)[number]
-  return best.score <= 2 ? best.candidate : undefined
-}
-
 const unknownName = (what: string, name: string, known: readonly string[]): string => {
-  const near = closest(name, known)
+  // A near miss: the same letters in another case, or 1-2 edits away.
+  const near = closest(name, known, 2)
   return `unknown ${what} "${name}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`
 }
 
@@ -233,7 +211,7 @@ export const checkOptions = (options: unknown, names: readonly string[]): void =
  * What the middleware and loadSecrets take: one options object may serve both (the loader
  * joins the middleware's round), so loadSecrets accepts, and checks, the middleware's two.
  */
-const optionNames = [
+export const optionNames = [
   'fetchData',
   'transform',
   ...Object.keys(defaults),
@@ -241,137 +219,3 @@ const optionNames = [
   'disablePrefetch',
   'setToContext',
 ]
-
-export const encryptionContextOf = (
-  option: LoadSecretsOptions['encryptionContext'],
-  env: Env,
-): Record<string, string> => {
-  // Stryker disable next-line ConditionalExpression,BooleanLiteral: the spread below makes {} of false too (and true never passes checkOptions)
-  if (option === false) return {}
-  if (option !== undefined) return { ...option }
-  const name = env[FUNCTION_NAME_OVERRIDE] || env.AWS_LAMBDA_FUNCTION_NAME
-  if (!name) {
-    throw new KmsSecretsError(
-      ErrorCode.MissingVariable,
-      `no function name for the default encryption context: set ${FUNCTION_NAME_OVERRIDE}, or pass encryptionContext`,
-      { variable: 'AWS_LAMBDA_FUNCTION_NAME' },
-    )
-  }
-  return { LambdaFunctionName: name }
-}
-
-const wantedOf = ({ fetchData, transform }: AnyLoadSecretsOptions): Wanted[] =>
-  Object.entries(fetchData).map(([key, text]) => ({
-    key,
-    source: parseSource(text),
-    transform: typeof transform === 'string' ? transform : transform?.[key],
-  }))
-
-const toEnvString = (value: SecretValue): string => {
-  if (typeof value === 'string') return value
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
-  return JSON.stringify(value)
-}
-
-const createLoader = (
-  options: AnyLoadSecretsOptions,
-  kit: KmsKit,
-): SecretsLoader<Record<string, SecretValue>> => {
-  const cacheExpiry = options.cacheExpiry ?? defaults.cacheExpiry
-  const timeout = options.timeout ?? defaults.timeout
-  const wanted = wantedOf(options)
-  const AwsClient = options.AwsClient ?? kit.AwsClient
-  const client = new AwsClient({ ...defaults.awsClientOptions, ...options.awsClientOptions })
-  const fetch = async () => {
-    const env = process.env
-    const values = await decryptSecrets({
-      wanted,
-      client,
-      DecryptCommand: kit.DecryptCommand,
-      encryptionContext: encryptionContextOf(options.encryptionContext, env),
-      bindVariableName: options.bindVariableName ?? defaults.bindVariableName,
-      keyId: options.keyId,
-      timeoutMs: timeout,
-      env,
-    })
-    if (options.redactLogs) guardSecrets(Object.values(values))
-    if (options.setToEnv) {
-      for (const [key, value] of Object.entries(values)) process.env[key] = toEnvString(value)
-    }
-    return values
-  }
-  return { cache: new SecretsCache(fetch, cacheExpiry), cacheExpiry }
-}
-
-interface LoaderEntry {
-  /** As given, or defaults.cacheKey for the loaders whose key comes from their options. */
-  cacheKey: string
-  signature: string
-  loader: SecretsLoader<Record<string, SecretValue>>
-}
-
-const loaders = new Map<string, LoaderEntry>()
-
-/** By key: keys are unique, so no two compare equal. */
-// Code-unit order, not localeCompare: that loads ICU's collation data, ~15 ms at INIT.
-const byFirst = ([a]: readonly unknown[], [b]: readonly unknown[]) =>
-  (a as string) < (b as string) ? -1 : 1
-
-/** The same JSON whatever the order keys were written in. */
-const sortedKeys = (_key: string, value: unknown) =>
-  isPlainObject(value) ? Object.fromEntries(Object.entries(value).sort(byFirst)) : value
-
-/** What makes two option sets the same secrets (functions and clients aside), defaults applied. */
-const signatureOf = (options: AnyLoadSecretsOptions): string =>
-  JSON.stringify(
-    [
-      wantedOf(options)
-        .map(({ key, source, transform }) => [key, source, transform ?? null])
-        .sort(byFirst),
-      options.cacheExpiry ?? defaults.cacheExpiry,
-      options.encryptionContext ?? null,
-      options.bindVariableName ?? defaults.bindVariableName,
-      options.keyId ?? null,
-      options.setToEnv ?? defaults.setToEnv,
-      options.redactLogs ?? defaults.redactLogs,
-    ],
-    sortedKeys,
-  )
-
-const byOptions = new WeakMap<object, SecretsLoader<Record<string, SecretValue>>>()
-
-/**
- * One loader per cacheKey, shared like Middy's cache: a second middleware or loadSecrets()
- * call with the same options reuses the decrypted values. Without a cacheKey the key is
- * derived from the options, so different option sets never collide; an explicit cacheKey
- * reused with other options is an error. The same options object (the usual module-scope
- * constant) skips even the lookup.
- */
-export const secretsLoader = <V>(options: AnyLoadSecretsOptions, kit: KmsKit): SecretsLoader<V> => {
-  const known = byOptions.get(options)
-  if (known) return known as unknown as SecretsLoader<V>
-  checkOptions(options, optionNames)
-  const signature = signatureOf(options)
-  const cacheKey = options.cacheKey ?? defaults.cacheKey
-  const mapKey = options.cacheKey ?? `${defaults.cacheKey}\0${signature}`
-  const entry = loaders.get(mapKey)
-  if (entry && entry.signature !== signature) {
-    throw invalid(
-      `cacheKey "${cacheKey}" is already used with other options: give each its own cacheKey`,
-    )
-  }
-  const loader = entry?.loader ?? createLoader(options, kit)
-  loaders.set(mapKey, { cacheKey, signature, loader })
-  byOptions.set(options, loader)
-  return loader as unknown as SecretsLoader<V>
-}
-
-/**
- * Forgets cached secrets (all, or one cacheKey; `defaults.cacheKey` names every loader without
- * its own): the next call decrypts again.
- */
-export const clearCache = (cacheKey?: string): void => {
-  for (const entry of loaders.values()) {
-    if (cacheKey === undefined || entry.cacheKey === cacheKey) entry.loader.cache.clear()
-  }
-}

@@ -75,6 +75,28 @@ export const parseEnvelope = (text: string, variable: string): Envelope => {
   }
 }
 
+/** An encrypted value as found in a variable or file: an envelope, or a raw KMS blob. */
+export type Encrypted =
+  | { envelope: Envelope; blob?: undefined }
+  | { blob: Uint8Array; envelope?: undefined }
+
+/**
+ * The one place that tells the two forms apart (by the `kse1:` prefix) and checks the text
+ * before any KMS call: strict base64, no blob larger than any KMS ciphertext.
+ */
+export const parseEncrypted = (text: string, variable: string): Encrypted => {
+  if (text.startsWith(ENVELOPE_PREFIX)) return { envelope: parseEnvelope(text, variable) }
+  const blob = decodeBase64(text, variable)
+  if (blob.length > MAX_KMS_BLOB_BYTES) {
+    throw new KmsSecretsError(
+      ErrorCode.MalformedValue,
+      `value is ${blob.length} bytes, larger than any KMS ciphertext (${MAX_KMS_BLOB_BYTES})`,
+      { variable },
+    )
+  }
+  return { blob }
+}
+
 /** The context as bytes in a canonical order, so the AAD does not depend on key order. */
 const canonicalContext = (context: EncryptionContext): Buffer =>
   Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))))

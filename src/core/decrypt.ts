@@ -1,17 +1,146 @@
+import { readFile } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
 import {
   decodeBase64,
-  ENVELOPE_PREFIX,
+  type Encrypted,
   EnvelopeKind,
-  MAX_KMS_BLOB_BYTES,
   openEnvelope,
-  parseEnvelope,
+  parseEncrypted,
 } from './envelope.ts'
-import { ErrorCode, KmsSecretsError } from './errors.ts'
-import { type EncryptionContext, type KmsClient, type KmsKit, kmsDecrypt } from './kms.ts'
-import { type Env, readEncrypted, type Source } from './sources.ts'
+import { ErrorCode, fromKmsError, KmsSecretsError } from './errors.ts'
+import type { EncryptionContext, KmsClient, KmsKit } from './kms.ts'
+
+// ------------------------------------------------------------------------ sources
+
+/**
+ * Where an encrypted value lives: `VAR`, `VAR#field`, `file:path` or `file:path#field`.
+ * `origin` (the part before `#`) is what gets decrypted, once, whatever the number of
+ * fields read from it.
+ */
+export interface Source {
+  origin: string
+  kind: 'env' | 'file'
+  /** Env var name or file path as written. */
+  name: string
+  field: string | undefined
+}
+
+/** Whether a name can be an environment variable's (what the runtime and SAM accept). */
+export const isEnvName = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+
+export const parseSource = (text: string): Source => {
+  const hash = text.indexOf('#')
+  const origin = hash === -1 ? text : text.slice(0, hash)
+  const field = hash === -1 ? undefined : text.slice(hash + 1)
+  if (field === '') {
+    throw new KmsSecretsError(ErrorCode.InvalidOptions, 'empty field name after "#"', {
+      variable: text,
+    })
+  }
+  if (origin.startsWith('file:')) {
+    const name = origin.slice('file:'.length)
+    if (name === '') {
+      throw new KmsSecretsError(ErrorCode.InvalidOptions, 'empty file path', { variable: text })
+    }
+    return { origin, kind: 'file', name, field }
+  }
+  if (!isEnvName(origin)) {
+    throw new KmsSecretsError(
+      ErrorCode.InvalidOptions,
+      'not an environment variable name (use VAR, VAR#field, file:path or file:path#field)',
+      { variable: text },
+    )
+  }
+  return { origin, kind: 'env', name: origin, field }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+/** Reads the encrypted text of a source: an env var's value, or a secrets file. */
+export const readEncrypted = async (source: Source, env: Env): Promise<string> => {
+  if (source.kind === 'env') {
+    const value = env[source.name]
+    if (value === undefined) {
+      throw new KmsSecretsError(ErrorCode.MissingVariable, 'environment variable is not set', {
+        variable: source.origin,
+      })
+    }
+    return value
+  }
+  // Secrets files ship inside the function package, found from LAMBDA_TASK_ROOT.
+  const root = env.LAMBDA_TASK_ROOT ?? process.cwd()
+  const path = isAbsolute(source.name) ? source.name : resolve(root, source.name)
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new KmsSecretsError(
+      ErrorCode.MissingVariable,
+      `secrets file ${path} cannot be read (${code})`,
+      { variable: source.origin },
+    )
+  }
+}
+
+// ------------------------------------------------------------------------ one KMS call
+
+export interface DecryptRequest {
+  client: KmsClient
+  DecryptCommand: KmsKit['DecryptCommand']
+  blob: Uint8Array
+  encryptionContext: EncryptionContext
+  keyId: string | undefined
+  abortSignal: AbortSignal
+  variable: string
+}
+
+/** One KMS Decrypt call, errors mapped, and the answering key checked against the pin. */
+export const kmsDecrypt = async (request: DecryptRequest): Promise<Uint8Array> => {
+  const { client, DecryptCommand, blob, encryptionContext, keyId, abortSignal, variable } = request
+  const answer = await client
+    .send(
+      new DecryptCommand({
+        CiphertextBlob: blob,
+        EncryptionContext: { ...encryptionContext },
+        KeyId: keyId,
+      }),
+      { abortSignal },
+    )
+    .catch((error: unknown) => {
+      throw fromKmsError(error, variable)
+    })
+  const plaintext = answer.Plaintext
+  if (!plaintext) {
+    throw new KmsSecretsError(ErrorCode.KmsError, 'KMS answered Decrypt without a plaintext', {
+      variable,
+    })
+  }
+  if (keyId !== undefined && !isSameKey(keyId, answer.KeyId)) {
+    plaintext.fill(0)
+    throw new KmsSecretsError(
+      ErrorCode.KeyMismatch,
+      'KMS decrypted with a key other than the keyId pin',
+      { variable },
+    )
+  }
+  return plaintext
+}
+
+/**
+ * Decrypt answers with the key ARN. A pin may be that ARN or the bare key id; an
+ * alias pin cannot be compared locally, but KMS already enforced it as the KeyId.
+ */
+const isSameKey = (pin: string, answeredArn: string | undefined): boolean => {
+  if (pin.startsWith('alias/') || pin.includes(':alias/')) return true
+  if (answeredArn === undefined) return false
+  return pin.startsWith('arn:') ? pin === answeredArn : answeredArn.endsWith(`:key/${pin}`)
+}
+
+// ------------------------------------------------------------------------ the round
 
 export type Transform = 'json' | 'binary'
-export type SecretValue = string | Uint8Array | unknown
+/** What a transform yields: parsed JSON (any shape), the plaintext's bytes, or UTF-8 text. */
+export type ValueOf<T> = T extends 'json' ? unknown : T extends 'binary' ? Uint8Array : string
 
 export interface Wanted {
   key: string
@@ -41,9 +170,7 @@ export const MIN_KMS_BLOB_BYTES = 64
 /** Bounded so a burst of cold starts stays polite to the account's KMS quota. */
 const MAX_PARALLEL = 50
 
-type Parsed =
-  | { source: Source; blob: Uint8Array; envelope?: undefined }
-  | { source: Source; envelope: ReturnType<typeof parseEnvelope>; blob?: undefined }
+type Parsed = Encrypted & { source: Source }
 
 interface Plaintext {
   origin: string
@@ -56,7 +183,7 @@ interface Plaintext {
  * (bad input fails before any KMS call), then decrypted with one KMS call each, in
  * parallel, under one deadline. Plaintext buffers are wiped once converted.
  */
-export const decryptSecrets = async (round: DecryptRound): Promise<Record<string, SecretValue>> => {
+export const decryptSecrets = async (round: DecryptRound): Promise<Record<string, unknown>> => {
   const origins = new Map(round.wanted.map((wanted) => [wanted.source.origin, wanted.source]))
   const parsed = await Promise.all([...origins.values()].map((source) => parse(source, round.env)))
 
@@ -106,27 +233,45 @@ export const decryptSecrets = async (round: DecryptRound): Promise<Record<string
   }
 }
 
+export interface ValueRequest<T extends Transform | undefined>
+  extends Omit<DecryptRound, 'wanted' | 'bindVariableName' | 'env'> {
+  /** The encrypted text: a raw base64 KMS blob or an envelope (`kse1:`). */
+  text: string
+  /** Names the value in errors (never the value itself): an environment variable name. */
+  variable: string
+  /** A bundle's field, or undefined for the whole value. */
+  field?: string | undefined
+  transform: T
+}
+
+/**
+ * One value under a context, by the same round as the faces: what the CLI's decrypt and
+ * reencryptValue ask. The round reads its sources by name; here that name holds this text.
+ */
+export const decryptValue = async <T extends Transform | undefined>(
+  request: ValueRequest<T>,
+): Promise<ValueOf<T>> => {
+  const { text, variable, field, transform, ...round } = request
+  const source = parseSource(field === undefined ? variable : `${variable}#${field}`)
+  const values = await decryptSecrets({
+    ...round,
+    wanted: [{ key: 'value', source, transform }],
+    bindVariableName: false,
+    env: { [variable]: text },
+  })
+  return values.value as ValueOf<T>
+}
+
 const parse = async (source: Source, env: Env): Promise<Parsed> => {
-  const text = (await readEncrypted(source, env)).trim()
-  if (text.startsWith(ENVELOPE_PREFIX)) {
-    return { source, envelope: parseEnvelope(text, source.origin) }
-  }
-  const blob = decodeBase64(text, source.origin)
-  if (blob.length < MIN_KMS_BLOB_BYTES) {
+  const encrypted = parseEncrypted((await readEncrypted(source, env)).trim(), source.origin)
+  if (encrypted.blob && encrypted.blob.length < MIN_KMS_BLOB_BYTES) {
     throw new KmsSecretsError(
       ErrorCode.MalformedValue,
-      `value does not look like a KMS ciphertext (${blob.length} bytes, fewer than any has): a plaintext put in the variable? Encrypt it first (kms-secrets encrypt, aws kms encrypt)`,
+      `value does not look like a KMS ciphertext (${encrypted.blob.length} bytes, fewer than any has): a plaintext put in the variable? Encrypt it first (kms-secrets encrypt, aws kms encrypt)`,
       { variable: source.origin },
     )
   }
-  if (blob.length > MAX_KMS_BLOB_BYTES) {
-    throw new KmsSecretsError(
-      ErrorCode.MalformedValue,
-      `value is ${blob.length} bytes, larger than any KMS ciphertext (${MAX_KMS_BLOB_BYTES})`,
-      { variable: source.origin },
-    )
-  }
-  return { source, blob }
+  return { source, ...encrypted }
 }
 
 const decryptOne = async (
@@ -163,10 +308,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const convert = (
   wanted: readonly Wanted[],
   plaintexts: ReadonlyMap<string, Plaintext>,
-): Record<string, SecretValue> => {
+): Record<string, unknown> => {
   const bundles = new Map<string, Record<string, string>>()
   // Entries, then Object.fromEntries: whatever a key is named, it is an own data property.
-  const values: [string, SecretValue][] = []
+  const values: [string, unknown][] = []
   for (const { key, source, transform } of wanted) {
     const plaintext = plaintexts.get(source.origin) as Plaintext
     const variable = source.origin
@@ -212,7 +357,7 @@ export const fieldValue = (
   field: string,
   transform: Transform | undefined,
   variable: string,
-): SecretValue =>
+): unknown =>
   transform === 'binary'
     ? Uint8Array.from(decodeBase64(field, variable))
     : applyTransform(field, transform, variable)
