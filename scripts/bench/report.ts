@@ -4,6 +4,7 @@ import type { Pattern } from './build.ts'
 import { atN, DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_N, WARM_VARIANTS } from './phases.ts'
 import { type ColdStartSample, cellKey, type Results } from './results.ts'
 import { bootstrap, max, median, min } from './stats.ts'
+import { table } from './table.ts'
 import { tracingTable } from './tracing.ts'
 
 const LITE: Pattern[] = ['per-variable-lite', 'bundle-lite']
@@ -43,30 +44,6 @@ const thousands = (value: number) => Math.round(value).toLocaleString('en-US')
 const dollars = (value: number) => `$${value.toFixed(2)}`
 const signed = (value: number, digits = 1) =>
   `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`
-
-/**
- * A Markdown table laid out the way the repo's formatter (biome) writes it: cells padded
- * to the column's width, numbers right-aligned. First column left, the others right,
- * unless `align` says otherwise.
- */
-const table = (head: string[], rows: string[][], align?: ('left' | 'right')[]) => {
-  const width = (text: string) => [...text].length
-  const sideOf = (i: number) => align?.[i] ?? (i === 0 ? 'left' : 'right')
-  const widths = head.map((_, i) =>
-    Math.max(3, ...[head, ...rows].map((row) => width(row[i] ?? ''))),
-  )
-  const pad = (text: string, i: number) => {
-    const fill = ' '.repeat((widths[i] as number) - width(text))
-    return sideOf(i) === 'left' ? text + fill : fill + text
-  }
-  const line = (row: string[]) => `| ${head.map((_, i) => pad(row[i] ?? '', i)).join(' | ')} |`
-  const rule = head.map((_, i) =>
-    sideOf(i) === 'left'
-      ? '-'.repeat(widths[i] as number)
-      : `${'-'.repeat((widths[i] as number) - 1)}:`,
-  )
-  return [line(head), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n')
-}
 
 type Verdict = 'met' | 'missed' | 'within noise'
 

@@ -15,6 +15,7 @@ import { build, type Plugin } from 'esbuild'
 import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
 import { ROOT } from './build.ts'
 import { median } from './stats.ts'
+import { table } from './table.ts'
 
 const run = promisify(execFile)
 
@@ -131,15 +132,13 @@ export const tracingTable = (cost: TracingCost): string => {
   const none = cost.loadMs['no tracing code']
   const rows = TRACING_VARIANTS.map((variant) => {
     const { wall, cpu } = cost.loadMs[variant]
-    return `| ${variant} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} | ${(wall / none.wall).toFixed(2)}x |`
+    return [variant, wall.toFixed(1), cpu.toFixed(1), `${(wall / none.wall).toFixed(2)}x`]
   })
   const kb = (bytes: number) => (bytes / 1024).toFixed(0)
   return [
     `secure-items bundle: ${kb(cost.bytes.without)} KB without tracing code, ${kb(cost.bytes.withTracing)} KB with it; module load, median of ${cost.rounds} fresh processes:`,
     '',
-    '| variant | load ms (wall) | load ms (CPU) | vs no tracing code |',
-    '| --- | ---: | ---: | ---: |',
-    ...rows,
+    table(['variant', 'load ms (wall)', 'load ms (CPU)', 'vs no tracing code'], rows),
   ].join('\n')
 }
 
