@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../support/child.ts'
+import { readmeBlocks } from '../support/readme.ts'
 
 const LOCAL = join(REPO_ROOT, '.local')
 let stack: ChildProcess
@@ -36,10 +37,8 @@ afterAll(async () => {
 
 /** The README's first shell block under "Local invoke, deploy, pipeline", comments left out. */
 const readmeBlock = (): string[] => {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('## Local invoke, deploy, pipeline'))
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
-  return block.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+  const code = readmeBlocks('sh', 'Local invoke, deploy, pipeline')[0]?.code ?? ''
+  return code.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
 }
 
 describe("the README's local invoke, as written", () => {
