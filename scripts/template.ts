@@ -120,6 +120,7 @@ export interface EsbuildOptions {
   mainFields?: string[]
   define?: Record<string, string>
   keepNames?: boolean
+  splitting?: boolean
   treeShaking?: boolean
   sourcesContent?: boolean
   tsconfig?: string
@@ -210,6 +211,9 @@ export function esbuildOptionsOf(fn: TemplateFunction): EsbuildOptions {
         break
       case 'KeepNames':
         options.keepNames = value === true
+        break
+      case 'Splitting':
+        options.splitting = value === true
         break
       case 'TreeShaking':
         options.treeShaking = value === true

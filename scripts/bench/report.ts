@@ -734,7 +734,7 @@ export const renderMarkdown = (r: Results): string => {
       '## X-Ray tracing at cold start',
       '',
       'secure-items as the template builds it, and once more with its tracing module stubbed out:',
-      'off is `POWERTOOLS_TRACE_ENABLED=false` (the X-Ray SDK is never evaluated), on is as in Lambda.',
+      'off is `POWERTOOLS_TRACE_ENABLED=false` (the X-Ray SDK, in a chunk of its own, is never read), on is as in Lambda.',
       '',
       tracingTable(r.tracing),
       '',

@@ -3,11 +3,11 @@
 // builds it (esbuild, minified ESM), and once more with the tracing module replaced by a
 // no-op stub (the function as it was before tracing). Module load (import only, in a fresh
 // process each, variants rotated) is measured with tracing on (in Lambda), tracing off
-// (POWERTOOLS_TRACE_ENABLED=false: the SDK is never evaluated) and without tracing code.
+// (POWERTOOLS_TRACE_ENABLED=false: the SDK's chunk is never read) and without tracing code.
 // Run alone: node scripts/bench/tracing.ts [rounds]; npm run bench runs it as a phase.
 
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -58,6 +58,13 @@ const loadOnce = async (file: string, env: NodeJS.ProcessEnv) => {
   return JSON.parse(stdout) as { loadMs: number; loadCpuMs: number }
 }
 
+/** The JavaScript a build wrote (the entry and, with Splitting, its chunks), maps left out. */
+const bytesOf = async (dir: string): Promise<number> => {
+  const files = (await readdir(dir)).filter((name) => /\.m?js$/.test(name))
+  const sizes = await Promise.all(files.map(async (name) => (await stat(join(dir, name))).size))
+  return sizes.reduce((sum, size) => sum + size, 0)
+}
+
 export const tracingCost = async (workDir: string, rounds: number): Promise<TracingCost> => {
   const fn = functionsOf(readTemplate(join(ROOT, 'template.yaml'))).find(
     (f) => f.logicalId === 'SecureItemsFunction',
@@ -66,12 +73,12 @@ export const tracingCost = async (workDir: string, rounds: number): Promise<Trac
   const traced = await buildFunction(fn, ROOT, join(workDir, 'traced'))
   const plainFile = join(workDir, 'plain', 'handler.mjs')
   const options = esbuildOptionsOf(fn)
+  // Built as the template builds (Splitting included), with tracing.ts stubbed out.
   await build({
     ...(options as Parameters<typeof build>[0]),
     entryPoints: [join(ROOT, 'functions/secure-items/handler.ts')],
-    outdir: undefined,
     outbase: undefined,
-    outfile: plainFile,
+    outdir: join(workDir, 'plain'),
     absWorkingDir: ROOT,
     plugins: [stub],
     logLevel: 'silent',
@@ -120,8 +127,8 @@ export const tracingCost = async (workDir: string, rounds: number): Promise<Trac
   return {
     rounds,
     bytes: {
-      withTracing: (await stat(traced.handlerFile)).size,
-      without: (await stat(plainFile)).size,
+      withTracing: await bytesOf(traced.outdir),
+      without: await bytesOf(join(workDir, 'plain')),
     },
     loadMs,
   }

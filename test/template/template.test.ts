@@ -417,6 +417,8 @@ describe('functions', () => {
       expect(b).toMatchObject({ Format: 'esm', Target: 'node24', Minify: true, Sourcemap: true })
       // Minified, an init error would reach the runtime's log line as "errorType":"bn".
       expect(b.KeepNames).toBe(true)
+      // Code behind a dynamic import() (the X-Ray SDK) goes to a chunk read only when tracing is on.
+      expect(b.Splitting).toBe(true)
       // One entry at the artifact's root: Handler has no folder for sam build to cut.
       expect(fn.entryPoints).toEqual([`functions/${serviceOf(fn)}/handler.ts`])
       expect(b.Outbase).toBeUndefined()
@@ -477,6 +479,13 @@ describe('functions', () => {
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
       expect(run.json).toEqual({ handler: 'function' })
+      // Tracing off costs no parse of the X-Ray SDK: it is in a chunk of its own, not the entry.
+      const jsFiles = builtFiles.filter((file) => file.endsWith('.mjs'))
+      const withXray = jsFiles.filter((file) =>
+        readFileSync(join(outdir, file), 'utf8').includes('AWS_XRAY_DAEMON_ADDRESS'),
+      )
+      expect(withXray.length).toBe(1)
+      expect(withXray[0]).not.toBe(`${fn.handlerModule}.mjs`)
     },
     120_000,
   )
