@@ -135,9 +135,9 @@ describe('esbuildOptionsOf / builtHandlerPath', () => {
   it('refuses a BuildProperty it does not understand rather than build differently', () => {
     // Prepare
     const f = fn as NonNullable<typeof fn>
-    const odd = { ...f, buildProperties: { ...f.buildProperties, Splitting: true } }
+    const odd = { ...f, buildProperties: { ...f.buildProperties, Packages: 'external' } }
     // Act / Assess
-    expect(() => esbuildOptionsOf(odd)).toThrow(/BuildProperties\.Splitting/)
+    expect(() => esbuildOptionsOf(odd)).toThrow(/BuildProperties\.Packages/)
     expect(() => esbuildOptionsOf({ ...f, buildMethod: 'makefile' })).toThrow(/not esbuild/)
   })
 })
