@@ -11,6 +11,7 @@ import {
   isPlainObject,
   type LoadSecretsOptions,
   optionNames,
+  type RoundReport,
   withDefaults,
 } from './options.ts'
 import { guardSecrets } from './redact.ts'
@@ -83,6 +84,8 @@ export class SecretsCache<V> {
 export interface SecretsLoader<V> {
   cache: SecretsCache<V>
   cacheExpiry: number
+  /** Told of each round (kmsSecrets' onRound): one per middleware sharing these secrets. */
+  onRound: Set<(report: RoundReport) => void>
 }
 
 /** Overrides AWS_LAMBDA_FUNCTION_NAME, e.g. under `sam local invoke`, whose name differs. */
@@ -148,15 +151,46 @@ const createLoader = (config: Resolved, kit: KmsKit): SecretsLoader<Record<strin
   const AwsClient = config.AwsClient ?? kit.AwsClient
   // A copy: the client never holds the caller's object.
   const client = new AwsClient({ ...config.awsClientOptions })
-  const fetch = async () => {
-    const values = await decryptSecrets(roundOf(config, client, kit.DecryptCommand, wanted))
-    if (config.redactLogs) guardSecrets(Object.values(values))
-    if (config.setToEnv) {
-      for (const [key, value] of Object.entries(values)) process.env[key] = toEnvString(value)
-    }
-    return values
+  // Counted here, not in the core: rounds of one loader never overlap (single flight).
+  let kmsCalls = 0
+  const counted: KmsClient = {
+    send: (command, options) => {
+      kmsCalls += 1
+      return client.send(command, options)
+    },
   }
-  return { cache: new SecretsCache(fetch, config.cacheExpiry), cacheExpiry: config.cacheExpiry }
+  const onRound = new Set<(report: RoundReport) => void>()
+  const report = (startedAt: number, started: number, callsBefore: number, error: unknown) => {
+    const durationMs = performance.now() - started
+    const done = { startedAt, durationMs, secrets: wanted.length, kmsCalls: kmsCalls - callsBefore }
+    for (const listener of onRound) {
+      try {
+        listener({ ...done, error })
+      } catch {
+        // A metric or trace that fails must not fail the secrets.
+      }
+    }
+  }
+  const fetch = async () => {
+    const [startedAt, started, callsBefore] = [Date.now(), performance.now(), kmsCalls]
+    try {
+      const values = await decryptSecrets(roundOf(config, counted, kit.DecryptCommand, wanted))
+      if (config.redactLogs) guardSecrets(Object.values(values))
+      if (config.setToEnv) {
+        for (const [key, value] of Object.entries(values)) process.env[key] = toEnvString(value)
+      }
+      report(startedAt, started, callsBefore, undefined)
+      return values
+    } catch (error) {
+      report(startedAt, started, callsBefore, error)
+      throw error
+    }
+  }
+  return {
+    cache: new SecretsCache(fetch, config.cacheExpiry),
+    cacheExpiry: config.cacheExpiry,
+    onRound,
+  }
 }
 
 interface LoaderEntry {

@@ -45,6 +45,20 @@ export interface LoadSecretsOptions<
   redactLogs?: boolean
 }
 
+/** What one decrypt round did, for a metric or a trace: times and counts, never a name or value. */
+export interface RoundReport {
+  /** When the round started, in ms since the epoch. */
+  startedAt: number
+  /** How long it took, in ms. */
+  durationMs: number
+  /** Values asked for: the keys of `fetchData`. */
+  secrets: number
+  /** KMS requests sent: one per env var or file, whatever its fields (0 if a local check failed). */
+  kmsCalls: number
+  /** Why the round failed (a `KmsSecretsError`), or undefined when it succeeded. */
+  error: unknown
+}
+
 /** Any options, whatever their type parameters: what the untyped internals take. */
 export type AnyLoadSecretsOptions = Omit<LoadSecretsOptions, 'transform'> & {
   transform?: Transform | { readonly [key: string]: Transform | undefined } | undefined
@@ -181,6 +195,7 @@ const checks: Readonly<Record<string, Check>> = {
   redactLogs: boolean,
   disablePrefetch: boolean,
   setToContext: boolean,
+  onRound: optional((value) => typeof value === 'function', 'a function'),
   awsSdkV3Client: optional((value) => typeof value === 'object' && value !== null, 'a KMS client'),
   clientConfig: plainObject,
   maxAge: optional(
@@ -209,7 +224,7 @@ export const checkOptions = (options: unknown, names: readonly string[]): void =
 
 /**
  * What the middleware and loadSecrets take: one options object may serve both (the loader
- * joins the middleware's round), so loadSecrets accepts, and checks, the middleware's two.
+ * joins the middleware's round), so loadSecrets accepts, and checks, the middleware's own.
  */
 export const optionNames = [
   'fetchData',
@@ -218,4 +233,5 @@ export const optionNames = [
   'AwsClient',
   'disablePrefetch',
   'setToContext',
+  'onRound',
 ]

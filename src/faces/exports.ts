@@ -6,6 +6,7 @@ export { clearCache, FUNCTION_NAME_OVERRIDE } from '../core/loader.ts'
 export type {
   FetchData,
   LoadSecretsOptions,
+  RoundReport,
   Secrets,
   Transform,
   TransformOption,

@@ -6,6 +6,7 @@ import {
   defaults,
   type FetchData,
   type LoadSecretsOptions,
+  type RoundReport,
   type Secrets,
   type TransformOption,
   withDefaults,
@@ -20,6 +21,11 @@ export interface KmsSecretsOptions<
   disablePrefetch?: boolean
   /** Also put the plaintexts on `context` (default false, as Middy's secret middlewares). */
   setToContext?: C
+  /**
+   * Called after each decrypt round of these secrets, success or failure, with its duration
+   * and KMS call count: for a latency metric or a trace. What it throws is ignored.
+   */
+  onRound?: (report: RoundReport) => void
 }
 
 /** The defaults but `AwsClient`, which each entry point adds (src/index.ts, src/lite.ts). */
@@ -27,6 +33,7 @@ export const kmsSecretsDefaults = {
   ...defaults,
   disablePrefetch: false,
   setToContext: false,
+  onRound: undefined,
 }
 
 /** What `kmsSecrets` returns: a Middy middleware, plus `ready()`. */
@@ -56,8 +63,10 @@ export const kmsSecretsWith =
   >(
     options: KmsSecretsOptions<F, T, C>,
   ): KmsSecretsMiddleware<F, T, C> => {
-    const { cache, cacheExpiry } = secretsLoader<Secrets<F, T>>(options, kit)
+    const { cache, cacheExpiry, onRound } = secretsLoader<Secrets<F, T>>(options, kit)
     const { setToContext, disablePrefetch } = withDefaults(kmsSecretsDefaults, options)
+    // Per middleware, made once at INIT: loadSecrets (called per invocation) adds none.
+    if (options.onRound) onRound.add(options.onRound)
     // Start during INIT: the function's first invocation finds the secrets ready. A
     // failure here stays in no cache: that invocation decrypts again and reports it.
     const prefetch =

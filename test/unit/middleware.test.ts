@@ -394,4 +394,117 @@ describe('kmsSecrets middleware', () => {
     // Assess
     expect(act).toThrow(/cacheKey "kms-secrets" is already used/)
   })
+
+  describe('onRound', () => {
+    const reports = () => {
+      const seen: import('../../src/index.ts').RoundReport[] = []
+      return { seen, onRound: (report: (typeof seen)[number]) => void seen.push(report) }
+    }
+
+    it('reports the INIT round once: its time, values and KMS calls (one per variable)', async () => {
+      // Prepare
+      vi.stubEnv('A', fake.encrypt('a', '1'))
+      vi.stubEnv('B', fake.encrypt('b', '2'))
+      const { kmsSecrets } = await freshLibrary()
+      const { seen, onRound } = reports()
+      const before = Date.now()
+
+      // Act
+      const middleware = kmsSecrets({ fetchData: { a: 'A', again: 'A', b: 'B' }, onRound })
+      await middleware.ready()
+      const after = Date.now()
+      await middy()
+        .use(middleware)
+        .handler(async () => 'ok')({}, context)
+
+      // Assess
+      expect(seen).toHaveLength(1)
+      const [report] = seen
+      expect(report).toMatchObject({ secrets: 3, kmsCalls: 2, error: undefined })
+      expect(report?.startedAt).toBeGreaterThanOrEqual(before)
+      expect(report?.startedAt).toBeLessThanOrEqual(after)
+      expect(report?.durationMs).toBeGreaterThanOrEqual(0)
+      expect(report?.durationMs).toBeLessThanOrEqual(after - before + 1)
+    })
+
+    it('reports a failed round with its error, then the invocation round that succeeds', async () => {
+      // Prepare: encrypted for another function, so KMS refuses it at INIT
+      vi.stubEnv('A', fake.encrypt('a', '1', { LambdaFunctionName: 'other' }))
+      const { kmsSecrets } = await freshLibrary()
+      const { seen, onRound } = reports()
+      const middleware = kmsSecrets({ fetchData: { a: 'A' }, onRound })
+      await middleware.ready()
+      vi.stubEnv('A', fake.encrypt('a2', '1'))
+
+      // Act
+      await middy()
+        .use(middleware)
+        .handler(async () => 'ok')({}, context)
+
+      // Assess
+      expect(seen.map(({ kmsCalls, error }) => [kmsCalls, (error as Error)?.name])).toEqual([
+        [1, 'KmsSecretsError'],
+        [1, undefined],
+      ])
+      expect(seen[0]?.error).toMatchObject({ code: 'CONTEXT_MISMATCH' })
+      expect(seen[1]?.startedAt).toBeGreaterThanOrEqual(seen[0]?.startedAt ?? Number.NaN)
+    })
+
+    it('counts no KMS call when a value fails its local checks', async () => {
+      // Prepare
+      vi.stubEnv('A', 'plaintext-pasted-by-mistake')
+      const { kmsSecrets } = await freshLibrary()
+      const { seen, onRound } = reports()
+
+      // Act
+      await kmsSecrets({ fetchData: { a: 'A' }, onRound }).ready()
+
+      // Assess
+      expect(seen).toHaveLength(1)
+      expect(seen[0]).toMatchObject({ secrets: 1, kmsCalls: 0, error: { code: 'MALFORMED_VALUE' } })
+      expect(fake.decryptCalls()).toBe(0)
+    })
+
+    it('tells every middleware sharing the round, each hook once, and survives one that throws', async () => {
+      // Prepare
+      vi.stubEnv('A', fake.encrypt('a', 'value'))
+      const { kmsSecrets } = await freshLibrary()
+      const first = reports()
+      const second = reports()
+      const options = { fetchData: { a: 'A' }, onRound: first.onRound, setToContext: true } as const
+
+      // Act
+      const one = kmsSecrets(options)
+      kmsSecrets(options)
+      kmsSecrets({
+        fetchData: { a: 'A' },
+        setToContext: true,
+        onRound: (report) => {
+          second.onRound(report)
+          throw new Error('a metric failed')
+        },
+      })
+      await one.ready()
+      const value = await middy()
+        .use(one)
+        .handler(async (_event, ctx) => ctx.a)({}, freshContext())
+
+      // Assess
+      expect(value).toBe('value')
+      expect(first.seen).toHaveLength(1)
+      expect(second.seen).toEqual(first.seen)
+      expect(fake.decryptCalls()).toBe(1)
+    })
+
+    it('refuses an onRound that is not a function', async () => {
+      // Prepare
+      const { kmsSecrets } = await freshLibrary()
+
+      // Act
+      const act = () => kmsSecrets({ fetchData: { a: 'A' }, onRound: 'metrics' as never })
+
+      // Assess
+      expect(act).toThrow('onRound must be a function')
+    })
+  })
 })
