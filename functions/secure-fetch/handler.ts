@@ -9,12 +9,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
 import middy from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
-import { roundCounts, traceDecryptRound, tracingMiddleware } from '../shared/tracing.ts'
+import { decryptRounds } from '../shared/decrypt-rounds.ts'
+import { tracingMiddleware } from '../shared/tracing.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { errorResponses } from './errors.ts'
 import { checkEvent, fetchUpstream, type Telemetry, upstreamPool } from './fetch.ts'
 import { logger, metrics } from './observability.ts'
-import { type SecretsContext, secretsFetchData, secretsMiddleware } from './secrets.ts'
+import { afterPrefetch, type SecretsContext, secretsMiddleware, secretsOptions } from './secrets.ts'
 import { tracedUpstream } from './tracing.ts'
 import { createUpstreamClient } from './upstream.ts'
 
@@ -41,20 +42,13 @@ const telemetry: Telemetry = {
   },
 }
 
-const secrets = secretsMiddleware(config, {
-  onDecrypted: (ms) => {
-    const durationMs = Math.round(ms)
-    metrics.addMetric('DecryptLatency', MetricUnit.Milliseconds, durationMs)
-    logger.info('secrets decrypted', { durationMs })
-  },
-  // Build the TLS context (trust store, client certificate) as soon as the secrets are there,
-  // ahead of the first request instead of inside it.
-  onPrefetched: (values) => pool.clientFor(values),
-})
-traceDecryptRound(secrets.ready(), roundCounts(secretsFetchData(config)))
-// Finish the decrypt round within INIT: provisioned concurrency freezes the environment
-// between INIT and the first event, which then finds the secrets ready (a failure is retried there).
-await secrets.ready()
+const rounds = decryptRounds(metrics, logger, 'DecryptLatency')
+const options = secretsOptions(config, rounds.onRound)
+const secrets = secretsMiddleware(options)
+// Finish the decrypt round within INIT (provisioned concurrency freezes the environment between
+// INIT and the first event), then build the TLS context (trust store, client certificate) ahead
+// of the first request. A failure of either is left to that request, which retries and answers it.
+await afterPrefetch(secrets, options, (values) => pool.clientFor(values))
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(tracingMiddleware())
@@ -63,6 +57,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(errorResponses({ logger, metrics }))
   .use(checkEvent(config.basePath))
   .use(secrets)
+  .use(rounds.reportRound)
   .handler((event, context, { signal }) =>
     fetchUpstream(event, context as SecretsContext, signal, { config, pool, telemetry }),
   )

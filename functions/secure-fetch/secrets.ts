@@ -5,7 +5,12 @@
  * fields `cert` and `key`): one KMS call for the file, in parallel with the token's.
  */
 import type { Context } from 'aws-lambda'
-import { type KmsSecretsMiddleware, kmsSecrets, loadSecrets } from 'middy-kms-secrets/lite'
+import {
+  type KmsSecretsMiddleware,
+  kmsSecrets,
+  loadSecrets,
+  type RoundReport,
+} from 'middy-kms-secrets/lite'
 import type { SecureFetchConfig } from './config.ts'
 
 export interface FetchSecrets {
@@ -29,68 +34,38 @@ export const secretsFetchData = (
   }
 }
 
-export interface SecretsHooks {
-  /** A decrypt round took `ms`; reported once, within the next invocation (for its metrics). */
-  onDecrypted(ms: number): void
-  /** The INIT-phase prefetch succeeded (e.g. to build the TLS client before the first call). */
-  onPrefetched?(secrets: FetchSecrets): void
-}
-
-/**
- * `kmsSecrets` (prefetch during INIT, once per container, secrets set on `context`), plus the
- * duration of each decrypt round. The prefetch round is timed by joining it through
- * `loadSecrets` with the same options object, which shares the middleware's single-flight
- * round; a round started by an invocation (the prefetch failed) is timed around the middleware.
- * Typed on the plain `Context`: callers (the runtime, tests) do not bring the secrets; the handler
- * reads them as {@link SecretsContext}.
- */
-export const secretsMiddleware = (
+/** kmsSecrets options: the secrets on `context`, and masked in logs should one ever be logged. */
+export const secretsOptions = (
   config: Pick<SecureFetchConfig, 'clientTlsFile'>,
-  hooks: SecretsHooks,
-): KmsSecretsMiddleware<FetchSecretsData, undefined, false> => {
-  const options = {
+  onRound: (report: RoundReport) => void,
+) =>
+  ({
     fetchData: secretsFetchData(config),
     setToContext: true,
-    // Defence in depth: were a plaintext ever logged, it would be masked.
     redactLogs: true,
-  } as const
-  const inner = kmsSecrets(options)
-  const started = performance.now()
-  let prefetchSettled = false
-  let unreported: number | undefined
-  const prefetch = loadSecrets(options).then(
-    (values) => {
-      prefetchSettled = true
-      unreported = performance.now() - started
-      try {
-        hooks.onPrefetched?.(values)
-      } catch {
-        // The first invocation does the same work again and reports its error.
-      }
-    },
-    (error: unknown) => {
-      prefetchSettled = true // not reported: the invocation retries and answers the error
-      return error
-    },
-  )
-  const report = () => {
-    if (unreported === undefined) return
-    hooks.onDecrypted(unreported)
-    unreported = undefined
-  }
-  const before = inner.before as (request: unknown) => Promise<void> | undefined
-  return {
-    /** Settles (never rejects, with the round's error if any) when the INIT round and its onPrefetched hook are done. */
-    ready: () => prefetch,
-    before: (request) => {
-      const pending = before(request)
-      if (pending === undefined) return report() // warm: secrets already on the context
-      const joined = !prefetchSettled
-      const roundStarted = performance.now()
-      return pending.then(() => {
-        if (!joined) unreported = performance.now() - roundStarted
-        report()
-      })
-    },
-  }
+    onRound,
+  }) as const
+
+/**
+ * kmsSecrets on these options. Typed on the plain `Context`: callers (the runtime, tests) do
+ * not bring the secrets; the handler reads them as {@link SecretsContext}.
+ */
+export const secretsMiddleware = (
+  options: ReturnType<typeof secretsOptions>,
+): KmsSecretsMiddleware<FetchSecretsData, undefined, false> =>
+  kmsSecrets(options) as KmsSecretsMiddleware<FetchSecretsData, undefined, false>
+
+/**
+ * Once the INIT round is over, hands its secrets (from the cache: no KMS call) to `use`. A
+ * failure of the round or of `use` is left to the first invocation, which retries and answers it.
+ */
+export const afterPrefetch = async (
+  middleware: Pick<KmsSecretsMiddleware<FetchSecretsData, undefined, false>, 'ready'>,
+  options: ReturnType<typeof secretsOptions>,
+  use: (secrets: FetchSecrets) => void,
+): Promise<void> => {
+  if ((await middleware.ready()) !== undefined) return
+  try {
+    use(await loadSecrets(options))
+  } catch {}
 }

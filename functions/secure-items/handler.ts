@@ -12,15 +12,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import middy from '@middy/core'
 import { kmsSecrets } from 'middy-kms-secrets'
+import { decryptRounds } from '../shared/decrypt-rounds.ts'
 import type { HttpResponse } from '../shared/http.ts'
-import {
-  roundCounts,
-  traceAwsClient,
-  traceDecryptRound,
-  tracingMiddleware,
-} from '../shared/tracing.ts'
+import { traceAwsClient, tracingMiddleware } from '../shared/tracing.ts'
 import { readConfig } from './config.ts'
-import { dataKeyMiddlewares, dataKeySecrets, type ItemsContext } from './data-key.ts'
+import {
+  DECRYPT_LATENCY_METRIC,
+  dataKeyToContext,
+  type ItemsContext,
+  secretsOptions,
+} from './data-key.ts'
 import { errorResponses } from './errors.ts'
 import { logger, metrics } from './observability.ts'
 import { createRouter } from './routes.ts'
@@ -35,11 +36,10 @@ const route = createRouter({
   logger,
   metrics,
 })
-const dataKey = dataKeyMiddlewares(metrics)
-const secrets = kmsSecrets(dataKeySecrets)
+const rounds = decryptRounds(metrics, logger, DECRYPT_LATENCY_METRIC)
+const secrets = kmsSecrets(secretsOptions(rounds.onRound))
 // Finish the decrypt round within INIT: provisioned concurrency freezes the environment
 // between INIT and the first event, which then finds the key ready (a failure is retried there).
-traceDecryptRound(secrets.ready(), roundCounts(dataKeySecrets.fetchData))
 await secrets.ready()
 
 export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
@@ -50,7 +50,7 @@ export const handler = middy<ItemsEvent, HttpResponse, Error, ItemsContext>()
   .use(errorResponses({ logger, metrics }))
   // Validate first: bad input gets its 400 without waiting for KMS.
   .use(parser({ schema: itemsEvent }))
-  .use(dataKey.timer)
   .use(secrets)
-  .use(dataKey.toContext)
+  .use(rounds.reportRound)
+  .use(dataKeyToContext)
   .handler((event, context) => route(event, context.dataKey))

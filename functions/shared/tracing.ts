@@ -4,12 +4,13 @@
 // "false". Otherwise every export below is a no-op and no X-Ray code is evaluated; an
 // invocation Lambda does not sample costs the SDK's own check only.
 // Traced: the handler (Powertools' "## <handler>" subsegment), the AWS SDK clients passed to
-// traceAwsClient, the decrypt round at INIT, calls wrapped in traceCall. Annotations hold counts
+// traceAwsClient, each decrypt round (the INIT one too), calls wrapped in traceCall. Annotations hold counts
 // only, never the name or value of a secret; responses are never captured (they may hold one).
 
 import type { Tracer } from '@aws-lambda-powertools/tracer'
 import type { MiddlewareObj } from '@middy/core'
 import type { Subsegment } from 'aws-xray-sdk-core'
+import type { RoundReport } from 'middy-kms-secrets/lite'
 
 export const tracingWanted = (env: Readonly<Record<string, string | undefined>>): boolean =>
   env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() !== 'false' &&
@@ -32,56 +33,36 @@ const load = async () => {
 
 const xray = tracingWanted(process.env) ? await load() : undefined
 
-/** Number of secrets of a fetchData, and of KMS calls it costs (one per origin, VAR#field aside). */
-export const roundCounts = (fetchData: Readonly<Record<string, string>>) => {
-  const sources = Object.values(fetchData)
-  return {
-    secrets: sources.length,
-    kmsCalls: new Set(sources.map((source) => source.split('#')[0])).size,
-  }
-}
-
-interface Round {
-  start: number
-  end: number
-  error: unknown
-  counts: ReturnType<typeof roundCounts>
-}
-let initRound: Round | undefined
+let unsent: Array<RoundReport & { init: boolean }> = []
+let invoked = false
 
 /**
- * Times the decrypt round started at INIT: pass the middleware's `ready()` right after
- * creating it (it settles with the round's error, or undefined). No segment exists during
- * INIT: the round is added, with its real start and end, to the first traced invocation.
+ * Records a decrypt round (kmsSecrets' onRound). No segment exists during INIT, and a round
+ * is reported once over: it is added, with its real start and end, to the next invocation.
  */
-export const traceDecryptRound = (
-  ready: Promise<unknown>,
-  counts: ReturnType<typeof roundCounts>,
-): void => {
+export const traceDecryptRound = (report: RoundReport): void => {
   if (xray === undefined) return
-  const start = Date.now() / 1000
-  ready.then((error) => {
-    initRound = { start, end: Date.now() / 1000, error, counts }
-  })
+  // The last few: invocations Lambda does not sample may let rounds (refreshes) pile up.
+  unsent = [...unsent.slice(-4), { ...report, init: !invoked }]
 }
 
-const addInitRound = (parent: Subsegment, Subsegment: new (name: string) => Subsegment) => {
-  if (initRound === undefined) return
-  const { start, end, error, counts } = initRound
-  initRound = undefined
-  // A closed subsegment (end_time set) joins the tree without reopening its parent.
-  const sub = new Subsegment('### kms-secrets decrypt (INIT)')
-  const times = sub as unknown as { start_time: number; end_time: number; in_progress?: boolean }
-  times.start_time = start
-  times.end_time = end
-  delete times.in_progress
-  sub.addAnnotation('secrets', counts.secrets)
-  sub.addAnnotation('kmsCalls', counts.kmsCalls)
-  if (error !== undefined) sub.addError(error as Error)
-  parent.addSubsegment(sub)
+const addRounds = (parent: Subsegment, Subsegment: new (name: string) => Subsegment) => {
+  for (const { startedAt, durationMs, secrets, kmsCalls, error, init } of unsent) {
+    // A closed subsegment (end_time set) joins the tree without reopening its parent.
+    const sub = new Subsegment(init ? '### kms-secrets decrypt (INIT)' : '### kms-secrets decrypt')
+    const times = sub as unknown as { start_time: number; end_time: number; in_progress?: boolean }
+    times.start_time = startedAt / 1000
+    times.end_time = (startedAt + durationMs) / 1000
+    delete times.in_progress
+    sub.addAnnotation('secrets', secrets)
+    sub.addAnnotation('kmsCalls', kmsCalls)
+    if (error !== undefined) sub.addError(error as Error)
+    parent.addSubsegment(sub)
+  }
+  unsent = []
 }
 
-/** Outermost Middy middleware: the handler's subsegment, the INIT round once (none when off). */
+/** Outermost Middy middleware: the handler's subsegment, and the rounds since the last one. */
 export const tracingMiddleware = (): MiddlewareObj[] => {
   if (xray === undefined) return []
   const inner = xray.captureLambdaHandler(xray.tracer, { captureResponse: false })
@@ -90,12 +71,14 @@ export const tracingMiddleware = (): MiddlewareObj[] => {
     (next: typeof inner.after): typeof inner.after =>
     (request) => {
       const parent = xray.tracer.getSegment()
-      if (parent !== undefined) addInitRound(parent as Subsegment, xray.Subsegment)
+      if (parent !== undefined) addRounds(parent as Subsegment, xray.Subsegment)
       return next?.(request)
     }
-  return [
-    { before: inner.before, after: withRound(inner.after), onError: withRound(inner.onError) },
-  ]
+  const before: typeof inner.before = (request) => {
+    invoked = true
+    return inner.before?.(request)
+  }
+  return [{ before, after: withRound(inner.after), onError: withRound(inner.onError) }]
 }
 
 /** The client, its calls traced as subsegments (AWS SDK v3). */

@@ -39,7 +39,6 @@ const stub: Plugin = {
     }))
     pluginBuild.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
       contents: `export const tracingWanted = () => false
-export const roundCounts = () => ({ secrets: 0, kmsCalls: 0 })
 export const traceDecryptRound = () => {}
 export const tracingMiddleware = () => []
 export const traceAwsClient = (client) => client

@@ -1,6 +1,6 @@
 import { DecryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, settle } from '../fake-kms.ts'
+import { fakeKms } from '../fake-kms.ts'
 
 // secure-fetch decrypts with LiteKmsClient (middy-kms-secrets/lite); here the same library
 // on the SDK's client stands in, so the SDK mock answers. The lite client has its own
@@ -36,7 +36,7 @@ describe('secretsFetchData', () => {
   })
 })
 
-describe('secretsMiddleware', () => {
+describe('secretsMiddleware and afterPrefetch', () => {
   let fake: ReturnType<typeof fakeKms>
 
   beforeEach(() => {
@@ -51,16 +51,14 @@ describe('secretsMiddleware', () => {
     vi.unstubAllEnvs()
   })
 
-  it('prefetches during INIT, reports that round once, and puts the token on the context', async () => {
+  it('prefetches during INIT, reports that round, hands it over, and puts the token on the context', async () => {
     // Prepare
-    const { secretsMiddleware } = await freshSecrets()
-    const onDecrypted = vi.fn()
-    const onPrefetched = vi.fn()
-    const middleware = secretsMiddleware(
-      { clientTlsFile: undefined },
-      { onDecrypted, onPrefetched },
-    )
-    await settle()
+    const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
+    const onRound = vi.fn()
+    const use = vi.fn()
+    const options = secretsOptions({ clientTlsFile: undefined }, onRound)
+    const middleware = secretsMiddleware(options)
+    await afterPrefetch(middleware, options, use)
     const first = request()
     const second = request()
 
@@ -71,38 +69,15 @@ describe('secretsMiddleware', () => {
     // Assess
     expect(cold).toBeUndefined() // the prefetch finished: synchronous
     expect(warm).toBeUndefined()
-    expect(onDecrypted).toHaveBeenCalledTimes(1)
-    expect(onDecrypted.mock.calls[0]?.[0]).toBeGreaterThanOrEqual(0)
-    expect(onPrefetched).toHaveBeenCalledWith({ apiToken: TOKEN })
+    expect(onRound).toHaveBeenCalledTimes(1)
+    expect(onRound.mock.calls[0]?.[0]).toMatchObject({ secrets: 1, kmsCalls: 1, error: undefined })
+    expect(use).toHaveBeenCalledWith({ apiToken: TOKEN })
     expect((first as { context: object }).context).toEqual({ apiToken: TOKEN })
     expect((second as { context: object }).context).toEqual({ apiToken: TOKEN })
     expect(fake.decryptCalls()).toBe(1)
   })
 
-  it('an invocation that arrives during the prefetch joins it: one KMS call, one report', async () => {
-    // Prepare: KMS answers after 80 ms.
-    fake.kms.on(DecryptCommand).callsFake(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 80))
-      return { Plaintext: Buffer.from(TOKEN), KeyId: 'k' }
-    })
-    const { secretsMiddleware } = await freshSecrets()
-    const onDecrypted = vi.fn()
-    const middleware = secretsMiddleware({ clientTlsFile: undefined }, { onDecrypted })
-    const req = request()
-
-    // Act
-    const pending = middleware.before?.(req)
-    expect(onDecrypted).not.toHaveBeenCalled()
-    await pending
-
-    // Assess
-    expect(fake.decryptCalls()).toBe(1)
-    expect(onDecrypted).toHaveBeenCalledTimes(1)
-    expect(onDecrypted.mock.calls[0]?.[0]).toBeGreaterThanOrEqual(70)
-    expect((req as { context: object }).context).toEqual({ apiToken: TOKEN })
-  })
-
-  it('after a failed prefetch, the invocation decrypts again and that round is reported', async () => {
+  it('after a failed prefetch, hands nothing over; the invocation decrypts again and that round is reported', async () => {
     // Prepare: the first Decrypt is throttled.
     let calls = 0
     fake.kms.on(DecryptCommand).callsFake(async () => {
@@ -110,15 +85,12 @@ describe('secretsMiddleware', () => {
       if (calls === 1) throw Object.assign(new Error(''), { name: 'ThrottlingException' })
       return { Plaintext: Buffer.from(TOKEN), KeyId: 'k' }
     })
-    const { secretsMiddleware } = await freshSecrets()
-    const onDecrypted = vi.fn()
-    const onPrefetched = vi.fn()
-    const middleware = secretsMiddleware(
-      { clientTlsFile: undefined },
-      { onDecrypted, onPrefetched },
-    )
-    await settle()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
+    const onRound = vi.fn()
+    const use = vi.fn()
+    const options = secretsOptions({ clientTlsFile: undefined }, onRound)
+    const middleware = secretsMiddleware(options)
+    await afterPrefetch(middleware, options, use)
     const req = request()
 
     // Act
@@ -128,29 +100,30 @@ describe('secretsMiddleware', () => {
     // Assess
     expect(pending).toBeInstanceOf(Promise)
     expect(calls).toBeGreaterThanOrEqual(2)
-    expect(onPrefetched).not.toHaveBeenCalled()
-    expect(onDecrypted).toHaveBeenCalledTimes(1)
+    expect(use).not.toHaveBeenCalled()
+    expect(onRound.mock.calls.map(([report]) => report.error?.code)).toEqual([
+      'THROTTLED',
+      undefined,
+    ])
     expect((req as { context: object }).context).toEqual({ apiToken: TOKEN })
   })
 
-  it('a throwing onPrefetched hook is contained (the invocation redoes that work)', async () => {
+  it('contains what the hand-over throws (the invocation redoes that work)', async () => {
     // Prepare
-    const { secretsMiddleware } = await freshSecrets()
-    const onPrefetched = vi.fn(() => {
+    const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
+    const options = secretsOptions({ clientTlsFile: undefined }, () => {})
+    const middleware = secretsMiddleware(options)
+    const use = vi.fn(() => {
       throw new Error('bad client key')
     })
-    const middleware = secretsMiddleware(
-      { clientTlsFile: undefined },
-      { onDecrypted: vi.fn(), onPrefetched },
-    )
-    await settle()
 
     // Act
+    await afterPrefetch(middleware, options, use)
     const req = request()
     middleware.before?.(req)
 
     // Assess
-    expect(onPrefetched).toHaveBeenCalledTimes(1)
+    expect(use).toHaveBeenCalledTimes(1)
     expect((req as { context: object }).context).toEqual({ apiToken: TOKEN })
   })
 })
