@@ -1,7 +1,5 @@
-/**
- * Configuration of the secure-fetch function, read from its environment once per container and
- * validated as a whole: every problem is reported at once, by variable name, never with a value.
- */
+// Configuration of the secure-fetch function, read from its environment once per container and
+// validated as a whole: every problem is reported at once, by variable name, never with a value.
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 

@@ -1,7 +1,5 @@
-/**
- * Errors of the secure-fetch function mapped to HTTP answers: a stable `code`, a fixed message
- * per code (never an error's own text, which may name hosts or files), and the request id.
- */
+// Errors of the secure-fetch function mapped to HTTP answers: a stable `code`, a fixed message
+// per code (never an error's own text, which may name hosts or files), and the request id.
 import type { Metrics } from '@aws-lambda-powertools/metrics'
 import { isTransient, KmsSecretsError } from 'middy-kms-secrets/lite'
 import { type ErrorAnswer, type ErrorLogger, HttpError, httpErrors } from '../shared/http.ts'

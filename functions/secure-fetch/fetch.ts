@@ -1,8 +1,6 @@
-/**
- * What one secure-fetch invocation does: check the event, call the upstream with the bearer token
- * under a deadline derived from the Lambda's remaining time, and turn the answer into an HTTP
- * API v2 response. The TLS client is built once per container (per client certificate).
- */
+// What one secure-fetch invocation does: check the event, call the upstream with the bearer token
+// under a deadline derived from the Lambda's remaining time, and turn the answer into an HTTP
+// API v2 response. The TLS client is built once per container (per client certificate).
 import type { MiddlewareObj } from '@middy/core'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
 import { HttpError, jsonResponse } from '../shared/http.ts'

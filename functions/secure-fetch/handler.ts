@@ -1,9 +1,7 @@
-/**
- * secure-fetch: `GET /fetch[/{id}]` (API Gateway HTTP API v2) calls the upstream HTTPS API with a
- * bearer token that arrives KMS-encrypted in `API_TOKEN`, over verified TLS >= 1.2 (optional
- * extra CA, SPKI pins, mutual TLS from an envelope secrets file). Wiring only: see config.ts,
- * secrets.ts, fetch.ts, errors.ts and upstream.ts.
- */
+// secure-fetch: `GET /fetch[/{id}]` (API Gateway HTTP API v2) calls the upstream HTTPS API with a
+// bearer token that arrives KMS-encrypted in `API_TOKEN`, over verified TLS >= 1.2 (optional
+// extra CA, SPKI pins, mutual TLS from an envelope secrets file). Wiring only: see config.ts,
+// secrets.ts, fetch.ts, errors.ts and upstream.ts.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import { MetricUnit } from '@aws-lambda-powertools/metrics'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'

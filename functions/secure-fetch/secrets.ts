@@ -1,9 +1,7 @@
-/**
- * The secrets of secure-fetch, decrypted by the library's `kmsSecrets` middleware once per
- * container: the API token (env var `API_TOKEN`, a KMS blob) and, for mutual TLS, the client
- * certificate and key read from one envelope secrets file (`CLIENT_TLS_FILE`, a bundle with the
- * fields `cert` and `key`): one KMS call for the file, in parallel with the token's.
- */
+// The secrets of secure-fetch, decrypted by the library's `kmsSecrets` middleware once per
+// container: the API token (env var `API_TOKEN`, a KMS blob) and, for mutual TLS, the client
+// certificate and key read from one envelope secrets file (`CLIENT_TLS_FILE`, a bundle with the
+// fields `cert` and `key`): one KMS call for the file, in parallel with the token's.
 import type { Context } from 'aws-lambda'
 import {
   type KmsSecretsMiddleware,

@@ -1,18 +1,16 @@
-/**
- * Secure outbound HTTPS client of the secure-fetch function, on node:https only.
- *
- * - TLS >= 1.2, certificate chain and hostname always verified (`rejectUnauthorized: true` is
- *   set explicitly, so the process-wide environment switch that disables verification in Node
- *   cannot turn it off here). The host name is matched to the SANs alone (RFC 9525), never the CN.
- * - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
- * - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
- * - Optional client certificate (mutual TLS).
- * - A socket is handed to HTTP only once the handshake and every check above succeeded, so no
- *   request byte (and no bearer token) is ever written on a connection that is then refused.
- * - Keep-alive agent, connect and response timeouts, bounded retries for idempotent methods.
- * - Errors are `UpstreamError`s with a stable `code`; they never carry the token, the headers
- *   or the body.
- */
+// Secure outbound HTTPS client of the secure-fetch function, on node:https only.
+//
+// - TLS >= 1.2, certificate chain and hostname always verified (`rejectUnauthorized: true` is
+//   set explicitly, so the process-wide environment switch that disables verification in Node
+//   cannot turn it off here). The host name is matched to the SANs alone (RFC 9525), never the CN.
+// - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
+// - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
+// - Optional client certificate (mutual TLS).
+// - A socket is handed to HTTP only once the handshake and every check above succeeded, so no
+//   request byte (and no bearer token) is ever written on a connection that is then refused.
+// - Keep-alive agent, connect and response timeouts, bounded retries for idempotent methods.
+// - Errors are `UpstreamError`s with a stable `code`; they never carry the token, the headers
+//   or the body.
 import { createHash, X509Certificate } from 'node:crypto'
 import type { ClientRequestArgs, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
