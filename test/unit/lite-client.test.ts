@@ -383,8 +383,9 @@ describe('middy-kms-secrets/lite', () => {
     })
 
     // Assess
+    // Relative to the working directory: under Stryker, node_modules is a link out of its sandbox.
     const inputs = Object.keys(result.metafile.inputs)
-    expect(inputs).toContain('node_modules/aws4/aws4.js')
+    expect(inputs.filter((input) => input.endsWith('node_modules/aws4/aws4.js'))).toHaveLength(1)
     expect(inputs.filter((input) => /@aws-sdk|@smithy|@aws-crypto/.test(input))).toEqual([])
   })
 })
