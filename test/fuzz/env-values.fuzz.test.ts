@@ -8,7 +8,7 @@ import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
-import { fakeKms } from '../unit/cli/harness.ts'
+import { fakeKms } from '../unit/fake-kms.ts'
 import { outcomeOf, params, strictBase64, TEST_TIMEOUT_MS, trickyString } from './fuzz.ts'
 import {
   CONTEXT,

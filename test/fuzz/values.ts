@@ -2,7 +2,7 @@
 // shared by the env-var and secrets-file fuzz tests.
 //
 // A seed is a real value, encrypted through the library's own encrypt side against the
-// KMS double of the CLI tests (ciphertexts bound to their context, like KMS); a
+// KMS double of the tests (ciphertexts bound to their context, like KMS); a
 // mutation then damages it, or not. The oracle knows what the seed must decrypt to, so
 // any success must give exactly that: a damaged value may fail, never open to
 // something else.
@@ -13,7 +13,7 @@ import type { Transform } from '../../src/core/decrypt.ts'
 import { ENVELOPE_PREFIX } from '../../src/core/envelope.ts'
 import { EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
-import { KEY_ID } from '../unit/cli/harness.ts'
+import { KEY_ID } from '../unit/fake-kms.ts'
 import { expectLibraryError, type Outcome, strictBase64, trickyString, trickyText } from './fuzz.ts'
 
 export const CONTEXT = { LambdaFunctionName: 'fuzz-fn' }

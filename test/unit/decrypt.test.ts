@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { decryptSecrets, parseSource, type Transform } from '../../src/core/decrypt.ts'
 import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
 import { fromKmsError, KmsSecretsError } from '../../src/core/errors.ts'
-import { fakeKms, KEY_ARN } from './fake-kms.ts'
+import { fakeKmsEachTest, fakeKmsInFunctionEachTest, KEY_ARN } from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
@@ -35,16 +35,8 @@ const taskRoot = () => {
 }
 
 describe('decrypt core', () => {
-  let fake: ReturnType<typeof fakeKms>
-
-  beforeEach(() => {
-    fake = fakeKms()
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-    vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-  })
+  const fake = fakeKmsInFunctionEachTest()
   afterEach(() => {
-    fake.kms.restore()
-    vi.unstubAllEnvs()
     for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
   })
 
@@ -586,12 +578,8 @@ describe('the decrypt core at its edges', () => {
   const CONTEXT = { LambdaFunctionName: 'my-function' }
   const client = new KMSClient({ region: 'us-east-1' })
 
-  let fake: ReturnType<typeof fakeKms>
-  beforeEach(() => {
-    fake = fakeKms()
-  })
+  const fake = fakeKmsEachTest()
   afterEach(() => {
-    fake.kms.restore()
     vi.restoreAllMocks()
     vi.useRealTimers()
   })

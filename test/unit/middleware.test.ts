@@ -2,8 +2,8 @@ import { DecryptCommand } from '@aws-sdk/client-kms'
 import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { blobId, fakeKms, KEY_ARN, settle } from './fake-kms.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { blobId, fakeKmsInFunctionEachTest, KEY_ARN, settle } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -16,16 +16,8 @@ const context = { functionName: 'my-function' } as Context
 const freshContext = () => ({ ...context }) as never
 
 describe('kmsSecrets middleware', () => {
-  let fake: ReturnType<typeof fakeKms>
-
-  beforeEach(() => {
-    fake = fakeKms()
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-    vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-  })
+  const fake = fakeKmsInFunctionEachTest()
   afterEach(() => {
-    fake.kms.restore()
-    vi.unstubAllEnvs()
     vi.useRealTimers()
   })
 

@@ -5,8 +5,8 @@ import { DecryptCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client
 import type { Request } from '@middy/core'
 import { getInternal } from '@middy/util'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { blobId, fakeKms, settle } from './fake-kms.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { blobId, fakeKmsInFunctionEachTest, settle } from './fake-kms.ts'
 
 const sdkKit = { AwsClient: KMSClient, DecryptCommand }
 
@@ -21,16 +21,7 @@ const freshLibrary = async () => {
 type Library = Awaited<ReturnType<typeof freshLibrary>>
 type Options = Parameters<Library['kmsSecrets']>[0]
 
-let fake: ReturnType<typeof fakeKms>
-beforeEach(() => {
-  fake = fakeKms()
-  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-  vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-})
-afterEach(() => {
-  fake.kms.restore()
-  vi.unstubAllEnvs()
-})
+const fake = fakeKmsInFunctionEachTest()
 
 /** The error a call throws synchronously (creation), or undefined. */
 const thrownBy = (act: () => unknown): { code?: string; message: string } | undefined => {

@@ -2,19 +2,13 @@
 // output formats and their template lookups), and what each must wipe once done.
 import { writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { argv, fakeKmsEachTest, KEY_ID, run, TEMPLATE, tempDirEachTest } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
+const fake = fakeKmsEachTest()
+const tmp = tempDirEachTest()
 afterEach(() => {
   vi.restoreAllMocks()
-  fake.kms.restore()
-  tmp.cleanup()
 })
 
 const kmsCalls = () =>

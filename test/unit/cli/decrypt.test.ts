@@ -1,19 +1,19 @@
 import { writeFileSync } from 'node:fs'
 import { DecryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { argv, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
+import {
+  argv,
+  fakeKmsEachTest,
+  KEY_ARN,
+  KEY_ID,
+  OTHER_KEY_ID,
+  run,
+  tempDirEachTest,
+} from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const fake = fakeKmsEachTest()
+const tmp = tempDirEachTest()
 
 const SECRET = 'pässwörd€'
 const encrypt = async (args: string[], stdin: string) => {

@@ -1,19 +1,20 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { argv, fakeKms, KEY_ID, run, SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
+import {
+  argv,
+  awsError,
+  fakeKmsEachTest,
+  KEY_ID,
+  run,
+  SAMCONFIG,
+  TEMPLATE,
+  tempDirEachTest,
+} from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const fake = fakeKmsEachTest()
+const tmp = tempDirEachTest()
 
 const SECRET = 'pässwörd€-hunter2'
 const fn = { LambdaFunctionName: 'my-fn' }
@@ -193,7 +194,7 @@ describe('kms-secrets encrypt', () => {
 
   it('maps a KMS refusal to exit 1 with a one-line message', async () => {
     // Prepare
-    fake.kms.on(EncryptCommand).rejects(fake.awsError('AccessDeniedException'))
+    fake.kms.on(EncryptCommand).rejects(awsError('AccessDeniedException'))
     // Act
     const result = await run(
       argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', name: 'API_TOKEN' }),

@@ -1,28 +1,20 @@
 import { writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   argv,
-  fakeKms,
+  fakeKmsEachTest,
   KEY_ARN,
   KEY_ID,
   OTHER_KEY_ID,
   run,
   SAMCONFIG,
   TEMPLATE,
-  tempDir,
+  tempDirEachTest,
 } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const fake = fakeKmsEachTest()
+const tmp = tempDirEachTest()
 
 const encrypt = async (args: string[], stdin = 's3cr3t') => {
   const result = await run(['encrypt', '--key-id', KEY_ID, ...args], { stdin })
