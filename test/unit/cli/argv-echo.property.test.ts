@@ -3,9 +3,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
-import { fakeKmsEachTest, run } from './harness.ts'
+import { cliTestSetup, run } from './harness.ts'
 
-const fake = fakeKmsEachTest()
+const { fake } = cliTestSetup()
 
 const COMMANDS = ['encrypt', 'decrypt', 'bundle', 'reencrypt'] as const
 // Every word the CLI may print on its own: a token inside one of them proves nothing.

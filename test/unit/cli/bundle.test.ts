@@ -3,18 +3,9 @@ import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/clie
 import { describe, expect, it } from 'vitest'
 import { decryptSecrets, parseSource } from '../../../src/core/decrypt.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import {
-  argv,
-  awsError,
-  fakeKmsEachTest,
-  KEY_ID,
-  run,
-  TEMPLATE,
-  tempDirEachTest,
-} from './harness.ts'
+import { argv, awsError, cliTestSetup, KEY_ID, run, TEMPLATE } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 
 const DOTENV = `# secrets of secure-fetch
 DB_PASSWORD='p#ss wörd'

@@ -12,16 +12,15 @@ import { CliUsageError } from '../../../src/cli/errors.ts'
 import {
   argv,
   awsError,
-  fakeKmsEachTest,
+  cliTestSetup,
   KEY_ARN,
   KEY_ID,
   OTHER_KEY_ID,
   run,
-  tempDirEachTest,
+  runOk,
 } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 beforeEach(() => {
   fake.kms.on(DescribeKeyCommand).resolves({
     KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled', Enabled: true },
@@ -31,9 +30,7 @@ beforeEach(() => {
 
 const encrypt = async (functionName: string, extra: string[] = [], keyId = KEY_ID) => {
   const args = ['encrypt', '--key-id', keyId, '--function-name', functionName, ...extra]
-  const result = await run(args, { stdin: 's3cr3t-value' })
-  expect(result.code).toBe(0)
-  return result.stdout.trim()
+  return (await runOk(args, 's3cr3t-value')).trim()
 }
 
 const fn = (id: string, env: string, extra = '') => `  ${id}:

@@ -4,18 +4,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { EncryptCommand } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest'
-import {
-  argv,
-  awsError,
-  fakeKmsEachTest,
-  KEY_ID,
-  run,
-  TEMPLATE,
-  tempDirEachTest,
-} from './harness.ts'
+import { argv, awsError, cliTestSetup, KEY_ID, run, TEMPLATE } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 
 describe('kms-secrets: checks before KMS', () => {
   it.each([

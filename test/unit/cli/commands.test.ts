@@ -3,10 +3,9 @@
 import { writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { argv, fakeKmsEachTest, KEY_ID, run, TEMPLATE, tempDirEachTest } from './harness.ts'
+import { argv, cliTestSetup, KEY_ID, run, runOk, TEMPLATE } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 afterEach(() => {
   vi.restoreAllMocks()
 })
@@ -15,11 +14,8 @@ const kmsCalls = () =>
   fake.kms.commandCalls(EncryptCommand).length +
   fake.kms.commandCalls(GenerateDataKeyCommand).length +
   fake.kms.commandCalls(ReEncryptCommand).length
-const encrypted = async (stdin = 's3cr3t') => {
-  const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
+const encrypted = (stdin = 's3cr3t') =>
+  runOk(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), stdin)
 
 /** Each command with what it reads from stdin. */
 const COMMANDS = [

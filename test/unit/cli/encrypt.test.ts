@@ -2,19 +2,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import {
-  argv,
-  awsError,
-  fakeKmsEachTest,
-  KEY_ID,
-  run,
-  SAMCONFIG,
-  TEMPLATE,
-  tempDirEachTest,
-} from './harness.ts'
+import { argv, awsError, cliTestSetup, KEY_ID, run, SAMCONFIG, TEMPLATE } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 
 const SECRET = 'pässwörd€-hunter2'
 const fn = { LambdaFunctionName: 'my-fn' }

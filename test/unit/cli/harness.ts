@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach } from 'vitest'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { main } from '../../../src/cli/main.ts'
+import { fakeKmsEachTest } from '../fake-kms.ts'
 
 /** A command's argv, its options from an object in the order written (`true`: a bare flag). */
 export const argv = (
@@ -17,15 +18,7 @@ export const argv = (
   ),
 ]
 
-export {
-  awsError,
-  type FakeKms,
-  fakeKms,
-  fakeKmsEachTest,
-  KEY_ARN,
-  KEY_ID,
-  OTHER_KEY_ID,
-} from '../fake-kms.ts'
+export { awsError, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID } from '../fake-kms.ts'
 
 export interface RunOptions {
   stdin?: string | Uint8Array | Array<string | Uint8Array>
@@ -75,6 +68,13 @@ export const run = async (argv: string[], options: RunOptions = {}): Promise<Run
   }
 }
 
+/** Runs the CLI, which must succeed (exit 0); its stdout. */
+export const runOk = async (argv: string[], stdin: string) => {
+  const result = await run(argv, { stdin })
+  expect(result.code).toBe(0)
+  return result.stdout
+}
+
 /** A fresh temporary directory, removed by the returned cleanup. */
 export const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'kms-secrets-cli-'))
@@ -86,7 +86,7 @@ export const tempDir = () => {
 }
 
 /** One object for the whole file, a fresh temporary directory in it for each test. */
-export const tempDirEachTest = () => {
+const tempDirEachTest = () => {
   const tmp = {} as ReturnType<typeof tempDir>
   beforeEach(() => {
     Object.assign(tmp, tempDir())
@@ -94,6 +94,9 @@ export const tempDirEachTest = () => {
   afterEach(() => tmp.cleanup())
   return tmp
 }
+
+/** What a CLI test file has for each test: a fresh KMS double and temporary directory. */
+export const cliTestSetup = () => ({ fake: fakeKmsEachTest(), tmp: tempDirEachTest() })
 
 export const TEMPLATE = `AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31

@@ -3,9 +3,9 @@ import { describe, expect, it, vi } from 'vitest'
 import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
 import { KmsSecretsError } from '../../../src/core/errors.ts'
-import { argv, fakeKmsEachTest, KEY_ID, run } from './harness.ts'
+import { argv, cliTestSetup, KEY_ID, run } from './harness.ts'
 
-const fake = fakeKmsEachTest()
+const { fake } = cliTestSetup()
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string

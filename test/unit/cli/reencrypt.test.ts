@@ -3,24 +3,20 @@ import { DecryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-s
 import { describe, expect, it } from 'vitest'
 import {
   argv,
-  fakeKmsEachTest,
+  cliTestSetup,
   KEY_ARN,
   KEY_ID,
   OTHER_KEY_ID,
   run,
+  runOk,
   SAMCONFIG,
   TEMPLATE,
-  tempDirEachTest,
 } from './harness.ts'
 
-const fake = fakeKmsEachTest()
-const tmp = tempDirEachTest()
+const { fake, tmp } = cliTestSetup()
 
-const encrypt = async (args: string[], stdin = 's3cr3t') => {
-  const result = await run(['encrypt', '--key-id', KEY_ID, ...args], { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
+const encrypt = (args: string[], stdin = 's3cr3t') =>
+  runOk(['encrypt', '--key-id', KEY_ID, ...args], stdin)
 const check = (value: string, args: string[]) => run(['decrypt', ...args], { stdin: value })
 
 describe('kms-secrets reencrypt', () => {
