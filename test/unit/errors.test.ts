@@ -20,17 +20,18 @@ describe('fromKmsError', () => {
     ['CredentialsProviderError', 'ACCESS_DENIED'],
     ['AbortError', 'TIMEOUT'],
     ['TimeoutError', 'TIMEOUT'],
-  ])('maps %s to %s, naming the variable and the KMS error', (name, code) => {
+  ])('maps %s to %s, naming the variable and the KMS error, with its own message', (name, code) => {
     // Prepare
     const error = awsError(name, { $metadata: { requestId: 'req-1', httpStatusCode: 400 } })
 
     // Act
     const mapped = fromKmsError(error, 'API_TOKEN')
 
-    // Assess
+    // Assess: the message, pinned by the committed snapshot (recorded from src/core/errors.ts)
     expect(mapped).toBeInstanceOf(KmsSecretsError)
     expect(mapped).toMatchObject({ code, variable: 'API_TOKEN', kmsError: name })
     expect(mapped.message.startsWith('API_TOKEN: ')).toBe(true)
+    expect(mapped.message.slice('API_TOKEN: '.length)).toMatchSnapshot()
   })
 
   it('keeps the request id but not the AWS error itself (it can hold the raw response)', () => {
@@ -57,20 +58,39 @@ describe('fromKmsError', () => {
     })
   })
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT'])(
-    'maps socket error %s to NETWORK',
-    (code) => {
-      // Prepare
-      const error = Object.assign(new Error(`connect ${code}`), { code })
+  it.each([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+  ])('maps socket error %s to NETWORK', (code) => {
+    // Prepare
+    const error = Object.assign(new Error(`connect ${code}`), { code })
 
-      // Act
-      const mapped = fromKmsError(error, 'DB')
+    // Act
+    const mapped = fromKmsError(error, 'DB')
 
-      // Assess
-      expect(mapped).toMatchObject({ code: 'NETWORK', variable: 'DB' })
-      expect(mapped.message).toContain(code)
-    },
-  )
+    // Assess
+    expect(mapped).toMatchObject({ code: 'NETWORK', variable: 'DB' })
+    expect(mapped.message).toBe(`DB: could not reach KMS (${code})`)
+  })
+
+  it.each([
+    ['another system error code', { code: 'ENOENT' }],
+    ['a numeric code', { code: 104 }],
+    ['an error named like an Object.prototype member', { name: 'constructor' }],
+    ['an error named toString', { name: 'toString' }],
+  ])('maps %s to KMS_ERROR', (_, fields) => {
+    // Act
+    const mapped = fromKmsError(Object.assign(new Error(''), fields), 'V')
+    // Assess
+    expect(mapped.code).toBe('KMS_ERROR')
+    expect(mapped.message).toMatch(/^V: KMS call failed/)
+  })
 
   it('maps anything else to KMS_ERROR with what is known', () => {
     // Prepare

@@ -11,12 +11,20 @@ import {
 } from '@aws-sdk/client-kms'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, vi } from 'vitest'
-import { MIN_KMS_BLOB_BYTES } from '../../src/core/decrypt.ts'
+import {
+  decryptSecrets,
+  MIN_KMS_BLOB_BYTES,
+  parseSource,
+  type Transform,
+} from '../../src/core/decrypt.ts'
+import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
 
 const ARN_PREFIX = 'arn:aws:kms:us-east-1:123456789012'
 export const KEY_ID = '1111aaaa-2222-bbbb-3333-cccc4444dddd'
 export const KEY_ARN = `${ARN_PREFIX}:key/${KEY_ID}`
 export const OTHER_KEY_ID = '9999ffff-2222-bbbb-3333-cccc4444dddd'
+/** The context of a function named my-function: what `encrypt` and `envelope` bind to by default. */
+const MY_FUNCTION = { LambdaFunctionName: 'my-function' }
 
 /** The key ARN KMS answers with; every alias (name or ARN) points at KEY_ID here. */
 const arnOf = (keyId: string) => {
@@ -33,6 +41,9 @@ export const blobId = (blob: Uint8Array | undefined): string =>
     .toString()
     .slice(3)
     .split('\0')[0] as string
+
+const bytesOf = (plaintext: string | Uint8Array) =>
+  typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext
 
 const canonical = (context: Record<string, string> | undefined) =>
   JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -126,19 +137,30 @@ export const fakeKms = () => {
   const encrypt = (
     id: string,
     plaintext: string | Uint8Array,
-    context: Record<string, string> = { LambdaFunctionName: 'my-function' },
+    context: Record<string, string> = MY_FUNCTION,
+  ): string =>
+    seal(
+      blobOf(id, Buffer.alloc(MIN_KMS_BLOB_BYTES)),
+      bytesOf(plaintext),
+      context,
+      KEY_ID,
+    ).toString('base64')
+  /** An envelope (`kse1:`) sealed with a fresh data key of this KMS, under KEY_ID. */
+  const envelope = (
+    plaintext: string | Uint8Array,
+    kind: EnvelopeKind = EnvelopeKind.Value,
+    context: Record<string, string> = MY_FUNCTION,
   ): string => {
-    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext
-    return seal(blobOf(id, Buffer.alloc(MIN_KMS_BLOB_BYTES)), bytes, context, KEY_ID).toString(
-      'base64',
-    )
+    const dataKey = randomBytes(32)
+    const encryptedKey = sealNew(dataKey, context, KEY_ID)
+    return sealEnvelope({ kind, plaintext: bytesOf(plaintext), dataKey, encryptedKey, context })
   }
   const decryptCalls = () => kms.commandCalls(DecryptCommand).length
   /** What KMS would decrypt a raw blob (base64) to, under a context; throws otherwise. */
   const plaintextOf = (base64: string, context: Record<string, string>) =>
     Buffer.from(find(Buffer.from(base64, 'base64'), context).plaintext)
   const keyOf = (base64: string) => blobs.get(Buffer.from(base64, 'base64').toString('hex'))?.keyArn
-  return { kms, encrypt, decryptCalls, returned, plaintextOf, keyOf }
+  return { kms, encrypt, envelope, decryptCalls, returned, plaintextOf, keyOf }
 }
 
 export type FakeKms = ReturnType<typeof fakeKms>
@@ -168,6 +190,37 @@ export const fakeKmsInFunctionEachTest = (): FakeKms => {
   })
   return fake
 }
+
+const client = new KMSClient({ region: 'us-east-1' })
+
+/** A read of one round: [key, source (`VAR`, `VAR#field`, `file:path`), transform]. */
+export type Read = [key: string, source: string, transform?: Transform]
+
+/**
+ * One round of the decrypt core against this KMS, as the faces run it: no variable name
+ * bound, no key pin, a 5 s deadline (`extra` changes any of it).
+ */
+export const decryptRound = (
+  env: Record<string, string | undefined>,
+  reads: Read[],
+  encryptionContext: Record<string, string>,
+  extra: Partial<Parameters<typeof decryptSecrets>[0]> = {},
+) =>
+  decryptSecrets({
+    wanted: reads.map(([key, source, transform]) => ({
+      key,
+      source: parseSource(source),
+      transform,
+    })),
+    client,
+    DecryptCommand,
+    encryptionContext,
+    bindVariableName: false,
+    keyId: undefined,
+    timeoutMs: 5000,
+    env,
+    ...extra,
+  })
 
 /** Resolves after the promise queue drains (fake timers leave it alone). */
 export const settle = () => new Promise((resolve) => setImmediate(resolve))
