@@ -27,6 +27,9 @@ const ctx = { LambdaFunctionName: 'stack-secure-items' }
 const awsError = (name: string) =>
   Object.assign(new Error('server said no'), { name, $metadata: { requestId: 'req-1' } })
 
+/** What most calls here share: the client, the key and the context. */
+const defaults = { client, keyId: KEY, context: ctx }
+
 const rejectionOf = async (promise: Promise<unknown>): Promise<KmsSecretsError> => {
   const error = await promise.then(
     () => undefined,
@@ -49,9 +52,7 @@ describe('encryptValue', () => {
     fake.kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('blob!') })
     // Act
     const value = await encryptValue({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       plaintext: Buffer.from('pässwörd€'),
     })
     // Assess
@@ -69,9 +70,7 @@ describe('encryptValue', () => {
     fake.kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('x') })
     // Act
     const value = await encryptValue({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       plaintext: new Uint8Array(MAX_KMS_PLAINTEXT_BYTES),
     })
     // Assess
@@ -86,9 +85,7 @@ describe('encryptValue', () => {
     ],
   ])('refuses %i bytes before calling KMS', async (size, message) => {
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: new Uint8Array(size) }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: new Uint8Array(size) }))
     // Assess
     expect(error.code).toBe('INVALID_OPTIONS')
     expect(error.message).toBe(message)
@@ -110,9 +107,7 @@ describe('encryptValue', () => {
     // Act
     const error = await rejectionOf(
       encryptValue({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         plaintext: Buffer.from('s'),
         variable: 'API_TOKEN',
       }),
@@ -128,9 +123,7 @@ describe('encryptValue', () => {
     // Prepare
     fake.kms.on(EncryptCommand).rejects(new Error('Region is missing'))
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: Buffer.from('s') }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: Buffer.from('s') }))
     // Assess
     expect(error.code).toBe('INVALID_OPTIONS')
     expect(error.message).toBe(
@@ -142,9 +135,7 @@ describe('encryptValue', () => {
     // Prepare
     fake.kms.on(EncryptCommand).resolves({})
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: Buffer.from('s') }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: Buffer.from('s') }))
     // Assess
     expect(error.code).toBe('KMS_ERROR')
     expect(error.message).toBe('value: KMS answered Encrypt without a ciphertext')
@@ -173,12 +164,9 @@ describe('kmsFailure', () => {
 
 describe('sealWithKms', () => {
   it('makes one data key (AES_256, same context), seals with it, then wipes it', async () => {
-    // Prepare
     // Act
     const envelope = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('-----BEGIN PRIVATE KEY-----'),
     })
@@ -208,9 +196,7 @@ describe('sealWithKms', () => {
     // Act
     const error = await rejectionOf(
       sealWithKms({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         kind: EnvelopeKind.Bundle,
         plaintext: Buffer.from('{}'),
       }),
@@ -229,9 +215,7 @@ describe('sealWithKms', () => {
     // Act
     const error = await rejectionOf(
       sealWithKms({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         kind: EnvelopeKind.Value,
         plaintext: Buffer.from('x'),
         variable: 'CERT',
@@ -247,6 +231,8 @@ describe('sealWithKms', () => {
 
 describe('reencryptValue', () => {
   const toCtx = { LambdaFunctionName: 'stack-renamed' }
+  /** To another function under KEY: what most moves here ask for. */
+  const moving = { client, fromContext: ctx, toContext: toCtx, destinationKeyId: KEY }
 
   it('a raw blob: one KMS ReEncrypt, the plaintext never leaves KMS', async () => {
     // Prepare
@@ -281,11 +267,8 @@ describe('reencryptValue', () => {
     // Act
     const error = await rejectionOf(
       reencryptValue({
-        client,
+        ...moving,
         value: 'AAAA',
-        fromContext: ctx,
-        toContext: toCtx,
-        destinationKeyId: KEY,
       }),
     )
     // Assess
@@ -317,11 +300,8 @@ describe('reencryptValue', () => {
     // Act
     const error = await rejectionOf(
       reencryptValue({
-        client,
+        ...moving,
         value: 'AAAA',
-        fromContext: ctx,
-        toContext: toCtx,
-        destinationKeyId: KEY,
       }),
     )
     // Assess
@@ -332,9 +312,7 @@ describe('reencryptValue', () => {
     // Prepare
     const fields = bundlePlaintext({ A: '1', B: 'pässwörd€' })
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Bundle,
       plaintext: fields,
     })
@@ -366,9 +344,7 @@ describe('reencryptValue', () => {
   it('an envelope under another context than claimed: refused, nothing sealed', async () => {
     // Prepare
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('s'),
     })
@@ -390,9 +366,7 @@ describe('reencryptValue', () => {
   it('wipes the opened plaintext even when sealing again fails', async () => {
     // Prepare
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('s3cr3t'),
     })
@@ -411,11 +385,8 @@ describe('reencryptValue', () => {
     try {
       error = await rejectionOf(
         reencryptValue({
-          client,
+          ...moving,
           value: old,
-          fromContext: ctx,
-          toContext: toCtx,
-          destinationKeyId: KEY,
         }),
       )
     } finally {
@@ -563,6 +534,9 @@ describe('the encrypt side at its edges', () => {
   // deadline and blob limit, its error names the operation, and dotenv quoting details.
   const ctx = { LambdaFunctionName: 'fn' }
 
+  /** Under the same key name and context: what the moves here ask for. */
+  const inPlace = { client, fromContext: ctx, toContext: ctx, destinationKeyId: 'k' }
+
   const signalOf = (calls: { args: unknown[] }[]) =>
     (calls[0]?.args[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal
 
@@ -581,11 +555,8 @@ describe('the encrypt side at its edges', () => {
       await encryptValue(request)
       await sealWithKms({ ...request, kind: EnvelopeKind.Value })
       await reencryptValue({
-        client,
+        ...inPlace,
         value: Buffer.from('blob').toString('base64'),
-        fromContext: ctx,
-        toContext: ctx,
-        destinationKeyId: 'k',
         abortSignal,
       })
       // Assess
@@ -603,11 +574,8 @@ describe('the encrypt side at its edges', () => {
       // Act
       const error = await rejectionOf(
         reencryptValue({
-          client,
+          ...inPlace,
           value: envelope,
-          fromContext: ctx,
-          toContext: ctx,
-          destinationKeyId: 'k',
           timeoutMs: 10,
         }),
       )
@@ -621,11 +589,8 @@ describe('the encrypt side at its edges', () => {
       fake.kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
       // Act
       const result = await reencryptValue({
-        client,
+        ...inPlace,
         value: Buffer.alloc(6144, 3).toString('base64'),
-        fromContext: ctx,
-        toContext: ctx,
-        destinationKeyId: 'k',
       })
       // Assess
       expect(result.value).toBe(Buffer.from('moved').toString('base64'))
@@ -637,11 +602,8 @@ describe('the encrypt side at its edges', () => {
       // Act
       const error = await rejectionOf(
         reencryptValue({
-          client,
+          ...inPlace,
           value: Buffer.from('blob').toString('base64'),
-          fromContext: ctx,
-          toContext: ctx,
-          destinationKeyId: 'k',
         }),
       )
       // Assess
