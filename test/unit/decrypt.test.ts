@@ -165,7 +165,7 @@ describe('decrypt core', () => {
       expect(b.b).toBe('without')
     })
 
-    it('fails clearly when no function name is known', async () => {
+    it('fails clearly when no function name is known, saying what to set', async () => {
       // Prepare
       vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', '')
       vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
@@ -179,6 +179,9 @@ describe('decrypt core', () => {
         code: 'MISSING_VARIABLE',
         variable: 'AWS_LAMBDA_FUNCTION_NAME',
       })
+      expect(error.message).toBe(
+        'AWS_LAMBDA_FUNCTION_NAME: no function name for the default encryption context: set KMS_SECRETS_FUNCTION_NAME, or pass encryptionContext',
+      )
       expect(fake.decryptCalls()).toBe(0)
     })
 

@@ -11,6 +11,18 @@ const freshLibrary = async () => {
   return import('../../src/index.ts')
 }
 
+/** A handler answering the API_TOKEN the middleware decrypts at its first call (not at init). */
+const tokenHandler = (kmsSecrets: Awaited<ReturnType<typeof freshLibrary>>['kmsSecrets']) =>
+  middy()
+    .use(
+      kmsSecrets({
+        fetchData: { apiToken: 'API_TOKEN' },
+        disablePrefetch: true,
+        setToContext: true,
+      }),
+    )
+    .handler(async (_event, ctx) => ctx.apiToken)
+
 const context = { functionName: 'my-function' } as Context
 // With setToContext the handler's context type includes the secrets the middleware adds.
 const freshContext = () => ({ ...context }) as never
@@ -54,15 +66,7 @@ describe('kmsSecrets middleware', () => {
     // Prepare
     vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
     const { kmsSecrets } = await freshLibrary()
-    const handler = middy()
-      .use(
-        kmsSecrets({
-          fetchData: { apiToken: 'API_TOKEN' },
-          disablePrefetch: true,
-          setToContext: true,
-        }),
-      )
-      .handler(async (_event, ctx) => ctx.apiToken)
+    const handler = tokenHandler(kmsSecrets)
     await settle()
     const callsBeforeInvoke = fake.decryptCalls()
 
@@ -238,15 +242,7 @@ describe('kmsSecrets middleware', () => {
       .rejectsOnce(Object.assign(new Error('key is disabled'), { name: 'DisabledException' }))
       .callsFake(async () => ({ Plaintext: Buffer.from('abc') }))
     const { kmsSecrets, KmsSecretsError } = await freshLibrary()
-    const handler = middy()
-      .use(
-        kmsSecrets({
-          fetchData: { apiToken: 'API_TOKEN' },
-          disablePrefetch: true,
-          setToContext: true,
-        }),
-      )
-      .handler(async (_event, ctx) => ctx.apiToken)
+    const handler = tokenHandler(kmsSecrets)
 
     // Act
     const first = await handler({}, freshContext()).catch((error: unknown) => error)
