@@ -48,6 +48,7 @@ const bytesOf = (plaintext: string | Uint8Array) =>
 const canonical = (context: Record<string, string> | undefined) =>
   JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
 
+/** A fresh KMS double, answering every KMSClient until `kms.restore()`. */
 export const fakeKms = () => {
   const kms = mockClient(KMSClient)
   const blobs = new Map<string, { plaintext: Uint8Array; context: string; keyArn: string }>()
