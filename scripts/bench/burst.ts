@@ -9,15 +9,13 @@
 
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { loadSecrets } from '../../src/index.ts'
+import { readyThenGo, runChild, send, startedByRun } from './ipc-child.ts'
 
 const [mode, countText = '500', nText = '20', timeoutText = '5000'] = process.argv.slice(2)
-if ((mode !== 'per-variable' && mode !== 'bundle') || !process.send) {
-  process.stderr.write(
-    'usage: started by run.ts with IPC: burst.ts <per-variable|bundle> [count] [N] [deadline ms]\n',
-  )
-  process.exit(2)
-}
-const send = process.send.bind(process)
+startedByRun(
+  mode === 'per-variable' || mode === 'bundle',
+  'burst.ts <per-variable|bundle> [count] [N] [deadline ms]',
+)
 const count = Number(countText)
 const n = Number(nText)
 const timeout = Number(timeoutText)
@@ -57,9 +55,7 @@ interface Outcome {
 }
 
 const main = async () => {
-  const go = new Promise<void>((resolve) => process.once('message', () => resolve()))
-  send({ type: 'ready' })
-  await go
+  await readyThenGo()
   const start = performance.now()
   const outcomes = await Promise.all(
     Array.from({ length: count }, (_, i) =>
@@ -80,11 +76,4 @@ const main = async () => {
   send({ type: 'result', outcomes, attempts, throttled, wallMs: performance.now() - start })
 }
 
-main().then(
-  () => process.disconnect(),
-  (error: Error) => {
-    send({ type: 'error', message: `${error.name}: ${error.message}` })
-    process.disconnect()
-    process.exitCode = 1
-  },
-)
+runChild(main)

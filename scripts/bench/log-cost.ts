@@ -8,15 +8,13 @@
 
 import { performance } from 'node:perf_hooks'
 import { loadSecrets } from '../../src/index.ts'
+import { runChild, send, startedByRun } from './ipc-child.ts'
 
 const [mode, linesText = '100000', batchesText = '10'] = process.argv.slice(2)
-if ((mode !== 'plain' && mode !== 'guarded') || !process.send) {
-  process.stderr.write(
-    'usage: started by run.ts with IPC: log-cost.ts <plain|guarded> [lines] [batches]\n',
-  )
-  process.exit(2)
-}
-const send = process.send.bind(process)
+startedByRun(
+  mode === 'plain' || mode === 'guarded',
+  'log-cost.ts <plain|guarded> [lines] [batches]',
+)
 const lines = Number(linesText)
 const batches = Number(batchesText)
 const perBatch = Math.max(1, Math.floor(lines / batches))
@@ -60,11 +58,4 @@ const main = async () => {
   send({ type: 'result', cleanNs, leakyNs })
 }
 
-main().then(
-  () => process.disconnect(),
-  (error: Error) => {
-    send({ type: 'error', message: `${error.name}: ${error.message}` })
-    process.disconnect()
-    process.exitCode = 1
-  },
-)
+runChild(main)

@@ -9,18 +9,16 @@
 
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
+import { readyThenGo, runChild, send, startedByRun } from './ipc-child.ts'
 
 type Handler = (event: unknown, ctx: unknown) => Promise<unknown>
 
 const [file, baselineFile, floorFile, invocationsText = '100000', batchesText = '20'] =
   process.argv.slice(2)
-if (!file || !baselineFile || !floorFile || !process.send) {
-  process.stderr.write(
-    'usage: started by run.ts with IPC: warm.ts <function.mjs> <baseline.mjs> <floor.mjs> [invocations] [batches]\n',
-  )
-  process.exit(2)
-}
-const send = process.send.bind(process)
+startedByRun(
+  file && baselineFile && floorFile,
+  'warm.ts <function.mjs> <baseline.mjs> <floor.mjs> [invocations] [batches]',
+)
 const invocations = Number(invocationsText)
 const batches = Number(batchesText)
 const perBatch = Math.max(1, Math.floor(invocations / batches))
@@ -66,9 +64,7 @@ const main = async () => {
   for (let i = 0; i < 4; i++) {
     for (const each of handlers) await timed(each, Math.min(5_000, perBatch))
   }
-  const go = new Promise<void>((resolve) => process.once('message', () => resolve()))
-  send({ type: 'ready' })
-  await go
+  await readyThenGo()
   const ns: [number[], number[], number[]] = [[], [], []]
   for (let b = 0; b < batches; b++) {
     for (const which of ORDERS[b % ORDERS.length] as readonly number[]) {
@@ -79,11 +75,4 @@ const main = async () => {
   send({ type: 'result', nsPerInvoke, baselineNs, floorNs, invocations: perBatch * batches })
 }
 
-main().then(
-  () => process.disconnect(),
-  (error: Error) => {
-    send({ type: 'error', message: `${error.name}: ${error.message}` })
-    process.disconnect()
-    process.exitCode = 1
-  },
-)
+runChild(main)

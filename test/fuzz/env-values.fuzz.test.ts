@@ -4,56 +4,29 @@
 // gives the right plaintext or a KmsSecretsError; never another error, a hang or a
 // wrong plaintext; one Decrypt at most per variable, none for text that cannot be a
 // ciphertext.
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
+import { DecryptCommand } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
-import { fakeKms } from '../unit/cli/harness.ts'
-import { outcomeOf, params, strictBase64, TEST_TIMEOUT_MS, trickyString } from './fuzz.ts'
+import { describe, expect, it } from 'vitest'
+import { fakeKmsEachTest } from '../unit/fake-kms.ts'
+import { params, strictBase64, TEST_TIMEOUT_MS, trickyString } from './fuzz.ts'
 import {
-  CONTEXT,
   checkOutcome,
   encryptSeed,
-  fieldOf,
   isIntact,
   mutate,
   mutationArb,
   type Read,
+  readSeed,
   readsArb,
   type Seed,
   seedArb,
 } from './values.ts'
 
-let fake: ReturnType<typeof fakeKms>
-beforeAll(() => {
-  fake = fakeKms()
-})
-afterAll(() => fake.kms.restore())
-
-const client = new KMSClient({ region: 'us-east-1' })
+const fake = fakeKmsEachTest()
 
 /** Reads `VAR` (and its fields) as fetchData would, through the decrypt core. */
 const readEnv = (text: string, seed: Seed, reads: Read[]) =>
-  outcomeOf(async () => {
-    const values = await decryptSecrets({
-      wanted: reads.map((read, i) => {
-        const field = fieldOf(read, seed.plaintext)
-        return {
-          key: `k${i}`,
-          source: parseSource(field === undefined ? 'VAR' : `VAR#${field}`),
-          transform: read.transform ?? undefined,
-        }
-      }),
-      client,
-      DecryptCommand,
-      encryptionContext: CONTEXT,
-      bindVariableName: false,
-      keyId: undefined,
-      timeoutMs: 5000,
-      env: { VAR: text },
-    })
-    return reads.map((_, i) => values[`k${i}`])
-  })
+  readSeed('VAR', { VAR: text }, seed, reads)
 
 /** Text that cannot be a ciphertext: neither strict base64 nor `kse1:` + strict base64. */
 const cannotBeCiphertext = (text: string) => {

@@ -4,63 +4,34 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
-import { fakeKms } from '../unit/cli/harness.ts'
+import { fakeKmsEachTest } from '../unit/fake-kms.ts'
 import { expectLibraryError, outcomeOf, params, TEST_TIMEOUT_MS, trickyString } from './fuzz.ts'
 import {
-  CONTEXT,
   checkOutcome,
   encryptSeed,
-  fieldOf,
   isIntact,
   mutate,
   mutationArb,
-  type Read,
+  readSeed,
   readsArb,
   type Seed,
   seedArb,
 } from './values.ts'
 
-let fake: ReturnType<typeof fakeKms>
+// The reads go to this KMS double (no test looks at its calls).
+fakeKmsEachTest()
 let root: string
 beforeAll(() => {
-  fake = fakeKms()
   root = mkdtempSync(join(tmpdir(), 'kms-secrets-fuzz-'))
 })
 afterAll(() => {
-  fake.kms.restore()
   rmSync(root, { recursive: true, force: true })
 })
 
-const client = new KMSClient({ region: 'us-east-1' })
-
-const read = (origin: string, env: Record<string, string>, seed: Seed, reads: Read[]) =>
-  outcomeOf(async () => {
-    const values = await decryptSecrets({
-      wanted: reads.map((one, i) => {
-        const field = fieldOf(one, seed.plaintext)
-        return {
-          key: `k${i}`,
-          source: parseSource(field === undefined ? origin : `${origin}#${field}`),
-          transform: one.transform ?? undefined,
-        }
-      }),
-      client,
-      DecryptCommand,
-      encryptionContext: CONTEXT,
-      bindVariableName: false,
-      keyId: undefined,
-      timeoutMs: 5000,
-      env,
-    })
-    return reads.map((_, i) => values[`k${i}`])
-  })
-
 /** Comparable: the values, or the error's code. */
-const summary = (outcome: Awaited<ReturnType<typeof read>>) =>
+const summary = (outcome: Awaited<ReturnType<typeof readSeed>>) =>
   outcome.ok ? { values: outcome.value } : { code: (outcome.error as { code?: unknown }).code }
 
 let n = 0
@@ -84,8 +55,8 @@ describe('secrets files', () => {
             writeFileSync(join(root, name), text)
             const origin = `file:${absolute ? join(root, name) : name}`
             // Act
-            const fromFile = await read(origin, { LAMBDA_TASK_ROOT: root }, seed, reads)
-            const fromEnv = await read('VAR', { VAR: text }, seed, reads)
+            const fromFile = await readSeed(origin, { LAMBDA_TASK_ROOT: root }, seed, reads)
+            const fromEnv = await readSeed('VAR', { VAR: text }, seed, reads)
             // Assess
             checkOutcome(fromFile, seed, reads, isIntact(mutation), text, origin)
             expect(summary(fromFile)).toEqual(summary(fromEnv))
@@ -114,11 +85,11 @@ describe('secrets files', () => {
           const seed: Seed = { plaintext: Buffer.alloc(0), form: 'value' }
           // Act
           const outcome = await outcomeOf(() =>
-            read(origin, { LAMBDA_TASK_ROOT: empty }, seed, [{ field: null, transform: null }]),
+            readSeed(origin, { LAMBDA_TASK_ROOT: empty }, seed, [{ field: null, transform: null }]),
           )
           // Assess
           expect(outcome.ok).toBe(true)
-          const result = (outcome as { value: Awaited<ReturnType<typeof read>> }).value
+          const result = (outcome as { value: Awaited<ReturnType<typeof readSeed>> }).value
           expect(result.ok).toBe(false)
           if (!result.ok) {
             const codes = origin === 'file:' ? ['INVALID_OPTIONS'] : ['MISSING_VARIABLE']

@@ -2,7 +2,7 @@
 // shared by the env-var and secrets-file fuzz tests.
 //
 // A seed is a real value, encrypted through the library's own encrypt side against the
-// KMS double of the CLI tests (ciphertexts bound to their context, like KMS); a
+// KMS double of the tests (ciphertexts bound to their context, like KMS); a
 // mutation then damages it, or not. The oracle knows what the seed must decrypt to, so
 // any success must give exactly that: a damaged value may fail, never open to
 // something else.
@@ -13,8 +13,15 @@ import type { Transform } from '../../src/core/decrypt.ts'
 import { ENVELOPE_PREFIX } from '../../src/core/envelope.ts'
 import { EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
-import { KEY_ID } from '../unit/cli/harness.ts'
-import { expectLibraryError, type Outcome, strictBase64, trickyString, trickyText } from './fuzz.ts'
+import { decryptRound, KEY_ID } from '../unit/fake-kms.ts'
+import {
+  expectLibraryError,
+  type Outcome,
+  outcomeOf,
+  strictBase64,
+  trickyString,
+  trickyText,
+} from './fuzz.ts'
 
 export const CONTEXT = { LambdaFunctionName: 'fuzz-fn' }
 
@@ -206,6 +213,26 @@ export const fieldOf = (read: Read, plaintext: Buffer): string | undefined => {
   const keys = Object.keys(bundleFields(plaintext) ?? {})
   return keys.length === 0 ? undefined : keys[read.field.known % keys.length]
 }
+
+/** Reads `origin` (and its fields) as fetchData would, through the decrypt core. */
+export const readSeed = (
+  origin: string,
+  env: Record<string, string>,
+  seed: Seed,
+  reads: Read[],
+): Promise<Outcome<unknown[]>> =>
+  outcomeOf(async () => {
+    const values = await decryptRound(
+      env,
+      reads.map((read, i) => {
+        const field = fieldOf(read, seed.plaintext)
+        const source = field === undefined ? origin : `${origin}#${field}`
+        return [`k${i}`, source, read.transform ?? undefined]
+      }),
+      CONTEXT,
+    )
+    return reads.map((_, i) => values[`k${i}`])
+  })
 
 export type Expected = { ok: true; value: unknown } | { ok: false; code: string }
 

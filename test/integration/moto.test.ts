@@ -1,22 +1,12 @@
 // startMoto against the real moto_server (the integration project needs it anyway).
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type MotoServer, resetMoto, startMoto } from '../../scripts/local/moto.ts'
 import { kmsClient } from '../support/aws.ts'
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
+import { portAccepts } from '../support/net.ts'
 
 /** Pids of the process group's members that are not zombies (Linux /proc). */
 function liveGroupMembers(pgid: number): number[] {

@@ -1,13 +1,18 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { decryptSecrets, parseSource, type Transform } from '../../src/core/decrypt.ts'
-import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
-import { fromKmsError, KmsSecretsError } from '../../src/core/errors.ts'
-import { fakeKms, KEY_ARN } from './fake-kms.ts'
+import { DecryptCommand } from '@aws-sdk/client-kms'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type decryptSecrets, parseSource } from '../../src/core/decrypt.ts'
+import { EnvelopeKind } from '../../src/core/envelope.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
+import {
+  decryptRound,
+  fakeKmsEachTest,
+  fakeKmsInFunctionEachTest,
+  KEY_ARN,
+  type Read,
+} from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
@@ -35,30 +40,10 @@ const taskRoot = () => {
 }
 
 describe('decrypt core', () => {
-  let fake: ReturnType<typeof fakeKms>
-
-  beforeEach(() => {
-    fake = fakeKms()
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-    vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-  })
+  const fake = fakeKmsInFunctionEachTest()
   afterEach(() => {
-    fake.kms.restore()
-    vi.unstubAllEnvs()
     for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
   })
-
-  /** An envelope whose data key the fake KMS decrypts under `context`. */
-  const envelope = (
-    id: string,
-    plaintext: string,
-    kind: EnvelopeKind = EnvelopeKind.Value,
-    context: Record<string, string> = CONTEXT,
-  ) => {
-    const dataKey = randomBytes(32)
-    const encryptedKey = Buffer.from(fake.encrypt(id, dataKey, context), 'base64')
-    return sealEnvelope({ kind, plaintext: Buffer.from(plaintext), dataKey, encryptedKey, context })
-  }
 
   describe('bad input fails before any KMS call, naming the variable', () => {
     it.each([
@@ -180,7 +165,7 @@ describe('decrypt core', () => {
       expect(b.b).toBe('without')
     })
 
-    it('fails clearly when no function name is known', async () => {
+    it('fails clearly when no function name is known, saying what to set', async () => {
       // Prepare
       vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', '')
       vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
@@ -194,6 +179,9 @@ describe('decrypt core', () => {
         code: 'MISSING_VARIABLE',
         variable: 'AWS_LAMBDA_FUNCTION_NAME',
       })
+      expect(error.message).toBe(
+        'AWS_LAMBDA_FUNCTION_NAME: no function name for the default encryption context: set KMS_SECRETS_FUNCTION_NAME, or pass encryptionContext',
+      )
       expect(fake.decryptCalls()).toBe(0)
     })
 
@@ -376,7 +364,7 @@ describe('decrypt core', () => {
   describe('envelopes and bundles', () => {
     it('opens a single-value envelope with one KMS call', async () => {
       // Prepare
-      vi.stubEnv('BIG', envelope('big', 'x'.repeat(10_000)))
+      vi.stubEnv('BIG', fake.envelope('x'.repeat(10_000)))
       const { loadSecrets } = await freshLibrary()
 
       // Act
@@ -390,7 +378,7 @@ describe('decrypt core', () => {
     it('binds a multi-key context in canonical order, whatever the order given', async () => {
       // Prepare
       const context = { Zone: 'z', Application: 'a', LambdaFunctionName: 'my-function' }
-      vi.stubEnv('BIG', envelope('big', 'value', EnvelopeKind.Value, context))
+      vi.stubEnv('BIG', fake.envelope('value', EnvelopeKind.Value, context))
       const { loadSecrets } = await freshLibrary()
 
       // Act
@@ -406,7 +394,7 @@ describe('decrypt core', () => {
     it('spreads bundle fields onto internal keys with one KMS call', async () => {
       // Prepare
       const fields = { API_TOKEN: 'tök€n', DB_PASSWORD: 'pw', CONFIG: '{"a":1}', KEY: 'AP8B' }
-      vi.stubEnv('BUNDLE', envelope('bundle', JSON.stringify(fields), EnvelopeKind.Bundle))
+      vi.stubEnv('BUNDLE', fake.envelope(JSON.stringify(fields), EnvelopeKind.Bundle))
       const { loadSecrets } = await freshLibrary()
 
       // Act
@@ -475,7 +463,7 @@ describe('decrypt core', () => {
       ],
     ])('reports %s', async (_name, source, kind, plaintext, code, message) => {
       // Prepare
-      vi.stubEnv('BUNDLE', envelope('bundle', plaintext, kind))
+      vi.stubEnv('BUNDLE', fake.envelope(plaintext, kind))
       const { loadSecrets } = await freshLibrary()
 
       // Act
@@ -488,7 +476,7 @@ describe('decrypt core', () => {
 
     it('detects a tampered envelope', async () => {
       // Prepare
-      const sealed = Buffer.from(envelope('t', 'secret').slice(5), 'base64')
+      const sealed = Buffer.from(fake.envelope('secret').slice(5), 'base64')
       sealed[sealed.length - 20] = (sealed[sealed.length - 20] ?? 0) ^ 1
       vi.stubEnv('TAMPERED', `kse1:${sealed.toString('base64')}`)
       const { loadSecrets } = await freshLibrary()
@@ -505,7 +493,7 @@ describe('decrypt core', () => {
       const root = taskRoot()
       writeFileSync(
         join(root, 'secrets.enc'),
-        `${envelope('file', '{"cert":"C","key":"K"}', EnvelopeKind.Bundle)}\n`,
+        `${fake.envelope('{"cert":"C","key":"K"}', EnvelopeKind.Bundle)}\n`,
       )
       vi.stubEnv('LAMBDA_TASK_ROOT', root)
       const { loadSecrets } = await freshLibrary()
@@ -533,7 +521,7 @@ describe('decrypt core', () => {
     it('reads secrets files from the working directory outside Lambda', async () => {
       // Prepare
       const root = taskRoot()
-      writeFileSync(join(root, 'secrets.enc'), envelope('file', 'plain'))
+      writeFileSync(join(root, 'secrets.enc'), fake.envelope('plain'))
       vi.stubEnv('LAMBDA_TASK_ROOT', undefined)
       const cwd = vi.spyOn(process, 'cwd').mockReturnValue(root)
       const { loadSecrets } = await freshLibrary()
@@ -582,41 +570,20 @@ describe('decrypt core', () => {
 
 describe('the decrypt core at its edges', () => {
   // The decrypt core at its edges: limits, error details (code, variable, message), what
-  // is wiped, what is parsed once, and the KMS error table, each pinned exactly.
+  // is wiped, what is parsed once, each pinned exactly (the KMS error table: errors.test.ts).
   const CONTEXT = { LambdaFunctionName: 'my-function' }
-  const client = new KMSClient({ region: 'us-east-1' })
 
-  let fake: ReturnType<typeof fakeKms>
-  beforeEach(() => {
-    fake = fakeKms()
-  })
+  const fake = fakeKmsEachTest()
   afterEach(() => {
-    fake.kms.restore()
     vi.restoreAllMocks()
     vi.useRealTimers()
   })
 
-  type Read = [key: string, source: string, transform?: Transform]
   const round = (
     env: Record<string, string>,
     reads: Read[],
     extra: Partial<Parameters<typeof decryptSecrets>[0]> = {},
-  ) =>
-    decryptSecrets({
-      wanted: reads.map(([key, source, transform]) => ({
-        key,
-        source: parseSource(source),
-        transform,
-      })),
-      client,
-      DecryptCommand,
-      encryptionContext: CONTEXT,
-      bindVariableName: false,
-      keyId: undefined,
-      timeoutMs: 5000,
-      env,
-      ...extra,
-    })
+  ) => decryptRound(env, reads, CONTEXT, extra)
 
   const failure = async (promise: Promise<unknown>): Promise<KmsSecretsError> => {
     const error = await promise.then(
@@ -625,19 +592,6 @@ describe('the decrypt core at its edges', () => {
     )
     expect(error).toBeInstanceOf(KmsSecretsError)
     return error as KmsSecretsError
-  }
-
-  /** An envelope whose data key the fake KMS decrypts under CONTEXT. */
-  const envelope = (id: string, plaintext: string, kind: EnvelopeKind = EnvelopeKind.Value) => {
-    const dataKey = randomBytes(32)
-    const encryptedKey = Buffer.from(fake.encrypt(id, dataKey, CONTEXT), 'base64')
-    return sealEnvelope({
-      kind,
-      plaintext: Buffer.from(plaintext),
-      dataKey,
-      encryptedKey,
-      context: CONTEXT,
-    })
   }
 
   describe('the deadline', () => {
@@ -718,7 +672,7 @@ describe('the decrypt core at its edges', () => {
   describe('envelopes and bundles', () => {
     it('wipes the data key KMS returned once the envelope is open', async () => {
       // Prepare
-      const env = { A: envelope('a', 'secret-value') }
+      const env = { A: fake.envelope('secret-value') }
       // Act
       const values = await round(env, [['a', 'A']])
       // Assess
@@ -730,7 +684,7 @@ describe('the decrypt core at its edges', () => {
 
     it('parses a bundle once, whatever the number of fields read', async () => {
       // Prepare
-      const env = { S: envelope('s', '{"A":"1","B":"2","C":"3"}', EnvelopeKind.Bundle) }
+      const env = { S: fake.envelope('{"A":"1","B":"2","C":"3"}', EnvelopeKind.Bundle) }
       const parse = vi.spyOn(JSON, 'parse')
       // Act
       const values = await round(env, [
@@ -750,7 +704,7 @@ describe('the decrypt core at its edges', () => {
       'a %s field that does not convert names the source and the field',
       async (transform, field, message) => {
         // Prepare
-        const env = { S: envelope('s', '{"B":"not base64!","C":"{nope"}', EnvelopeKind.Bundle) }
+        const env = { S: fake.envelope('{"B":"not base64!","C":"{nope"}', EnvelopeKind.Bundle) }
         // Act
         const error = await failure(round(env, [['x', `S#${field}`, transform]]))
         // Assess
@@ -766,7 +720,7 @@ describe('the decrypt core at its edges', () => {
       ['null', 'null', 'A'],
     ])('a bundle holding %s is refused, naming the source', async (_, plaintext, field) => {
       // Prepare
-      const env = { S: envelope('s', plaintext, EnvelopeKind.Bundle) }
+      const env = { S: fake.envelope(plaintext, EnvelopeKind.Bundle) }
       // Act
       const error = await failure(round(env, [['x', `S#${field}`]]))
       // Assess
@@ -776,7 +730,7 @@ describe('the decrypt core at its edges', () => {
 
     it('an altered envelope fails authentication, with the message that says so', async () => {
       // Prepare
-      const sealed = envelope('a', 'secret-value')
+      const sealed = fake.envelope('secret-value')
       const body = Buffer.from(sealed.slice(5), 'base64')
       body[body.length - 1] = (body[body.length - 1] as number) ^ 1
       // Act
@@ -874,83 +828,6 @@ describe('the decrypt core at its edges', () => {
       // Assess
       expect(error).toMatchObject({ code: 'MISSING_VARIABLE', variable: 'A' })
       expect(error.message).toBe('A: environment variable is not set')
-    })
-  })
-
-  describe('the KMS error table', () => {
-    const awsError = (name: string, extra: Record<string, unknown> = {}) =>
-      Object.assign(new Error(''), { name, ...extra })
-
-    it.each([
-      [
-        'AccessDeniedException',
-        'ACCESS_DENIED',
-        'KMS denied Decrypt: the role lacks kms:Decrypt on the key, its encryption-context condition does not match, or (with a keyId pin) the value was encrypted under another key',
-      ],
-      [
-        'InvalidCiphertextException',
-        'CONTEXT_MISMATCH',
-        'KMS rejected the ciphertext: most likely it was encrypted for another function name or encryption context (check LambdaFunctionName / KMS_SECRETS_FUNCTION_NAME), or under another key or account, or the value was altered',
-      ],
-      [
-        'IncorrectKeyException',
-        'KEY_MISMATCH',
-        'the value was encrypted under a key other than the keyId pin',
-      ],
-      ['NotFoundException', 'KEY_MISMATCH', 'the key named by keyId (or its alias) does not exist'],
-      ['InvalidKeyUsageException', 'KEY_MISMATCH', 'the key cannot decrypt (wrong key usage)'],
-      ['DisabledException', 'KEY_DISABLED', 'the KMS key is disabled'],
-      [
-        'KMSInvalidStateException',
-        'KEY_DISABLED',
-        'the KMS key is not usable (disabled, pending deletion or pending import)',
-      ],
-      ['KeyUnavailableException', 'KEY_DISABLED', 'the KMS key is unavailable'],
-      [
-        'ThrottlingException',
-        'THROTTLED',
-        'KMS throttled Decrypt (account request quota); retries were exhausted',
-      ],
-      ['LimitExceededException', 'THROTTLED', 'KMS request limit exceeded'],
-      ['CredentialsProviderError', 'ACCESS_DENIED', 'no AWS credentials could be loaded for KMS'],
-      ['AbortError', 'TIMEOUT', 'KMS did not answer in time'],
-      ['TimeoutError', 'TIMEOUT', 'KMS did not answer in time'],
-    ])('%s: %s, "%s"', (name, code, message) => {
-      // Act
-      const mapped = fromKmsError(awsError(name), 'V')
-      // Assess
-      expect(mapped).toMatchObject({ code, kmsError: name })
-      expect(mapped.message).toBe(`V: ${message}`)
-    })
-
-    it.each([
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ENOTFOUND',
-      'EAI_AGAIN',
-      'EPIPE',
-      'ETIMEDOUT',
-      'EHOSTUNREACH',
-      'ENETUNREACH',
-    ])('%s is NETWORK', (code) => {
-      // Act / Assess
-      expect(fromKmsError(Object.assign(new Error(''), { code }), 'V')).toMatchObject({
-        code: 'NETWORK',
-        message: `V: could not reach KMS (${code})`,
-      })
-    })
-
-    it.each([
-      ['another system error code', { code: 'ENOENT' }],
-      ['a numeric code', { code: 104 }],
-      ['an error named like an Object.prototype member', { name: 'constructor' }],
-      ['an error named toString', { name: 'toString' }],
-    ])('%s is KMS_ERROR', (_, fields) => {
-      // Act
-      const mapped = fromKmsError(Object.assign(new Error(''), fields), 'V')
-      // Assess
-      expect(mapped.code).toBe('KMS_ERROR')
-      expect(mapped.message).toMatch(/^V: KMS call failed/)
     })
   })
 })

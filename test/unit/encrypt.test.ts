@@ -5,8 +5,7 @@ import {
   KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { mockClient } from 'aws-sdk-client-mock'
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openEnvelope, parseEnvelope } from '../../src/core/envelope.ts'
 import { KmsSecretsError } from '../../src/core/errors.ts'
 import {
@@ -19,16 +18,17 @@ import {
   reencryptValue,
   sealWithKms,
 } from '../../src/encrypt.ts'
+import { fakeKmsEachTest } from './fake-kms.ts'
 
-const kms = mockClient(KMSClient)
+const fake = fakeKmsEachTest()
 const client = new KMSClient({ region: 'us-east-1' })
 const KEY = 'alias/app'
 const ctx = { LambdaFunctionName: 'stack-secure-items' }
 const awsError = (name: string) =>
   Object.assign(new Error('server said no'), { name, $metadata: { requestId: 'req-1' } })
 
-beforeEach(() => kms.reset())
-afterAll(() => kms.restore())
+/** What most calls here share: the client, the key and the context. */
+const defaults = { client, keyId: KEY, context: ctx }
 
 const rejectionOf = async (promise: Promise<unknown>): Promise<KmsSecretsError> => {
   const error = await promise.then(
@@ -39,47 +39,25 @@ const rejectionOf = async (promise: Promise<unknown>): Promise<KmsSecretsError> 
   return error as KmsSecretsError
 }
 
-/** GenerateDataKey double: a fresh key per call, remembered for the Decrypt double. */
-const dataKeys = () => {
-  const issued = new Map<string, { key: Uint8Array; context: string }>()
-  const handed: Uint8Array[] = []
-  let n = 0
-  kms.on(GenerateDataKeyCommand).callsFake(async (input: GenerateDataKeyCommand['input']) => {
-    n += 1
-    const key = new Uint8Array(32).fill(n)
-    const blob = Buffer.from(`data-key-${n}`)
-    issued.set(blob.toString('hex'), { key, context: JSON.stringify(input.EncryptionContext) })
-    const plaintext = Uint8Array.from(key)
-    handed.push(plaintext)
-    return { Plaintext: plaintext, CiphertextBlob: blob, KeyId: 'arn:key' }
-  })
-  kms.on(DecryptCommand).callsFake(async (input: DecryptCommand['input']) => {
-    const entry = issued.get(Buffer.from(input.CiphertextBlob ?? []).toString('hex'))
-    if (!entry || entry.context !== JSON.stringify(input.EncryptionContext)) {
-      throw awsError('InvalidCiphertextException')
-    }
-    return { Plaintext: Uint8Array.from(entry.key), KeyId: 'arn:key' }
-  })
-  const keyOf = (envelope: string) =>
-    issued.get(Buffer.from(parseEnvelope(envelope, 'V').encryptedKey).toString('hex'))
-      ?.key as Uint8Array
-  return { handed, keyOf }
-}
+/** The data key sealing an envelope, as the fake KMS decrypts it under `context`. */
+const dataKeyOf = (envelope: string, context: Record<string, string>) =>
+  fake.plaintextOf(
+    Buffer.from(parseEnvelope(envelope, 'V').encryptedKey).toString('base64'),
+    context,
+  )
 
 describe('encryptValue', () => {
   it('sends one KMS Encrypt with key, plaintext and context, and returns the blob in base64', async () => {
     // Prepare
-    kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('blob!') })
+    fake.kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('blob!') })
     // Act
     const value = await encryptValue({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       plaintext: Buffer.from('pässwörd€'),
     })
     // Assess
     expect(value).toBe(Buffer.from('blob!').toString('base64'))
-    const calls = kms.commandCalls(EncryptCommand)
+    const calls = fake.kms.commandCalls(EncryptCommand)
     expect(calls).toHaveLength(1)
     const input = calls[0]?.args[0].input
     expect(input?.KeyId).toBe(KEY)
@@ -89,12 +67,10 @@ describe('encryptValue', () => {
 
   it('takes exactly 4096 bytes', async () => {
     // Prepare
-    kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('x') })
+    fake.kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('x') })
     // Act
     const value = await encryptValue({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       plaintext: new Uint8Array(MAX_KMS_PLAINTEXT_BYTES),
     })
     // Assess
@@ -109,13 +85,11 @@ describe('encryptValue', () => {
     ],
   ])('refuses %i bytes before calling KMS', async (size, message) => {
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: new Uint8Array(size) }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: new Uint8Array(size) }))
     // Assess
     expect(error.code).toBe('INVALID_OPTIONS')
     expect(error.message).toBe(message)
-    expect(kms.commandCalls(EncryptCommand)).toHaveLength(0)
+    expect(fake.kms.commandCalls(EncryptCommand)).toHaveLength(0)
   })
 
   it.each([
@@ -129,13 +103,11 @@ describe('encryptValue', () => {
     ['DisabledException', 'KEY_DISABLED', 'API_TOKEN: the KMS key is disabled'],
   ])('maps %s to %s, naming the variable', async (name, code, start) => {
     // Prepare
-    kms.on(EncryptCommand).rejects(awsError(name))
+    fake.kms.on(EncryptCommand).rejects(awsError(name))
     // Act
     const error = await rejectionOf(
       encryptValue({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         plaintext: Buffer.from('s'),
         variable: 'API_TOKEN',
       }),
@@ -149,11 +121,9 @@ describe('encryptValue', () => {
 
   it('turns the SDK "Region is missing" into a usage error', async () => {
     // Prepare
-    kms.on(EncryptCommand).rejects(new Error('Region is missing'))
+    fake.kms.on(EncryptCommand).rejects(new Error('Region is missing'))
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: Buffer.from('s') }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: Buffer.from('s') }))
     // Assess
     expect(error.code).toBe('INVALID_OPTIONS')
     expect(error.message).toBe(
@@ -163,11 +133,9 @@ describe('encryptValue', () => {
 
   it('an answer without a ciphertext is a KMS_ERROR', async () => {
     // Prepare
-    kms.on(EncryptCommand).resolves({})
+    fake.kms.on(EncryptCommand).resolves({})
     // Act
-    const error = await rejectionOf(
-      encryptValue({ client, keyId: KEY, context: ctx, plaintext: Buffer.from('s') }),
-    )
+    const error = await rejectionOf(encryptValue({ ...defaults, plaintext: Buffer.from('s') }))
     // Assess
     expect(error.code).toBe('KMS_ERROR')
     expect(error.message).toBe('value: KMS answered Encrypt without a ciphertext')
@@ -196,21 +164,17 @@ describe('kmsFailure', () => {
 
 describe('sealWithKms', () => {
   it('makes one data key (AES_256, same context), seals with it, then wipes it', async () => {
-    // Prepare
-    const { handed, keyOf } = dataKeys()
     // Act
     const envelope = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('-----BEGIN PRIVATE KEY-----'),
     })
     // Assess
-    const input = kms.commandCalls(GenerateDataKeyCommand)[0]?.args[0].input
+    const input = fake.kms.commandCalls(GenerateDataKeyCommand)[0]?.args[0].input
     expect(input).toEqual({ KeyId: KEY, KeySpec: 'AES_256', EncryptionContext: ctx })
-    expect(handed[0]?.every((byte) => byte === 0)).toBe(true)
-    const opened = openEnvelope(parseEnvelope(envelope, 'V'), keyOf(envelope), ctx, 'V')
+    expect(fake.returned[0]?.every((byte) => byte === 0)).toBe(true)
+    const opened = openEnvelope(parseEnvelope(envelope, 'V'), dataKeyOf(envelope, ctx), ctx, 'V')
     expect(opened.toString()).toBe('-----BEGIN PRIVATE KEY-----')
     expect(parseEnvelope(envelope, 'V').kind).toBe(EnvelopeKind.Value)
   })
@@ -228,13 +192,11 @@ describe('sealWithKms', () => {
     ],
   ])('refuses an answer with %s, and still wipes what came', async (_, answer) => {
     // Prepare
-    kms.on(GenerateDataKeyCommand).resolves(answer)
+    fake.kms.on(GenerateDataKeyCommand).resolves(answer)
     // Act
     const error = await rejectionOf(
       sealWithKms({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         kind: EnvelopeKind.Bundle,
         plaintext: Buffer.from('{}'),
       }),
@@ -249,13 +211,11 @@ describe('sealWithKms', () => {
 
   it('maps a refusal with the operation named', async () => {
     // Prepare
-    kms.on(GenerateDataKeyCommand).rejects(awsError('AccessDeniedException'))
+    fake.kms.on(GenerateDataKeyCommand).rejects(awsError('AccessDeniedException'))
     // Act
     const error = await rejectionOf(
       sealWithKms({
-        client,
-        keyId: KEY,
-        context: ctx,
+        ...defaults,
         kind: EnvelopeKind.Value,
         plaintext: Buffer.from('x'),
         variable: 'CERT',
@@ -271,10 +231,12 @@ describe('sealWithKms', () => {
 
 describe('reencryptValue', () => {
   const toCtx = { LambdaFunctionName: 'stack-renamed' }
+  /** To another function under KEY: what most moves here ask for. */
+  const moving = { client, fromContext: ctx, toContext: toCtx, destinationKeyId: KEY }
 
   it('a raw blob: one KMS ReEncrypt, the plaintext never leaves KMS', async () => {
     // Prepare
-    kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
+    fake.kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
     const value = `${Buffer.from('old blob').toString('base64')}\n`
     // Act
     const result = await reencryptValue({
@@ -290,26 +252,23 @@ describe('reencryptValue', () => {
       value: Buffer.from('moved').toString('base64'),
       resealedLocally: false,
     })
-    const input = kms.commandCalls(ReEncryptCommand)[0]?.args[0].input
+    const input = fake.kms.commandCalls(ReEncryptCommand)[0]?.args[0].input
     expect(Buffer.from(input?.CiphertextBlob as Uint8Array).toString()).toBe('old blob')
     expect(input?.SourceEncryptionContext).toEqual(ctx)
     expect(input?.SourceKeyId).toBe(KEY)
     expect(input?.DestinationKeyId).toBe('alias/new')
     expect(input?.DestinationEncryptionContext).toEqual(toCtx)
-    expect(kms.commandCalls(DecryptCommand)).toHaveLength(0)
+    expect(fake.kms.commandCalls(DecryptCommand)).toHaveLength(0)
   })
 
   it('a raw blob refused by KMS names ReEncrypt', async () => {
     // Prepare
-    kms.on(ReEncryptCommand).rejects(awsError('InvalidCiphertextException'))
+    fake.kms.on(ReEncryptCommand).rejects(awsError('InvalidCiphertextException'))
     // Act
     const error = await rejectionOf(
       reencryptValue({
-        client,
+        ...moving,
         value: 'AAAA',
-        fromContext: ctx,
-        toContext: toCtx,
-        destinationKeyId: KEY,
       }),
     )
     // Assess
@@ -332,20 +291,17 @@ describe('reencryptValue', () => {
     // Assess
     expect(error.code).toBe('MALFORMED_VALUE')
     expect(error.message).toBe(message)
-    expect(kms.calls()).toHaveLength(0)
+    expect(fake.kms.calls()).toHaveLength(0)
   })
 
   it('an answer without a ciphertext is a KMS_ERROR', async () => {
     // Prepare
-    kms.on(ReEncryptCommand).resolves({})
+    fake.kms.on(ReEncryptCommand).resolves({})
     // Act
     const error = await rejectionOf(
       reencryptValue({
-        client,
+        ...moving,
         value: 'AAAA',
-        fromContext: ctx,
-        toContext: toCtx,
-        destinationKeyId: KEY,
       }),
     )
     // Assess
@@ -354,12 +310,9 @@ describe('reencryptValue', () => {
 
   it('an envelope: opened with the old context, sealed again under a fresh data key', async () => {
     // Prepare
-    const { keyOf } = dataKeys()
     const fields = bundlePlaintext({ A: '1', B: 'pässwörd€' })
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Bundle,
       plaintext: fields,
     })
@@ -377,23 +330,21 @@ describe('reencryptValue', () => {
     expect(result.resealedLocally).toBe(true)
     const moved = parseEnvelope(result.value, 'V')
     expect(moved.kind).toBe(EnvelopeKind.Bundle)
-    expect(openEnvelope(moved, keyOf(result.value), toCtx, 'V').toString()).toBe(fields.toString())
-    expect(Buffer.from(keyOf(result.value)).equals(Buffer.from(keyOf(old)))).toBe(false)
-    expect(kms.commandCalls(GenerateDataKeyCommand)[1]?.args[0].input).toEqual({
+    const newKey = dataKeyOf(result.value, toCtx)
+    expect(openEnvelope(moved, newKey, toCtx, 'V').toString()).toBe(fields.toString())
+    expect(newKey.equals(dataKeyOf(old, ctx))).toBe(false)
+    expect(fake.kms.commandCalls(GenerateDataKeyCommand)[1]?.args[0].input).toEqual({
       KeyId: 'alias/new',
       KeySpec: 'AES_256',
       EncryptionContext: toCtx,
     })
-    expect(() => openEnvelope(moved, keyOf(result.value), ctx, 'V')).toThrow(KmsSecretsError)
+    expect(() => openEnvelope(moved, newKey, ctx, 'V')).toThrow(KmsSecretsError)
   })
 
   it('an envelope under another context than claimed: refused, nothing sealed', async () => {
     // Prepare
-    dataKeys()
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('s'),
     })
@@ -409,20 +360,17 @@ describe('reencryptValue', () => {
     )
     // Assess
     expect(error.code).toBe('CONTEXT_MISMATCH')
-    expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(1)
+    expect(fake.kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(1)
   })
 
   it('wipes the opened plaintext even when sealing again fails', async () => {
     // Prepare
-    dataKeys()
     const old = await sealWithKms({
-      client,
-      keyId: KEY,
-      context: ctx,
+      ...defaults,
       kind: EnvelopeKind.Value,
       plaintext: Buffer.from('s3cr3t'),
     })
-    kms.on(GenerateDataKeyCommand).rejects(awsError('AccessDeniedException'))
+    fake.kms.on(GenerateDataKeyCommand).rejects(awsError('AccessDeniedException'))
     const fills: number[] = []
     const fill = Uint8Array.prototype.fill
     Uint8Array.prototype.fill = function (
@@ -437,11 +385,8 @@ describe('reencryptValue', () => {
     try {
       error = await rejectionOf(
         reencryptValue({
-          client,
+          ...moving,
           value: old,
-          fromContext: ctx,
-          toContext: toCtx,
-          destinationKeyId: KEY,
         }),
       )
     } finally {
@@ -589,6 +534,9 @@ describe('the encrypt side at its edges', () => {
   // deadline and blob limit, its error names the operation, and dotenv quoting details.
   const ctx = { LambdaFunctionName: 'fn' }
 
+  /** Under the same key name and context: what the moves here ask for. */
+  const inPlace = { client, fromContext: ctx, toContext: ctx, destinationKeyId: 'k' }
+
   const signalOf = (calls: { args: unknown[] }[]) =>
     (calls[0]?.args[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal
 
@@ -596,44 +544,38 @@ describe('the encrypt side at its edges', () => {
     it('reaches Encrypt, GenerateDataKey and ReEncrypt', async () => {
       // Prepare
       const abortSignal = new AbortController().signal
-      kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('ct') })
-      kms.on(GenerateDataKeyCommand).resolves({
+      fake.kms.on(EncryptCommand).resolves({ CiphertextBlob: Buffer.from('ct') })
+      fake.kms.on(GenerateDataKeyCommand).resolves({
         Plaintext: new Uint8Array(32).fill(1),
         CiphertextBlob: Buffer.from('key'),
       })
-      kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
+      fake.kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
       const request = { client, keyId: 'k', context: ctx, plaintext: Buffer.from('x'), abortSignal }
       // Act
       await encryptValue(request)
       await sealWithKms({ ...request, kind: EnvelopeKind.Value })
       await reencryptValue({
-        client,
+        ...inPlace,
         value: Buffer.from('blob').toString('base64'),
-        fromContext: ctx,
-        toContext: ctx,
-        destinationKeyId: 'k',
         abortSignal,
       })
       // Assess
-      expect(signalOf(kms.commandCalls(EncryptCommand))).toBe(abortSignal)
-      expect(signalOf(kms.commandCalls(GenerateDataKeyCommand))).toBe(abortSignal)
-      expect(signalOf(kms.commandCalls(ReEncryptCommand))).toBe(abortSignal)
+      expect(signalOf(fake.kms.commandCalls(EncryptCommand))).toBe(abortSignal)
+      expect(signalOf(fake.kms.commandCalls(GenerateDataKeyCommand))).toBe(abortSignal)
+      expect(signalOf(fake.kms.commandCalls(ReEncryptCommand))).toBe(abortSignal)
     })
   })
 
   describe('reencryptValue', () => {
     it('bounds the local decrypt of an envelope by timeoutMs', async () => {
       // Prepare: KMS never answers the Decrypt of the data key
-      kms.on(DecryptCommand).callsFake(() => new Promise(() => {}))
+      fake.kms.on(DecryptCommand).callsFake(() => new Promise(() => {}))
       const envelope = `kse1:${Buffer.concat([Buffer.from([1, 0, 4]), Buffer.alloc(4 + 12 + 16, 9)]).toString('base64')}`
       // Act
       const error = await rejectionOf(
         reencryptValue({
-          client,
+          ...inPlace,
           value: envelope,
-          fromContext: ctx,
-          toContext: ctx,
-          destinationKeyId: 'k',
           timeoutMs: 10,
         }),
       )
@@ -644,14 +586,11 @@ describe('the encrypt side at its edges', () => {
 
     it('takes a raw blob of exactly 6144 bytes (the KMS maximum) to KMS', async () => {
       // Prepare
-      kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
+      fake.kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('moved') })
       // Act
       const result = await reencryptValue({
-        client,
+        ...inPlace,
         value: Buffer.alloc(6144, 3).toString('base64'),
-        fromContext: ctx,
-        toContext: ctx,
-        destinationKeyId: 'k',
       })
       // Assess
       expect(result.value).toBe(Buffer.from('moved').toString('base64'))
@@ -659,17 +598,12 @@ describe('the encrypt side at its edges', () => {
 
     it('names ReEncrypt when KMS denies it', async () => {
       // Prepare
-      kms
-        .on(ReEncryptCommand)
-        .rejects(Object.assign(new Error(''), { name: 'AccessDeniedException' }))
+      fake.kms.on(ReEncryptCommand).rejects(awsError('AccessDeniedException'))
       // Act
       const error = await rejectionOf(
         reencryptValue({
-          client,
+          ...inPlace,
           value: Buffer.from('blob').toString('base64'),
-          fromContext: ctx,
-          toContext: ctx,
-          destinationKeyId: 'k',
         }),
       )
       // Assess

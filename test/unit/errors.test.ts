@@ -1,3 +1,4 @@
+import { constants } from 'node:os'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ErrorCode, fromKmsError, isTransient, KmsSecretsError } from '../../src/core/errors.ts'
@@ -20,17 +21,18 @@ describe('fromKmsError', () => {
     ['CredentialsProviderError', 'ACCESS_DENIED'],
     ['AbortError', 'TIMEOUT'],
     ['TimeoutError', 'TIMEOUT'],
-  ])('maps %s to %s, naming the variable and the KMS error', (name, code) => {
+  ])('maps %s to %s, naming the variable and the KMS error, with its own message', (name, code) => {
     // Prepare
     const error = awsError(name, { $metadata: { requestId: 'req-1', httpStatusCode: 400 } })
 
     // Act
     const mapped = fromKmsError(error, 'API_TOKEN')
 
-    // Assess
+    // Assess: the message, pinned by the committed snapshot (recorded from src/core/errors.ts)
     expect(mapped).toBeInstanceOf(KmsSecretsError)
     expect(mapped).toMatchObject({ code, variable: 'API_TOKEN', kmsError: name })
     expect(mapped.message.startsWith('API_TOKEN: ')).toBe(true)
+    expect(mapped.message.slice('API_TOKEN: '.length)).toMatchSnapshot()
   })
 
   it('keeps the request id but not the AWS error itself (it can hold the raw response)', () => {
@@ -57,20 +59,37 @@ describe('fromKmsError', () => {
     })
   })
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT'])(
-    'maps socket error %s to NETWORK',
-    (code) => {
-      // Prepare
-      const error = Object.assign(new Error(`connect ${code}`), { code })
+  it('maps the socket and DNS errors to NETWORK, and every other system error code to KMS_ERROR', () => {
+    // Prepare: every errno name of this platform, and the DNS codes Node adds
+    const codes = [...Object.keys(constants.errno), 'ENOTFOUND', 'EAI_AGAIN']
+    const mapOf = (code: string) =>
+      fromKmsError(Object.assign(new Error(`connect ${code}`), { code }), 'DB')
 
-      // Act
-      const mapped = fromKmsError(error, 'DB')
+    // Act
+    const network = codes.filter((code) => mapOf(code).code === 'NETWORK').sort()
 
-      // Assess
-      expect(mapped).toMatchObject({ code: 'NETWORK', variable: 'DB' })
-      expect(mapped.message).toContain(code)
-    },
-  )
+    // Assess: which codes are NETWORK, pinned by the committed snapshot (recorded from src)
+    expect(network).toMatchSnapshot()
+    for (const code of codes) {
+      const expected = network.includes(code)
+        ? { code: 'NETWORK', message: `DB: could not reach KMS (${code})` }
+        : { code: 'KMS_ERROR', message: expect.stringMatching(/^DB: KMS call failed/) }
+      expect(mapOf(code)).toMatchObject({ variable: 'DB', ...expected })
+    }
+  })
+
+  it.each([
+    ['another system error code', { code: 'ENOENT' }],
+    ['a numeric code', { code: 104 }],
+    ['an error named like an Object.prototype member', { name: 'constructor' }],
+    ['an error named toString', { name: 'toString' }],
+  ])('maps %s to KMS_ERROR', (_, fields) => {
+    // Act
+    const mapped = fromKmsError(Object.assign(new Error(''), fields), 'V')
+    // Assess
+    expect(mapped.code).toBe('KMS_ERROR')
+    expect(mapped.message).toMatch(/^V: KMS call failed/)
+  })
 
   it('maps anything else to KMS_ERROR with what is known', () => {
     // Prepare

@@ -5,9 +5,9 @@ import { DecryptCommand } from '@aws-sdk/client-kms'
 import middy from '@middy/core'
 import type { Context } from 'aws-lambda'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { MIN_KMS_BLOB_BYTES } from '../../src/core/decrypt.ts'
-import { fakeKms } from './fake-kms.ts'
+import { awsError, fakeKmsInFunctionEachTest } from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
@@ -32,20 +32,10 @@ const faces = {
     new library.KmsSecretsProvider().get(source, { transform }),
 }
 
-let fake: ReturnType<typeof fakeKms>
+const fake = fakeKmsInFunctionEachTest()
 beforeEach(() => {
-  fake = fakeKms()
-  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-  vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
   vi.stubEnv('LAMBDA_TASK_ROOT', '/var/task')
 })
-afterEach(() => {
-  fake.kms.restore()
-  vi.unstubAllEnvs()
-})
-
-const kmsAnswers = (name: string) => () =>
-  fake.kms.on(DecryptCommand).rejects(Object.assign(new Error(''), { name, $metadata: {} }))
 
 interface Row {
   /** What goes wrong. */
@@ -69,33 +59,25 @@ const table: Row[] = [
     message: /environment variable is not set/,
     kmsCalls: 0,
   },
-  {
-    label: 'a plaintext put straight into the variable',
+  ...(
+    [
+      [
+        'a plaintext put straight into the variable',
+        'mysecrettoken123',
+        /does not look like a KMS ciphertext/,
+      ],
+      ['a value that is not base64', 'my secret token!', /not valid base64/],
+      ['an empty value', '', /value is empty/],
+    ] as const
+  ).map(([label, value, message]) => ({
+    label,
     source: 'API_TOKEN',
-    prepare: () => vi.stubEnv('API_TOKEN', 'mysecrettoken123'),
+    prepare: () => vi.stubEnv('API_TOKEN', value),
     code: 'MALFORMED_VALUE',
     variable: 'API_TOKEN',
-    message: /does not look like a KMS ciphertext/,
+    message,
     kmsCalls: 0,
-  },
-  {
-    label: 'a value that is not base64',
-    source: 'API_TOKEN',
-    prepare: () => vi.stubEnv('API_TOKEN', 'my secret token!'),
-    code: 'MALFORMED_VALUE',
-    variable: 'API_TOKEN',
-    message: /not valid base64/,
-    kmsCalls: 0,
-  },
-  {
-    label: 'an empty value',
-    source: 'API_TOKEN',
-    prepare: () => vi.stubEnv('API_TOKEN', ''),
-    code: 'MALFORMED_VALUE',
-    variable: 'API_TOKEN',
-    message: /value is empty/,
-    kmsCalls: 0,
-  },
+  })),
   {
     label: 'a secrets file that is not there',
     source: 'file:secrets/missing.enc',
@@ -133,7 +115,7 @@ const table: Row[] = [
     source: 'API_TOKEN',
     prepare: () => {
       vi.stubEnv('API_TOKEN', fake.encrypt('t', 'abc'))
-      kmsAnswers(name)()
+      fake.kms.on(DecryptCommand).rejects(awsError(name))
     },
     code,
     variable: 'API_TOKEN',
@@ -171,29 +153,24 @@ const table: Row[] = [
 ]
 
 describe('the same KmsSecretsError from every face', () => {
-  it.each(Object.keys(faces))('through %s', async (face) => {
-    for (const row of table) {
-      // Prepare
-      fake.kms.reset()
-      fake = fakeKms()
-      vi.unstubAllEnvs()
-      vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-      vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-      vi.stubEnv('LAMBDA_TASK_ROOT', '/var/task')
-      row.prepare()
-      const library = await freshLibrary()
+  const cases = Object.keys(faces).flatMap((face) =>
+    table.map((row) => ({ face: face as keyof typeof faces, ...row })),
+  )
+  it.each(cases)('through $face: $label', async (row) => {
+    // Prepare
+    row.prepare()
+    const library = await freshLibrary()
 
-      // Act
-      const error = await faces[face as keyof typeof faces](library, row.source, row.transform)
-        .then(() => undefined)
-        .catch((e: unknown) => e)
+    // Act
+    const error = await faces[row.face](library, row.source, row.transform)
+      .then(() => undefined)
+      .catch((e: unknown) => e)
 
-      // Assess
-      expect(error, row.label).toBeInstanceOf(library.KmsSecretsError)
-      expect(error, row.label).toMatchObject({ code: row.code, variable: row.variable })
-      expect((error as Error).message, row.label).toMatch(row.message)
-      expect(fake.decryptCalls(), row.label).toBe(row.kmsCalls)
-    }
+    // Assess
+    expect(error).toBeInstanceOf(library.KmsSecretsError)
+    expect(error).toMatchObject({ code: row.code, variable: row.variable })
+    expect((error as Error).message).toMatch(row.message)
+    expect(fake.decryptCalls()).toBe(row.kmsCalls)
   })
 })
 
@@ -204,8 +181,7 @@ describe('a value too short for a KMS ciphertext is a plaintext, told before any
         fc.uint8Array({ minLength: 1, maxLength: 2 * MIN_KMS_BLOB_BYTES }),
         async (bytes) => {
           // Prepare
-          fake.kms.reset()
-          fake = fakeKms()
+          fake.kms.resetHistory()
           vi.stubEnv('VALUE', Buffer.from(bytes).toString('base64'))
           const library = await freshLibrary()
 

@@ -2,8 +2,8 @@ import { DecryptCommand } from '@aws-sdk/client-kms'
 import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { blobId, fakeKms, KEY_ARN, settle } from './fake-kms.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { blobId, fakeKmsInFunctionEachTest, KEY_ARN, settle } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -11,21 +11,25 @@ const freshLibrary = async () => {
   return import('../../src/index.ts')
 }
 
+/** A handler answering the API_TOKEN the middleware decrypts at its first call (not at init). */
+const tokenHandler = (kmsSecrets: Awaited<ReturnType<typeof freshLibrary>>['kmsSecrets']) =>
+  middy()
+    .use(
+      kmsSecrets({
+        fetchData: { apiToken: 'API_TOKEN' },
+        disablePrefetch: true,
+        setToContext: true,
+      }),
+    )
+    .handler(async (_event, ctx) => ctx.apiToken)
+
 const context = { functionName: 'my-function' } as Context
 // With setToContext the handler's context type includes the secrets the middleware adds.
 const freshContext = () => ({ ...context }) as never
 
 describe('kmsSecrets middleware', () => {
-  let fake: ReturnType<typeof fakeKms>
-
-  beforeEach(() => {
-    fake = fakeKms()
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-    vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-  })
+  const fake = fakeKmsInFunctionEachTest()
   afterEach(() => {
-    fake.kms.restore()
-    vi.unstubAllEnvs()
     vi.useRealTimers()
   })
 
@@ -62,15 +66,7 @@ describe('kmsSecrets middleware', () => {
     // Prepare
     vi.stubEnv('API_TOKEN', fake.encrypt('token', 'abc'))
     const { kmsSecrets } = await freshLibrary()
-    const handler = middy()
-      .use(
-        kmsSecrets({
-          fetchData: { apiToken: 'API_TOKEN' },
-          disablePrefetch: true,
-          setToContext: true,
-        }),
-      )
-      .handler(async (_event, ctx) => ctx.apiToken)
+    const handler = tokenHandler(kmsSecrets)
     await settle()
     const callsBeforeInvoke = fake.decryptCalls()
 
@@ -246,15 +242,7 @@ describe('kmsSecrets middleware', () => {
       .rejectsOnce(Object.assign(new Error('key is disabled'), { name: 'DisabledException' }))
       .callsFake(async () => ({ Plaintext: Buffer.from('abc') }))
     const { kmsSecrets, KmsSecretsError } = await freshLibrary()
-    const handler = middy()
-      .use(
-        kmsSecrets({
-          fetchData: { apiToken: 'API_TOKEN' },
-          disablePrefetch: true,
-          setToContext: true,
-        }),
-      )
-      .handler(async (_event, ctx) => ctx.apiToken)
+    const handler = tokenHandler(kmsSecrets)
 
     // Act
     const first = await handler({}, freshContext()).catch((error: unknown) => error)

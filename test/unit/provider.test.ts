@@ -1,23 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { GetParameterError } from '@aws-lambda-powertools/parameters/errors'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { EnvelopeKind, sealEnvelope } from '../../src/core/envelope.ts'
+import { describe, expect, it, vi } from 'vitest'
+import { EnvelopeKind } from '../../src/core/envelope.ts'
 import { KmsSecretsError } from '../../src/core/errors.ts'
 import { KmsSecretsProvider } from '../../src/provider.ts'
-import { fakeKms } from './fake-kms.ts'
+import { fakeKmsInFunctionEachTest } from './fake-kms.ts'
 
 describe('KmsSecretsProvider', () => {
-  let fake: ReturnType<typeof fakeKms>
-
-  beforeEach(() => {
-    fake = fakeKms()
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-  })
-  afterEach(() => {
-    fake.kms.restore()
-    vi.unstubAllEnvs()
-  })
+  const fake = fakeKmsInFunctionEachTest()
 
   it('gets a value once and keeps it for the container by default', async () => {
     // Prepare
@@ -51,14 +42,9 @@ describe('KmsSecretsProvider', () => {
 
   it('getMultiple returns every field of a bundle', async () => {
     // Prepare
-    const dataKey = randomBytes(32)
     const context = { LambdaFunctionName: 'other', Stage: 'prod' }
-    const encryptedKey = Buffer.from(fake.encrypt('bundle', dataKey, context), 'base64')
-    const plaintext = Buffer.from(JSON.stringify({ A: '1', B: '{"b":2}' }))
-    vi.stubEnv(
-      'BUNDLE',
-      sealEnvelope({ kind: EnvelopeKind.Bundle, plaintext, dataKey, encryptedKey, context }),
-    )
+    const plaintext = JSON.stringify({ A: '1', B: '{"b":2}' })
+    vi.stubEnv('BUNDLE', fake.envelope(plaintext, EnvelopeKind.Bundle, context))
     const provider = new KmsSecretsProvider({ encryptionContext: context, timeout: 1000 })
 
     // Act

@@ -4,24 +4,15 @@
 import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { fakeKms, settle } from './fake-kms.ts'
+import { describe, expect, it, vi } from 'vitest'
+import { fakeKmsInFunctionEachTest, settle } from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
   return import('../../src/index.ts')
 }
 
-let fake: ReturnType<typeof fakeKms>
-beforeEach(() => {
-  fake = fakeKms()
-  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
-  vi.stubEnv('KMS_SECRETS_FUNCTION_NAME', '')
-})
-afterEach(() => {
-  fake.kms.restore()
-  vi.unstubAllEnvs()
-})
+const fake = fakeKmsInFunctionEachTest()
 
 /** N encrypted env vars: fetchData and the plaintexts the handler must see. */
 const secrets = (n: number, prefix = 's') => {

@@ -1,15 +1,11 @@
 // Issue 12 item 4: errors about argv name the position and the known choices, never the
 // text typed (a secret pasted where a command or an option goes).
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
-import { fakeKms, run } from './harness.ts'
+import { cliTestSetup, run } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-beforeEach(() => {
-  fake = fakeKms()
-})
-afterEach(() => fake.kms.restore())
+const { fake } = cliTestSetup()
 
 const COMMANDS = ['encrypt', 'decrypt', 'bundle', 'reencrypt'] as const
 // Every word the CLI may print on its own: a token inside one of them proves nothing.

@@ -1,20 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { decryptSecrets, parseSource } from '../../../src/core/decrypt.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { argv, awsError, cliTestSetup, KEY_ID, run, TEMPLATE } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const { fake, tmp } = cliTestSetup()
 
 const DOTENV = `# secrets of secure-fetch
 DB_PASSWORD='p#ss wörd'
@@ -190,7 +181,7 @@ describe('kms-secrets bundle', () => {
 
   it('a KMS failure exits 1', async () => {
     // Prepare
-    fake.kms.on(GenerateDataKeyCommand).rejects(fake.awsError('DisabledException'))
+    fake.kms.on(GenerateDataKeyCommand).rejects(awsError('DisabledException'))
     // Act
     const result = await run(
       argv('bundle', { 'key-id': KEY_ID, 'function-name': 'f', 'bind-variable': 'SECRETS' }),

@@ -6,31 +6,31 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { type CheckLine, parseOverrides } from '../../../src/cli/commands/check.ts'
 import { CliUsageError } from '../../../src/cli/errors.ts'
-import { argv, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
+import {
+  argv,
+  awsError,
+  cliTestSetup,
+  KEY_ARN,
+  KEY_ID,
+  OTHER_KEY_ID,
+  run,
+  runOk,
+} from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
+const { fake, tmp } = cliTestSetup()
 beforeEach(() => {
-  fake = fakeKms()
   fake.kms.on(DescribeKeyCommand).resolves({
     KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled', Enabled: true },
   })
   fake.kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true })
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
 })
 
 const encrypt = async (functionName: string, extra: string[] = [], keyId = KEY_ID) => {
   const args = ['encrypt', '--key-id', keyId, '--function-name', functionName, ...extra]
-  const result = await run(args, { stdin: 's3cr3t-value' })
-  expect(result.code).toBe(0)
-  return result.stdout.trim()
+  return (await runOk(args, 's3cr3t-value')).trim()
 }
 
 const fn = (id: string, env: string, extra = '') => `  ${id}:
@@ -181,7 +181,7 @@ describe('kms-secrets check: values', () => {
   it('fails a malformed envelope, and passes on what KMS says of other failures', async () => {
     // Prepare
     const value = await encrypt('s-a')
-    fake.kms.on(ReEncryptCommand).rejects(fake.awsError('AccessDeniedException'))
+    fake.kms.on(ReEncryptCommand).rejects(awsError('AccessDeniedException'))
     const blob = 'QUJD'.repeat(24)
     const env = `          SECRET: !Ref Secret\n          SEALED: "kse1:AAAA"\n          BLOB: ${blob}\n`
     // Act
@@ -321,7 +321,7 @@ describe('kms-secrets check: the key', () => {
   ])('fails when DescribeKey answers %s', async (error, reason) => {
     // Prepare
     const template = await oneValue()
-    fake.kms.on(DescribeKeyCommand).rejects(fake.awsError(error))
+    fake.kms.on(DescribeKeyCommand).rejects(awsError(error))
     // Act
     const { code, report } = await check(template, ['--key-id', KEY_ID, ...withValue])
     // Assess

@@ -3,19 +3,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { EncryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { argv, awsError, cliTestSetup, KEY_ID, run, TEMPLATE } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const { fake, tmp } = cliTestSetup()
 
 describe('kms-secrets: checks before KMS', () => {
   it.each([
@@ -92,7 +83,7 @@ describe('kms-secrets: checks before KMS', () => {
 
   it('a key that does not exist is a bad --key-id (exit 2), not a KEY_MISMATCH', async () => {
     // Prepare
-    fake.kms.on(EncryptCommand).rejects(fake.awsError('NotFoundException'))
+    fake.kms.on(EncryptCommand).rejects(awsError('NotFoundException'))
     // Act
     const result = await run(argv('encrypt', { 'key-id': 'alias/missing', 'function-name': 'f' }), {
       stdin: 's3cr3t',

@@ -2,30 +2,20 @@
 // output formats and their template lookups), and what each must wipe once done.
 import { writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { argv, fakeKms, KEY_ID, run, TEMPLATE, tempDir } from './harness.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { argv, cliTestSetup, KEY_ID, run, runOk, TEMPLATE } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
+const { fake, tmp } = cliTestSetup()
 afterEach(() => {
   vi.restoreAllMocks()
-  fake.kms.restore()
-  tmp.cleanup()
 })
 
 const kmsCalls = () =>
   fake.kms.commandCalls(EncryptCommand).length +
   fake.kms.commandCalls(GenerateDataKeyCommand).length +
   fake.kms.commandCalls(ReEncryptCommand).length
-const encrypted = async (stdin = 's3cr3t') => {
-  const result = await run(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
+const encrypted = (stdin = 's3cr3t') =>
+  runOk(argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f' }), stdin)
 
 /** Each command with what it reads from stdin. */
 const COMMANDS = [

@@ -1,31 +1,16 @@
 import { writeFileSync } from 'node:fs'
 import { DecryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { argv, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, tempDir } from './harness.ts'
+import { argv, cliTestSetup, KEY_ARN, KEY_ID, OTHER_KEY_ID, run, runOk } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const { fake, tmp } = cliTestSetup()
 
 const SECRET = 'pässwörd€'
-const encrypt = async (args: string[], stdin: string) => {
-  const result = await run(['encrypt', '--key-id', KEY_ID, ...args], { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
-const bundle = async (args: string[], stdin: string) => {
-  const result = await run(['bundle', '--key-id', KEY_ID, ...args], { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
+const encrypt = (args: string[], stdin: string) =>
+  runOk(['encrypt', '--key-id', KEY_ID, ...args], stdin)
+const bundle = (args: string[], stdin: string) =>
+  runOk(['bundle', '--key-id', KEY_ID, ...args], stdin)
 
 describe('kms-secrets decrypt', () => {
   it('checks a raw blob and prints only "ok, N bytes"', async () => {

@@ -1,22 +1,29 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expectNoSecrets } from '../../support/no-leak.ts'
-import { argv, fakeKms, KEY_ID, run, SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
+import { argv, awsError, cliTestSetup, KEY_ID, run, SAMCONFIG, TEMPLATE } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const { fake, tmp } = cliTestSetup()
 
 const SECRET = 'pässwörd€-hunter2'
 const fn = { LambdaFunctionName: 'my-fn' }
+
+/** Encrypts for SecureFetchFunction of template.yaml in the temporary directory. */
+const encryptForFetch = (
+  options: Record<string, string | true>,
+  stdin = SECRET,
+  env?: Record<string, string>,
+) =>
+  run(
+    argv('encrypt', {
+      'key-id': KEY_ID,
+      template: 'template.yaml',
+      function: 'SecureFetchFunction',
+      ...options,
+    }),
+    { stdin, cwd: tmp.dir, env },
+  )
 
 describe('kms-secrets encrypt', () => {
   it('encrypts stdin with one KMS Encrypt and prints the raw base64 blob', async () => {
@@ -193,7 +200,7 @@ describe('kms-secrets encrypt', () => {
 
   it('maps a KMS refusal to exit 1 with a one-line message', async () => {
     // Prepare
-    fake.kms.on(EncryptCommand).rejects(fake.awsError('AccessDeniedException'))
+    fake.kms.on(EncryptCommand).rejects(awsError('AccessDeniedException'))
     // Act
     const result = await run(
       argv('encrypt', { 'key-id': KEY_ID, 'function-name': 'f', name: 'API_TOKEN' }),
@@ -213,16 +220,7 @@ describe('kms-secrets encrypt', () => {
     writeFileSync(tmp.path('template.yaml'), TEMPLATE)
     writeFileSync(tmp.path('samconfig.toml'), SAMCONFIG)
     // Act
-    const result = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        format: 'env-json',
-        name: 'API_TOKEN',
-      }),
-      { stdin: SECRET, cwd: tmp.dir },
-    )
+    const result = await encryptForFetch({ format: 'env-json', name: 'API_TOKEN' })
     // Assess
     expect(result.code).toBe(0)
     const json = JSON.parse(result.stdout) as Record<string, Record<string, string>>
@@ -242,15 +240,10 @@ describe('kms-secrets encrypt', () => {
     )
     writeFileSync(tmp.path('other.toml'), SAMCONFIG)
     // Act
-    const result = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        samconfig: 'other.toml',
-        'config-env': 'prod',
-      }),
-      { stdin: SECRET, cwd: tmp.dir, env: { AWS_DEFAULT_REGION: 'eu-north-1' } },
+    const result = await encryptForFetch(
+      { samconfig: 'other.toml', 'config-env': 'prod' },
+      SECRET,
+      { AWS_DEFAULT_REGION: 'eu-north-1' },
     )
     // Assess
     expect(result.code).toBe(0)
@@ -277,40 +270,15 @@ describe('kms-secrets encrypt', () => {
     // Prepare
     writeFileSync(tmp.path('template.yaml'), TEMPLATE)
     // Act
-    const small = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        'stack-name': 's',
-        format: 'parameter-overrides',
-        name: 'ApiTokenCiphertext',
-      }),
-      { stdin: SECRET, cwd: tmp.dir },
+    const overrides = { 'stack-name': 's', format: 'parameter-overrides' }
+    const small = await encryptForFetch({ ...overrides, name: 'ApiTokenCiphertext' })
+    const big = await encryptForFetch(
+      { ...overrides, name: 'ApiTokenCiphertext', envelope: true },
+      'y'.repeat(2500),
     )
-    const big = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        'stack-name': 's',
-        format: 'parameter-overrides',
-        name: 'ApiTokenCiphertext',
-        envelope: true,
-      }),
-      { stdin: 'y'.repeat(2500), cwd: tmp.dir },
-    )
-    const unknownParameter = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        'stack-name': 's',
-        format: 'parameter-overrides',
-        name: 'Suffix',
-        envelope: true,
-      }),
-      { stdin: 'y'.repeat(2500), cwd: tmp.dir },
+    const unknownParameter = await encryptForFetch(
+      { ...overrides, name: 'Suffix', envelope: true },
+      'y'.repeat(2500),
     )
     // Assess
     expect(small.stdout).toMatch(/^ApiTokenCiphertext=[A-Za-z0-9+/]+=*\n$/)

@@ -1,20 +1,11 @@
-// In-process harness for the CLI: main(argv, io) with a fake stdin/stdout/stderr, and a
-// KMS double (aws-sdk-client-mock) that behaves like KMS for Encrypt, Decrypt,
-// GenerateDataKey and ReEncrypt: ciphertexts are opaque ids, bound to key and context.
-import { randomBytes } from 'node:crypto'
+// In-process harness for the CLI: main(argv, io) with a fake stdin/stdout/stderr, temporary
+// directories, and the KMS double of ../fake-kms.ts for the CLI tests.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  DecryptCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  KMSClient,
-  ReEncryptCommand,
-} from '@aws-sdk/client-kms'
-import { mockClient } from 'aws-sdk-client-mock'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { main } from '../../../src/cli/main.ts'
-import { MIN_KMS_BLOB_BYTES } from '../../../src/core/decrypt.ts'
+import { fakeKmsEachTest } from '../fake-kms.ts'
 
 /** A command's argv, its options from an object in the order written (`true`: a bare flag). */
 export const argv = (
@@ -27,86 +18,7 @@ export const argv = (
   ),
 ]
 
-export { KEY_ARN, KEY_ID } from '../fake-kms.ts'
-export const OTHER_KEY_ID = '9999ffff-2222-bbbb-3333-cccc4444dddd'
-const arnOf = (keyId: string) =>
-  keyId.startsWith('arn:')
-    ? keyId
-    : `arn:aws:kms:us-east-1:123456789012:key/${keyId.replace(/^alias\//, 'alias-')}`
-
-const canonical = (context: Record<string, string> | undefined) =>
-  JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
-
-const awsError = (name: string) => Object.assign(new Error(''), { name, $metadata: {} })
-
-export const fakeKms = () => {
-  const kms = mockClient(KMSClient)
-  const blobs = new Map<string, { plaintext: Uint8Array; context: string; keyArn: string }>()
-  let n = 0
-  const store = (
-    plaintext: Uint8Array,
-    context: Record<string, string> | undefined,
-    keyId: string,
-  ) => {
-    n += 1
-    // As long as a real KMS blob: shorter values are refused as plaintexts before any call.
-    const blob = Buffer.concat([Buffer.from(`ct:${n}:`), randomBytes(MIN_KMS_BLOB_BYTES)])
-    blobs.set(blob.toString('hex'), {
-      plaintext: Uint8Array.from(plaintext),
-      context: canonical(context),
-      keyArn: arnOf(keyId),
-    })
-    return blob
-  }
-  const find = (
-    blob: Uint8Array | undefined,
-    context: Record<string, string> | undefined,
-    keyId?: string,
-  ) => {
-    const entry = blobs.get(Buffer.from(blob ?? []).toString('hex'))
-    if (!entry || entry.context !== canonical(context)) throw awsError('InvalidCiphertextException')
-    if (keyId !== undefined && entry.keyArn !== arnOf(keyId))
-      throw awsError('IncorrectKeyException')
-    return entry
-  }
-  kms.on(EncryptCommand).callsFake(async (input: EncryptCommand['input']) => ({
-    CiphertextBlob: store(
-      input.Plaintext as Uint8Array,
-      input.EncryptionContext,
-      input.KeyId as string,
-    ),
-    KeyId: arnOf(input.KeyId as string),
-  }))
-  kms.on(GenerateDataKeyCommand).callsFake(async (input: GenerateDataKeyCommand['input']) => {
-    const key = randomBytes(32)
-    return {
-      Plaintext: Uint8Array.from(key),
-      CiphertextBlob: store(key, input.EncryptionContext, input.KeyId as string),
-      KeyId: arnOf(input.KeyId as string),
-    }
-  })
-  kms.on(DecryptCommand).callsFake(async (input: DecryptCommand['input']) => {
-    const entry = find(input.CiphertextBlob, input.EncryptionContext, input.KeyId)
-    return { Plaintext: Uint8Array.from(entry.plaintext), KeyId: entry.keyArn }
-  })
-  kms.on(ReEncryptCommand).callsFake(async (input: ReEncryptCommand['input']) => {
-    const entry = find(input.CiphertextBlob, input.SourceEncryptionContext, input.SourceKeyId)
-    return {
-      CiphertextBlob: store(
-        entry.plaintext,
-        input.DestinationEncryptionContext,
-        input.DestinationKeyId as string,
-      ),
-      KeyId: arnOf(input.DestinationKeyId as string),
-      SourceKeyId: entry.keyArn,
-    }
-  })
-  /** What KMS would decrypt a raw blob (base64) to, under a context; throws otherwise. */
-  const plaintextOf = (base64: string, context: Record<string, string>) =>
-    Buffer.from(find(Buffer.from(base64, 'base64'), context).plaintext)
-  const keyOf = (base64: string) => blobs.get(Buffer.from(base64, 'base64').toString('hex'))?.keyArn
-  return { kms, plaintextOf, keyOf, awsError }
-}
+export { awsError, fakeKms, KEY_ARN, KEY_ID, OTHER_KEY_ID } from '../fake-kms.ts'
 
 export interface RunOptions {
   stdin?: string | Uint8Array | Array<string | Uint8Array>
@@ -156,6 +68,13 @@ export const run = async (argv: string[], options: RunOptions = {}): Promise<Run
   }
 }
 
+/** Runs the CLI, which must succeed (exit 0); its stdout. */
+export const runOk = async (argv: string[], stdin: string) => {
+  const result = await run(argv, { stdin })
+  expect(result.code).toBe(0)
+  return result.stdout
+}
+
 /** A fresh temporary directory, removed by the returned cleanup. */
 export const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'kms-secrets-cli-'))
@@ -165,6 +84,19 @@ export const tempDir = () => {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   }
 }
+
+/** One object for the whole file, a fresh temporary directory in it for each test. */
+const tempDirEachTest = () => {
+  const tmp = {} as ReturnType<typeof tempDir>
+  beforeEach(() => {
+    Object.assign(tmp, tempDir())
+  })
+  afterEach(() => tmp.cleanup())
+  return tmp
+}
+
+/** What a CLI test file has for each test: a fresh KMS double and temporary directory. */
+export const cliTestSetup = () => ({ fake: fakeKmsEachTest(), tmp: tempDirEachTest() })
 
 export const TEMPLATE = `AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31

@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
 import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
 import { KmsSecretsError } from '../../../src/core/errors.ts'
-import { argv, fakeKms, KEY_ID, run } from './harness.ts'
+import { argv, cliTestSetup, KEY_ID, run } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-beforeEach(() => {
-  fake = fakeKms()
-})
-afterEach(() => fake.kms.restore())
+const { fake } = cliTestSetup()
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string

@@ -124,26 +124,40 @@ describe('budgetWarnings', () => {
     expect(fits).toEqual([])
   })
 
-  it('with parameter-overrides, the receiving variable is the one set to !Ref <parameter>', () => {
-    // Prepare
-    const others = fn([
-      { name: 'API_TOKEN', value: { Ref: 'ApiTokenCiphertext' }, bytes: 0 },
-      { name: 'BIG', value: 'v', bytes: 3000 },
-      { name: 'PLAIN', value: null, bytes: 2 },
-    ])
-    // Act
-    const warnings = budgetWarnings({
-      ...base,
-      format: 'parameter-overrides',
-      value: 'x'.repeat(1200),
-      name: 'ApiTokenCiphertext',
-      fn: others,
-    })
-    // Assess
-    expect(warnings).toEqual([
-      "warning: Fn's environment variables would take at least 4219 bytes (API_TOKEN: 1209; 2 others: 3010), over Lambda's 4096-byte limit for all environment variables: bundle the secrets into one variable (kms-secrets bundle), or ship them in a secrets file (--out FILE, read with file:FILE)",
-    ])
-  })
+  it.each([
+    [
+      'after the others',
+      [
+        { name: 'API_TOKEN', value: { Ref: 'ApiTokenCiphertext' }, bytes: 0 },
+        { name: 'BIG', value: 'v', bytes: 3000 },
+        { name: 'PLAIN', value: null, bytes: 2 },
+      ],
+    ],
+    [
+      'after a null value and another Ref',
+      [
+        { name: 'EMPTY', value: null, bytes: 0 },
+        { name: 'TABLE', value: { Ref: 'Table' }, bytes: 3000 },
+        { name: 'API_TOKEN', value: { Ref: 'ApiTokenCiphertext' }, bytes: 0 },
+      ],
+    ],
+  ])(
+    'with parameter-overrides, the receiving variable is the one set to !Ref <parameter>, found %s',
+    (_where, variables) => {
+      // Act
+      const warnings = budgetWarnings({
+        ...base,
+        format: 'parameter-overrides',
+        value: 'x'.repeat(1200),
+        name: 'ApiTokenCiphertext',
+        fn: fn(variables),
+      })
+      // Assess
+      expect(warnings).toEqual([
+        "warning: Fn's environment variables would take at least 4219 bytes (API_TOKEN: 1209; 2 others: 3010), over Lambda's 4096-byte limit for all environment variables: bundle the secrets into one variable (kms-secrets bundle), or ship them in a secrets file (--out FILE, read with file:FILE)",
+      ])
+    },
+  )
 
   it('with parameter-overrides and no matching variable, counts the value alone', () => {
     // Act
@@ -180,27 +194,6 @@ describe('budgetWarnings', () => {
     // Assess
     expect(atCfnLimit).toEqual([])
     expect(atMaxLength).toEqual([])
-  })
-
-  it('finds the variable set to !Ref <parameter> wherever it is among the others', () => {
-    // Prepare: a null value and another Ref come first
-    const others = fn([
-      { name: 'EMPTY', value: null, bytes: 0 },
-      { name: 'TABLE', value: { Ref: 'Table' }, bytes: 3000 },
-      { name: 'API_TOKEN', value: { Ref: 'ApiTokenCiphertext' }, bytes: 0 },
-    ])
-    // Act
-    const warnings = budgetWarnings({
-      ...base,
-      format: 'parameter-overrides',
-      value: 'x'.repeat(1200),
-      name: 'ApiTokenCiphertext',
-      fn: others,
-    })
-    // Assess
-    expect(warnings).toEqual([
-      "warning: Fn's environment variables would take at least 4219 bytes (API_TOKEN: 1209; 2 others: 3010), over Lambda's 4096-byte limit for all environment variables: bundle the secrets into one variable (kms-secrets bundle), or ship them in a secrets file (--out FILE, read with file:FILE)",
-    ])
   })
 
   it('a secrets file has no env budget; a template MaxLength is checked', () => {

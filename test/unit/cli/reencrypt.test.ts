@@ -1,34 +1,22 @@
 import { writeFileSync } from 'node:fs'
 import { DecryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   argv,
-  fakeKms,
+  cliTestSetup,
   KEY_ARN,
   KEY_ID,
   OTHER_KEY_ID,
   run,
+  runOk,
   SAMCONFIG,
   TEMPLATE,
-  tempDir,
 } from './harness.ts'
 
-let fake: ReturnType<typeof fakeKms>
-let tmp: ReturnType<typeof tempDir>
-beforeEach(() => {
-  fake = fakeKms()
-  tmp = tempDir()
-})
-afterEach(() => {
-  fake.kms.restore()
-  tmp.cleanup()
-})
+const { fake, tmp } = cliTestSetup()
 
-const encrypt = async (args: string[], stdin = 's3cr3t') => {
-  const result = await run(['encrypt', '--key-id', KEY_ID, ...args], { stdin })
-  expect(result.code).toBe(0)
-  return result.stdout
-}
+const encrypt = (args: string[], stdin = 's3cr3t') =>
+  runOk(['encrypt', '--key-id', KEY_ID, ...args], stdin)
 const check = (value: string, args: string[]) => run(['decrypt', ...args], { stdin: value })
 
 describe('kms-secrets reencrypt', () => {

@@ -1,22 +1,11 @@
 // startMoto's failure paths with fake binaries, and the helpers: no moto_server needed.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { awsEnv, freePort, startMoto } from '../../../scripts/local/moto.ts'
 import { ToolNotFoundError, toolNotFoundMessage } from '../../../scripts/local/tools.ts'
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
+import { portAccepts } from '../../support/net.ts'
 
 describe('start failures', () => {
   let dir: string
