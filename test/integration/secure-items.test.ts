@@ -9,7 +9,6 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   type AttributeValue,
-  CreateTableCommand,
   GetItemCommand,
   ScanCommand,
   UpdateItemCommand,
@@ -19,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
 import { awsEnv } from '../../scripts/local/moto.ts'
 import { buildFunction, functionsOf, readTemplate } from '../../scripts/template.ts'
-import { awsCliEncrypt, dynamoClient, kmsClient } from '../support/aws.ts'
+import { awsCliEncrypt, createItemsTable, dynamoClient, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
 
@@ -245,20 +244,7 @@ beforeAll(async () => {
   secrets.push(Uint8Array.from(dataKey.Plaintext as Uint8Array))
   dataKeyBlob = Buffer.from(dataKey.CiphertextBlob as Uint8Array).toString('base64')
 
-  await dynamo().send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'owner', AttributeType: 'S' },
-        { AttributeName: 'id', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'owner', KeyType: 'HASH' },
-        { AttributeName: 'id', KeyType: 'RANGE' },
-      ],
-    }),
-  )
+  await createItemsTable(dynamo(), TABLE)
 })
 
 afterAll(async () => {

@@ -11,14 +11,13 @@ import { createSocket, type Socket } from 'node:dgram'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb'
 import { CreateKeyCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { invoke } from '../../scripts/invoke.ts'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
 import { type RunningHttpsServer, startHttpsServer } from '../../scripts/local/https-server.ts'
 import { createTestPki } from '../../scripts/local/tls.ts'
-import { dynamoClient, kmsClient } from '../support/aws.ts'
+import { createItemsTable, dynamoClient, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
 
@@ -135,20 +134,7 @@ const itemsSetup = async () => {
   )
   secrets.push(dataKey.Plaintext as Uint8Array)
   const table = `${STACK}-items-${randomBytes(3).toString('hex')}`
-  await dynamoClient(motoEndpoint).send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'owner', AttributeType: 'S' },
-        { AttributeName: 'id', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'owner', KeyType: 'HASH' },
-        { AttributeName: 'id', KeyType: 'RANGE' },
-      ],
-    }),
-  )
+  await createItemsTable(dynamoClient(motoEndpoint), table)
   const secret = `pässwörd€-${randomBytes(12).toString('hex')}`
   secrets.push(secret)
   const create = JSON.parse(

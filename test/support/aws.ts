@@ -5,7 +5,11 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+} from '@aws-sdk/client-dynamodb'
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
 import { awsEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
 import { requireTool } from '../../scripts/local/tools.ts'
@@ -36,6 +40,23 @@ export function dynamoClient(endpoint: string, config: DynamoDBClientConfig = {}
  * the plaintext passed as a file (`fileb://`, exact bytes) that is removed afterwards.
  * Returns the base64 CiphertextBlob.
  */
+/** secure-items' table with the keys template.yaml gives it (owner, id), on moto. */
+export const createItemsTable = (client: DynamoDBClient, TableName: string) =>
+  client.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'owner', AttributeType: 'S' },
+        { AttributeName: 'id', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'owner', KeyType: 'HASH' },
+        { AttributeName: 'id', KeyType: 'RANGE' },
+      ],
+    }),
+  )
+
 export async function awsCliEncrypt(options: {
   endpoint: string
   keyId: string
