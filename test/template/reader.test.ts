@@ -13,12 +13,6 @@ import {
 const SMALL = `
 AWSTemplateFormatVersion: 2010-09-09
 Transform: AWS::Serverless-2016-10-31
-Parameters:
-  Stage: { Type: String, Default: dev }
-  Secret: { Type: String, NoEcho: true }
-Conditions:
-  IsProd: !Equals [!Ref Stage, prod]
-  NotProd: !Not [!Condition IsProd]
 Globals:
   Function:
     Runtime: nodejs24.x
@@ -29,9 +23,6 @@ Globals:
         SHARED: from-globals
         OVERRIDDEN: global
 Resources:
-  Table:
-    Type: AWS::DynamoDB::Table
-    Properties: { TableName: !Sub "\${AWS::StackName}-items" }
   Fn:
     Type: AWS::Serverless::Function
     Metadata:
@@ -54,12 +45,6 @@ Resources:
       Environment:
         Variables:
           OVERRIDDEN: local
-          TABLE: !Ref Table
-          TABLE_ARN: !GetAtt Table.Arn
-          SECRET: !Ref Secret
-          ONLY_PROD: !If [IsProd, yes-prod, !Ref AWS::NoValue]
-          JOINED: !Join [":", [!Ref Stage, !Select [1, !Split [",", "a,b,c"]]]]
-          ENCODED: !Base64 hi
   Plain:
     Type: AWS::Lambda::Function
     Properties: { Handler: index.handler, Runtime: nodejs22.x }

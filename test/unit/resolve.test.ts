@@ -21,43 +21,13 @@ import {
   resolveValue,
   textOf,
 } from '../../src/template/resolve.ts'
-
-const SMALL = parseTemplate(`
-Parameters:
-  Stage: { Type: String, Default: dev }
-  Secret: { Type: String, NoEcho: true }
-Conditions:
-  IsProd: !Equals [!Ref Stage, prod]
-  NotProd: !Not [!Condition IsProd]
-Globals:
-  Function:
-    Environment:
-      Variables:
-        SHARED: from-globals
-        OVERRIDDEN: global
-Resources:
-  Table:
-    Type: AWS::DynamoDB::Table
-    Properties: { TableName: !Sub "\${AWS::StackName}-items" }
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: src/fn/handler.main
-      Environment:
-        Variables:
-          OVERRIDDEN: local
-          TABLE: !Ref Table
-          TABLE_ARN: !GetAtt Table.Arn
-          SECRET: !Ref Secret
-          ONLY_PROD: !If [IsProd, yes-prod, !Ref AWS::NoValue]
-          JOINED: !Join [":", [!Ref Stage, !Select [1, !Split [",", "a,b,c"]]]]
-          ENCODED: !Base64 hi
-`)
+import { errorOf } from '../support/thrown.ts'
 
 /** Resources, parameters, mappings and conditions the cases below refer to. */
 const TEMPLATE = parseTemplate(`
 Parameters:
   Stage: { Type: String, Default: dev }
+  Secret: { Type: String, NoEcho: true }
   Count: { Type: Number, Default: 3 }
   Flag: { Type: String, Default: true }
   NoDefault: { Type: String }
@@ -69,11 +39,30 @@ Mappings:
 Conditions:
   IsDev: !Equals [!Ref Stage, dev]
   IsProd: !Equals [!Ref Stage, prod]
+  NotProd: !Not [!Condition IsProd]
   Twice: !And [!Condition IsDev, !Condition IsDev]
   NotABoolean: !Ref Stage
   Loop: !Not [!Condition Loop]
   RulesOnly: { "Fn::Contains": [[a], a] }
+Globals:
+  Function:
+    Environment:
+      Variables:
+        SHARED: from-globals
+        OVERRIDDEN: global
 Resources:
+  EnvFn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          OVERRIDDEN: local
+          TABLE: !Ref Table
+          TABLE_ARN: !GetAtt Table.Arn
+          SECRET: !Ref Secret
+          ONLY_PROD: !If [IsProd, yes-prod, !Ref AWS::NoValue]
+          JOINED: !Join [":", [!Ref Stage, !Select [1, !Split [",", "a,b,c"]]]]
+          ENCODED: !Base64 hi
   Table:
     Type: AWS::DynamoDB::Table
     Properties: { TableName: !Sub "\${AWS::StackName}-items" }
@@ -127,24 +116,19 @@ const deploy = (more: Partial<ResolveScope> = {}): ResolveScope => ({
   ...more,
 })
 const failure = (act: () => unknown) => {
-  let error: unknown
-  try {
-    act()
-  } catch (e) {
-    error = e
-  }
+  const error = errorOf(act)
   expect(error).toBeInstanceOf(TemplateError)
   return error as TemplateError
 }
 
 describe('resolveValue', () => {
-  const [fn] = functionResources(SMALL)
-  const env = (fn as NonNullable<typeof fn>).environment as Json
+  const fn = functionResources(TEMPLATE).find((f) => f.logicalId === 'EnvFn')
+  const env = fn?.environment as Json
 
   it('resolves parameters, pseudo parameters, resource names, conditions and functions', () => {
     // Prepare
     const scope: ResolveScope = {
-      template: SMALL,
+      template: TEMPLATE,
       parameters: { Secret: 's3cr3t' },
       pseudo: { 'AWS::StackName': 'app' },
       unfixed: 'placeholder',
@@ -166,7 +150,7 @@ describe('resolveValue', () => {
   it('takes the condition branch from the parameter values', () => {
     // Prepare
     const scope: ResolveScope = {
-      template: SMALL,
+      template: TEMPLATE,
       parameters: { Secret: 'x', Stage: 'prod' },
       unfixed: 'placeholder',
     }
@@ -181,7 +165,7 @@ describe('resolveValue', () => {
 
   it('names the parameter that has neither a value nor a Default', () => {
     // Prepare
-    const scope: ResolveScope = { template: SMALL, unfixed: 'placeholder' }
+    const scope: ResolveScope = { template: TEMPLATE, unfixed: 'placeholder' }
     // Act / Assess
     expect(() => resolveValue(env, scope)).toThrow(/parameter Secret has no Default/)
     expect(() => resolveValue({ Ref: 'Nope' }, scope)).toThrow(/unknown name Nope/)

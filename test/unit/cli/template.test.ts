@@ -10,6 +10,7 @@ import {
   samconfigStackName,
   type TemplateFile,
 } from '../../../src/cli/template.ts'
+import { errorOf } from '../../support/thrown.ts'
 import { SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
 
 let tmp: ReturnType<typeof tempDir>
@@ -36,12 +37,7 @@ Resources:
 ${properties}
 `
 const failure = (act: () => unknown) => {
-  let error: unknown
-  try {
-    act()
-  } catch (e) {
-    error = e
-  }
+  const error = errorOf(act)
   expect(error).toBeInstanceOf(CliUsageError)
   return (error as Error).message
 }
