@@ -148,7 +148,7 @@ export class TemplateScope {
     return {
       stackName: () => this.stackName(),
       region: this.#io.env.AWS_REGION ?? this.#io.env.AWS_DEFAULT_REGION,
-      ...(parameters !== undefined && { parameters }),
+      parameters,
     }
   }
 

@@ -44,16 +44,14 @@ export interface DeployValues {
   stackName: () => string
   region: string | undefined
   /** Parameter values of the deploy (they win over the template's Default). */
-  parameters?: Readonly<Record<string, string>>
+  parameters?: Readonly<Record<string, string>> | undefined
 }
 
 const scopeOf = (template: TemplateFile, values: DeployValues): ResolveScope => ({
   template: template.doc,
   parameters: values.parameters,
-  pseudo: {
-    'AWS::StackName': values.stackName,
-    ...(values.region ? { 'AWS::Region': values.region } : {}),
-  },
+  // An empty AWS_REGION is no region.
+  pseudo: { 'AWS::StackName': values.stackName, 'AWS::Region': values.region || undefined },
   unfixed: 'refuse',
 })
 

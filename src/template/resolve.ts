@@ -17,7 +17,7 @@ export interface ResolveScope {
   /** Parameter values (of a deploy, or given locally): they win over the Default. */
   parameters?: Readonly<Record<string, string>> | undefined
   /** Pseudo parameter values; a function is called only when the template uses that one. */
-  pseudo?: Readonly<Record<string, string | (() => string)>> | undefined
+  pseudo?: Readonly<Record<string, string | (() => string) | undefined>> | undefined
   unfixed: 'placeholder' | 'refuse'
 }
 

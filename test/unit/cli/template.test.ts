@@ -411,11 +411,14 @@ Conditions:
     expect(error).toMatch(message)
   })
 
-  it('without a region, ${AWS::Region} cannot be worked out', () => {
+  it.each([
+    ['no region', undefined],
+    ['an empty region', ''],
+  ])('with %s, ${AWS::Region} cannot be worked out', (_, region) => {
     // Prepare
     const t = template(fnTemplate('      FunctionName: !Sub "${AWS::Region}-fn"'))
     // Act
-    const error = failure(() => findFunction(t, 'Fn', { stackName: () => 's', region: undefined }))
+    const error = failure(() => findFunction(t, 'Fn', { stackName: () => 's', region }))
     // Assess
     expect(error).toMatch(/uses AWS::Region/)
   })
