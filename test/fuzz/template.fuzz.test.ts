@@ -58,7 +58,7 @@ const logicalId = fc.constantFrom(
 )
 const ALL_REFS = ['P', 'Q', 'Suffix', 'AWS::StackName', 'AWS::Region', 'Fn', 'Other', 'Table']
 
-describe('CLI template reader (src/template/resolve.ts)', () => {
+describe('CLI template reader (src/cli/template.ts)', () => {
   it(
     'any YAML-ish template: a function (name, variables) or a CliUsageError',
     async () => {
