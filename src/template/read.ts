@@ -203,6 +203,7 @@ export const mergeGlobals = (
   local: Json | undefined,
 ): Json | undefined => {
   if (local === undefined) return global
+  // Stryker disable next-line ConditionalExpression: the checks below give local for it too
   if (global === undefined) return local
   if (isIntrinsic(global) || isIntrinsic(local)) return local
   if (Array.isArray(global) && Array.isArray(local)) return [...global, ...local]

@@ -76,10 +76,10 @@ const kindOf = (value: Resolved): string => {
   return isRecord(value) ? 'a mapping' : 'text'
 }
 
-/** `Resource.Attribute` split at the first dot (an attribute may hold dots). */
-const splitAttribute = (text: string): Json[] => {
+/** `Resource.Attribute` split at the first dot (an attribute may hold dots); else undefined. */
+const splitAttribute = (text: string): [string, string] | undefined => {
   const dot = text.indexOf('.')
-  return dot < 0 ? [text] : [text.slice(0, dot), text.slice(dot + 1)]
+  return dot < 0 ? undefined : [text.slice(0, dot), text.slice(dot + 1)]
 }
 
 /** The property that fixes a resource's physical name, for the types the templates name. */
@@ -167,7 +167,7 @@ class Resolution {
       case 'Fn::Sub':
         return this.#sub(arg)
       case 'Fn::GetAtt': {
-        const parts = typeof arg === 'string' ? splitAttribute(arg) : arg
+        const parts = typeof arg === 'string' ? (splitAttribute(arg) ?? arg) : arg
         const [id, attribute] = this.#args(key, parts, 2)
         return this.#getAtt(
           this.#text(id as Json, argument),
@@ -222,7 +222,7 @@ class Resolution {
         return found
       }
       case 'Fn::Base64':
-        return Buffer.from(this.#text(arg, argument), 'utf8').toString('base64')
+        return Buffer.from(this.#text(arg, argument)).toString('base64')
       case 'Fn::GetAZs':
         return this.#unfixed('Fn::GetAZs', 'the Availability Zones are known only in AWS', () => {
           const region = this.#text(arg, argument) || this.#pseudo('AWS::Region')
@@ -351,8 +351,8 @@ class Resolution {
       if (literal === '!') return `\${${name}}`
       const local = own(variables, name)
       if (local !== undefined) return this.#text(local, `Fn::Sub variable ${name}`)
-      const [id, attribute] = splitAttribute(name) as [string, string | undefined]
-      if (attribute !== undefined) return this.#getAtt(id, attribute)
+      const attribute = splitAttribute(name)
+      if (attribute !== undefined) return this.#getAtt(...attribute)
       return textOf(this.#ref(name), `Fn::Sub \${${name}}`)
     })
   }

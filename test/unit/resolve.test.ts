@@ -99,7 +99,7 @@ Resources:
     Properties: { TopicName: alerts }
   Queue:
     Type: AWS::SQS::Queue
-    Properties: { QueueName: q }
+    Properties: { QueueName: q, undefined: not-its-name }
   Empty:
   Scalar: 3
 `)

@@ -100,10 +100,14 @@ describe('template conditions and AWS::NoValue', () => {
     const value = resolveIn(template, scope({ Pins: 'p' }), { Ref: 'Pins' }, 'Pins')
     const holds = conditionIn(template, scope(), 'NoPins', 'NoPins')
     const unknown = () => conditionIn(template, scope(), 'RulesOnly', 'Alias Condition')
+    const list = () => resolveIn(template, scope(), ['a'], 'Alias AliasName')
     // Assess
     expect(value).toBe('p')
     expect(holds).toBe(true)
     expect(unknown).toThrow(CliUsageError)
     expect(unknown).toThrow(/cannot work out Alias Condition/)
+    expect(list).toThrow(
+      /^cannot work out Alias AliasName from the template \(it is a list, not text\): pass --function-name$/,
+    )
   })
 })

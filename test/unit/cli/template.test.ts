@@ -381,7 +381,11 @@ Conditions:
     ],
     ['AWS::AccountId', '      FunctionName: !Sub "${AWS::AccountId}-fn"', /uses AWS::AccountId/],
     ['a broken !Join', '      FunctionName: !Join [1, 2]', /cannot work out Fn FunctionName/],
-    ['a null FunctionName', '      FunctionName: ~', /cannot work out Fn FunctionName/],
+    [
+      'a null FunctionName',
+      '      FunctionName: ~',
+      /^cannot work out Fn FunctionName from the template \(it is null, not text\): pass --function-name$/,
+    ],
     [
       'a !Join with a number as separator',
       '      FunctionName: !Join [1, [a, b]]',
