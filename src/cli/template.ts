@@ -108,9 +108,14 @@ export const findFunction = (
   }
   const scope = scopeOf(template, values)
   const variables = Object.entries(fn.environment).flatMap(([name, value]) => {
-    const resolved = knownValue(value, scope)
-    if (resolved === NO_VALUE) return []
-    const text = isText(resolved) ? String(resolved) : undefined
+    let text: string | undefined
+    try {
+      const resolved = resolveValue(value, scope)
+      if (resolved === NO_VALUE) return []
+      text = isText(resolved) ? String(resolved) : undefined
+    } catch {
+      // Not known here: the variable is listed without its value.
+    }
     return [{ name, value, text, bytes: text === undefined ? undefined : byteLength(text) }]
   })
   // Empty (declared only so that sam local passes it): the middleware then uses
@@ -131,16 +136,6 @@ export const findFunction = (
     )
   }
   return { logicalId, functionName, nameSource: 'FunctionName', variables }
-}
-
-/** A variable's value, undefined when it cannot be known here. */
-const knownValue = (value: Json, scope: ResolveScope) => {
-  try {
-    return resolveValue(value, scope)
-    // Stryker disable next-line BlockStatement: an empty catch gives undefined too
-  } catch {
-    return undefined
-  }
 }
 
 /** A name property as text; undefined when it is not set (or set to AWS::NoValue). */

@@ -360,6 +360,7 @@ describe('Fn::GetAtt', () => {
   it.each([
     ['an unknown resource', { 'Fn::GetAtt': ['Nope', 'Arn'] }, /^GetAtt of unknown resource Nope$/],
     ['text without a dot', { 'Fn::GetAtt': 'Table' }, /^Fn::GetAtt takes a list of 2$/],
+    ['a mapping', { 'Fn::GetAtt': { Table: 'Arn' } }, /^Fn::GetAtt takes a list of 2$/],
     ['a list of three', { 'Fn::GetAtt': ['Table', 'Arn', 'x'] }, /takes a list of 2$/],
     [
       'an attribute that is a list',
