@@ -288,6 +288,24 @@ Conditions:
     expect(stackName).not.toHaveBeenCalled()
   })
 
+  it('lists a variable whose value is no text (a list) without its value or size', () => {
+    // Prepare
+    const t = template(
+      fnTemplate(`      FunctionName: n
+      Environment:
+        Variables:
+          LIST: !Split [",", "a,b"]
+          TEXT: a`),
+    )
+    // Act
+    const fn = findFunction(t, 'Fn', scope())
+    // Assess
+    expect(fn.variables.map((v) => [v.name, v.text, v.bytes])).toEqual([
+      ['LIST', undefined, undefined],
+      ['TEXT', 'a', 1],
+    ])
+  })
+
   it("lets the stack name's own error through (no samconfig.toml: pass --stack-name)", () => {
     // Prepare
     const t = template(fnTemplate('      FunctionName: !Sub ${AWS::StackName}-fn'))
