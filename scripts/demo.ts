@@ -28,7 +28,7 @@ import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
 import { startFaultProxy } from './local/fault-proxy.ts'
 import { LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki } from './local/tls.ts'
-import { functionsOf, type ResolveContext, readTemplate, resolveValue } from './template.ts'
+import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const DECRYPT = 'TrentService.Decrypt'
@@ -57,7 +57,7 @@ async function useRealAws(region: string | undefined): Promise<string> {
   return resolved
 }
 
-function functionName(template: ReturnType<typeof readTemplate>, ctx: ResolveContext, id: string) {
+function functionName(template: ReturnType<typeof readTemplate>, ctx: ResolveScope, id: string) {
   const fn = functionsOf(template).find((f) => f.logicalId === id)
   const name = fn?.functionName === undefined ? undefined : resolveValue(fn.functionName, ctx)
   if (typeof name !== 'string') throw new Error(`template.yaml: no FunctionName for ${id}`)
@@ -185,9 +185,10 @@ async function run(argv: string[]): Promise<number> {
     report.stackName = stackName
 
     const template = readTemplate(join(ROOT, 'template.yaml'))
-    const ctx: ResolveContext = {
+    const ctx: ResolveScope = {
       template,
       pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
+      unfixed: 'placeholder',
     }
     const itemsName = functionName(template, ctx, 'SecureItemsFunction')
     const fetchName = functionName(template, ctx, 'SecureFetchFunction')

@@ -21,12 +21,12 @@ import { type RuntimeOutcome, startRuntimeApi } from './local/runtime-api.ts'
 import {
   buildFunction,
   functionsOf,
+  type LocalFunction,
   NO_VALUE,
-  type ResolveContext,
+  type ResolveScope,
   readTemplate,
   resolveValue,
   runtimeHandlerFile,
-  type TemplateFunction,
 } from './template.ts'
 
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
@@ -200,8 +200,8 @@ function readJsonFile(path: string, what: string): unknown {
  */
 export function envOverrides(
   data: unknown,
-  functions: TemplateFunction[],
-  fn: TemplateFunction,
+  functions: LocalFunction[],
+  fn: LocalFunction,
   source: string,
 ): Record<string, string> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
@@ -245,8 +245,8 @@ export function envOverrides(
 
 /** The function's environment: template values resolved, then the overrides. */
 export function functionEnvironment(
-  fn: TemplateFunction,
-  ctx: ResolveContext,
+  fn: LocalFunction,
+  ctx: ResolveScope,
   overrides: Record<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = {}
@@ -358,10 +358,11 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
       throw new InvokeUsageError(`--parameter-overrides: the template has no parameter ${name}`)
     }
   }
-  const ctx: ResolveContext = {
+  const ctx: ResolveScope = {
     template,
     parameters: options.parameterOverrides,
     pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
+    unfixed: 'placeholder',
   }
 
   const events =
@@ -562,7 +563,7 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
 }
 
 /** AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL, as Lambda sets them from LoggingConfig. */
-export function logLevels(fn: TemplateFunction, ctx: ResolveContext): Record<string, string> {
+export function logLevels(fn: LocalFunction, ctx: ResolveScope): Record<string, string> {
   const config = resolveValue(fn.properties.LoggingConfig ?? {}, ctx) as Record<string, unknown>
   if (config === null || typeof config !== 'object' || config.LogFormat !== 'JSON') {
     return { AWS_LAMBDA_LOG_FORMAT: 'Text' }

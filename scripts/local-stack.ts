@@ -16,7 +16,7 @@ import { samconfigValue } from './invoke.ts'
 import { startHttpsServer } from './local/https-server.ts'
 import { awsEnv, LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki } from './local/tls.ts'
-import { functionsOf, readTemplate, resolveValue } from './template.ts'
+import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 export const LOCAL_DIR = join(ROOT, '.local')
@@ -37,10 +37,11 @@ async function main(): Promise<void> {
 
     const template = readTemplate(join(ROOT, 'template.yaml'))
     const stackName = samconfigValue(join(ROOT, 'samconfig.toml'), 'stack_name') ?? 'local'
-    const ctx = {
+    const ctx: ResolveScope = {
       template,
       parameters: { UpstreamUrl: 'https://127.0.0.1/' },
       pseudo: { 'AWS::StackName': stackName, 'AWS::Region': LOCAL_REGION },
+      unfixed: 'placeholder',
     }
     const stack = await createStack(template, ctx, () => {}, stopping.signal)
     const nameOf = (logicalId: string): string => {

@@ -6,9 +6,9 @@
 //   Globals merged) with its handler, runtime, limits and esbuild build properties.
 // - esbuildOptionsOf(fn): the template's BuildProperties as esbuild API options, the way
 //   `sam build` (aws-lambda-builders) passes them to esbuild.
-// - resolveValue(value, ctx): evaluates the intrinsics a local run needs (Ref, Sub, GetAtt of
-//   a few attributes, If/Equals/Not/And/Or/Condition, Join, Select, Split, FindInMap,
-//   Base64, GetAZs, ImportValue) against parameter values and pseudo parameters.
+// - resolveValue / conditionValue / NO_VALUE: the intrinsic resolver,
+//   src/template/resolve.ts (re-exported here); a local run resolves with
+//   `unfixed: 'placeholder'`.
 // - runtimeHandlerFile / samBuiltHandler: which file the Node.js runtime loads for a Handler,
 //   and the Handler \`sam build\` writes into the built template.
 
@@ -20,7 +20,6 @@ import {
   type Json,
   type Template,
   TemplateError,
-  type TemplateResource,
 } from '../src/template/read.ts'
 
 export {
@@ -31,10 +30,19 @@ export {
   TemplateError,
   type TemplateResource,
 } from '../src/template/read.ts'
+export {
+  conditionValue,
+  LOCAL_PSEUDO,
+  NO_VALUE,
+  type Resolved,
+  type ResolveScope,
+  resolveValue,
+} from '../src/template/resolve.ts'
 
 // ----------------------------------------------------------------------------- functions
 
-export interface TemplateFunction extends FunctionResource {
+/** A function of the template as a local run builds and invokes it. */
+export interface LocalFunction extends FunctionResource {
   /** FunctionName property, raw (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
   functionName: Json | undefined
   /** Handler property: 'functions/secure-items/handler.handler'. */
@@ -68,7 +76,7 @@ function asNumber(value: Json | undefined, fallback: number, what: string): numb
 }
 
 /** Every Lambda function of the template (SAM and plain CloudFormation), Globals applied. */
-export function functionsOf(template: Template): TemplateFunction[] {
+export function functionsOf(template: Template): LocalFunction[] {
   return functionResources(template).map((fn) => {
     const { logicalId, properties, metadata } = fn
     const handler = properties.Handler
@@ -148,7 +156,7 @@ function keyValueList(name: string, value: Json, sep = '='): Record<string, stri
  * (bundle, platform node, target es2020, format cjs, minify) where a property is absent.
  * Throws on a property this reader does not know, rather than silently building differently.
  */
-export function esbuildOptionsOf(fn: TemplateFunction): EsbuildOptions {
+export function esbuildOptionsOf(fn: LocalFunction): EsbuildOptions {
   if (fn.buildMethod !== 'esbuild') {
     throw new TemplateError(`${fn.logicalId}: Metadata.BuildMethod is not esbuild`)
   }
@@ -234,7 +242,7 @@ export function esbuildOptionsOf(fn: TemplateFunction): EsbuildOptions {
  * Path of the built handler module relative to the build output folder, the way esbuild lays
  * it out: the entry point with its outbase stripped and the output extension applied.
  */
-export function builtHandlerPath(fn: TemplateFunction, options = esbuildOptionsOf(fn)): string {
+export function builtHandlerPath(fn: LocalFunction, options = esbuildOptionsOf(fn)): string {
   const entry = fn.entryPoints[0]
   if (entry === undefined) throw new TemplateError(`${fn.logicalId}: no entry point`)
   const outbase = (options.outbase ?? '').replace(/^\.\/?/, '').replace(/\/$/, '')
@@ -280,278 +288,6 @@ export function samBuiltHandler(handler: string, builtFiles: readonly string[]):
   return name
 }
 
-// ----------------------------------------------------------------------------- intrinsics
-
-export interface ResolveContext {
-  template: Template
-  /** Parameter values (overrides); parameters without one take their Default. */
-  parameters?: Record<string, string>
-  /** Pseudo parameters (AWS::StackName, AWS::Region, ...) on top of the local defaults. */
-  pseudo?: Record<string, string>
-}
-
-export const LOCAL_PSEUDO: Readonly<Record<string, string>> = {
-  'AWS::AccountId': '123456789012',
-  'AWS::Partition': 'aws',
-  'AWS::Region': 'us-east-1',
-  'AWS::StackId':
-    'arn:aws:cloudformation:us-east-1:123456789012:stack/local/00000000-0000-0000-0000-000000000000',
-  'AWS::StackName': 'local',
-  'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::NotificationARNs': '',
-}
-
-/** Marker for AWS::NoValue: the property (or list item) disappears. */
-export const NO_VALUE: unique symbol = Symbol('AWS::NoValue')
-export type Resolved = Json | typeof NO_VALUE
-
-function pseudoOf(ctx: ResolveContext, name: string): string | undefined {
-  return ctx.pseudo?.[name] ?? LOCAL_PSEUDO[name]
-}
-
-/** The value of parameter `name`: override, else Default; throws when it has neither. */
-export function parameterValue(ctx: ResolveContext, name: string): string {
-  const parameter = ctx.template.Parameters?.[name]
-  if (parameter === undefined) throw new TemplateError(`unknown parameter ${name}`)
-  const override = ctx.parameters?.[name]
-  if (override !== undefined) return override
-  if (parameter.Default !== undefined) return String(parameter.Default)
-  throw new TemplateError(
-    `parameter ${name} has no Default: pass --parameter-overrides ${name}=...`,
-  )
-}
-
-/**
- * Resource `logicalId`; `unknown` starts the error when there is none. A malformed one (null,
- * a scalar: CloudFormation would refuse the template) counts as one without type or properties.
- */
-function resourceOf(
-  ctx: ResolveContext,
-  logicalId: string,
-  unknown: string,
-): Partial<TemplateResource> {
-  const resource = ctx.template.Resources[logicalId]
-  if (resource === undefined) throw new TemplateError(`${unknown} ${logicalId}`)
-  return isRecord(resource) ? resource : {}
-}
-
-/** Physical name of a resource as far as the template fixes it (else its logical id). */
-function refOfResource(ctx: ResolveContext, logicalId: string): string {
-  const resource = resourceOf(ctx, logicalId, 'Ref to unknown name')
-  const nameProperty: Record<string, string> = {
-    'AWS::DynamoDB::Table': 'TableName',
-    'AWS::Serverless::Function': 'FunctionName',
-    'AWS::Lambda::Function': 'FunctionName',
-    'AWS::Logs::LogGroup': 'LogGroupName',
-    'AWS::SNS::Topic': 'TopicName',
-    'AWS::KMS::Alias': 'AliasName',
-    'AWS::IAM::Role': 'RoleName',
-  }
-  const property = nameProperty[String(resource.Type)]
-  const raw = property === undefined ? undefined : resource.Properties?.[property]
-  if (raw === undefined) return logicalId
-  const value = resolveValue(raw, ctx)
-  if (resource.Type === 'AWS::SNS::Topic' && typeof value === 'string') {
-    return `arn:${pseudoOf(ctx, 'AWS::Partition')}:sns:${pseudoOf(ctx, 'AWS::Region')}:${pseudoOf(ctx, 'AWS::AccountId')}:${value}`
-  }
-  return typeof value === 'string' ? value : logicalId
-}
-
-function getAtt(ctx: ResolveContext, logicalId: string, attribute: string): string {
-  const resource = resourceOf(ctx, logicalId, 'GetAtt of unknown resource')
-  const name = refOfResource(ctx, logicalId)
-  const partition = pseudoOf(ctx, 'AWS::Partition')
-  const region = pseudoOf(ctx, 'AWS::Region')
-  const account = pseudoOf(ctx, 'AWS::AccountId')
-  if (attribute === 'Arn') {
-    switch (resource.Type) {
-      case 'AWS::DynamoDB::Table':
-        return `arn:${partition}:dynamodb:${region}:${account}:table/${name}`
-      case 'AWS::Serverless::Function':
-      case 'AWS::Lambda::Function':
-        return `arn:${partition}:lambda:${region}:${account}:function:${name}`
-      case 'AWS::Logs::LogGroup':
-        return `arn:${partition}:logs:${region}:${account}:log-group:${name}:*`
-      case 'AWS::IAM::Role':
-        return `arn:${partition}:iam::${account}:role/${name}`
-      case 'AWS::KMS::Key':
-        return `arn:${partition}:kms:${region}:${account}:key/${logicalId}`
-    }
-  }
-  // Anything else (stream ARNs, generated ids): a recognisable local placeholder.
-  return `${logicalId}.${attribute}`
-}
-
-function evalCondition(ctx: ResolveContext, name: string, seen: Set<string>): boolean {
-  const definition = ctx.template.Conditions?.[name]
-  if (definition === undefined) throw new TemplateError(`unknown condition ${name}`)
-  if (seen.has(name)) throw new TemplateError(`condition ${name} refers to itself`)
-  const value = resolveInner(definition, ctx, new Set([...seen, name]))
-  if (typeof value !== 'boolean') throw new TemplateError(`condition ${name} is not a boolean`)
-  return value
-}
-
-/** Evaluates one template condition (Conditions section) with the context's parameters. */
-export function conditionValue(ctx: ResolveContext, name: string): boolean {
-  return evalCondition(ctx, name, new Set())
-}
-
-function substitute(ctx: ResolveContext, text: string, vars: Record<string, Resolved>): string {
-  return text.replace(/\$\{(!?)([^}]*)\}/g, (whole, literal: string, name: string) => {
-    if (literal === '!') return `\${${name}}`
-    const own = vars[name]
-    if (own !== undefined) {
-      if (typeof own === 'symbol' || typeof own === 'object') {
-        throw new TemplateError(`Fn::Sub variable ${name} is not a string`)
-      }
-      return String(own)
-    }
-    const pseudo = pseudoOf(ctx, name)
-    if (name.startsWith('AWS::')) {
-      if (pseudo === undefined) throw new TemplateError(`unknown pseudo parameter ${name}`)
-      return pseudo
-    }
-    if (ctx.template.Parameters?.[name] !== undefined) return parameterValue(ctx, name)
-    const dot = name.indexOf('.')
-    if (dot > 0) return getAtt(ctx, name.slice(0, dot), name.slice(dot + 1))
-    if (ctx.template.Resources[name] !== undefined) return refOfResource(ctx, name)
-    throw new TemplateError(`Fn::Sub: unknown name in ${whole}`)
-  })
-}
-
-function resolveInner(value: Json, ctx: ResolveContext, seen: Set<string>): Resolved {
-  if (Array.isArray(value)) {
-    const items: Json[] = []
-    for (const item of value) {
-      const r = resolveInner(item, ctx, seen)
-      if (r !== NO_VALUE) items.push(r)
-    }
-    return items
-  }
-  if (!isRecord(value)) return value
-  const keys = Object.keys(value)
-  const key = keys[0]
-  if (
-    keys.length === 1 &&
-    key !== undefined &&
-    (key === 'Ref' || key.startsWith('Fn::') || key === 'Condition')
-  ) {
-    const arg = value[key] as Json
-    const list = (n: number): Json[] => {
-      if (!Array.isArray(arg) || arg.length < n) {
-        throw new TemplateError(`${key} expects a list of ${n}, got ${JSON.stringify(arg)}`)
-      }
-      return arg
-    }
-    const str = (v: Json): string => {
-      const r = resolveInner(v, ctx, seen)
-      if (typeof r !== 'string' && typeof r !== 'number' && typeof r !== 'boolean') {
-        throw new TemplateError(`${key}: expected a string, got ${JSON.stringify(r)}`)
-      }
-      return String(r)
-    }
-    switch (key) {
-      case 'Ref': {
-        const name = String(arg)
-        if (name === 'AWS::NoValue') return NO_VALUE
-        if (name.startsWith('AWS::')) {
-          const pseudo = pseudoOf(ctx, name)
-          if (pseudo === undefined) throw new TemplateError(`unknown pseudo parameter ${name}`)
-          return pseudo
-        }
-        if (ctx.template.Parameters?.[name] !== undefined) return parameterValue(ctx, name)
-        return refOfResource(ctx, name)
-      }
-      case 'Condition':
-        return evalCondition(ctx, String(arg), seen)
-      case 'Fn::Sub': {
-        if (typeof arg === 'string') return substitute(ctx, arg, {})
-        const [text, vars] = list(1)
-        const resolvedVars: Record<string, Resolved> = {}
-        if (isRecord(vars)) {
-          for (const [k, v] of Object.entries(vars)) resolvedVars[k] = resolveInner(v, ctx, seen)
-        }
-        return substitute(ctx, String(text), resolvedVars)
-      }
-      case 'Fn::GetAtt': {
-        const parts = typeof arg === 'string' ? arg.split(/\.(.*)/s) : list(2)
-        return getAtt(ctx, str(parts[0] as Json), str(parts[1] as Json))
-      }
-      case 'Fn::If': {
-        const [name, whenTrue, whenFalse] = list(3)
-        return evalCondition(ctx, String(name), seen)
-          ? resolveInner(whenTrue as Json, ctx, seen)
-          : resolveInner(whenFalse as Json, ctx, seen)
-      }
-      case 'Fn::Equals': {
-        const [a, b] = list(2)
-        return str(a as Json) === str(b as Json)
-      }
-      case 'Fn::Not': {
-        const [a] = list(1)
-        const r = resolveInner(a as Json, ctx, seen)
-        if (typeof r !== 'boolean') throw new TemplateError('Fn::Not expects a condition')
-        return !r
-      }
-      case 'Fn::And':
-      case 'Fn::Or': {
-        const results = list(2).map((c) => resolveInner(c, ctx, seen))
-        if (results.some((r) => typeof r !== 'boolean')) {
-          throw new TemplateError(`${key} expects conditions`)
-        }
-        return key === 'Fn::And'
-          ? results.every((r) => r === true)
-          : results.some((r) => r === true)
-      }
-      case 'Fn::Join': {
-        const [sep, items] = list(2)
-        const resolved = resolveInner(items as Json, ctx, seen)
-        if (!Array.isArray(resolved)) throw new TemplateError('Fn::Join expects a list')
-        return resolved.map((i) => String(i)).join(String(sep))
-      }
-      case 'Fn::Select': {
-        const [index, items] = list(2)
-        const resolved = resolveInner(items as Json, ctx, seen)
-        if (!Array.isArray(resolved)) throw new TemplateError('Fn::Select expects a list')
-        const picked = resolved[Number(str(index as Json))]
-        if (picked === undefined) throw new TemplateError('Fn::Select index out of range')
-        return picked
-      }
-      case 'Fn::Split': {
-        const [sep, text] = list(2)
-        return str(text as Json).split(String(sep))
-      }
-      case 'Fn::FindInMap': {
-        const [map, top, second] = list(3).map((v) => str(v))
-        const found = ctx.template.Mappings?.[map as string]?.[top as string]?.[second as string]
-        if (found === undefined) throw new TemplateError(`Fn::FindInMap ${map}/${top}/${second}`)
-        return found
-      }
-      case 'Fn::Base64':
-        return Buffer.from(str(arg), 'utf8').toString('base64')
-      case 'Fn::GetAZs': {
-        const region = str(arg) || (pseudoOf(ctx, 'AWS::Region') as string)
-        return [`${region}a`, `${region}b`, `${region}c`]
-      }
-      case 'Fn::ImportValue':
-        return `ImportValue:${str(arg)}`
-      default:
-        throw new TemplateError(`${key} is not supported by the local resolver`)
-    }
-  }
-  const out: Record<string, Json> = {}
-  for (const [k, v] of Object.entries(value)) {
-    const r = resolveInner(v, ctx, seen)
-    if (r !== NO_VALUE) out[k] = r
-  }
-  return out
-}
-
-/** Resolves the intrinsics in `value` (see the header); AWS::NoValue yields NO_VALUE. */
-export function resolveValue(value: Json, ctx: ResolveContext): Resolved {
-  return resolveInner(value, ctx, new Set())
-}
-
 // ----------------------------------------------------------------------------- build
 
 export interface BuiltFunction {
@@ -567,7 +303,7 @@ export interface BuiltFunction {
  * into `outdir`; `root` is the CodeUri folder the entry points are relative to.
  */
 export async function buildFunction(
-  fn: TemplateFunction,
+  fn: LocalFunction,
   root: string,
   outdir: string,
 ): Promise<BuiltFunction> {

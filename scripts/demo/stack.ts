@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-kms'
 import {
   type Json,
-  type ResolveContext,
+  type ResolveScope,
   resolveValue,
   type Template,
   type TemplateResource,
@@ -43,7 +43,7 @@ function resource(template: Template, logicalId: string, type: string): Template
 }
 
 function resolved(
-  ctx: ResolveContext,
+  ctx: ResolveScope,
   value: Json | undefined,
   what: string,
 ): Record<string, unknown> | string {
@@ -53,7 +53,7 @@ function resolved(
   throw new Error(`template.yaml: ${what} does not resolve to a value`)
 }
 
-function text(ctx: ResolveContext, value: Json | undefined, what: string): string {
+function text(ctx: ResolveScope, value: Json | undefined, what: string): string {
   const result = resolved(ctx, value, what)
   if (typeof result !== 'string') throw new Error(`template.yaml: ${what} is not a string`)
   return result
@@ -65,7 +65,7 @@ function text(ctx: ResolveContext, value: Json | undefined, what: string): strin
  */
 export async function createStack(
   template: Template,
-  ctx: ResolveContext,
+  ctx: ResolveScope,
   created: (step: StackStep) => void,
   signal: AbortSignal,
 ): Promise<DemoStack> {

@@ -1,16 +1,17 @@
 import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { CliUsageError } from './errors.ts'
+import type { CliIo } from './io.ts'
+import { suggest } from './suggest.ts'
 import {
+  type DeployValues,
   defaultSamconfig,
   findFunction,
   loadTemplate,
   samconfigStackName,
-  type Template,
-  type TemplateFunction,
-} from '../template/resolve.ts'
-import { CliUsageError } from './errors.ts'
-import type { CliIo } from './io.ts'
-import { suggest } from './suggest.ts'
+  type TemplateFile,
+  type TemplateFunctionEnv,
+} from './template.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
@@ -112,8 +113,8 @@ const listOf = (values: Values, name: string): string[] =>
 export class TemplateScope {
   readonly #values: Values
   readonly #io: CliIo
-  #template: Promise<Template> | undefined
-  #stackName: Promise<string> | undefined
+  #template: TemplateFile | undefined
+  #stackName: string | undefined
 
   constructor(values: Values, io: CliIo) {
     this.#values = values
@@ -125,14 +126,14 @@ export class TemplateScope {
     return path === undefined ? undefined : resolve(this.#io.cwd, path)
   }
 
-  template(): Promise<Template> {
+  template(): TemplateFile {
     this.#template ??= loadTemplate(this.path as string)
     return this.#template
   }
 
-  stackName(): Promise<string> {
+  stackName(): string {
     const given = stringOf(this.#values, 'stack-name')
-    if (given !== undefined) return Promise.resolve(given)
+    if (given !== undefined) return given
     const samconfig = stringOf(this.#values, 'samconfig')
     const path =
       samconfig === undefined
@@ -142,19 +143,24 @@ export class TemplateScope {
     return this.#stackName
   }
 
-  async function(logicalId: string): Promise<TemplateFunction> {
-    const region = this.#io.env.AWS_REGION ?? this.#io.env.AWS_DEFAULT_REGION
-    return findFunction(await this.template(), logicalId, {
+  /** The deploy's values: the stack name (read when used), the region, these parameters. */
+  deployValues(parameters?: Readonly<Record<string, string>>): DeployValues {
+    return {
       stackName: () => this.stackName(),
-      region,
-    })
+      region: this.#io.env.AWS_REGION ?? this.#io.env.AWS_DEFAULT_REGION,
+      parameters,
+    }
+  }
+
+  function(logicalId: string): TemplateFunctionEnv {
+    return findFunction(this.template(), logicalId, this.deployValues())
   }
 }
 
 export interface Target {
   context: Record<string, string>
   /** The template's function, when the context came from --template/--function. */
-  fn: TemplateFunction | undefined
+  fn: TemplateFunctionEnv | undefined
 }
 
 /**
@@ -186,9 +192,9 @@ export const resolveTarget = async (
     return undefined
   }
   const context: Record<string, string> = {}
-  let fn: TemplateFunction | undefined
+  let fn: TemplateFunctionEnv | undefined
   if (logicalId !== undefined) {
-    fn = await scope.function(logicalId)
+    fn = scope.function(logicalId)
     context.LambdaFunctionName = fn.functionName
   }
   if (functionName !== undefined) context.LambdaFunctionName = functionName

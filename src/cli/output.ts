@@ -1,6 +1,6 @@
 import { isEnvName } from '../core/decrypt.ts'
-import { byteLength, type TemplateFunction } from '../template/resolve.ts'
 import { CliUsageError } from './errors.ts'
+import { byteLength, type TemplateFunctionEnv } from './template.ts'
 
 export const FORMATS = ['value', 'env-json', 'parameter-overrides'] as const
 export type Format = (typeof FORMATS)[number]
@@ -60,7 +60,7 @@ export const render = ({ format, value, name, logicalId }: Rendered): string => 
 
 export interface BudgetInput extends Rendered {
   /** The function from --template, whose other variables count too. */
-  fn: TemplateFunction | undefined
+  fn: TemplateFunctionEnv | undefined
   /** Parameter limits from the template (MaxLength), for parameter-overrides. */
   maxLength: number | undefined
   /** Written to a secrets file: no env budget applies. */

@@ -1,6 +1,6 @@
 // The one reader of CloudFormation / SAM templates (template.yaml, pipeline.yaml) and of
-// samconfig.toml, for the kms-secrets CLI (src/template/resolve.ts) and the dev tooling
-// (scripts/template.ts). Reads only: nothing is resolved here. Depends on `yaml` alone.
+// samconfig.toml, for the kms-secrets CLI (src/cli/template.ts) and the dev tooling
+// (scripts/template.ts). Reads only: src/template/resolve.ts resolves. Depends on `yaml` alone.
 //
 // - readTemplate(path) / parseTemplate(text): CloudFormation YAML (or JSON) -> plain JS, the
 //   short-form intrinsic tags (!Ref, !Sub, !GetAtt, ...) turned into their long form
@@ -203,6 +203,7 @@ export const mergeGlobals = (
   local: Json | undefined,
 ): Json | undefined => {
   if (local === undefined) return global
+  // Stryker disable next-line ConditionalExpression: the checks below give local for it too
   if (global === undefined) return local
   if (isIntrinsic(global) || isIntrinsic(local)) return local
   if (Array.isArray(global) && Array.isArray(local)) return [...global, ...local]

@@ -1,250 +1,364 @@
-// The CLI's use of the template reader (src/template/read.ts): a function's name (the
-// LambdaFunctionName encryption context) and its environment variables. Intrinsic functions
-// are read as plain data ({ 'Fn::Sub': ... }, { Ref: ... }) and only the few that name a
-// function are resolved, here.
+// The one resolver of CloudFormation intrinsic functions, for the kms-secrets CLI
+// (src/cli/template.ts) and the dev tooling (scripts/template.ts: invoke, demo, bench, local
+// stack). It evaluates the plain data src/template/read.ts reads ({ 'Fn::Sub': ... }): Ref,
+// Condition, Fn::Sub, GetAtt, If, Equals, Not, And, Or, Join, Select, Split, FindInMap,
+// Base64, GetAZs and ImportValue. Synchronous: a pseudo parameter given as a function (the
+// CLI's stack name, read from samconfig.toml) is asked for only when the template uses it.
+//
+// What the template does not fix (a name CloudFormation generates, an attribute, another
+// stack's export, the Availability Zones, a pseudo parameter the scope lacks) follows the
+// scope's `unfixed`: 'placeholder' gives local stand-ins (LOCAL_PSEUDO, ARNs made of them,
+// `<LogicalId>.<Attribute>`, `ImportValue:<name>`), 'refuse' a MissingValueError naming it.
 
-import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { CliUsageError } from '../cli/errors.ts'
-import {
-  type Template as CfnTemplate,
-  functionResources,
-  isRecord,
-  type Json,
-  readTemplate,
-  samconfigParameter,
-  TemplateError,
-} from './read.ts'
-
-export interface Template {
-  path: string
-  doc: CfnTemplate
-}
-
-export const loadTemplate = async (path: string): Promise<Template> => {
-  try {
-    return { path, doc: readTemplate(path) }
-  } catch (error) {
-    throw error instanceof TemplateError ? new CliUsageError(error.message) : error
-  }
-}
+import { isRecord, type Json, type Template, TemplateError } from './read.ts'
 
 export interface ResolveScope {
-  /** Stack name, when the caller knows it (--stack-name); else looked up in samconfig.toml. */
-  stackName: () => Promise<string>
-  region: string | undefined
-  /** Parameter values of the deploy (they win over the template's Default). */
-  parameters?: Readonly<Record<string, string>>
+  template: Template
+  /** Parameter values (of a deploy, or given locally): they win over the Default. */
+  parameters?: Readonly<Record<string, string>> | undefined
+  /** Pseudo parameter values; a function is called only when the template uses that one. */
+  pseudo?: Readonly<Record<string, string | (() => string) | undefined>> | undefined
+  unfixed: 'placeholder' | 'refuse'
 }
 
-export interface TemplateFunction {
-  logicalId: string
-  /** The name the middleware puts in the context (KMS_SECRETS_FUNCTION_NAME if set there). */
-  functionName: string
-  /** Where it came from, for the stderr note. */
-  nameSource: 'FunctionName' | 'KMS_SECRETS_FUNCTION_NAME'
-  /**
-   * Environment variables (Globals merged; those an `!If` leaves out with AWS::NoValue are
-   * dropped), with the value and its size when they are known.
-   */
-  variables: Array<{
-    name: string
-    value: Json
-    text?: string | undefined
-    bytes: number | undefined
-  }>
+/** A value the scope has not: `uses` names it (a parameter, AWS::Region, Table.Arn, ...). */
+export class MissingValueError extends TemplateError {
+  readonly uses: string
+
+  constructor(uses: string, message: string) {
+    super(message)
+    this.uses = uses
+  }
 }
 
-export const findFunction = async (
-  template: Template,
-  logicalId: string,
-  scope: ResolveScope,
-): Promise<TemplateFunction> => {
-  const functions = functionResources(template.doc)
-  const fn = functions.find((f) => f.logicalId === logicalId)
-  if (fn === undefined) {
-    const known = functions.map((f) => f.logicalId)
-    throw new CliUsageError(
-      `${template.path} has no function ${logicalId} (functions: ${known.join(', ') || 'none'})`,
-    )
-  }
-  const resolver = new Resolver(template, scope)
-  const sized = (
-    await Promise.all(
-      Object.entries(fn.environment).map(async ([name, value]) => {
-        if (await resolver.isNoValue(value)) return []
-        const text = await resolver.tryResolve(value)
-        return [{ name, value, text, bytes: text === undefined ? undefined : byteLength(text) }]
-      }),
-    )
-  ).flat()
-  const override = fn.environment.KMS_SECRETS_FUNCTION_NAME
-  const overrideName =
-    override === undefined
-      ? ''
-      : await resolver.resolve(override, `${logicalId} KMS_SECRETS_FUNCTION_NAME`)
-  // Empty (declared only so that sam local passes it): the middleware then uses
-  // AWS_LAMBDA_FUNCTION_NAME, the FunctionName below.
-  if (overrideName !== '') {
-    return {
-      logicalId,
-      functionName: overrideName,
-      nameSource: 'KMS_SECRETS_FUNCTION_NAME',
-      variables: sized,
-    }
-  }
-  const functionName = fn.properties.FunctionName
-  if (functionName === undefined) {
-    throw new CliUsageError(
-      `${logicalId} has no FunctionName: CloudFormation makes one up at deploy time, so the encryption context cannot be known now; set FunctionName in the template, or pass --function-name`,
-    )
-  }
-  const name = await resolver.resolve(functionName, `${logicalId} FunctionName`)
-  return { logicalId, functionName: name, nameSource: 'FunctionName', variables: sized }
+/** Every pseudo parameter but AWS::NoValue, with the value a local run gives it. */
+export const LOCAL_PSEUDO: Readonly<Record<string, string>> = {
+  'AWS::AccountId': '123456789012',
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'us-east-1',
+  'AWS::StackId':
+    'arn:aws:cloudformation:us-east-1:123456789012:stack/local/00000000-0000-0000-0000-000000000000',
+  'AWS::StackName': 'local',
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::NotificationARNs': '',
 }
 
-/** One template value resolved like a function name is (plain text, !Ref, !Sub, !Join, !If). */
-export const resolveIn = (template: Template, scope: ResolveScope, node: Json, what: string) =>
-  new Resolver(template, scope).resolve(node, what)
+/** AWS::NoValue: the property (or list item) disappears. */
+export const NO_VALUE: unique symbol = Symbol('AWS::NoValue')
+export type Resolved = Json | typeof NO_VALUE
 
-/** Whether a condition of the template holds for these parameters. */
-export const conditionIn = (template: Template, scope: ResolveScope, name: string, what: string) =>
-  new Resolver(template, scope).holds(name, what)
+/** Resolves the intrinsics in `value`; AWS::NoValue (or an !If choosing it) gives NO_VALUE. */
+export const resolveValue = (value: Json, scope: ResolveScope): Resolved =>
+  new Resolution(scope).value(value)
 
-// Stryker disable next-line StringLiteral: an unknown encoding ('') falls back to UTF-8
-export const byteLength = (text: string) => Buffer.byteLength(text, 'utf8')
+/** A resolved value as text: a string, number or boolean, as CloudFormation reads them. */
+export const textOf = (value: Resolved, what: string): string => {
+  if (!isText(value)) throw new TemplateError(`${what} is ${kindOf(value)}, not text`)
+  return String(value)
+}
 
-/** Resolves the intrinsics a function name is usually made of; anything else is "unknown". */
-class Resolver {
-  readonly #template: Template
+/** Whether condition `name` of the template holds in this scope. */
+export const conditionValue = (scope: ResolveScope, name: string): boolean =>
+  new Resolution(scope).condition(name)
+
+/** An own entry of a mapping: a key such as `constructor` reads nothing inherited. */
+const own = (record: unknown, key: string): Json | undefined =>
+  isRecord(record) && Object.hasOwn(record, key) ? record[key] : undefined
+
+export const isText = (value: Resolved | undefined): value is string | number | boolean =>
+  ['string', 'number', 'boolean'].includes(typeof value)
+
+/** What a value is, for an error: never the value itself (it may come from a secret). */
+const kindOf = (value: Resolved): string => {
+  if (value === NO_VALUE) return 'AWS::NoValue'
+  if (Array.isArray(value)) return 'a list'
+  if (value === null) return 'null'
+  return isRecord(value) ? 'a mapping' : 'text'
+}
+
+/** `Resource.Attribute` split at the first dot (an attribute may hold dots); else undefined. */
+const splitAttribute = (text: string): [string, string] | undefined => {
+  const dot = text.indexOf('.')
+  return dot < 0 ? undefined : [text.slice(0, dot), text.slice(dot + 1)]
+}
+
+/** The property that fixes a resource's physical name, for the types the templates name. */
+const NAME_PROPERTY = new Map([
+  ['AWS::DynamoDB::Table', 'TableName'],
+  ['AWS::Serverless::Function', 'FunctionName'],
+  ['AWS::Lambda::Function', 'FunctionName'],
+  ['AWS::Logs::LogGroup', 'LogGroupName'],
+  ['AWS::SNS::Topic', 'TopicName'],
+  ['AWS::KMS::Alias', 'AliasName'],
+  ['AWS::IAM::Role', 'RoleName'],
+])
+
+interface ArnParts {
+  partition: string
+  region: string
+  account: string
+  /** The physical name (a key: its logical id). */
+  name: string
+}
+
+const functionArn = (p: ArnParts) =>
+  `arn:${p.partition}:lambda:${p.region}:${p.account}:function:${p.name}`
+
+/** The ARN of a resource, for the types whose ARN the local tooling builds. */
+const ARN = new Map<string, (p: ArnParts) => string>([
+  [
+    'AWS::DynamoDB::Table',
+    (p) => `arn:${p.partition}:dynamodb:${p.region}:${p.account}:table/${p.name}`,
+  ],
+  ['AWS::Serverless::Function', functionArn],
+  ['AWS::Lambda::Function', functionArn],
+  [
+    'AWS::Logs::LogGroup',
+    (p) => `arn:${p.partition}:logs:${p.region}:${p.account}:log-group:${p.name}:*`,
+  ],
+  ['AWS::IAM::Role', (p) => `arn:${p.partition}:iam::${p.account}:role/${p.name}`],
+  ['AWS::KMS::Key', (p) => `arn:${p.partition}:kms:${p.region}:${p.account}:key/${p.name}`],
+])
+
+/** One resolution in one scope. */
+class Resolution {
   readonly #scope: ResolveScope
+  /** Conditions and names being resolved: a cycle (CloudFormation refuses one) stops. */
+  readonly #within = new Set<string>()
 
-  constructor(template: Template, scope: ResolveScope) {
-    this.#template = template
+  constructor(scope: ResolveScope) {
     this.#scope = scope
   }
 
-  tryResolve(node: Json): Promise<string | undefined> {
-    // Stryker disable next-line StringLiteral: `what` only names the value in errors, swallowed here
-    return this.resolve(node, '').catch(() => undefined)
-  }
-
-  /** `!Ref AWS::NoValue`, or an `!If` that chooses it: the property is left out. */
-  async isNoValue(node: Json): Promise<boolean> {
-    if (!isRecord(node)) return false
-    if (node.Ref === 'AWS::NoValue') return true
-    const branch = await this.#ifBranch(node, '').catch(() => undefined)
-    return branch !== undefined && this.isNoValue(branch)
-  }
-
-  /** The branch an `!If [Condition, a, b]` takes; undefined when `node` is no `!If`. */
-  async #ifBranch(node: Record<string, Json>, what: string): Promise<Json | undefined> {
-    const fnIf = node['Fn::If']
-    if (!Array.isArray(fnIf) || fnIf.length !== 3 || typeof fnIf[0] !== 'string') return undefined
-    return (await this.#condition(fnIf[0], what, 0)) ? fnIf[1] : fnIf[2]
-  }
-
-  holds(name: string, what: string): Promise<boolean> {
-    return this.#condition(name, what, 0)
-  }
-
-  /** A condition made of !Equals, !Not and !Condition over values that resolve. */
-  #condition(name: string, what: string, depth: number): Promise<boolean> {
-    const conditions = this.#template.doc.Conditions
-    const node = isRecord(conditions) && Object.hasOwn(conditions, name) ? conditions[name] : null
-    return this.#truth(node as Json, what, depth)
-  }
-
-  async #truth(node: Json, what: string, depth: number): Promise<boolean> {
-    // A cycle (which CloudFormation refuses) stops here instead of looping.
-    if (!isRecord(node) || depth > 16) return this.#unknown(what)
-    if (typeof node.Condition === 'string') return this.#condition(node.Condition, what, depth + 1)
-    const equals = node['Fn::Equals']
-    if (Array.isArray(equals) && equals.length === 2) {
-      const [a, b] = await Promise.all(equals.map((side) => this.resolve(side, what)))
-      return a === b
+  value(node: Json): Resolved {
+    if (Array.isArray(node)) return node.map((item) => this.value(item)).filter(isPresent)
+    if (!isRecord(node)) return node
+    const keys = Object.keys(node)
+    const key = keys[0] as string
+    if (keys.length === 1 && isIntrinsic(key, node[key] as Json)) {
+      return this.#intrinsic(key, node[key] as Json)
     }
-    const not = node['Fn::Not']
-    if (Array.isArray(not) && not.length === 1) {
-      return !(await this.#truth(not[0] as Json, what, depth + 1))
-    }
-    return this.#unknown(what)
-  }
-
-  async resolve(node: Json, what: string): Promise<string> {
-    if (['string', 'number', 'boolean'].includes(typeof node)) return String(node)
-    if (isRecord(node)) {
-      if (typeof node.Ref === 'string') return this.#ref(node.Ref, what)
-      const branch = await this.#ifBranch(node, what)
-      if (branch !== undefined) return this.resolve(branch, what)
-      if (node['Fn::Sub'] !== undefined) return this.#sub(node['Fn::Sub'], what)
-      const join = node['Fn::Join']
-      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
-        const parts = await Promise.all(join[1].map((part: Json) => this.resolve(part, what)))
-        return parts.join(join[0])
-      }
-    }
-    return this.#unknown(what)
-  }
-
-  #unknown(what: string): never {
-    throw new CliUsageError(
-      `cannot work out ${what} from the template (only plain text, !Sub, !Ref and !Join of them): pass --function-name`,
+    // Entries, not assignments: a key named __proto__ stays a key.
+    return Object.fromEntries(
+      Object.entries(node)
+        .map(([name, item]): [string, Resolved] => [name, this.value(item)])
+        .filter((entry): entry is [string, Json] => isPresent(entry[1])),
     )
   }
 
-  async #ref(name: string, what: string): Promise<string> {
-    if (name === 'AWS::StackName') return this.#scope.stackName()
-    if (name === 'AWS::Region' && this.#scope.region) return this.#scope.region
-    const given = this.#scope.parameters
-    if (given !== undefined && Object.hasOwn(given, name)) return given[name] as string
-    const parameters = this.#template.doc.Parameters
-    const parameter = isRecord(parameters) ? parameters[name] : undefined
-    if (isRecord(parameter) && typeof parameter.Default === 'string') return parameter.Default
-    throw new CliUsageError(
-      `cannot work out ${what} from the template: it uses ${name}, which has no value here; pass --function-name`,
-    )
+  #text(node: Json, what: string): string {
+    return textOf(this.value(node), what)
   }
 
-  async #sub(sub: Json, what: string): Promise<string> {
-    const [text, variables] = Array.isArray(sub) ? sub : [sub, {}]
-    if (typeof text !== 'string') return this.#unknown(what)
-    let out = ''
-    let last = 0
-    for (const match of text.matchAll(/\$\{(!?)([^}]*)\}/g)) {
-      out += text.slice(last, match.index)
-      last = match.index + match[0].length
-      // Stryker disable next-line StringLiteral: ([^}]*) always takes part (maybe empty): the default is for the type
-      const [, literal, name = ''] = match
-      if (literal) {
-        out += `\${${name}}`
-        continue
+  condition(name: string): boolean {
+    const definition = own(this.#scope.template.Conditions, name)
+    if (definition === undefined) throw new TemplateError(`unknown condition ${name}`)
+    return this.#guarded(`condition ${name}`, () => this.#boolean(definition, `condition ${name}`))
+  }
+
+  #intrinsic(key: string, arg: Json): Resolved {
+    const argument = `an argument of ${key}`
+    switch (key) {
+      case 'Ref':
+        if (typeof arg !== 'string') throw new TemplateError('Ref takes a name')
+        return this.#ref(arg)
+      case 'Condition':
+        return this.condition(arg as string)
+      case 'Fn::Sub':
+        return this.#sub(arg)
+      case 'Fn::GetAtt': {
+        const parts = typeof arg === 'string' ? (splitAttribute(arg) ?? arg) : arg
+        const [id, attribute] = this.#args(key, parts, 2)
+        return this.#getAtt(
+          this.#text(id as Json, argument),
+          this.#text(attribute as Json, argument),
+        )
       }
-      const local = isRecord(variables) ? variables[name] : undefined
-      out += local === undefined ? await this.#ref(name, what) : await this.resolve(local, what)
+      case 'Fn::If': {
+        const [name, whenTrue, whenFalse] = this.#args(key, arg, 3)
+        if (typeof name !== 'string') throw new TemplateError('Fn::If takes a condition name first')
+        return this.value((this.condition(name) ? whenTrue : whenFalse) as Json)
+      }
+      case 'Fn::Equals': {
+        const [a, b] = this.#args(key, arg, 2)
+        return this.#text(a as Json, argument) === this.#text(b as Json, argument)
+      }
+      case 'Fn::Not':
+        return !this.#boolean(this.#args(key, arg, 1)[0] as Json, argument)
+      case 'Fn::And':
+      case 'Fn::Or': {
+        // Every condition is evaluated (CloudFormation checks them all), then combined.
+        const values = this.#args(key, arg, 2, 10).map((c) => this.#boolean(c, argument))
+        return key === 'Fn::And' ? !values.includes(false) : values.includes(true)
+      }
+      case 'Fn::Join': {
+        const [separator, items] = this.#args(key, arg, 2)
+        if (typeof separator !== 'string')
+          throw new TemplateError('Fn::Join takes a text separator')
+        return this.#list(items as Json, key)
+          .map((item) => this.#text(item, `an item of ${key}`))
+          .join(separator)
+      }
+      case 'Fn::Select': {
+        const [index, items] = this.#args(key, arg, 2)
+        const list = this.#list(items as Json, key)
+        const at = this.#text(index as Json, argument)
+        // Own keys of a list are its indexes as written canonically: "1", not " 1" or "1.0".
+        const picked = Object.hasOwn(list, at) ? list[Number(at)] : undefined
+        if (picked === undefined) throw new TemplateError('Fn::Select: the index is out of range')
+        return picked
+      }
+      case 'Fn::Split': {
+        const [separator, source] = this.#args(key, arg, 2)
+        if (typeof separator !== 'string')
+          throw new TemplateError('Fn::Split takes a text separator')
+        return this.#text(source as Json, argument).split(separator)
+      }
+      case 'Fn::FindInMap': {
+        const [map, top, second] = this.#args(key, arg, 3).map((name) => this.#text(name, argument))
+        const mapping = own(this.#scope.template.Mappings, map as string)
+        const found = own(own(mapping, top as string), second as string)
+        if (found === undefined) throw new TemplateError('Fn::FindInMap: no such entry in Mappings')
+        return found
+      }
+      case 'Fn::Base64':
+        return Buffer.from(this.#text(arg, argument)).toString('base64')
+      case 'Fn::GetAZs':
+        return this.#unfixed('Fn::GetAZs', 'the Availability Zones are known only in AWS', () => {
+          const region = this.#text(arg, argument) || this.#pseudo('AWS::Region')
+          return [`${region}a`, `${region}b`, `${region}c`]
+        })
+      case 'Fn::ImportValue': {
+        const name = this.#text(arg, argument)
+        const placeholder = () => `ImportValue:${name}`
+        return this.#unfixed(`the export ${name}`, `${name} is another stack's export`, placeholder)
+      }
+      default:
+        throw new TemplateError(`${key} is not supported`)
     }
-    return out + text.slice(last)
+  }
+
+  /** The list of arguments of `key`, `min` to `max` of them. */
+  #args(key: string, arg: Json, min: number, max = min): Json[] {
+    if (!Array.isArray(arg) || arg.length < min || arg.length > max) {
+      const count = min === max ? `${min}` : `${min} to ${max}`
+      throw new TemplateError(`${key} takes a list of ${count}`)
+    }
+    return arg
+  }
+
+  #list(node: Json, what: string): Json[] {
+    const value = this.value(node)
+    if (!Array.isArray(value)) throw new TemplateError(`${what} takes a list, not ${kindOf(value)}`)
+    return value
+  }
+
+  #boolean(node: Json, what: string): boolean {
+    const value = this.value(node)
+    if (typeof value !== 'boolean') throw new TemplateError(`${what} is not true or false`)
+    return value
+  }
+
+  #guarded<T>(what: string, resolve: () => T): T {
+    if (this.#within.has(what)) throw new TemplateError(`${what} refers to itself`)
+    this.#within.add(what)
+    try {
+      return resolve()
+    } finally {
+      this.#within.delete(what)
+    }
+  }
+
+  /** A placeholder in a local run; a MissingValueError where only real values will do. */
+  #unfixed<T>(uses: string, why: string, placeholder: () => T): T {
+    if (this.#scope.unfixed === 'refuse') throw new MissingValueError(uses, why)
+    return placeholder()
+  }
+
+  #ref(name: string): Resolved {
+    if (name === 'AWS::NoValue') return NO_VALUE
+    if (name.startsWith('AWS::')) return this.#pseudo(name)
+    const { template, parameters } = this.#scope
+    const parameter = own(template.Parameters, name)
+    if (parameter !== undefined) {
+      if (parameters !== undefined && Object.hasOwn(parameters, name)) {
+        return parameters[name] as string
+      }
+      const fallback = own(parameter, 'Default')
+      if (isText(fallback)) return String(fallback)
+      throw new MissingValueError(
+        name,
+        `parameter ${name} has no Default: pass --parameter-overrides ${name}=...`,
+      )
+    }
+    if (own(template.Resources, name) !== undefined) return this.#resourceRef(name)
+    throw new MissingValueError(name, `Ref to unknown name ${name}`)
+  }
+
+  #pseudo(name: string): string {
+    if (!Object.hasOwn(LOCAL_PSEUDO, name)) {
+      throw new TemplateError(`unknown pseudo parameter ${name}`)
+    }
+    const pseudo = this.#scope.pseudo
+    const given = pseudo !== undefined && Object.hasOwn(pseudo, name) ? pseudo[name] : undefined
+    if (given !== undefined) return typeof given === 'function' ? given() : given
+    return this.#unfixed(name, `${name} has no value here`, () => LOCAL_PSEUDO[name] as string)
+  }
+
+  /** What Ref gives for a resource: its physical name (a topic's ARN, a key's id). */
+  #resourceRef(logicalId: string): string {
+    const resource = own(this.#scope.template.Resources, logicalId)
+    const type = String(own(resource, 'Type'))
+    const property = NAME_PROPERTY.get(type)
+    const written = property === undefined ? undefined : own(own(resource, 'Properties'), property)
+    const name =
+      written === undefined
+        ? NO_VALUE
+        : this.#guarded(`the name of ${logicalId}`, () => this.value(written))
+    if (name === NO_VALUE) {
+      return this.#unfixed(logicalId, `${logicalId} is named by CloudFormation`, () => logicalId)
+    }
+    const text = textOf(name, `the name of ${logicalId}`)
+    if (type !== 'AWS::SNS::Topic') return text
+    const p = this.#arnParts(text)
+    return `arn:${p.partition}:sns:${p.region}:${p.account}:${p.name}`
+  }
+
+  #arnParts(name: string): ArnParts {
+    return {
+      partition: this.#pseudo('AWS::Partition'),
+      region: this.#pseudo('AWS::Region'),
+      account: this.#pseudo('AWS::AccountId'),
+      name,
+    }
+  }
+
+  #getAtt(logicalId: string, attribute: string): string {
+    const uses = `${logicalId}.${attribute}`
+    const resource = own(this.#scope.template.Resources, logicalId)
+    if (resource === undefined)
+      throw new MissingValueError(uses, `GetAtt of unknown resource ${logicalId}`)
+    return this.#unfixed(uses, `${uses} is known only once deployed`, () => {
+      const arn = attribute === 'Arn' ? ARN.get(String(own(resource, 'Type'))) : undefined
+      return arn === undefined ? uses : arn(this.#arnParts(this.#resourceRef(logicalId)))
+    })
+  }
+
+  #sub(arg: Json): string {
+    const [text, variables] = Array.isArray(arg) ? this.#args('Fn::Sub', arg, 1, 2) : [arg]
+    if (typeof text !== 'string') throw new TemplateError('Fn::Sub takes text')
+    return text.replace(/\$\{(!?)([^}]*)\}/g, (_, literal: string, name: string) => {
+      if (literal === '!') return `\${${name}}`
+      const local = own(variables, name)
+      if (local !== undefined) return this.#text(local, `Fn::Sub variable ${name}`)
+      const attribute = splitAttribute(name)
+      if (attribute !== undefined) return this.#getAtt(...attribute)
+      return textOf(this.#ref(name), `Fn::Sub \${${name}}`)
+    })
   }
 }
 
-/** The stack name from samconfig.toml (see samconfigParameter). */
-export const samconfigStackName = async (path: string, configEnv: string): Promise<string> => {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw new CliUsageError(
-      `the template's function name uses the stack name: pass --stack-name (cannot read ${path}: ${(error as NodeJS.ErrnoException).code})`,
-    )
-  }
-  const name = samconfigParameter(text, configEnv, 'stack_name')
-  if (!name) {
-    throw new CliUsageError(
-      `the template's function name uses the stack name: pass --stack-name (${path} has no stack_name for config env "${configEnv}")`,
-    )
-  }
-  return name
-}
+const isPresent = (value: Resolved): value is Json => value !== NO_VALUE
 
-export const defaultSamconfig = (templatePath: string) =>
-  join(dirname(templatePath), 'samconfig.toml')
+const isIntrinsic = (key: string, arg: Json): boolean =>
+  key === 'Ref' || key.startsWith('Fn::') || (key === 'Condition' && typeof arg === 'string')

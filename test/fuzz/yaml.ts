@@ -35,11 +35,7 @@ const plainScalar = fc.oneof(
 )
 export const scalar = fc.oneof({ weight: 3, arbitrary: plainScalar }, trickyText)
 
-/**
- * Intrinsic expressions. `refs` are the names Ref/Sub/GetAtt may point at: pass only
- * parameters and pseudo parameters where a resource's own name must not depend on a
- * resource (see the template fuzz test).
- */
+/** Intrinsic expressions. `refs` are the names Ref/Sub/GetAtt may point at. */
 export const expression = (refs: readonly string[]) => {
   const subPiece = fc.oneof(
     fc.constantFrom(
@@ -125,16 +121,13 @@ export const envName = fc.oneof(
 
 export interface TemplateShape {
   refs: readonly string[]
-  /** Names a resource's FunctionName may refer to (default: `refs`). */
-  nameRefs?: readonly string[]
 }
 
 const line = (indent: number, text: string) => `${' '.repeat(indent)}${text}`
 
 /** A template-shaped YAML document, corrupted or not. */
-export const templateText = ({ refs, nameRefs = refs }: TemplateShape) => {
+export const templateText = ({ refs }: TemplateShape) => {
   const value = expression(refs)
-  const name = expression(nameRefs)
   const parameter = fc.record({
     Type: fc.constantFrom('String', 'Number', 'x'),
     Default: fc.option(value),
@@ -157,7 +150,7 @@ export const templateText = ({ refs, nameRefs = refs }: TemplateShape) => {
     Handler: fc.option(fc.constantFrom('functions/x/handler.handler', 'nodot', '', 'a.b'), {
       freq: 8,
     }),
-    FunctionName: fc.option(name, { freq: 6 }),
+    FunctionName: fc.option(value, { freq: 6 }),
     Environment: fc.option(fc.dictionary(envName, value, { maxKeys: 4 })),
     Timeout: fc.option(fc.oneof(fc.nat({ max: 900 }).map(String), scalar)),
   })

@@ -5,16 +5,23 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { type Json, readTemplate, resolveValue, type Template } from '../../scripts/template.ts'
+import {
+  type Json,
+  type ResolveScope,
+  readTemplate,
+  resolveValue,
+  type Template,
+} from '../../scripts/template.ts'
 import { REPO_ROOT } from '../support/child.ts'
 
 const STACK = 'middy-kms-secrets'
 const template = readTemplate(join(REPO_ROOT, 'template.yaml'))
 const pipeline = readTemplate(join(REPO_ROOT, 'pipeline.yaml'))
-const ctx = {
+const ctx: ResolveScope = {
   template,
   parameters: { UpstreamUrl: 'https://upstream.example/' },
   pseudo: { 'AWS::StackName': STACK },
+  unfixed: 'placeholder',
 }
 const KEY_ARN = {
   'Fn::If': ['CreateKey', { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, { Ref: 'ExistingKeyArn' }],

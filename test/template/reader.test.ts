@@ -1,27 +1,18 @@
-// scripts/template.ts: functionsOf, esbuild options and the local intrinsic resolver, on
-// small inline templates. The YAML reader and mergeGlobals it re-exports from
-// src/template/read.ts are tested with it: test/unit/template.test.ts.
+// scripts/template.ts: functionsOf and esbuild options, on small inline templates. The YAML
+// reader and mergeGlobals it re-exports from src/template/read.ts are tested with it:
+// test/unit/template.test.ts; the intrinsic resolver: test/unit/resolve.test.ts.
 
 import { describe, expect, it } from 'vitest'
 import {
   builtHandlerPath,
   esbuildOptionsOf,
   functionsOf,
-  type Json,
-  NO_VALUE,
   parseTemplate,
-  resolveValue,
 } from '../../scripts/template.ts'
 
 const SMALL = `
 AWSTemplateFormatVersion: 2010-09-09
 Transform: AWS::Serverless-2016-10-31
-Parameters:
-  Stage: { Type: String, Default: dev }
-  Secret: { Type: String, NoEcho: true }
-Conditions:
-  IsProd: !Equals [!Ref Stage, prod]
-  NotProd: !Not [!Condition IsProd]
 Globals:
   Function:
     Runtime: nodejs24.x
@@ -32,9 +23,6 @@ Globals:
         SHARED: from-globals
         OVERRIDDEN: global
 Resources:
-  Table:
-    Type: AWS::DynamoDB::Table
-    Properties: { TableName: !Sub "\${AWS::StackName}-items" }
   Fn:
     Type: AWS::Serverless::Function
     Metadata:
@@ -57,12 +45,6 @@ Resources:
       Environment:
         Variables:
           OVERRIDDEN: local
-          TABLE: !Ref Table
-          TABLE_ARN: !GetAtt Table.Arn
-          SECRET: !Ref Secret
-          ONLY_PROD: !If [IsProd, yes-prod, !Ref AWS::NoValue]
-          JOINED: !Join [":", [!Ref Stage, !Select [1, !Split [",", "a,b,c"]]]]
-          ENCODED: !Base64 hi
   Plain:
     Type: AWS::Lambda::Function
     Properties: { Handler: index.handler, Runtime: nodejs22.x }
@@ -139,62 +121,5 @@ describe('esbuildOptionsOf / builtHandlerPath', () => {
     // Act / Assess
     expect(() => esbuildOptionsOf(odd)).toThrow(/BuildProperties\.Packages/)
     expect(() => esbuildOptionsOf({ ...f, buildMethod: 'makefile' })).toThrow(/not esbuild/)
-  })
-})
-
-describe('resolveValue', () => {
-  const template = parseTemplate(SMALL)
-  const [fn] = functionsOf(template)
-  const env = (fn as NonNullable<typeof fn>).environment as Json
-
-  it('resolves parameters, pseudo parameters, resource names, conditions and functions', () => {
-    // Prepare
-    const ctx = { template, parameters: { Secret: 's3cr3t' }, pseudo: { 'AWS::StackName': 'app' } }
-    // Act
-    const resolved = resolveValue(env, ctx)
-    // Assess
-    expect(resolved).toEqual({
-      SHARED: 'from-globals',
-      OVERRIDDEN: 'local',
-      TABLE: 'app-items',
-      TABLE_ARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/app-items',
-      SECRET: 's3cr3t',
-      JOINED: 'dev:b',
-      ENCODED: Buffer.from('hi').toString('base64'),
-    })
-  })
-
-  it('takes the condition branch from the parameter values', () => {
-    // Prepare
-    const ctx = { template, parameters: { Secret: 'x', Stage: 'prod' } }
-    // Act
-    const resolved = resolveValue(env, ctx) as Record<string, Json>
-    // Assess
-    expect(resolved.ONLY_PROD).toBe('yes-prod')
-    expect(resolved.TABLE).toBe('local-items')
-    expect(resolveValue({ Ref: 'AWS::NoValue' }, ctx)).toBe(NO_VALUE)
-    expect(resolveValue({ Condition: 'NotProd' }, ctx)).toBe(false)
-  })
-
-  it('names the parameter that has neither a value nor a Default', () => {
-    // Prepare
-    const ctx = { template }
-    // Act / Assess
-    expect(() => resolveValue(env, ctx)).toThrow(/parameter Secret has no Default/)
-    expect(() => resolveValue({ Ref: 'Nope' }, ctx)).toThrow(/unknown name Nope/)
-  })
-
-  it('reads a resource that is not a mapping (null, a scalar) as one without type or properties', () => {
-    // Prepare: `Empty:` with nothing under it crashed functionsOf and Ref (found by the fuzz)
-    const t = parseTemplate(
-      'Resources:\n  Empty:\n  Scalar: 3\n  F:\n    Type: AWS::Lambda::Function\n    Properties: { Handler: index.handler }\n',
-    )
-    const ctx = { template: t }
-    // Act / Assess
-    expect(functionsOf(t).map((f) => f.logicalId)).toEqual(['F'])
-    expect(resolveValue({ Ref: 'Empty' }, ctx)).toBe('Empty')
-    expect(resolveValue({ 'Fn::GetAtt': ['Empty', 'Arn'] }, ctx)).toBe('Empty.Arn')
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
-    expect(resolveValue({ 'Fn::Sub': '${Scalar}/${Empty.Arn}' }, ctx)).toBe('Scalar/Empty.Arn')
   })
 })

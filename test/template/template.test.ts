@@ -15,12 +15,13 @@ import {
   conditionValue,
   functionsOf,
   type Json,
+  type LocalFunction,
+  type ResolveScope,
   readTemplate,
   resolveValue,
   runtimeHandlerFile,
   samBuiltHandler,
   type Template,
-  type TemplateFunction,
 } from '../../scripts/template.ts'
 import { REPO_ROOT, runNode } from '../support/child.ts'
 
@@ -29,17 +30,18 @@ const template = readTemplate(join(REPO_ROOT, 'template.yaml'))
 const pipeline = readTemplate(join(REPO_ROOT, 'pipeline.yaml'))
 const functions = functionsOf(template)
 /** 'secure-items' for functions/secure-items/handler.ts. */
-const serviceOf = (fn: TemplateFunction): string => fn.entryPoints[0]?.split('/')[1] ?? ''
+const serviceOf = (fn: LocalFunction): string => fn.entryPoints[0]?.split('/')[1] ?? ''
 /** Every file under `dir`, relative, with / separators. */
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
 // Resolution context of a deploy that creates its own key, under the samconfig stack name.
-const ctx = {
+const ctx: ResolveScope = {
   template,
   parameters: { UpstreamUrl: 'https://upstream.example/' },
   pseudo: { 'AWS::StackName': STACK },
+  unfixed: 'placeholder',
 }
 
 type Statement = {
@@ -101,13 +103,13 @@ function allStatements(t: Template): Statement[] {
   return out
 }
 
-const fnByName = (logicalId: string): TemplateFunction => {
+const fnByName = (logicalId: string): LocalFunction => {
   const fn = functions.find((f) => f.logicalId === logicalId)
   if (fn === undefined) throw new Error(`no function ${logicalId} in template.yaml`)
   return fn
 }
 
-const deployedName = (fn: TemplateFunction): string => resolved(fn.functionName as Json) as string
+const deployedName = (fn: LocalFunction): string => resolved(fn.functionName as Json) as string
 
 /** Properties of resource `id` of `t`; fails the test when the resource is missing. */
 function propsOf(t: Template, id: string): Record<string, Json> {
@@ -493,7 +495,7 @@ describe('functions', () => {
 
 describe('events and env.json', () => {
   const eventFiles = readdirSync(join(REPO_ROOT, 'events')).filter((f) => f.endsWith('.json'))
-  const routesOf = (fn: TemplateFunction): string[] =>
+  const routesOf = (fn: LocalFunction): string[] =>
     Object.values(
       (fn.properties.Events ?? {}) as Record<
         string,
@@ -513,8 +515,8 @@ describe('events and env.json', () => {
       expect(fn, `${file} names no function`).toBeDefined()
       expect(event.version).toBe('2.0')
       expect(event.requestContext.routeKey).toBe(event.routeKey)
-      expect(routesOf(fn as TemplateFunction), file).toContain(event.routeKey)
-      byFunction.get((fn as TemplateFunction).logicalId)?.add(event.routeKey)
+      expect(routesOf(fn as LocalFunction), file).toContain(event.routeKey)
+      byFunction.get((fn as LocalFunction).logicalId)?.add(event.routeKey)
     }
     // Assess
     for (const fn of functions) {
@@ -648,6 +650,7 @@ describe('pipeline', () => {
       resolveValue(deploy?.ParameterOverrides as Json, {
         template: pipeline,
         parameters: { FullRepositoryId: 'o/r', UpstreamUrl: 'https://u.example/' },
+        unfixed: 'placeholder',
       }) as string,
     ) as Record<string, string>
     // Assess

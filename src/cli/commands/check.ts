@@ -19,19 +19,19 @@ import { ENVELOPE_PREFIX, parseEncrypted } from '../../core/envelope.ts'
 import type { KmsSecretsError } from '../../core/errors.ts'
 import { kmsFailure } from '../../encrypt/values.ts'
 import { functionResources, isRecord, type Json, samconfigParameter } from '../../template/read.ts'
-import {
-  byteLength,
-  conditionIn,
-  defaultSamconfig,
-  findFunction,
-  type ResolveScope,
-  resolveIn,
-  type Template,
-  type TemplateFunction,
-} from '../../template/resolve.ts'
 import { stringOf, type TemplateScope, type Values } from '../args.ts'
 import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
 import { LAMBDA_ENV_BYTES } from '../output.ts'
+import {
+  byteLength,
+  conditionIn,
+  type DeployValues,
+  defaultSamconfig,
+  findFunction,
+  resolveIn,
+  type TemplateFile,
+  type TemplateFunctionEnv,
+} from '../template.ts'
 import type { CommandRun } from './shared.ts'
 
 export const checkOptions = {
@@ -126,7 +126,7 @@ const deployParameters = (values: Values, scope: TemplateScope, cwd: string) => 
 // ------------------------------------------------------------------------ the key
 
 /** `--key-id`, else the template's one AWS::KMS::Alias (when its Condition holds). */
-const keyIdOf = async (values: Values, template: Template, scope: ResolveScope) => {
+const keyIdOf = (values: Values, template: TemplateFile, deploy: DeployValues) => {
   const given = stringOf(values, 'key-id')
   if (given !== undefined) return given
   const aliases = Object.entries(template.doc.Resources).filter(
@@ -138,13 +138,10 @@ const keyIdOf = async (values: Values, template: Template, scope: ResolveScope) 
     throw new CliUsageError(`which key? the template has no single AWS::KMS::Alias: ${hint}`)
   }
   const what = `${id} AliasName`
-  if (
-    alias.Condition !== undefined &&
-    !(await conditionIn(template, scope, alias.Condition, what))
-  ) {
+  if (alias.Condition !== undefined && !conditionIn(template, deploy, alias.Condition, what)) {
     throw new CliUsageError(`${id} is not created with these parameters (its Condition): ${hint}`)
   }
-  return resolveIn(template, scope, alias.Properties?.AliasName as Json, what)
+  return resolveIn(template, deploy, alias.Properties?.AliasName as Json, what)
 }
 
 /** DescribeKey + GetKeyRotationStatus: the key's line and, if usable, its ARN. */
@@ -203,7 +200,7 @@ interface Candidate {
 
 /** The encrypted values a function receives; plain settings are passed over. */
 const candidatesOf = (
-  fn: TemplateFunction,
+  fn: TemplateFunctionEnv,
   noEcho: (value: Json) => boolean,
   root: string,
 ): { candidates: Candidate[]; lines: CheckLine[] } => {
@@ -312,7 +309,7 @@ const reEncrypt = async (
 const checkValue = async (
   kms: KMSClient,
   keyArn: string,
-  fn: TemplateFunction,
+  fn: TemplateFunctionEnv,
   candidate: Candidate,
 ): Promise<CheckLine> => {
   const { variable, bindName, kind, text } = candidate
@@ -343,7 +340,7 @@ const checkValue = async (
 }
 
 /** Lambda's 4 KB for all environment variables (names + values) of a function. */
-const budgetLine = (fn: TemplateFunction): CheckLine => {
+const budgetLine = (fn: TemplateFunctionEnv): CheckLine => {
   const known = fn.variables.filter((v) => v.bytes !== undefined)
   const total = known.reduce((sum, v) => sum + byteLength(v.name) + (v.bytes as number), 0)
   const unknown = fn.variables.length - known.length
@@ -370,12 +367,8 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
     throw new CliUsageError(`--format is one of ${FORMATS.join(', ')}`)
   }
   if (scope.path === undefined) throw new CliUsageError('check needs --template template.yaml')
-  const template = await scope.template()
-  const resolveScope: ResolveScope = {
-    stackName: () => scope.stackName(),
-    region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION,
-    parameters: deployParameters(values, scope, io.cwd),
-  }
+  const template = scope.template()
+  const deploy = scope.deployValues(deployParameters(values, scope, io.cwd))
   const parameters = template.doc.Parameters ?? {}
   const noEcho = (value: Json) => {
     const ref = isRecord(value) ? value.Ref : undefined
@@ -384,11 +377,11 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
     )
   }
   // Per function, in template order: what needs no KMS, its values, its 4 KB budget.
-  const found: Array<{ fn?: TemplateFunction; candidates: Candidate[]; lines: CheckLine[] }> = []
+  const found: Array<{ fn?: TemplateFunctionEnv; candidates: Candidate[]; lines: CheckLine[] }> = []
   for (const { logicalId, properties } of functionResources(template.doc)) {
-    let fn: TemplateFunction
+    let fn: TemplateFunctionEnv
     try {
-      fn = await findFunction(template, logicalId, resolveScope)
+      fn = findFunction(template, logicalId, deploy)
     } catch (error) {
       // A name that cannot be known: no value of this function can be checked.
       const reason = (error as Error).message
@@ -409,19 +402,19 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
   const lines: CheckLine[] = []
   if (found.some(({ candidates }) => candidates.length > 0)) {
     const kms = run.kms()
-    const key = await checkKey(kms, await keyIdOf(values, template, resolveScope))
+    const key = await checkKey(kms, keyIdOf(values, template, deploy))
     lines.push(key.line)
     for (const { fn, candidates, lines: own } of found) {
       for (const candidate of candidates) {
         own.push(
           key.arn === undefined
             ? {
-                function: (fn as TemplateFunction).logicalId,
+                function: (fn as TemplateFunctionEnv).logicalId,
                 variable: candidate.variable,
                 verdict: 'fail',
                 reason: 'the key is not usable (see its line)',
               }
-            : await checkValue(kms, key.arn, fn as TemplateFunction, candidate),
+            : await checkValue(kms, key.arn, fn as TemplateFunctionEnv, candidate),
         )
       }
     }

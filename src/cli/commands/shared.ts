@@ -44,7 +44,7 @@ export const checkDestination = async (
 ): Promise<void> => {
   const { values, io, scope } = run
   if (format === 'parameter-overrides' && scope.path !== undefined) {
-    const known = Object.keys(await parametersOf(scope))
+    const known = Object.keys(parametersOf(scope))
     if (!known.includes(name as string)) {
       throw new CliUsageError(
         `--name ${name} is not a parameter of ${scope.path} (parameters: ${known.join(', ') || 'none'})`,
@@ -71,8 +71,8 @@ const exists = (path: string) =>
     () => false,
   )
 
-const parametersOf = async (scope: TemplateScope) =>
-  ((await scope.template()).doc.Parameters ?? {}) as Record<string, { MaxLength?: unknown }>
+const parametersOf = (scope: TemplateScope) =>
+  (scope.template().doc.Parameters ?? {}) as Record<string, { MaxLength?: unknown }>
 
 // `Name=value`, as --format parameter-overrides writes it (base64 has no = before its end).
 const parameterLine = /^[A-Za-z_][A-Za-z0-9_]*=([^=\s]\S*)$/
@@ -130,7 +130,7 @@ export const finish = async (run: CommandRun, result: Finish): Promise<number> =
   const out = stringOf(values, 'out')
   let maxLength: number | undefined
   if (format === 'parameter-overrides' && scope.path !== undefined) {
-    const limit = Number((await parametersOf(scope))[name as string]?.MaxLength)
+    const limit = Number(parametersOf(scope)[name as string]?.MaxLength)
     maxLength = Number.isInteger(limit) ? limit : undefined
   }
   const rendered = { format, value, name, logicalId: target.fn?.logicalId }

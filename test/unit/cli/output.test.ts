@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { budgetWarnings, checkName, parseFormat, render } from '../../../src/cli/output.ts'
-import type { TemplateFunction } from '../../../src/template/resolve.ts'
+import type { TemplateFunctionEnv } from '../../../src/cli/template.ts'
 
-const fn = (variables: TemplateFunction['variables']): TemplateFunction => ({
+const fn = (variables: TemplateFunctionEnv['variables']): TemplateFunctionEnv => ({
   logicalId: 'Fn',
   functionName: 'fn',
   nameSource: 'FunctionName',
