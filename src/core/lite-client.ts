@@ -246,8 +246,8 @@ const headerOf = (headers: http.IncomingHttpHeaders, name: string): string | und
 
 const parseJson = (payload: Buffer): Record<string, unknown> => {
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'))
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+    // null becomes {}; a JSON number or string already reads as {} (it has none of the fields).
+    return JSON.parse(payload.toString('utf8')) ?? {}
   } catch {
     return {}
   }
