@@ -116,6 +116,7 @@ export class LiteKmsClient implements KmsClient {
       {
         service: 'kms',
         region,
+        // Stryker disable next-line StringLiteral: aws4 signs a request with a body as POST all the same
         method: 'POST',
         path: url.pathname,
         body,
@@ -239,15 +240,14 @@ const isTransient = (error: AwsError): boolean =>
   TRANSIENT_STATUS.has(error.$metadata?.httpStatusCode as number) ||
   error.$metadata?.httpStatusCode === 429
 
-const headerOf = (headers: http.IncomingHttpHeaders, name: string): string | undefined => {
-  const value = headers[name]
-  return typeof value === 'string' ? value : undefined
-}
+// Node joins a repeated header into one string (set-cookie aside).
+const headerOf = (headers: http.IncomingHttpHeaders, name: string): string | undefined =>
+  headers[name]?.toString()
 
 const parseJson = (payload: Buffer): Record<string, unknown> => {
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'))
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+    // null becomes {}; a JSON number or string already reads as {} (it has none of the fields).
+    return JSON.parse(payload.toString('utf8')) ?? {}
   } catch {
     return {}
   }
@@ -261,7 +261,7 @@ const kmsError = (
   $metadata: AwsError['$metadata'],
 ): AwsError => {
   const raw = headerOf(headers, 'x-amzn-errortype') ?? answer.__type ?? answer.code
-  const type = typeof raw === 'string' ? raw.split(':')[0]?.split('#').pop() : undefined
+  const type = typeof raw === 'string' ? (raw.split(':')[0] as string).split('#').pop() : undefined
   const message = answer.message ?? answer.Message
   return namedError(type || `HTTP${status}Error`, typeof message === 'string' ? message : '', {
     $metadata,

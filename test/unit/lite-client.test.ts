@@ -1,14 +1,27 @@
 // LiteKmsClient against a real local HTTP server on 127.0.0.1: what it signs and sends,
 // how it reads KMS's answers and errors, its retries, and the abort signal.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import http, {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
 
+// The backoff's delays, seen through a spy that still waits.
+vi.mock('node:timers/promises', async (importOriginal) => {
+  const timers = await importOriginal<typeof import('node:timers/promises')>()
+  return { ...timers, setTimeout: vi.fn(timers.setTimeout) }
+})
+
 interface Seen {
+  method: IncomingMessage['method']
   headers: IncomingMessage['headers']
   body: Record<string, unknown>
 }
@@ -28,6 +41,11 @@ const json =
 const kmsError = (type: string, status = 400) => json(status, { __type: type, message: 'no' })
 const reset: Answer = (res) => res.socket?.resetAndDestroy()
 const hang: Answer = () => {}
+/** The head and a first part of the body, then the connection closes. */
+const cutShort: Answer = (res) => {
+  res.writeHead(200, { 'content-length': '100' })
+  res.write('{"Plaintext":', () => res.socket?.destroy())
+}
 const ok = (plaintext = 'plain') =>
   json(
     200,
@@ -44,7 +62,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
-      seen.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) })
+      seen.push({
+        method: req.method,
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString()),
+      })
       ;(answers.shift() ?? ok())(res)
     })
   })
@@ -110,6 +132,7 @@ describe('LiteKmsClient', () => {
       $metadata: { httpStatusCode: 200, requestId: 'req-1' },
     })
     const [request] = seen
+    expect(request?.method).toBe('POST')
     expect(request?.headers['x-amz-target']).toBe('TrentService.Decrypt')
     expect(request?.headers['content-type']).toBe('application/x-amz-json-1.1')
     expect(request?.headers['x-amz-security-token']).toBe('session-token')
@@ -148,7 +171,7 @@ describe('LiteKmsClient', () => {
     expect(seen[0]?.headers['x-amz-security-token']).toBeUndefined()
   })
 
-  it('resolves the endpoint as the SDK does: option, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, then KMS of the region', () => {
+  it('resolves the endpoint as the SDK does: option (a string), AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, then KMS of the region', () => {
     // Act / Assess
     const env = { AWS_DEFAULT_REGION: 'us-west-2' }
     expect(targetOf({}, env).url.href).toBe('https://kms.us-west-2.amazonaws.com/')
@@ -162,23 +185,60 @@ describe('LiteKmsClient', () => {
       targetOf({ endpoint: 'https://c:3' }, { ...env, AWS_ENDPOINT_URL_KMS: 'http://b:2' }).url
         .host,
     ).toBe('c:3')
+    const endpointObject = { protocol: 'https:', hostname: 'd', path: '/' }
+    expect(
+      targetOf({ endpoint: endpointObject }, { ...env, AWS_ENDPOINT_URL: 'http://a:1' }).url.host,
+    ).toBe('a:1')
     expect(() => targetOf({}, {})).toThrow('Region is missing')
+    expect(() => targetOf({}, {})).toThrow(expect.objectContaining({ name: 'Error' }))
   })
 
-  it('without credentials fails as the SDK does (CredentialsProviderError → ACCESS_DENIED)', async () => {
-    // Prepare
-    const client = new LiteKmsClient({}, { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: endpoint })
+  it.each([
+    ['no credentials', {}],
+    ['a key id without its secret', { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }],
+    ['a secret without its key id', { AWS_SECRET_ACCESS_KEY: 'secret-key' }],
+  ])(
+    'with %s fails as the SDK does (CredentialsProviderError → ACCESS_DENIED)',
+    async (_name, keys) => {
+      // Prepare
+      const client = new LiteKmsClient(
+        {},
+        { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: endpoint, ...keys },
+      )
+
+      // Act
+      const failure = await failureOf(decrypt(client))
+
+      // Assess
+      expect(failure.name).toBe('CredentialsProviderError')
+      expect(failure.message).toContain('no AWS credentials in the environment')
+      expect(fromKmsError(failure, 'V').code).toBe('ACCESS_DENIED')
+      expect(seen).toHaveLength(0)
+    },
+  )
+
+  it('signs with the environment credentials when its options hold none it can read (null, a provider)', async () => {
+    // Prepare: other keys in process.env, where aws4 itself would look
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDPROCESS')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'process-secret')
+    const provider = async () => ({ accessKeyId: 'AKIDPROVIDER', secretAccessKey: 's' })
+    const clients = [null as never, provider].map(
+      (credentials) => new LiteKmsClient({ credentials }, lambdaEnv()),
+    )
 
     // Act
-    const failure = await failureOf(decrypt(client))
+    for (const client of clients) await decrypt(client)
+    vi.unstubAllEnvs()
+    for (const client of clients) client.destroy()
 
     // Assess
-    expect(failure.name).toBe('CredentialsProviderError')
-    expect(fromKmsError(failure, 'V').code).toBe('ACCESS_DENIED')
-    expect(seen).toHaveLength(0)
+    expect(seen.map((request) => request.headers.authorization)).toEqual([
+      expect.stringContaining('Credential=AKIDEXAMPLE/'),
+      expect.stringContaining('Credential=AKIDEXAMPLE/'),
+    ])
   })
 
-  it('names KMS errors as the SDK does, with $metadata, whatever the form of the type', async () => {
+  it('names KMS errors as the SDK does, with $metadata, whatever the form of the type (HTTP<status>Error outside 2xx without one)', async () => {
     // Prepare: long-term keys, no session token
     const client = new LiteKmsClient(
       {},
@@ -194,11 +254,14 @@ describe('LiteKmsClient', () => {
       json(400, { code: 'NotFoundException', Message: 'gone' }),
       json(418, 'not json'),
       json(400, 'null'),
+      json(300, {}),
+      json(400, { __type: 'KMSInternalException', message: 42 }),
+      json(101, {}),
     ]
 
     // Act
     const failures = []
-    for (let i = 0; i < 5; i++) failures.push(await failureOf(decrypt(client)))
+    for (let i = answers.length; i > 0; i--) failures.push(await failureOf(decrypt(client)))
     client.destroy()
 
     // Assess
@@ -208,6 +271,9 @@ describe('LiteKmsClient', () => {
       ['NotFoundException', 'gone', 400],
       ['HTTP418Error', '', 418],
       ['HTTP400Error', '', 400],
+      ['HTTP300Error', '', 300],
+      ['KMSInternalException', '', 400],
+      ['HTTP101Error', '', 101],
     ])
     expect(failures[0]?.$metadata?.requestId).toBe('r2')
     expect(seen[0]?.headers['x-amz-security-token']).toBeUndefined()
@@ -257,6 +323,7 @@ describe('LiteKmsClient', () => {
     ['HTTP 503', kmsError('ServiceUnavailable', 503)],
     ['HTTP 429', kmsError('TooManyRequests', 429)],
     ['a connection reset', reset],
+    ['an answer cut short', cutShort],
   ])('retries %s with full-jitter backoff and succeeds when it clears', async (_name, fault) => {
     // Prepare
     const random = vi.spyOn(Math, 'random').mockReturnValue(0)
@@ -272,6 +339,100 @@ describe('LiteKmsClient', () => {
     expect(seen).toHaveLength(3)
     expect(random).toHaveBeenCalledTimes(2)
   })
+
+  it.each([
+    'ThrottlingException',
+    'ThrottledException',
+    'RequestThrottledException',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'LimitExceededException',
+    'RequestThrottled',
+    'SlowDown',
+  ])('retries %s, as the SDK retries throttling', async (type) => {
+    // Prepare
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    const client = new LiteKmsClient({}, lambdaEnv())
+    answers = [kmsError(type), ok('after')]
+
+    // Act
+    const answer = await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(Buffer.from(answer.Plaintext ?? []).toString()).toBe('after')
+    expect(seen).toHaveLength(2)
+  })
+
+  it.each([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+  ])('retries a connection that fails with %s', async (code) => {
+    // Prepare: the first request fails with that code before it reaches the server
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    const request = http.request
+    const requests = vi.spyOn(http, 'request').mockImplementationOnce(((
+      ...args: Parameters<typeof http.request>
+    ) => {
+      const failing = request(...args)
+      process.nextTick(() => failing.destroy(Object.assign(new Error('failed'), { code })))
+      return failing
+    }) as typeof http.request)
+    const client = new LiteKmsClient({}, lambdaEnv())
+
+    // Act
+    const answer = await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(Buffer.from(answer.Plaintext ?? []).toString()).toBe('plain')
+    expect(requests).toHaveBeenCalledTimes(2)
+    expect(seen).toHaveLength(1)
+  })
+
+  it('backs off with full jitter under a cap that doubles from 100 ms (500 ms when throttled) up to 20 s', async () => {
+    // Prepare: a power of two, so that each delay divided by it is the cap exactly
+    const jitter = 2 ** -10
+    vi.spyOn(Math, 'random').mockReturnValue(jitter)
+    vi.mocked(sleep).mockClear()
+    const client = new LiteKmsClient({}, lambdaEnv({ AWS_MAX_ATTEMPTS: '9' }))
+    const serverError = kmsError('InternalFailure', 500)
+    answers = [serverError, serverError, ok()]
+    answers.push(...Array(8).fill(kmsError('ThrottlingException')), ok())
+
+    // Act
+    await decrypt(client)
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    const caps = vi.mocked(sleep).mock.calls.map(([delay]) => Number(delay) / jitter)
+    expect(caps).toEqual([100, 200, 500, 1000, 2000, 4000, 8000, 16000, 20000, 20000])
+  })
+
+  it.each(['0', '-1', '1.5', 'many'])(
+    'takes AWS_MAX_ATTEMPTS=%s for the default, 3 attempts',
+    async (value) => {
+      // Prepare
+      vi.spyOn(Math, 'random').mockReturnValue(0)
+      const client = new LiteKmsClient({}, lambdaEnv({ AWS_MAX_ATTEMPTS: value }))
+      answers = [reset, reset, reset, ok()]
+
+      // Act
+      const failure = await failureOf(decrypt(client))
+      client.destroy()
+
+      // Assess
+      expect(fromKmsError(failure, 'V').code).toBe('NETWORK')
+      expect(seen).toHaveLength(3)
+    },
+  )
 
   it('gives up after maxAttempts (3 by default, as the SDK) and never retries a client error', async () => {
     // Prepare
@@ -293,6 +454,7 @@ describe('LiteKmsClient', () => {
   it('stops at the abort signal, in a request or in a backoff, with an AbortError (→ TIMEOUT)', async () => {
     // Prepare
     vi.spyOn(Math, 'random').mockReturnValue(0.99)
+    const requests = vi.spyOn(http, 'request')
     const client = new LiteKmsClient({}, lambdaEnv())
     const inRequest = new AbortController()
     const inBackoff = new AbortController()
@@ -310,24 +472,97 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(failures.map((f) => f.name)).toEqual(['AbortError', 'AbortError'])
+    expect(failures.map((f) => f.message)).toEqual([
+      'the request was aborted',
+      'the request was aborted',
+    ])
     expect(failures.map((f) => fromKmsError(f, 'V').code)).toEqual(['TIMEOUT', 'TIMEOUT'])
     expect(seen).toHaveLength(2)
+    expect(requests).toHaveBeenCalledTimes(2) // none started after the abort
   })
 
-  it('reads an answer without a plaintext or key as absent, and sends an SDK-like command without a blob', async () => {
+  it('reads an answer without a plaintext or key (or not a string) as absent, and sends an SDK-like command without a blob', async () => {
     // Prepare
     const client = new LiteKmsClient({}, lambdaEnv())
-    answers = [json(200, { KeyId: 7 })]
+    answers = [json(200, { KeyId: 7 }), json(200, { Plaintext: 7 })]
 
     // Act
     const answer = await client.send({ input: { CiphertextBlob: undefined } })
+    const notString = await client.send({ input: { CiphertextBlob: undefined } })
     client.destroy()
     new LiteKmsClient().destroy() // nothing to close before a first request
 
     // Assess
     expect(answer.Plaintext).toBeUndefined()
     expect(answer.KeyId).toBeUndefined()
+    expect(notString.Plaintext).toBeUndefined()
     expect(seen[0]?.body).toEqual({})
+  })
+
+  it('keeps one connection alive for its requests, and destroy() closes it', async () => {
+    // Prepare
+    const connections: Socket[] = []
+    const onConnection = (socket: Socket) => connections.push(socket)
+    server.on('connection', onConnection)
+    const client = new LiteKmsClient({}, lambdaEnv())
+
+    // Act
+    await decrypt(client)
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    server.off('connection', onConnection)
+    expect(seen).toHaveLength(2)
+    expect(connections).toHaveLength(1)
+    await vi.waitFor(() => expect(connections[0]?.destroyed).toBe(true))
+  })
+
+  it('wipes the buffers the answer (and its plaintext) came in once read', async () => {
+    // Prepare: keep the client's buffers of the answer as Buffer.concat sees them
+    const concat = Buffer.concat.bind(Buffer)
+    const held: Uint8Array[] = []
+    vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
+      const joined = concat(chunks, length)
+      if (joined.includes('Plaintext')) held.push(...chunks, joined)
+      return joined
+    })
+    const client = new LiteKmsClient({}, lambdaEnv())
+
+    // Act
+    const answer = await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(Buffer.from(answer.Plaintext ?? []).toString()).toBe('plain')
+    expect(held.length).toBeGreaterThan(1)
+    expect(held.filter((buffer) => buffer.some((byte) => byte !== 0))).toEqual([])
+  })
+
+  it('speaks TLS to an https endpoint', async () => {
+    // Prepare: a bare TCP server that notes the first byte it gets, then hangs up
+    const firstBytes: number[] = []
+    const tcp = createTcpServer((socket) =>
+      socket.once('data', (data: Buffer) => {
+        firstBytes.push(data[0] as number)
+        socket.destroy()
+      }),
+    )
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    const { port } = tcp.address() as AddressInfo
+    const client = new LiteKmsClient(
+      {},
+      lambdaEnv({ AWS_ENDPOINT_URL: `https://127.0.0.1:${port}`, AWS_MAX_ATTEMPTS: '1' }),
+    )
+
+    // Act
+    const failure = await failureOf(decrypt(client))
+    client.destroy()
+    await new Promise((resolve) => tcp.close(resolve))
+
+    // Assess
+    expect(firstBytes).toEqual([0x16]) // a TLS handshake record, not a plain "POST"
+    expect(fromKmsError(failure, 'V').code).toBe('NETWORK')
   })
 
   it('speaks https to an https endpoint (an aborted request never leaves)', async () => {
