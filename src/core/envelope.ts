@@ -100,7 +100,9 @@ export const parseEncrypted = (text: string, variable: string): Encrypted => {
 /** The context as bytes in a canonical order, so the AAD does not depend on key order. */
 const canonicalContext = (context: EncryptionContext): Buffer => {
   // sort() with no comparator: UTF-16 code-unit order, as docs/FORMAT.md says.
-  const entries = Object.keys(context).sort().map((key) => [key, context[key]])
+  const entries = Object.keys(context)
+    .sort()
+    .map((key) => [key, context[key]])
   return Buffer.from(JSON.stringify(entries))
 }
 
