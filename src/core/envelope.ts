@@ -98,8 +98,13 @@ export const parseEncrypted = (text: string, variable: string): Encrypted => {
 }
 
 /** The context as bytes in a canonical order, so the AAD does not depend on key order. */
-const canonicalContext = (context: EncryptionContext): Buffer =>
-  Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))))
+const canonicalContext = (context: EncryptionContext): Buffer => {
+  // sort() with no comparator: UTF-16 code-unit order, as docs/FORMAT.md says.
+  const entries = Object.keys(context)
+    .sort()
+    .map((key) => [key, context[key]])
+  return Buffer.from(JSON.stringify(entries))
+}
 
 const aad = (header: Uint8Array, context: EncryptionContext): Buffer =>
   Buffer.concat([Buffer.from(ENVELOPE_PREFIX), header, canonicalContext(context)])

@@ -46,7 +46,7 @@ export const parseDotenv = (text: string, origin = 'input'): Record<string, stri
       let end = quoted.indexOf(quote)
       while (end === -1) {
         last += 1
-        if (last >= lines.length) fail(lineNumber, `${key}: the ${quote} quote is never closed`)
+        if (last === lines.length) fail(lineNumber, `${key}: the ${quote} quote is never closed`)
         quoted += `\n${lines[last]}`
         end = quoted.indexOf(quote)
       }

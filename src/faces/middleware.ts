@@ -117,7 +117,7 @@ const layerOf = (values: object): Layer => {
       }
       return last.layer
     },
-    is: (proto) => proto !== null && proto === last?.layer,
+    is: (proto) => proto === last?.layer,
   }
 }
 
@@ -159,7 +159,8 @@ const toContext = (context: object, values: object, layer: Layer): void => {
   }
   const base = Object.getPrototypeOf(context) as object | null
   if (layer.is(base)) return
-  if ((base !== null && layers.has(base)) || !Object.isExtensible(context)) {
+  // WeakSet.has(null) is false: a context without a prototype holds no layer.
+  if (layers.has(base as object) || !Object.isExtensible(context)) {
     copyInto(context, values, layer.keys)
     return
   }

@@ -192,6 +192,21 @@ export const fakeKmsInFunctionEachTest = (): FakeKms => {
   return fake
 }
 
+/**
+ * N encrypted variables in the env (S_0 = value-s0, …, with prefix 's'): the fetchData that
+ * names them and the plaintexts a handler must see.
+ */
+export const stubSecrets = (fake: FakeKms, n: number, prefix = 's') => {
+  const fetchData: Record<string, string> = {}
+  const expected: Record<string, string> = {}
+  for (let i = 0; i < n; i++) {
+    vi.stubEnv(`${prefix.toUpperCase()}_${i}`, fake.encrypt(`${prefix}${i}`, `value-${prefix}${i}`))
+    fetchData[`${prefix}${i}`] = `${prefix.toUpperCase()}_${i}`
+    expected[`${prefix}${i}`] = `value-${prefix}${i}`
+  }
+  return { fetchData, expected }
+}
+
 const client = new KMSClient({ region: 'us-east-1' })
 
 /** A read of one round: [key, source (`VAR`, `VAR#field`, `file:path`), transform]. */

@@ -3,7 +3,7 @@ import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import type { Context } from 'aws-lambda'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { blobId, fakeKmsInFunctionEachTest, KEY_ARN, settle } from './fake-kms.ts'
+import { blobId, fakeKmsInFunctionEachTest, KEY_ARN, settle, stubSecrets } from './fake-kms.ts'
 
 // A fresh copy of the library per test: module-scope prefetch and caches start clean.
 const freshLibrary = async () => {
@@ -493,6 +493,81 @@ describe('kmsSecrets middleware', () => {
 
       // Assess
       expect(act).toThrow('onRound must be a function')
+    })
+  })
+
+  // README: up to 4 values are copied onto context; more, and Middy's store, get them as
+  // their prototype, made once: nothing is copied per warm invocation.
+  describe('handing the values over', () => {
+    it('copies up to 4 values onto the context, and hands 5 over as its prototype', async () => {
+      // Prepare
+      const few = stubSecrets(fake, 4, 'f')
+      const many = stubSecrets(fake, 5, 'm')
+      const { kmsSecrets } = await freshLibrary()
+      const contextAfter = async (fetchData: Record<string, string>) => {
+        const ctx = freshContext() as Record<string, unknown>
+        await middy()
+          .use(kmsSecrets({ fetchData, setToContext: true }))
+          .handler(async () => 'ok')({}, ctx as never)
+        return ctx
+      }
+
+      // Act
+      const withFew = await contextAfter(few.fetchData)
+      const withMany = await contextAfter(many.fetchData)
+
+      // Assess
+      expect({ ...withFew }).toEqual({ ...context, ...few.expected })
+      expect({ ...withMany }).toEqual(context)
+      expect(Object.getPrototypeOf(withMany)).toEqual(many.expected)
+    })
+
+    it('hands the same prototypes over at every warm invocation, with the middleware used twice', async () => {
+      // Prepare
+      const { fetchData, expected } = stubSecrets(fake, 5)
+      const { kmsSecrets } = await freshLibrary()
+      const middleware = kmsSecrets({ fetchData, setToContext: true })
+      const seen: { internal: unknown; context: unknown }[] = []
+      const handler = middy()
+        .use(middleware)
+        .use(middleware)
+        .handler(async (_event, ctx) => ctx.s4)
+      handler.before((request) => {
+        seen.push({
+          internal: Object.getPrototypeOf(request.internal),
+          context: Object.getPrototypeOf(request.context),
+        })
+      })
+
+      // Act: the cold invocation, then two warm ones
+      const answers: unknown[] = []
+      for (let i = 0; i < 3; i++) answers.push(await handler({}, freshContext()))
+
+      // Assess
+      expect(answers).toEqual([expected.s4, expected.s4, expected.s4])
+      const [cold, ...warm] = seen
+      expect(cold?.internal).toEqual(expected)
+      for (const each of warm) {
+        expect(each.internal).toBe(cold?.internal)
+        expect(each.context).toBe(cold?.context)
+      }
+    })
+
+    it('adds no own key to a context invoked twice: its prototype holds the values already', async () => {
+      // Prepare
+      const { fetchData, expected } = stubSecrets(fake, 5)
+      const { kmsSecrets } = await freshLibrary()
+      const handler = middy()
+        .use(kmsSecrets({ fetchData, setToContext: true }))
+        .handler(async (_event, ctx) => ctx.s4)
+      const ctx = freshContext()
+
+      // Act
+      const answers = [await handler({}, ctx), await handler({}, ctx)]
+
+      // Assess
+      expect(answers).toEqual([expected.s4, expected.s4])
+      expect(Object.keys(ctx)).toEqual(Object.keys(context))
     })
   })
 })

@@ -483,6 +483,18 @@ describe('the faces at their edges', () => {
       expect(error.code).toBe('INVALID_OPTIONS')
     })
 
+    it('an option given as undefined keeps its default (cacheExpiry: forever)', async () => {
+      // Prepare
+      vi.stubEnv('A', fake.encrypt('a', 'x'))
+      const { loadSecrets } = await freshLibrary()
+      const options = { fetchData: { a: 'A' }, cacheExpiry: undefined, timeout: undefined }
+      // Act
+      const values = [await loadSecrets(options), await loadSecrets(options)]
+      // Assess
+      expect(values).toEqual([{ a: 'x' }, { a: 'x' }])
+      expect(fake.decryptCalls()).toBe(1)
+    })
+
     it('hands awsClientOptions to the client class', async () => {
       // Prepare
       const configs: KMSClientConfig[] = []

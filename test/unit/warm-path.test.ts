@@ -5,7 +5,7 @@ import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { fakeKmsInFunctionEachTest, settle } from './fake-kms.ts'
+import { fakeKmsInFunctionEachTest, settle, stubSecrets } from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
@@ -14,17 +14,7 @@ const freshLibrary = async () => {
 
 const fake = fakeKmsInFunctionEachTest()
 
-/** N encrypted env vars: fetchData and the plaintexts the handler must see. */
-const secrets = (n: number, prefix = 's') => {
-  const fetchData: Record<string, string> = {}
-  const expected: Record<string, string> = {}
-  for (let i = 0; i < n; i++) {
-    vi.stubEnv(`${prefix.toUpperCase()}_${i}`, fake.encrypt(`${prefix}${i}`, `value-${prefix}${i}`))
-    fetchData[`${prefix}${i}`] = `${prefix.toUpperCase()}_${i}`
-    expected[`${prefix}${i}`] = `value-${prefix}${i}`
-  }
-  return { fetchData, expected }
-}
+const secrets = (n: number, prefix?: string) => stubSecrets(fake, n, prefix)
 
 interface Seen {
   internal: Record<string, unknown>
