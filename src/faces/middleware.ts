@@ -132,14 +132,11 @@ const toInternal = (request: Request, layer: Layer): void => {
   const base = Object.getPrototypeOf(store) as object | null
   if (layer.is(base)) return // this middleware twice in one chain
   const fresh = Object.create(layer.over(base)) as object
-  if (!isEmpty(store)) Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
+  // Every own key, symbols and non-enumerable ones too: what other middlewares put there stays.
+  if (Reflect.ownKeys(store).length > 0) {
+    Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
+  }
   request.internal = fresh as Request['internal']
-}
-
-/** Whether nothing is enumerable on `object`: for...in stops at the first key, no array made. */
-const isEmpty = (object: object): boolean => {
-  for (const _ in object) return false
-  return true
 }
 
 /** Up to this many values, copying them is cheaper than a prototype swap (npm run bench). */

@@ -126,6 +126,32 @@ describe('warm path', () => {
     expect(Object.getPrototypeOf(Object.getPrototypeOf(context))).toBe(Object.prototype)
   })
 
+  it('keeps a symbol-keyed and a non-enumerable value another middleware put in the store', async () => {
+    // Prepare
+    const a = secrets(2, 'a')
+    const { kmsSecrets } = await freshLibrary()
+    const mark = Symbol('mark')
+    const stores: Record<PropertyKey, unknown>[] = []
+    const handler = middy()
+      .before((request) => {
+        Object.defineProperty(request.internal, 'hidden', { value: 'kept', enumerable: false })
+        ;(request.internal as Record<PropertyKey, unknown>)[mark] = 'kept too'
+      })
+      .use(kmsSecrets({ fetchData: a.fetchData }))
+      .before((request) => {
+        stores.push(request.internal as Record<PropertyKey, unknown>)
+      })
+      .handler(async () => 'ok')
+
+    // Act
+    await handler({}, lambdaContext() as never)
+
+    // Assess
+    expect(stores[0]?.hidden).toBe('kept')
+    expect(stores[0]?.[mark]).toBe('kept too')
+    expect(stores[0]?.a1).toBe('value-a1')
+  })
+
   it('serves a context without a prototype, and one whose values were refreshed', async () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'] })
