@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningHttpsServer, startHttpsServer } from '../../scripts/local/https-server.ts'
 import { awsEnv, type MotoServer, startMoto } from '../../scripts/local/moto.ts'
 import { createTestPki } from '../../scripts/local/tls.ts'
+import { createItemsTable } from '../support/aws.ts'
 import { REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
 
 const STACK = 'invoke-test'
@@ -56,20 +57,7 @@ beforeAll(async () => {
         )
       ).CiphertextBlob as Uint8Array,
     ).toString('base64')
-  await new DynamoDBClient(aws).send(
-    new CreateTableCommand({
-      TableName: `${STACK}-items`,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'owner', AttributeType: 'S' },
-        { AttributeName: 'id', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'owner', KeyType: 'HASH' },
-        { AttributeName: 'id', KeyType: 'RANGE' },
-      ],
-    }),
-  )
+  await createItemsTable(new DynamoDBClient(aws), `${STACK}-items`)
   const pki = await createTestPki()
   upstream = await startHttpsServer({
     ...pki.server,

@@ -36,6 +36,17 @@ describe('secretsFetchData', () => {
   })
 })
 
+/** The middleware as the handler makes it, once its INIT round has been handed over. */
+const prefetched = async () => {
+  const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
+  const onRound = vi.fn()
+  const use = vi.fn()
+  const options = secretsOptions({ clientTlsFile: undefined }, onRound)
+  const middleware = secretsMiddleware(options)
+  await afterPrefetch(middleware, options, use)
+  return { middleware, onRound, use }
+}
+
 describe('secretsMiddleware and afterPrefetch', () => {
   let fake: ReturnType<typeof fakeKms>
 
@@ -53,12 +64,7 @@ describe('secretsMiddleware and afterPrefetch', () => {
 
   it('prefetches during INIT, reports that round, hands it over, and puts the token on the context', async () => {
     // Prepare
-    const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
-    const onRound = vi.fn()
-    const use = vi.fn()
-    const options = secretsOptions({ clientTlsFile: undefined }, onRound)
-    const middleware = secretsMiddleware(options)
-    await afterPrefetch(middleware, options, use)
+    const { middleware, onRound, use } = await prefetched()
     const first = request()
     const second = request()
 
@@ -85,12 +91,7 @@ describe('secretsMiddleware and afterPrefetch', () => {
       if (calls === 1) throw Object.assign(new Error(''), { name: 'ThrottlingException' })
       return { Plaintext: Buffer.from(TOKEN), KeyId: 'k' }
     })
-    const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
-    const onRound = vi.fn()
-    const use = vi.fn()
-    const options = secretsOptions({ clientTlsFile: undefined }, onRound)
-    const middleware = secretsMiddleware(options)
-    await afterPrefetch(middleware, options, use)
+    const { middleware, onRound, use } = await prefetched()
     const req = request()
 
     // Act
