@@ -14,7 +14,7 @@ export const EXIT_USAGE = 2
 const USAGE_CODES: readonly string[] = [ErrorCode.InvalidOptions, ErrorCode.MalformedValue]
 
 /** Messages may echo what was typed (a path, a logical id), newlines included. */
-const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ')
+const oneLine = (text: string) => text.replace(/\s*[\r\n]\s*/g, ' ')
 
 /**
  * The one line printed for an error, and the exit code. Only our own messages are

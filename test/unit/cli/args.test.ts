@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { resolveTarget, TemplateScope, type Values } from '../../../src/cli/args.ts'
+import {
+  parseCommandArgs,
+  resolveTarget,
+  TemplateScope,
+  type Values,
+} from '../../../src/cli/args.ts'
 import type { CliIo } from '../../../src/cli/io.ts'
+import { suggest } from '../../../src/cli/suggest.ts'
 
 const io = { env: {}, cwd: '/tmp' } as unknown as CliIo
 const target = (values: Values, prefix: '' | 'to-' = '', bind?: string) =>
@@ -98,5 +104,31 @@ describe('resolveTarget', () => {
     expect(await failure({ context: ['EnvironmentVariableName=A'] }, '', 'B')).toBe(
       'the context key EnvironmentVariableName is given twice (--bind-variable sets it)',
     )
+  })
+})
+
+describe('parseCommandArgs', () => {
+  const options = { 'function-name': { type: 'string' } } as const
+
+  it('takes a value that starts or ends with - only when written --name=VALUE', () => {
+    // Act
+    const inline = parseCommandArgs('encrypt', ['--function-name=-f'], options)
+    const trailing = parseCommandArgs('encrypt', ['--function-name', 'f-'], options)
+    const separate = () => parseCommandArgs('encrypt', ['--function-name', '-f'], options)
+    // Assess
+    expect(inline).toEqual({ 'function-name': '-f' })
+    expect(trailing).toEqual({ 'function-name': 'f-' })
+    expect(separate).toThrow('argument 2: --function-name needs a value')
+  })
+})
+
+describe('suggest', () => {
+  it('suggests for two letters or more, never for one', () => {
+    // Act
+    const one = suggest('d', ['decrypt'])
+    const two = suggest('de', ['decrypt'])
+    // Assess
+    expect(one).toBeUndefined()
+    expect(two).toBe('decrypt')
   })
 })
