@@ -249,6 +249,19 @@ describe('Ref', () => {
     expect(each).toEqual(Object.values(LOCAL_PSEUDO))
   })
 
+  it('gives a local stack id, the amazonaws.com suffix and no notification ARNs locally', () => {
+    // Act
+    const stackId = resolveValue({ Ref: 'AWS::StackId' }, local())
+    const suffix = resolveValue({ Ref: 'AWS::URLSuffix' }, local())
+    const notifications = resolveValue({ Ref: 'AWS::NotificationARNs' }, local())
+    // Assess
+    expect(stackId).toBe(
+      'arn:aws:cloudformation:us-east-1:123456789012:stack/local/00000000-0000-0000-0000-000000000000',
+    )
+    expect(suffix).toBe('amazonaws.com')
+    expect(notifications).toBe('')
+  })
+
   it('asks for a pseudo parameter given as a function only when the template uses it', () => {
     // Prepare
     const stackName = vi.fn(() => 'asked')
