@@ -133,9 +133,7 @@ const toInternal = (request: Request, layer: Layer): void => {
   if (layer.is(base)) return // this middleware twice in one chain
   const fresh = Object.create(layer.over(base)) as object
   // Every own key, symbols and non-enumerable ones too: what other middlewares put there stays.
-  if (Reflect.ownKeys(store).length > 0) {
-    Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
-  }
+  Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
   request.internal = fresh as Request['internal']
 }
 
