@@ -27,28 +27,31 @@ describe('kms-secrets: checks before KMS', () => {
     expect(readFileSync(tmp.path('out.txt'), 'utf8')).toBe('keep me')
   })
 
-  it('--format env-json with --template refuses a --name the function does not have', async () => {
-    // Prepare
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-    // Act
-    const result = await run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        'stack-name': 's',
-        format: 'env-json',
-        name: 'API_TOKN',
-      }),
-      { stdin: 's3cr3t', cwd: tmp.dir },
-    )
-    // Assess
-    expect(result.code).toBe(2)
-    expect(result.stderr).toBe(
-      'kms-secrets: --name API_TOKN is not an environment variable of SecureFetchFunction in the template, so sam local invoke would ignore it (variables: NODE_OPTIONS, LOG_LEVEL, API_TOKEN, UPSTREAM_URL)\n',
-    )
-    expect(fake.kms.calls()).toHaveLength(0)
-  })
+  it.each(['encrypt', 'reencrypt'])(
+    '%s --format env-json with --template refuses a --name the function does not have',
+    async (command) => {
+      // Prepare
+      writeFileSync(tmp.path('template.yaml'), TEMPLATE)
+      // Act
+      const result = await run(
+        argv(command, {
+          'key-id': KEY_ID,
+          template: 'template.yaml',
+          function: 'SecureFetchFunction',
+          'stack-name': 's',
+          format: 'env-json',
+          name: 'API_TOKN',
+        }),
+        { stdin: 's3cr3t', cwd: tmp.dir },
+      )
+      // Assess
+      expect(result.code).toBe(2)
+      expect(result.stderr).toBe(
+        'kms-secrets: --name API_TOKN is not an environment variable of SecureFetchFunction in the template, so sam local invoke would ignore it (variables: NODE_OPTIONS, LOG_LEVEL, API_TOKEN, UPSTREAM_URL)\n',
+      )
+      expect(fake.kms.calls()).toHaveLength(0)
+    },
+  )
 
   it('names no variables for a function without Environment', async () => {
     // Prepare

@@ -171,29 +171,6 @@ describe('kms-secrets reencrypt', () => {
     ).toBe('s3cr3t')
   })
 
-  it('--format env-json refuses a --name the destination function does not have, before reading the value', async () => {
-    // Prepare
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-    // Act
-    const result = await run(
-      argv('reencrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        'stack-name': 's',
-        format: 'env-json',
-        name: 'API_TOKN',
-      }),
-      { stdin: 'not a value', cwd: tmp.dir },
-    )
-    // Assess
-    expect(result.code).toBe(2)
-    expect(result.stderr).toContain(
-      '--name API_TOKN is not an environment variable of SecureFetchFunction',
-    )
-    expect(fake.kms.calls()).toHaveLength(0)
-  })
-
   it('keeps the source function of the template for env-json when only key and binding change', async () => {
     // Prepare
     writeFileSync(tmp.path('template.yaml'), TEMPLATE)
