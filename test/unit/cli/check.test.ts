@@ -308,6 +308,19 @@ describe('kms-secrets check: values', () => {
     expect(report?.lines.map((l) => l.variable)).toEqual(['(environment)'])
   })
 
+  it('takes a Ref to a parameter declared without properties as no secret', async () => {
+    // Prepare
+    const template = templateOf(fn('A', '          BARE: !Ref Bare\n')).replace(
+      'Resources:',
+      '  Bare:\nResources:',
+    )
+    // Act
+    const { code, report } = await check(template)
+    // Assess
+    expect(code).toBe(0)
+    expect(report?.lines.map((l) => l.variable)).toEqual(['(environment)'])
+  })
+
   it('fails a function whose name cannot be known', async () => {
     // Prepare
     const template = templateOf('  A:\n    Type: AWS::Serverless::Function\n    Properties: {}\n')
