@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { isEnvName } from '../../core/decrypt.ts'
@@ -60,16 +60,10 @@ export const checkDestination = async (
     }
   }
   const out = stringOf(values, 'out')
-  if (out !== undefined && values.force !== true && (await exists(resolve(io.cwd, out)))) {
+  if (out !== undefined && values.force !== true && existsSync(resolve(io.cwd, out))) {
     throw new CliUsageError(`--out ${out} exists: pass --force to replace it`)
   }
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  )
 
 const parametersOf = (scope: TemplateScope) =>
   (scope.template().doc.Parameters ?? {}) as Record<string, { MaxLength?: unknown }>

@@ -166,6 +166,7 @@ describe('kms-secrets check: values', () => {
     expect(line('SEALED')?.reason).toMatch(
       /^envelope decrypts for s-a: the data key re-encrypts; the AES-GCM tag/,
     )
+    expect(line('SEALED')?.verdict).toBe('ok')
     expect(line('TLS_FILE (file:certs/tls.kse)')?.reason).toMatch(
       /^secrets file decrypts for s-a \(bound to its variable name\): /,
     )
@@ -217,7 +218,11 @@ describe('kms-secrets check: values', () => {
     const { code, report, line } = await check(template)
     // Assess
     expect(code).toBe(1)
-    expect(line('EMPTY')?.verdict).toBe('warn')
+    expect(line('EMPTY')).toMatchObject({
+      verdict: 'warn',
+      reason:
+        'empty: fine only for a first deploy, before the key exists; the function fails at its first cold start',
+    })
     expect(line('UNSET')).toMatchObject({
       verdict: 'fail',
       reason: 'its parameter has no value here: pass --parameter-overrides',
@@ -232,6 +237,7 @@ describe('kms-secrets check: values', () => {
     // Act
     const over = await check(templateOf(fn('A', env)))
     const under = await check(templateOf(fn('A', '          SMALL: "1"\n')))
+    const exact = await check(templateOf(fn('A', `          BIG: ${'x'.repeat(4093)}\n`)))
     // Assess
     expect(over.code).toBe(1)
     expect(over.line('(environment)')?.reason).toBe(
@@ -239,6 +245,8 @@ describe('kms-secrets check: values', () => {
     )
     expect(under.code).toBe(0)
     expect(under.line('(environment)')?.reason).toBe('6 of 4096 bytes')
+    expect(exact.code).toBe(0)
+    expect(exact.line('(environment)')?.reason).toBe('4096 of 4096 bytes')
   })
 
   it('fails a value KMS says came from another key, even when KMS ignored SourceKeyId', async () => {
@@ -255,6 +263,62 @@ describe('kms-secrets check: values', () => {
     // Assess
     expect(code).toBe(1)
     expect(line('SECRET')?.reason).toBe('raw KMS blob: encrypted under another key')
+  })
+
+  it('takes as encrypted only a strict base64 of at least 64 bytes, or a plain relative file path', async () => {
+    // Prepare
+    const file = await encrypt('s-a', ['--envelope', '--bind-variable', 'top.kse'])
+    mkdirSync(tmp.path('code/certs'), { recursive: true })
+    writeFileSync(tmp.path('code/top.kse'), file)
+    writeFileSync(tmp.path('code/certs/tls.kse'), file)
+    const base64 = (bytes: number) => Buffer.alloc(bytes, 7).toString('base64')
+    const env = [
+      `          LEADING: -${'A'.repeat(95)}`,
+      `          TRAILING: ${'A'.repeat(95)}-`,
+      `          SHORT: ${base64(63)}`,
+      `          EXACT: ${base64(64)}`,
+      '          TOP_FILE: top.kse',
+      '          DOUBLE_SLASH: certs//tls.kse',
+      `          ABSOLUTE: ${tmp.path('code/certs/tls.kse')}`,
+      '',
+    ].join('\n')
+    // Act
+    const { report } = await check(templateOf(fn('A', env, '      CodeUri: code\n')), [
+      '--key-id',
+      KEY_ID,
+    ])
+    // Assess
+    expect(report?.lines.map((l) => l.variable)).toEqual([
+      `key ${KEY_ID}`,
+      'EXACT',
+      'TOP_FILE (file:top.kse)',
+      '(environment)',
+    ])
+  })
+
+  it('takes as secret only a Ref to a NoEcho parameter', async () => {
+    // Prepare
+    const template = templateOf(fn('A', '          BLANK: ""\n')).replace(
+      'Resources:',
+      '  undefined: {Type: String, NoEcho: true}\nResources:',
+    )
+    // Act
+    const { report } = await check(template)
+    // Assess
+    expect(report?.lines.map((l) => l.variable)).toEqual(['(environment)'])
+  })
+
+  it('takes a Ref to a parameter declared without properties as no secret', async () => {
+    // Prepare
+    const template = templateOf(fn('A', '          BARE: !Ref Bare\n')).replace(
+      'Resources:',
+      '  Bare:\nResources:',
+    )
+    // Act
+    const { code, report } = await check(template)
+    // Assess
+    expect(code).toBe(0)
+    expect(report?.lines.map((l) => l.variable)).toEqual(['(environment)'])
   })
 
   it('fails a function whose name cannot be known', async () => {
@@ -326,7 +390,7 @@ describe('kms-secrets check: the key', () => {
     const { code, report } = await check(template, ['--key-id', KEY_ID, ...withValue])
     // Assess
     expect(code).toBe(1)
-    expect(report?.lines[0]?.reason).toBe(reason)
+    expect(report?.lines[0]).toMatchObject({ verdict: 'fail', reason })
   })
 
   it('warns when rotation is off, and asks for rotation of the key ARN', async () => {
@@ -337,7 +401,10 @@ describe('kms-secrets check: the key', () => {
     const { code, report } = await check(template, ['--key-id', KEY_ID, ...withValue])
     // Assess
     expect(code).toBe(0)
-    expect(report?.lines[0]?.verdict).toBe('warn')
+    expect(report?.lines[0]).toMatchObject({
+      verdict: 'warn',
+      reason: 'enabled, but automatic rotation is off (expected only for imported key material)',
+    })
     expect(fake.kms.commandCalls(GetKeyRotationStatusCommand)[0]?.args[0].input).toEqual({
       KeyId: KEY_ARN,
     })
@@ -381,6 +448,19 @@ describe('kms-secrets check: the key', () => {
     expect(code).toBe(2)
     expect(stderr).toMatch(
       /^kms-secrets: which key\? the template has no single AWS::KMS::Alias: pass --key-id/,
+    )
+  })
+
+  it('names the alias when its AliasName cannot be resolved', async () => {
+    // Prepare
+    const alias = '  Alias:\n    Type: AWS::KMS::Alias\n    Properties: {AliasName: !Ref Nowhere}\n'
+    const template = `${await oneValue()}${alias}`
+    // Act
+    const { code, stderr } = await check(template, withValue)
+    // Assess
+    expect(code).toBe(2)
+    expect(stderr).toMatch(
+      /^kms-secrets: cannot work out Alias AliasName from the template: it uses Nowhere, which has no value here/,
     )
   })
 
@@ -451,11 +531,49 @@ describe('kms-secrets check: command line and parameters', () => {
     expect(elsewhere.line('SECRET')?.verdict).toBe('warn')
   })
 
+  it('reads the --config-env section of the --samconfig file', async () => {
+    // Prepare
+    writeFileSync(
+      tmp.path('other.toml'),
+      '[prod.deploy.parameters]\nparameter_overrides = "Secret=junk"\n',
+    )
+    const template = templateOf(fn('A', '          SECRET: !Ref Secret\n'))
+    // Act
+    const { line } = await check(template, [
+      '--key-id',
+      KEY_ID,
+      '--samconfig',
+      'other.toml',
+      '--config-env',
+      'prod',
+    ])
+    // Assess
+    expect(line('SECRET')?.verdict).toBe('fail')
+  })
+
+  it('counts warnings and failures in the text summary', async () => {
+    // Prepare
+    const env = '          EMPTY: !Ref Secret\n          UNSET: !Ref Unset\n'
+    const template = templateOf(fn('A', env)).replace(
+      'Resources:',
+      '  Unset: {Type: String, NoEcho: true}\nResources:',
+    )
+    writeFileSync(tmp.path('template.yaml'), template)
+    // Act
+    const result = await run(['check', '--template', 'template.yaml', '--stack-name', 's'], {
+      cwd: tmp.dir,
+    })
+    // Assess
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/\n1 ok, 1 warnings, 1 failures\n$/)
+  })
+
   it('reads file:// overrides as a JSON object of strings', async () => {
     // Prepare
     writeFileSync(tmp.path('ok.json'), JSON.stringify({ Secret: await encrypt('s-a') }))
     writeFileSync(tmp.path('bad.json'), '{"Secret": 1}')
     writeFileSync(tmp.path('list.json'), '["Secret=x"]')
+    writeFileSync(tmp.path('mixed.json'), '{"Secret": "x", "Plain": 1}')
     writeFileSync(tmp.path('text.json'), 'Secret=x')
     const template = templateOf(fn('A', '          SECRET: !Ref Secret\n'))
     // Act
@@ -469,6 +587,7 @@ describe('kms-secrets check: command line and parameters', () => {
     const text = await check(template, ['--parameter-overrides', 'file://text.json'])
     const missing = await check(template, ['--parameter-overrides', 'file://none.json'])
     const list = await check(template, ['--parameter-overrides', 'file://list.json'])
+    const mixed = await check(template, ['--parameter-overrides', 'file://mixed.json'])
     // Assess
     expect(ok.line('SECRET')?.verdict).toBe('ok')
     expect(bad.stderr).toBe(
@@ -478,6 +597,7 @@ describe('kms-secrets check: command line and parameters', () => {
       'kms-secrets: cannot read --parameter-overrides file://text.json (not JSON)\n',
     )
     expect(list.stderr).toMatch(/file:\/\/list\.json must hold a JSON object of strings/)
+    expect(mixed.stderr).toMatch(/file:\/\/mixed\.json must hold a JSON object of strings/)
     expect(missing.stderr).toBe(
       'kms-secrets: cannot read --parameter-overrides file://none.json (ENOENT)\n',
     )
@@ -549,6 +669,13 @@ describe('kms-secrets check: command line and parameters', () => {
         },
       ),
     )
+  })
+
+  it('takes trailing blanks after the last pair', () => {
+    // Prepare / Act
+    const parsed = parseOverrides(['A=1 B="2"  '], tmp.dir)
+    // Assess
+    expect(parsed).toEqual({ A: '1', B: '2' })
   })
 
   it('never lets a parameter name reach the prototype', () => {

@@ -27,6 +27,21 @@ describe('kms-secrets decrypt', () => {
     expectNoSecrets(result.stdout, [SECRET])
   })
 
+  it('takes the value of a whole Name=value line only', async () => {
+    // Prepare
+    const value = await encrypt(['--function-name', 'f'], SECRET)
+    // Act
+    const line = await run(['decrypt', '--function-name', 'f'], { stdin: `Name=${value}\n` })
+    const badName = await run(['decrypt', '--function-name', 'f'], { stdin: `9Name=${value}` })
+    const trailing = await run(['decrypt', '--function-name', 'f'], {
+      stdin: `Name=${value} more`,
+    })
+    // Assess
+    expect(line.code).toBe(0)
+    expect(badName.code).not.toBe(0)
+    expect(trailing.code).not.toBe(0)
+  })
+
   it('--show prints the plaintext bytes as they are (a newline only on a terminal)', async () => {
     // Prepare
     const value = await encrypt(['--function-name', 'f'], SECRET)

@@ -289,6 +289,23 @@ describe('kms-secrets encrypt', () => {
     expect(unknownParameter.stderr).not.toContain('MaxLength')
   })
 
+  it('--format parameter-overrides: a parameter declared without properties has no MaxLength', async () => {
+    // Prepare
+    writeFileSync(
+      tmp.path('template.yaml'),
+      TEMPLATE.replace('Parameters:\n', 'Parameters:\n  Bare:\n'),
+    )
+    // Act
+    const result = await encryptForFetch({
+      'stack-name': 's',
+      format: 'parameter-overrides',
+      name: 'Bare',
+    })
+    // Assess
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^Bare=[A-Za-z0-9+/]+=*\n$/)
+  })
+
   it("warns when the value alone passes Lambda's 4 KB env budget", async () => {
     // Act
     const result = await run(
