@@ -20,6 +20,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls'
 // Namespace import: `getCACertificates` only exists from Node 22.15 / 23.10, and a named import
 // of a missing export would fail at module link time on an older nodejs22.x runtime.
 import * as tls from 'node:tls'
+import { TRANSIENT_NETWORK_CODES } from 'middy-kms-secrets/lite'
 
 export type UpstreamErrorCode =
   | 'INVALID_OPTIONS'
@@ -81,7 +82,7 @@ export class UpstreamError extends Error {
     this.nodeCode = detail.nodeCode
     this.retryable =
       code === 'CONNECT_TIMEOUT' ||
-      (code === 'NETWORK' && RETRYABLE_NETWORK.has(detail.nodeCode ?? ''))
+      (code === 'NETWORK' && TRANSIENT_NETWORK_CODES.has(detail.nodeCode ?? ''))
   }
 }
 
@@ -148,17 +149,6 @@ export interface UpstreamClient {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const RETRY_STATUS = new Set([502, 503, 504])
-const RETRYABLE_NETWORK = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-])
 const EXPIRED = new Set([
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',

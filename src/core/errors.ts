@@ -1,3 +1,5 @@
+import { isTransientNetworkError } from './transient.ts'
+
 /** Stable codes callers can branch on. */
 export const ErrorCode = {
   MissingVariable: 'MISSING_VARIABLE',
@@ -102,17 +104,6 @@ const kmsErrorCodes: Record<string, [ErrorCode, string]> = {
   CredentialsProviderError: [ErrorCode.AccessDenied, 'no AWS credentials could be loaded for KMS'],
 }
 
-const networkErrorCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-])
-
 /** Maps anything the KMS client throws to a KmsSecretsError with a stable code. */
 export const fromKmsError = (error: unknown, variable: string): KmsSecretsError => {
   if (error instanceof KmsSecretsError) return error
@@ -128,7 +119,7 @@ export const fromKmsError = (error: unknown, variable: string): KmsSecretsError 
   if (kmsError === 'AbortError' || kmsError === 'TimeoutError') {
     return new KmsSecretsError(ErrorCode.Timeout, 'KMS did not answer in time', details)
   }
-  if (networkErrorCodes.has(code as string)) {
+  if (isTransientNetworkError(error)) {
     return new KmsSecretsError(ErrorCode.Network, `could not reach KMS (${code})`, details)
   }
   const status = $metadata?.httpStatusCode

@@ -8,6 +8,7 @@ import type {
 } from '@aws-sdk/client-kms'
 import aws4 from 'aws4'
 import type { DecryptCommandLike, KmsClient } from './kms.ts'
+import { isTransientNetworkError, THROTTLING_ERRORS } from './transient.ts'
 
 /** Decrypt for LiteKmsClient: only the input, none of the SDK's middleware stack. */
 export class DecryptCommand implements DecryptCommandLike {
@@ -25,28 +26,7 @@ interface Target {
   agent: http.Agent
 }
 
-// What the SDK's standard retry strategy retries (@smithy/service-error-classification).
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'RequestThrottled',
-  'SlowDown',
-])
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504])
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
 const BASE_DELAY_MS = 100
 const THROTTLING_BASE_DELAY_MS = 500
 const MAX_DELAY_MS = 20_000
@@ -92,7 +72,7 @@ export class LiteKmsClient implements KmsClient {
         return await this.#attempt(body, signal)
       } catch (error) {
         if (signal?.aborted) throw namedError('AbortError', 'the request was aborted')
-        const throttled = THROTTLING.has((error as AwsError).name)
+        const throttled = THROTTLING_ERRORS.has((error as AwsError).name)
         if (attempt >= attempts || !(throttled || isTransient(error as AwsError))) throw error
         const cap = Math.min(
           MAX_DELAY_MS,
@@ -236,7 +216,7 @@ const toWire = (input: DecryptCommandInput) => ({
 })
 
 const isTransient = (error: AwsError): boolean =>
-  TRANSIENT_CODES.has(error.code as string) ||
+  isTransientNetworkError(error) ||
   TRANSIENT_STATUS.has(error.$metadata?.httpStatusCode as number) ||
   error.$metadata?.httpStatusCode === 429
 

@@ -11,4 +11,9 @@ export type {
   Transform,
   TransformOption,
 } from '../core/options.ts'
+export {
+  isTransientNetworkError,
+  THROTTLING_ERRORS,
+  TRANSIENT_NETWORK_CODES,
+} from '../core/transient.ts'
 export type { KmsSecretsMiddleware, KmsSecretsOptions } from './middleware.ts'
