@@ -6,16 +6,16 @@
 // - Extra CA PEM(s) are added to Node's default trust store, never replacing it.
 // - Optional SPKI pinning (base64 SHA-256 of the leaf certificate's SubjectPublicKeyInfo).
 // - Optional client certificate (mutual TLS).
-// - A socket is handed to HTTP only once the handshake and every check above succeeded, so no
-//   request byte (and no bearer token) is ever written on a connection that is then refused.
+// - The host name and pin checks are the agent's `checkServerIdentity`, which Node runs inside the
+//   handshake: a refused connection is destroyed before the request queued on it is written, so
+//   no request byte (and no bearer token) ever leaves on it.
 // - Keep-alive agent, connect and response timeouts, bounded retries for idempotent methods.
 // - Errors are `UpstreamError`s with a stable `code`; they never carry the token, the headers
 //   or the body.
 import { createHash, X509Certificate } from 'node:crypto'
-import type { ClientRequestArgs, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
-import type { Duplex } from 'node:stream'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
 // Namespace import: `getCACertificates` only exists from Node 22.15 / 23.10, and a named import
 // of a missing export would fail at module link time on an older nodejs22.x runtime.
@@ -246,10 +246,21 @@ const positive = (value: number | undefined, fallback: number, name: string): nu
   return v
 }
 
-export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamClient => {
+/** Where the client connects: parsed and checked once, at creation. */
+interface Target {
+  /** Reference identity: a DNS name or an IP literal (without brackets). */
+  host: string
+  port: number
+  /** `host:port`, for error messages. */
+  origin: string
+  /** Base path without a trailing slash. */
+  basePath: string
+}
+
+const parseBaseUrl = (baseUrl: string): Target => {
   let url: URL
   try {
-    url = new URL(options.baseUrl)
+    url = new URL(baseUrl)
   } catch {
     throw new UpstreamError('INVALID_OPTIONS', { reason: 'baseUrl is not a URL' })
   }
@@ -268,28 +279,23 @@ export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamCl
       reason: 'baseUrl host must be a DNS name or an IP address',
     })
   }
-  const port = url.port ? Number(url.port) : 443
-  const origin = url.host
-  const basePath = url.pathname.replace(/\/+$/, '')
+  return {
+    host,
+    port: url.port ? Number(url.port) : 443,
+    origin: url.host,
+    basePath: url.pathname.replace(/\/+$/, ''),
+  }
+}
 
-  const connectTimeoutMs = positive(options.connectTimeoutMs, 3000, 'connectTimeoutMs')
-  const responseTimeoutMs = positive(options.responseTimeoutMs, 10_000, 'responseTimeoutMs')
-  const maxRetries = Math.floor(positive(options.maxRetries, 2, 'maxRetries'))
-  const retryBaseDelayMs = positive(options.retryBaseDelayMs, 100, 'retryBaseDelayMs')
-  const maxResponseBytes = positive(
-    options.maxResponseBytes,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    'maxResponseBytes',
-  )
-  const pins = new Set((options.spkiPins ?? []).map(normalizePin))
-
+/**
+ * One secure context for every connection: parsing ~150-260 root certificates costs tens of
+ * milliseconds, paid once per cold start instead of once per connection.
+ */
+const secureContextOf = (options: UpstreamClientOptions): tls.SecureContext => {
   const extraCa =
     options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca]
-  // One secure context for every connection: parsing ~150-260 root certificates costs tens of
-  // milliseconds, paid once per cold start instead of once per connection.
-  let secureContext: tls.SecureContext
   try {
-    secureContext = tls.createSecureContext({
+    return tls.createSecureContext({
       minVersion: 'TLSv1.2',
       ...(extraCa.length > 0 && {
         // 'default' = bundled roots + NODE_EXTRA_CA_CERTS (+ system store with --use-system-ca).
@@ -311,183 +317,201 @@ export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamCl
       ...(nodeCode !== undefined && { nodeCode }),
     })
   }
+}
 
-  const verifyServer = (_hostname: string, peer: PeerCertificate): Error | undefined => {
+const refusal = (code: typeof HOSTNAME_MISMATCH | typeof PIN_MISMATCH): Error =>
+  Object.assign(
+    new Error(code === PIN_MISMATCH ? MESSAGES.TLS_PIN_MISMATCH : MESSAGES.TLS_HOSTNAME),
+    { code },
+  )
+
+/**
+ * The `checkServerIdentity` of every connection: host name by SANs, then the pins. Node calls it
+ * inside the handshake, after the chain verified and before 'secureConnect'; an Error returned
+ * makes Node destroy the socket (`rejectUnauthorized: true`) before the request queued on it is
+ * written, so no byte of it (no token) leaves on a refused connection.
+ */
+const identityCheck =
+  (host: string, pins: ReadonlySet<string>) =>
+  (_hostname: string, peer: PeerCertificate): Error | undefined => {
     const cert = new X509Certificate(peer.raw)
-    if (!identityMatches(host, cert)) {
-      return Object.assign(new Error(MESSAGES.TLS_HOSTNAME), { code: HOSTNAME_MISMATCH })
-    }
+    if (!identityMatches(host, cert)) return refusal(HOSTNAME_MISMATCH)
     if (pins.size === 0) return undefined
     // Pin = SHA-256 of the leaf's DER SubjectPublicKeyInfo. Not `cert.pubkey`: for EC keys Node
     // gives the bare EC point there (for RSA, the SPKI), so re-derive the SPKI from the DER
     // certificate. Only the leaf is pinned: the issuer chain Node exposes is rebuilt from what the
     // peer sent and is not guaranteed to be the chain that was verified.
     const spki = cert.publicKey.export({ type: 'spki', format: 'der' })
-    if (pins.has(spkiSha256(spki))) return undefined
-    return Object.assign(new Error(MESSAGES.TLS_PIN_MISMATCH), { code: PIN_MISMATCH })
+    return pins.has(spkiSha256(spki)) ? undefined : refusal(PIN_MISMATCH)
   }
 
-  const keepAlive = options.keepAlive ?? true
-  const agent = new Agent({
-    keepAlive,
-    keepAliveMsecs: 1000,
-    maxSockets: options.maxSockets ?? 10,
-    maxFreeSockets: options.maxSockets ?? 10,
-    timeout: positive(options.idleSocketTimeoutMs, 4000, 'idleSocketTimeoutMs'),
-    secureContext,
-    rejectUnauthorized: true,
-    checkServerIdentity: verifyServer,
-  })
+/** What one attempt needs, fixed at creation. */
+interface Connection {
+  agent: Agent
+  target: Target
+  connectTimeoutMs: number
+  responseTimeoutMs: number
+  maxResponseBytes: number
+}
 
-  // Hand the socket to HTTP only after 'secureConnect', i.e. after Node verified the chain, the
-  // validity dates, the TLS version, the host name and our pins. Until then nothing is written,
-  // whatever Node's internals do with data queued on a socket that is still handshaking.
-  const createConnection = Agent.prototype.createConnection
-  agent.createConnection = function secureFirst(
-    this: Agent,
-    connectOptions: ClientRequestArgs,
-    oncreate?: (err: Error | null, stream: Duplex) => void,
+const connectionOf = (options: UpstreamClientOptions, target: Target): Connection => {
+  const pins = new Set((options.spkiPins ?? []).map(normalizePin))
+  const maxSockets = options.maxSockets ?? 10
+  return {
+    target,
+    connectTimeoutMs: positive(options.connectTimeoutMs, 3000, 'connectTimeoutMs'),
+    responseTimeoutMs: positive(options.responseTimeoutMs, 10_000, 'responseTimeoutMs'),
+    maxResponseBytes: positive(
+      options.maxResponseBytes,
+      DEFAULT_MAX_RESPONSE_BYTES,
+      'maxResponseBytes',
+    ),
+    agent: new Agent({
+      keepAlive: options.keepAlive ?? true,
+      keepAliveMsecs: 1000,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      timeout: positive(options.idleSocketTimeoutMs, 4000, 'idleSocketTimeoutMs'),
+      secureContext: secureContextOf(options),
+      // Explicit, so the process-wide NODE_TLS_REJECT_UNAUTHORIZED switch cannot turn it off.
+      rejectUnauthorized: true,
+      checkServerIdentity: identityCheck(target.host, pins),
+    }),
+  }
+}
+
+/** A request checked and encoded once, sent by every attempt. */
+interface Prepared {
+  method: string
+  path: string
+  headers: OutgoingHttpHeaders
+  body: Uint8Array | undefined
+}
+
+const prepare = (request: UpstreamRequest, basePath: string): Prepared => {
+  const method = (request.method ?? 'GET').toUpperCase()
+  if (!/^[A-Z]+$/.test(method)) throw new UpstreamError('INVALID_REQUEST', { reason: 'bad method' })
+  if (
+    !request.path.startsWith('/') ||
+    request.path.startsWith('//') ||
+    /[\s\0]/.test(request.path)
   ) {
-    const socket = createConnection.call(this, connectOptions) as TLSSocket
+    throw new UpstreamError('INVALID_REQUEST', {
+      reason: "path must start with a single '/' and hold no whitespace",
+    })
+  }
+  const headers: OutgoingHttpHeaders = {}
+  for (const [name, value] of Object.entries(request.headers ?? {})) {
+    if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new UpstreamError('INVALID_REQUEST', { reason: 'invalid header name or value' })
+    }
+    headers[name.toLowerCase()] = value
+  }
+  if (request.token !== undefined) {
+    if (!TOKEN.test(request.token)) {
+      throw new UpstreamError('INVALID_REQUEST', {
+        reason: 'token holds characters not allowed in a header',
+      })
+    }
+    headers.authorization = `Bearer ${request.token}`
+  }
+  const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body
+  if (body !== undefined) headers['content-length'] = body.byteLength
+  return { method, path: basePath + request.path, headers, body }
+}
+
+/**
+ * One request on one connection. The connect timeout covers TCP, the handshake and the checks of a
+ * new connection (it ends at 'secureConnect'); the response timeout starts once the connection is
+ * verified (a pooled one already is: `authorized`).
+ */
+const attempt = (
+  connection: Connection,
+  prepared: Prepared,
+  signal: AbortSignal | undefined,
+): Promise<Omit<UpstreamResponse, 'attempts'>> =>
+  new Promise((resolve, reject) => {
+    const { agent, target, connectTimeoutMs, responseTimeoutMs, maxResponseBytes } = connection
+    const { origin } = target
+    let timer: NodeJS.Timeout | undefined
     let settled = false
-    const settle = (err: Error | null) => {
+    const finish = (err: unknown, response?: Omit<UpstreamResponse, 'attempts'>) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      socket.off('secureConnect', onSecure)
-      socket.off('error', settle)
-      socket.off('close', onClose)
-      if (err && !socket.destroyed) socket.destroy()
-      oncreate?.(err, socket)
+      if (response) return resolve(response)
+      reject(toUpstreamError(err, origin))
+      req.destroy()
     }
-    const onSecure = () => settle(null)
-    const onClose = () =>
-      settle(
-        Object.assign(new Error('socket closed during the TLS handshake'), { code: 'ECONNRESET' }),
-      )
-    const timer = setTimeout(
-      () => settle(new UpstreamError('CONNECT_TIMEOUT', { origin })),
-      connectTimeoutMs,
-    )
-    socket.once('secureConnect', onSecure)
-    socket.once('error', settle)
-    socket.once('close', onClose)
-    return undefined
-  }
-
-  const attempt = (
-    method: string,
-    path: string,
-    headers: OutgoingHttpHeaders,
-    body: Uint8Array | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<Omit<UpstreamResponse, 'attempts'>> =>
-    new Promise((resolve, reject) => {
-      let responseTimer: NodeJS.Timeout | undefined
-      let settled = false
-      const fail = (err: unknown) => {
-        if (settled) return
-        settled = true
-        clearTimeout(responseTimer)
-        reject(toUpstreamError(err, origin))
-        req.destroy()
-      }
-      const req = httpsRequest({
-        agent,
-        host,
-        port,
-        method,
-        path,
-        headers,
-        ...(signal && { signal }),
-      })
-      req.once('socket', () => {
-        // The socket is verified and ready (fresh: after the handshake; pooled: right away).
-        responseTimer = setTimeout(
-          () => fail(new UpstreamError('RESPONSE_TIMEOUT', { origin })),
-          responseTimeoutMs,
-        )
-      })
-      req.on('error', fail)
-      req.once('response', (res) => {
-        const declared = Number(res.headers['content-length'])
-        if (declared > maxResponseBytes)
-          return fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > maxResponseBytes) fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
-          else chunks.push(chunk)
-        })
-        res.on('error', fail)
-        res.once('close', () => {
-          if (!res.complete)
-            fail(Object.assign(new Error('response truncated'), { code: 'ECONNRESET' }))
-        })
-        res.once('end', () => {
-          if (settled) return
-          settled = true
-          clearTimeout(responseTimer)
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          })
-        })
-      })
-      req.end(body)
+    const fail = (err: unknown) => finish(err)
+    const startTimer = (code: 'CONNECT_TIMEOUT' | 'RESPONSE_TIMEOUT', ms: number) => {
+      clearTimeout(timer)
+      timer = setTimeout(() => fail(new UpstreamError(code, { origin })), ms)
+    }
+    const req = httpsRequest({
+      agent,
+      host: target.host,
+      port: target.port,
+      method: prepared.method,
+      path: prepared.path,
+      headers: prepared.headers,
+      ...(signal && { signal }),
     })
+    req.once('socket', (socket) => {
+      const tlsSocket = socket as TLSSocket
+      if (tlsSocket.authorized) return startTimer('RESPONSE_TIMEOUT', responseTimeoutMs)
+      startTimer('CONNECT_TIMEOUT', connectTimeoutMs)
+      tlsSocket.once('secureConnect', () => {
+        if (!settled) startTimer('RESPONSE_TIMEOUT', responseTimeoutMs)
+      })
+    })
+    req.on('error', fail)
+    req.once('response', (res) => {
+      if (Number(res.headers['content-length']) > maxResponseBytes)
+        return fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > maxResponseBytes) fail(new UpstreamError('RESPONSE_TOO_LARGE', { origin }))
+        else chunks.push(chunk)
+      })
+      res.on('error', fail)
+      res.once('close', () => {
+        if (!res.complete)
+          fail(Object.assign(new Error('response truncated'), { code: 'ECONNRESET' }))
+      })
+      res.once('end', () =>
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      )
+    })
+    req.end(prepared.body)
+  })
+
+export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamClient => {
+  const target = parseBaseUrl(options.baseUrl)
+  const maxRetries = Math.floor(positive(options.maxRetries, 2, 'maxRetries'))
+  const retryBaseDelayMs = positive(options.retryBaseDelayMs, 100, 'retryBaseDelayMs')
+  const connection = connectionOf(options, target)
 
   return {
     async request(request) {
-      const method = (request.method ?? 'GET').toUpperCase()
-      if (!/^[A-Z]+$/.test(method))
-        throw new UpstreamError('INVALID_REQUEST', { reason: 'bad method' })
-      if (
-        !request.path.startsWith('/') ||
-        request.path.startsWith('//') ||
-        /[\s\0]/.test(request.path)
-      ) {
-        throw new UpstreamError('INVALID_REQUEST', {
-          reason: "path must start with a single '/' and hold no whitespace",
-        })
-      }
-      const headers: OutgoingHttpHeaders = {}
-      for (const [name, value] of Object.entries(request.headers ?? {})) {
-        if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-          throw new UpstreamError('INVALID_REQUEST', { reason: 'invalid header name or value' })
-        }
-        headers[name.toLowerCase()] = value
-      }
-      if (request.token !== undefined) {
-        if (!TOKEN.test(request.token)) {
-          throw new UpstreamError('INVALID_REQUEST', {
-            reason: 'token holds characters not allowed in a header',
-          })
-        }
-        headers.authorization = `Bearer ${request.token}`
-      }
-      const body =
-        request.body === undefined
-          ? undefined
-          : typeof request.body === 'string'
-            ? Buffer.from(request.body, 'utf8')
-            : request.body
-      if (body !== undefined) headers['content-length'] = body.byteLength
-      const fullPath = basePath + request.path
-
-      const attempts = IDEMPOTENT.has(method) ? maxRetries + 1 : 1
+      const prepared = prepare(request, target.basePath)
+      const attempts = IDEMPOTENT.has(prepared.method) ? maxRetries + 1 : 1
       for (let n = 1; ; n++) {
         try {
-          const response = await attempt(method, fullPath, headers, body, request.signal)
+          const response = await attempt(connection, prepared, request.signal)
           if (n < attempts && RETRY_STATUS.has(response.status) && !request.signal?.aborted) {
             await sleep(backoff(n, retryBaseDelayMs))
             continue
           }
           return { ...response, attempts: n }
         } catch (err) {
-          const error = toUpstreamError(err, origin)
+          const error = toUpstreamError(err, target.origin)
           if (n < attempts && error.retryable && !request.signal?.aborted) {
             await sleep(backoff(n, retryBaseDelayMs))
             continue
@@ -498,7 +522,7 @@ export const createUpstreamClient = (options: UpstreamClientOptions): UpstreamCl
       }
     },
     close() {
-      agent.destroy()
+      connection.agent.destroy()
     },
   }
 }

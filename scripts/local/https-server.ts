@@ -80,6 +80,11 @@ export interface RunningHttpsServer {
   tlsErrors: string[]
   /** Sum of `bytesReceived` over all connections. */
   readonly applicationBytesReceived: number
+  /**
+   * Resolves once no accepted connection is open: a client's refusal settles before the server has
+   * read what that client may have sent, so wait for this before reading the counts above.
+   */
+  drained(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -100,6 +105,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
   const connections: ConnectionRecord[] = []
   const tlsErrors: string[] = []
   const sockets = new Set<Socket>()
+  const onDrained: Array<() => void> = []
   const connectionIndex = new WeakMap<Socket, number>()
   const handler: RequestHandler =
     options.handler ?? ((request) => ({ json: { ok: true, path: request.path } }))
@@ -117,7 +123,10 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
 
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.once('close', () => {
+      sockets.delete(socket)
+      if (sockets.size === 0) for (const resolve of onDrained.splice(0)) resolve()
+    })
   })
   server.on('secureConnection', (socket: TLSSocket) => {
     const record: ConnectionRecord = {
@@ -193,6 +202,8 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
     get applicationBytesReceived() {
       return connections.reduce((sum, c) => sum + c.bytesReceived, 0)
     },
+    drained: () =>
+      new Promise<void>((resolve) => (sockets.size === 0 ? resolve() : onDrained.push(resolve))),
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

@@ -248,7 +248,8 @@ function metricNames(run: Run): string[] {
   })
 }
 
-function expectNothingSent(upstream: RunningHttpsServer) {
+async function expectNothingSent(upstream: RunningHttpsServer) {
+  await upstream.drained()
   expect(upstream.requests).toHaveLength(0)
   expect(upstream.applicationBytesReceived).toBe(0)
 }
@@ -351,7 +352,7 @@ describe('refused before the token is sent', () => {
     expect(answer?.statusCode).toBe(502)
     expect(answer?.json).toMatchObject({ code, message: expect.any(String) })
     expect(answer?.body).not.toContain('127.0.0.1') // no upstream detail to the caller
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
     const failure = logLines(run).find((line) => line.message === 'upstream call failed')
     expect(failure).toMatchObject({ errorCode: code, attempts: 1 })
     expect(metricNames(run)).toContain('UpstreamError')
@@ -397,7 +398,7 @@ describe('mutual TLS', () => {
     const [answer] = run.answers
     expect(answer?.statusCode).toBe(502)
     expect(['TLS_HANDSHAKE', 'NETWORK']).toContain(answer?.json?.code)
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
     expect(upstream.tlsErrors.length).toBeGreaterThan(0)
   })
 })

@@ -153,6 +153,7 @@ describe('secure-fetch handler', () => {
     // Assess
     expect(answer.statusCode).toBe(502)
     expect(JSON.parse(answer.body ?? '')).toMatchObject({ code: 'TLS_UNTRUSTED' })
+    await upstream.drained()
     expect(upstream.requests).toHaveLength(0)
     expect(upstream.applicationBytesReceived).toBe(0)
     const emf = output.find((line) => line.includes('"UpstreamError"')) ?? ''

@@ -82,7 +82,8 @@ async function caught(promise: Promise<unknown>): Promise<UpstreamError> {
 }
 
 /** Nothing of the request (hence no token) ever reached the server. */
-function expectNothingSent(upstream: RunningHttpsServer) {
+async function expectNothingSent(upstream: RunningHttpsServer) {
+  await upstream.drained()
   expect(upstream.requests).toHaveLength(0)
   expect(upstream.applicationBytesReceived).toBe(0)
 }
@@ -112,6 +113,7 @@ describe('a trusted, valid upstream', () => {
     expect(received?.headers.authorization).toBe(`Bearer ${TOKEN}`)
     expect(received?.headers['x-request-id']).toBe('r-1')
     expect(['TLSv1.2', 'TLSv1.3']).toContain(received?.tlsVersion)
+    expect(upstream.applicationBytesReceived).toBeGreaterThan(0) // the byte counter counts
   })
 
   it('sends a body and its length, and appends the path to the base URL path', async () => {
@@ -172,7 +174,7 @@ describe('refused before the token is sent', () => {
     expect(error.code).toBe(code)
     expect(error.retryable).toBe(false)
     expect(error.attempts).toBe(1) // a TLS verdict is not retried, even for GET
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
 
   it('a certificate signed by the trusted CA but whose key matches no pin', async () => {
@@ -186,8 +188,31 @@ describe('refused before the token is sent', () => {
     // Assess
     expect(error.code).toBe('TLS_PIN_MISMATCH')
     expect(error.attempts).toBe(1)
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
+
+  it.each([
+    ['a key that matches no pin', 'server', true, 'TLS_PIN_MISMATCH'],
+    ['a certificate for another host name', 'wrongHostServer', false, 'TLS_HOSTNAME'],
+  ] as const)(
+    'over TLS 1.2, %s is refused after the server finished its handshake, and it read no byte',
+    async (_label, certName, pinned, code) => {
+      // Prepare: in TLS 1.2 the server's Finished comes last, so the server counts decrypted bytes
+      // before the client judges the certificate: a check that ran after the handshake would show.
+      const upstream = await server({ tls: pki[certName], maxVersion: 'TLSv1.2' })
+      const spkiPins = pinned ? [spkiPin(pki.untrustedServer.cert)] : []
+      const api = client(upstream, { spkiPins, maxRetries: 0 })
+
+      // Act
+      const error = await caught(api.request({ path: '/items', token: TOKEN }))
+
+      // Assess
+      expect(error.code).toBe(code)
+      await expectNothingSent(upstream)
+      expect(upstream.tlsHandshakes).toBe(1)
+      expect(upstream.connections[0]?.tlsVersion).toBe('TLSv1.2')
+    },
+  )
 
   it('a TLS 1.1-only server (which really speaks TLS 1.1)', async () => {
     // Prepare: OpenSSL 3 refuses TLS 1.0/1.1 at its default security level (the server would
@@ -226,7 +251,7 @@ describe('refused before the token is sent', () => {
     expect(error.attempts).toBe(1)
     expect(upstream.tlsHandshakes).toBe(handshakesBefore)
     expect(upstream.tlsErrors).toContain('ERR_SSL_UNSUPPORTED_PROTOCOL')
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
 
   it('a server that never completes the handshake: connect timeout, no token on the wire', async () => {
@@ -276,7 +301,7 @@ describe('host name verification (RFC 9525: SANs only, never the CN)', () => {
     // Assess
     expect(error.code).toBe('TLS_HOSTNAME')
     expect(error.attempts).toBe(1)
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
 
   it.each([
@@ -295,7 +320,7 @@ describe('host name verification (RFC 9525: SANs only, never the CN)', () => {
 
     // Assess
     expect(error.code).toBe('TLS_HOSTNAME')
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
 
   it('accepts https://localhost by its DNS SAN', async () => {
@@ -509,7 +534,7 @@ describe('SPKI pinning', () => {
 
     // Assess
     expect(error.code).toBe('TLS_UNTRUSTED')
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
   })
 
   it('rejects malformed pins at creation', () => {
@@ -553,7 +578,7 @@ describe('mutual TLS', () => {
     // Assess: with TLS 1.3 the server judges the client certificate after the client considers
     // the handshake done, so the client sees either the alert or a reset.
     expect(['TLS_HANDSHAKE', 'NETWORK']).toContain(error.code)
-    expectNothingSent(upstream)
+    await expectNothingSent(upstream)
     expect(upstream.tlsErrors.length).toBeGreaterThan(0)
   })
 })
