@@ -120,14 +120,18 @@ const ARN = new Map<string, (p: ArnParts) => string>([
   ['AWS::KMS::Key', (p) => `arn:${p.partition}:kms:${p.region}:${p.account}:key/${p.name}`],
 ])
 
-/** One resolution in one scope. */
+/**
+ * One resolution in one scope: the walk over the value, conditions, the cycle guard and the
+ * checks of what an argument resolved to. The intrinsic functions and the names a template
+ * refers to are the functions below it.
+ */
 class Resolution {
-  readonly #scope: ResolveScope
+  readonly scope: ResolveScope
   /** Conditions and names being resolved: a cycle (CloudFormation refuses one) stops. */
   readonly #within = new Set<string>()
 
   constructor(scope: ResolveScope) {
-    this.#scope = scope
+    this.scope = scope
   }
 
   value(node: Json): Resolved {
@@ -136,7 +140,7 @@ class Resolution {
     const keys = Object.keys(node)
     const key = keys[0] as string
     if (keys.length === 1 && isIntrinsic(key, node[key] as Json)) {
-      return this.#intrinsic(key, node[key] as Json)
+      return intrinsic(this, key, node[key] as Json)
     }
     // Entries, not assignments: a key named __proto__ stays a key.
     return Object.fromEntries(
@@ -146,120 +150,29 @@ class Resolution {
     )
   }
 
-  #text(node: Json, what: string): string {
+  text(node: Json, what: string): string {
     return textOf(this.value(node), what)
   }
 
   condition(name: string): boolean {
-    const definition = own(this.#scope.template.Conditions, name)
+    const definition = own(this.scope.template.Conditions, name)
     if (definition === undefined) throw new TemplateError(`unknown condition ${name}`)
-    return this.#guarded(`condition ${name}`, () => this.#boolean(definition, `condition ${name}`))
+    return this.guarded(`condition ${name}`, () => this.boolean(definition, `condition ${name}`))
   }
 
-  #intrinsic(key: string, arg: Json): Resolved {
-    const argument = `an argument of ${key}`
-    switch (key) {
-      case 'Ref':
-        if (typeof arg !== 'string') throw new TemplateError('Ref takes a name')
-        return this.#ref(arg)
-      case 'Condition':
-        return this.condition(arg as string)
-      case 'Fn::Sub':
-        return this.#sub(arg)
-      case 'Fn::GetAtt': {
-        const parts = typeof arg === 'string' ? (splitAttribute(arg) ?? arg) : arg
-        const [id, attribute] = this.#args(key, parts, 2)
-        return this.#getAtt(
-          this.#text(id as Json, argument),
-          this.#text(attribute as Json, argument),
-        )
-      }
-      case 'Fn::If': {
-        const [name, whenTrue, whenFalse] = this.#args(key, arg, 3)
-        if (typeof name !== 'string') throw new TemplateError('Fn::If takes a condition name first')
-        return this.value((this.condition(name) ? whenTrue : whenFalse) as Json)
-      }
-      case 'Fn::Equals': {
-        const [a, b] = this.#args(key, arg, 2)
-        return this.#text(a as Json, argument) === this.#text(b as Json, argument)
-      }
-      case 'Fn::Not':
-        return !this.#boolean(this.#args(key, arg, 1)[0] as Json, argument)
-      case 'Fn::And':
-      case 'Fn::Or': {
-        // Every condition is evaluated (CloudFormation checks them all), then combined.
-        const values = this.#args(key, arg, 2, 10).map((c) => this.#boolean(c, argument))
-        return key === 'Fn::And' ? !values.includes(false) : values.includes(true)
-      }
-      case 'Fn::Join': {
-        const [separator, items] = this.#args(key, arg, 2)
-        if (typeof separator !== 'string')
-          throw new TemplateError('Fn::Join takes a text separator')
-        return this.#list(items as Json, key)
-          .map((item) => this.#text(item, `an item of ${key}`))
-          .join(separator)
-      }
-      case 'Fn::Select': {
-        const [index, items] = this.#args(key, arg, 2)
-        const list = this.#list(items as Json, key)
-        const at = this.#text(index as Json, argument)
-        // Own keys of a list are its indexes as written canonically: "1", not " 1" or "1.0".
-        const picked = Object.hasOwn(list, at) ? list[Number(at)] : undefined
-        if (picked === undefined) throw new TemplateError('Fn::Select: the index is out of range')
-        return picked
-      }
-      case 'Fn::Split': {
-        const [separator, source] = this.#args(key, arg, 2)
-        if (typeof separator !== 'string')
-          throw new TemplateError('Fn::Split takes a text separator')
-        return this.#text(source as Json, argument).split(separator)
-      }
-      case 'Fn::FindInMap': {
-        const [map, top, second] = this.#args(key, arg, 3).map((name) => this.#text(name, argument))
-        const mapping = own(this.#scope.template.Mappings, map as string)
-        const found = own(own(mapping, top as string), second as string)
-        if (found === undefined) throw new TemplateError('Fn::FindInMap: no such entry in Mappings')
-        return found
-      }
-      case 'Fn::Base64':
-        return Buffer.from(this.#text(arg, argument)).toString('base64')
-      case 'Fn::GetAZs':
-        return this.#unfixed('Fn::GetAZs', 'the Availability Zones are known only in AWS', () => {
-          const region = this.#text(arg, argument) || this.#pseudo('AWS::Region')
-          return [`${region}a`, `${region}b`, `${region}c`]
-        })
-      case 'Fn::ImportValue': {
-        const name = this.#text(arg, argument)
-        const placeholder = () => `ImportValue:${name}`
-        return this.#unfixed(`the export ${name}`, `${name} is another stack's export`, placeholder)
-      }
-      default:
-        throw new TemplateError(`${key} is not supported`)
-    }
-  }
-
-  /** The list of arguments of `key`, `min` to `max` of them. */
-  #args(key: string, arg: Json, min: number, max = min): Json[] {
-    if (!Array.isArray(arg) || arg.length < min || arg.length > max) {
-      const count = min === max ? `${min}` : `${min} to ${max}`
-      throw new TemplateError(`${key} takes a list of ${count}`)
-    }
-    return arg
-  }
-
-  #list(node: Json, what: string): Json[] {
+  list(node: Json, what: string): Json[] {
     const value = this.value(node)
     if (!Array.isArray(value)) throw new TemplateError(`${what} takes a list, not ${kindOf(value)}`)
     return value
   }
 
-  #boolean(node: Json, what: string): boolean {
+  boolean(node: Json, what: string): boolean {
     const value = this.value(node)
     if (typeof value !== 'boolean') throw new TemplateError(`${what} is not true or false`)
     return value
   }
 
-  #guarded<T>(what: string, resolve: () => T): T {
+  guarded<T>(what: string, resolve: () => T): T {
     if (this.#within.has(what)) throw new TemplateError(`${what} refers to itself`)
     this.#within.add(what)
     try {
@@ -270,92 +183,179 @@ class Resolution {
   }
 
   /** A placeholder in a local run; a MissingValueError where only real values will do. */
-  #unfixed<T>(uses: string, why: string, placeholder: () => T): T {
-    if (this.#scope.unfixed === 'refuse') throw new MissingValueError(uses, why)
+  unfixed<T>(uses: string, why: string, placeholder: () => T): T {
+    if (this.scope.unfixed === 'refuse') throw new MissingValueError(uses, why)
     return placeholder()
   }
+}
 
-  #ref(name: string): Resolved {
-    if (name === 'AWS::NoValue') return NO_VALUE
-    if (name.startsWith('AWS::')) return this.#pseudo(name)
-    const { template, parameters } = this.#scope
-    const parameter = own(template.Parameters, name)
-    if (parameter !== undefined) {
-      if (parameters !== undefined && Object.hasOwn(parameters, name)) {
-        return parameters[name] as string
-      }
-      const fallback = own(parameter, 'Default')
-      if (isText(fallback)) return String(fallback)
-      throw new MissingValueError(
-        name,
-        `parameter ${name} has no Default: pass --parameter-overrides ${name}=...`,
-      )
-    }
-    if (own(template.Resources, name) !== undefined) return this.#resourceRef(name)
-    throw new MissingValueError(name, `Ref to unknown name ${name}`)
+/** The list of arguments of `key`, `min` to `max` of them. */
+const args = (key: string, arg: Json, min: number, max = min): Json[] => {
+  if (!Array.isArray(arg) || arg.length < min || arg.length > max) {
+    const count = min === max ? `${min}` : `${min} to ${max}`
+    throw new TemplateError(`${key} takes a list of ${count}`)
   }
+  return arg
+}
 
-  #pseudo(name: string): string {
-    if (!Object.hasOwn(LOCAL_PSEUDO, name)) {
-      throw new TemplateError(`unknown pseudo parameter ${name}`)
+/** One intrinsic function (`key`) applied to its argument. */
+const intrinsic = (r: Resolution, key: string, arg: Json): Resolved => {
+  const argument = `an argument of ${key}`
+  switch (key) {
+    case 'Ref':
+      if (typeof arg !== 'string') throw new TemplateError('Ref takes a name')
+      return ref(r, arg)
+    case 'Condition':
+      return r.condition(arg as string)
+    case 'Fn::Sub':
+      return sub(r, arg)
+    case 'Fn::GetAtt': {
+      const parts = typeof arg === 'string' ? (splitAttribute(arg) ?? arg) : arg
+      const [id, attribute] = args(key, parts, 2)
+      return getAtt(r, r.text(id as Json, argument), r.text(attribute as Json, argument))
     }
-    const pseudo = this.#scope.pseudo
-    const given = pseudo !== undefined && Object.hasOwn(pseudo, name) ? pseudo[name] : undefined
-    if (given !== undefined) return typeof given === 'function' ? given() : given
-    return this.#unfixed(name, `${name} has no value here`, () => LOCAL_PSEUDO[name] as string)
-  }
-
-  /** What Ref gives for a resource: its physical name (a topic's ARN, a key's id). */
-  #resourceRef(logicalId: string): string {
-    const resource = own(this.#scope.template.Resources, logicalId)
-    const type = String(own(resource, 'Type'))
-    const property = NAME_PROPERTY.get(type)
-    const written = property === undefined ? undefined : own(own(resource, 'Properties'), property)
-    const name =
-      written === undefined
-        ? NO_VALUE
-        : this.#guarded(`the name of ${logicalId}`, () => this.value(written))
-    if (name === NO_VALUE) {
-      return this.#unfixed(logicalId, `${logicalId} is named by CloudFormation`, () => logicalId)
+    case 'Fn::If': {
+      const [name, whenTrue, whenFalse] = args(key, arg, 3)
+      if (typeof name !== 'string') throw new TemplateError('Fn::If takes a condition name first')
+      return r.value((r.condition(name) ? whenTrue : whenFalse) as Json)
     }
-    const text = textOf(name, `the name of ${logicalId}`)
-    if (type !== 'AWS::SNS::Topic') return text
-    const p = this.#arnParts(text)
-    return `arn:${p.partition}:sns:${p.region}:${p.account}:${p.name}`
+    case 'Fn::Equals': {
+      const [a, b] = args(key, arg, 2)
+      return r.text(a as Json, argument) === r.text(b as Json, argument)
+    }
+    case 'Fn::Not':
+      return !r.boolean(args(key, arg, 1)[0] as Json, argument)
+    case 'Fn::And':
+    case 'Fn::Or': {
+      // Every condition is evaluated (CloudFormation checks them all), then combined.
+      const values = args(key, arg, 2, 10).map((c) => r.boolean(c, argument))
+      return key === 'Fn::And' ? !values.includes(false) : values.includes(true)
+    }
+    case 'Fn::Join': {
+      const [separator, items] = args(key, arg, 2)
+      if (typeof separator !== 'string') throw new TemplateError('Fn::Join takes a text separator')
+      return r
+        .list(items as Json, key)
+        .map((item) => r.text(item, `an item of ${key}`))
+        .join(separator)
+    }
+    case 'Fn::Select': {
+      const [index, items] = args(key, arg, 2)
+      const list = r.list(items as Json, key)
+      const at = r.text(index as Json, argument)
+      // Own keys of a list are its indexes as written canonically: "1", not " 1" or "1.0".
+      const picked = Object.hasOwn(list, at) ? list[Number(at)] : undefined
+      if (picked === undefined) throw new TemplateError('Fn::Select: the index is out of range')
+      return picked
+    }
+    case 'Fn::Split': {
+      const [separator, source] = args(key, arg, 2)
+      if (typeof separator !== 'string') throw new TemplateError('Fn::Split takes a text separator')
+      return r.text(source as Json, argument).split(separator)
+    }
+    case 'Fn::FindInMap': {
+      const [map, top, second] = args(key, arg, 3).map((name) => r.text(name, argument))
+      const mapping = own(r.scope.template.Mappings, map as string)
+      const found = own(own(mapping, top as string), second as string)
+      if (found === undefined) throw new TemplateError('Fn::FindInMap: no such entry in Mappings')
+      return found
+    }
+    case 'Fn::Base64':
+      return Buffer.from(r.text(arg, argument)).toString('base64')
+    case 'Fn::GetAZs':
+      return r.unfixed('Fn::GetAZs', 'the Availability Zones are known only in AWS', () => {
+        const region = r.text(arg, argument) || pseudo(r, 'AWS::Region')
+        return [`${region}a`, `${region}b`, `${region}c`]
+      })
+    case 'Fn::ImportValue': {
+      const name = r.text(arg, argument)
+      const placeholder = () => `ImportValue:${name}`
+      return r.unfixed(`the export ${name}`, `${name} is another stack's export`, placeholder)
+    }
+    default:
+      throw new TemplateError(`${key} is not supported`)
   }
+}
 
-  #arnParts(name: string): ArnParts {
-    return {
-      partition: this.#pseudo('AWS::Partition'),
-      region: this.#pseudo('AWS::Region'),
-      account: this.#pseudo('AWS::AccountId'),
+/** What `Ref name` gives: AWS::NoValue, a pseudo parameter, a parameter or a resource's name. */
+const ref = (r: Resolution, name: string): Resolved => {
+  if (name === 'AWS::NoValue') return NO_VALUE
+  if (name.startsWith('AWS::')) return pseudo(r, name)
+  const { template, parameters } = r.scope
+  const parameter = own(template.Parameters, name)
+  if (parameter !== undefined) {
+    if (parameters !== undefined && Object.hasOwn(parameters, name)) {
+      return parameters[name] as string
+    }
+    const fallback = own(parameter, 'Default')
+    if (isText(fallback)) return String(fallback)
+    throw new MissingValueError(
       name,
-    }
+      `parameter ${name} has no Default: pass --parameter-overrides ${name}=...`,
+    )
   }
+  if (own(template.Resources, name) !== undefined) return resourceRef(r, name)
+  throw new MissingValueError(name, `Ref to unknown name ${name}`)
+}
 
-  #getAtt(logicalId: string, attribute: string): string {
-    const uses = `${logicalId}.${attribute}`
-    const resource = own(this.#scope.template.Resources, logicalId)
-    if (resource === undefined)
-      throw new MissingValueError(uses, `GetAtt of unknown resource ${logicalId}`)
-    return this.#unfixed(uses, `${uses} is known only once deployed`, () => {
-      const arn = attribute === 'Arn' ? ARN.get(String(own(resource, 'Type'))) : undefined
-      return arn === undefined ? uses : arn(this.#arnParts(this.#resourceRef(logicalId)))
-    })
+const pseudo = (r: Resolution, name: string): string => {
+  if (!Object.hasOwn(LOCAL_PSEUDO, name)) {
+    throw new TemplateError(`unknown pseudo parameter ${name}`)
   }
+  const given =
+    r.scope.pseudo !== undefined && Object.hasOwn(r.scope.pseudo, name)
+      ? r.scope.pseudo[name]
+      : undefined
+  if (given !== undefined) return typeof given === 'function' ? given() : given
+  return r.unfixed(name, `${name} has no value here`, () => LOCAL_PSEUDO[name] as string)
+}
 
-  #sub(arg: Json): string {
-    const [text, variables] = Array.isArray(arg) ? this.#args('Fn::Sub', arg, 1, 2) : [arg]
-    if (typeof text !== 'string') throw new TemplateError('Fn::Sub takes text')
-    return text.replace(/\$\{(!?)([^}]*)\}/g, (_, literal: string, name: string) => {
-      if (literal === '!') return `\${${name}}`
-      const local = own(variables, name)
-      if (local !== undefined) return this.#text(local, `Fn::Sub variable ${name}`)
-      const attribute = splitAttribute(name)
-      if (attribute !== undefined) return this.#getAtt(...attribute)
-      return textOf(this.#ref(name), `Fn::Sub \${${name}}`)
-    })
+/** What Ref gives for a resource: its physical name (a topic's ARN, a key's id). */
+const resourceRef = (r: Resolution, logicalId: string): string => {
+  const resource = own(r.scope.template.Resources, logicalId)
+  const type = String(own(resource, 'Type'))
+  const property = NAME_PROPERTY.get(type)
+  const written = property === undefined ? undefined : own(own(resource, 'Properties'), property)
+  const name =
+    written === undefined ? NO_VALUE : r.guarded(`the name of ${logicalId}`, () => r.value(written))
+  if (name === NO_VALUE) {
+    return r.unfixed(logicalId, `${logicalId} is named by CloudFormation`, () => logicalId)
   }
+  const text = textOf(name, `the name of ${logicalId}`)
+  if (type !== 'AWS::SNS::Topic') return text
+  const p = arnParts(r, text)
+  return `arn:${p.partition}:sns:${p.region}:${p.account}:${p.name}`
+}
+
+const arnParts = (r: Resolution, name: string): ArnParts => ({
+  partition: pseudo(r, 'AWS::Partition'),
+  region: pseudo(r, 'AWS::Region'),
+  account: pseudo(r, 'AWS::AccountId'),
+  name,
+})
+
+const getAtt = (r: Resolution, logicalId: string, attribute: string): string => {
+  const uses = `${logicalId}.${attribute}`
+  const resource = own(r.scope.template.Resources, logicalId)
+  if (resource === undefined)
+    throw new MissingValueError(uses, `GetAtt of unknown resource ${logicalId}`)
+  return r.unfixed(uses, `${uses} is known only once deployed`, () => {
+    const arn = attribute === 'Arn' ? ARN.get(String(own(resource, 'Type'))) : undefined
+    return arn === undefined ? uses : arn(arnParts(r, resourceRef(r, logicalId)))
+  })
+}
+
+const sub = (r: Resolution, arg: Json): string => {
+  const [text, variables] = Array.isArray(arg) ? args('Fn::Sub', arg, 1, 2) : [arg]
+  if (typeof text !== 'string') throw new TemplateError('Fn::Sub takes text')
+  return text.replace(/\$\{(!?)([^}]*)\}/g, (_, literal: string, name: string) => {
+    if (literal === '!') return `\${${name}}`
+    const local = own(variables, name)
+    if (local !== undefined) return r.text(local, `Fn::Sub variable ${name}`)
+    const attribute = splitAttribute(name)
+    if (attribute !== undefined) return getAtt(r, ...attribute)
+    return textOf(ref(r, name), `Fn::Sub \${${name}}`)
+  })
 }
 
 const isPresent = (value: Resolved): value is Json => value !== NO_VALUE
