@@ -250,6 +250,8 @@ const positive = (value: number | undefined, fallback: number, name: string): nu
 interface Target {
   /** Reference identity: a DNS name or an IP literal (without brackets). */
   host: string
+  /** SNI: the DNS name, or '' for an IP literal (RFC 6066 allows no address there). */
+  servername: string
   port: number
   /** `host:port`, for error messages. */
   origin: string
@@ -281,6 +283,7 @@ const parseBaseUrl = (baseUrl: string): Target => {
   }
   return {
     host,
+    servername: isIP(host) === 0 ? host : '',
     port: url.port ? Number(url.port) : 443,
     origin: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -451,6 +454,7 @@ const attempt = (
     const req = httpsRequest({
       agent,
       host: target.host,
+      servername: target.servername,
       port: target.port,
       method: prepared.method,
       path: prepared.path,
