@@ -20,6 +20,7 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { invoke } from '../../scripts/invoke.ts'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
+import { esbuildOptionsOf, functionsOf, parseTemplate } from '../../scripts/template.ts'
 import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
@@ -235,64 +236,15 @@ async function runHandler(root: string, logFormat: 'JSON' | 'Text' = 'Text') {
   return { invocation: result.invocations[0], output }
 }
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'kms-stranger-'))
-  ;({ tarball, files: packedFiles } = await packPackage(work))
-  const faces = Object.keys(FACES) as Face[]
-  const installed = await Promise.all(faces.map(installProject))
-  faces.forEach((face, i) => {
-    projects[face] = installed[i] as (typeof projects)[Face]
-    prepareTypes(face, projects[face].dir)
-  })
-  // The values, encrypted for the function with the package's own CLI (installed in the
-  // provider's project, which has the AWS SDK it needs).
-  const motoEndpoint = inject('motoEndpoint')
-  const key = await kmsClient(motoEndpoint).send(new CreateKeyCommand({ Description: 'stranger' }))
-  const cli = join(projects.provider.dir, 'node_modules', PACKAGE, 'dist/cli/kms-secrets.js')
-  const keyArgs = ['--key-id', key.KeyMetadata?.KeyId as string, '--function-name', FUNCTION_NAME]
-  const encrypt = async (command: string, input: string, args: string[] = []) => {
-    const result = await runNode(cli, {
-      args: [command, ...keyArgs, ...args],
-      input,
-      env: awsEnv(motoEndpoint),
-    })
-    expect(result.code, result.stderr).toBe(0)
-    return result.stdout.trim()
-  }
-  writeFileSync(join(work, 'data-key.bin'), DATA_KEY)
-  environment = {
-    API_TOKEN: await encrypt('encrypt', TOKEN),
-    DATA_KEY: await encrypt('encrypt', '', ['--in', join(work, 'data-key.bin')]),
-    CONFIG: await encrypt('encrypt', JSON.stringify(CONFIG)),
-    SECRETS_BUNDLE: await encrypt(
-      'bundle',
-      Object.entries(BUNDLE)
-        .map(([name, value]) => `${name}=${value}\n`)
-        .join(''),
-    ),
-  }
-}, 600_000)
-
-afterAll(() => {
-  if (work !== '') rmSync(work, { recursive: true, force: true })
-})
-
-describe('the packed package, in a stranger project', () => {
-  it('ships what a user needs (prepack built dist/) and nothing else', () => {
-    // Assess
-    expect(checkListing(packedFiles)).toEqual({ missing: [], unwanted: [] })
-  })
-
-  it("the README's Install lines install, as written, exactly what each face needs", () => {
+describe('the README', () => {
+  it('its Install lines, together, install exactly what each face needs; each line serves one at least', () => {
     // Prepare
     const faces = Object.keys(FACES) as Face[]
     // Assess
     for (const face of faces) {
       const packages = linesFor(face).flatMap((line) => line.packages)
       expect(packages.sort(), face).toEqual([...FACES[face]].sort())
-      expect(projects[face].install.code, projects[face].install.output).toBe(0)
     }
-    // Every line serves some face.
     for (const { line } of installLines()) {
       expect(
         faces.some((face) => linesFor(face).some((used) => used.line === line)),
@@ -301,11 +253,93 @@ describe('the packed package, in a stranger project', () => {
     }
   })
 
-  it('the README has a handler example for each face', () => {
+  it('its SAM BuildProperties are its esbuild flags for the main entry', () => {
+    // Prepare: the README's Metadata on a function of a template, as sam build reads it.
+    const [metadata] = readmeBlocks('yaml', 'Bundling for Lambda')
+    const template = parseTemplate(
+      `Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n${(metadata?.code ?? '').trimEnd().replace(/^/gm, '    ')}\n    Properties: { Handler: handler.handler }\n`,
+    )
+    const flags = Object.fromEntries(flagsFor('middleware').map((flag) => flag.split('=')))
+    // Act
+    const [fn] = functionsOf(template)
+    const options = esbuildOptionsOf(fn as NonNullable<typeof fn>)
+    // Assess
+    expect({
+      '--bundle': undefined,
+      '--platform': options.platform,
+      '--format': options.format,
+      '--target': options.target,
+      '--main-fields': options.mainFields?.join(','),
+    }).toEqual(flags)
+    expect(options.outExtension).toEqual({ '.js': '.mjs' })
+    expect(flagsFor('lite')).toEqual(
+      flagsFor('middleware').filter((f) => !f.startsWith('--main-fields=')),
+    )
+  })
+
+  it('has a handler example for each face', () => {
     // Assess
     expect(examples.map((block) => faceOf(block.code)).sort()).toEqual(
       ['lite', 'loadSecrets', 'middleware', 'provider'].sort(),
     )
+  })
+})
+
+describe('the packed package, in a stranger project', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kms-stranger-'))
+    ;({ tarball, files: packedFiles } = await packPackage(work))
+    const faces = Object.keys(FACES) as Face[]
+    const installed = await Promise.all(faces.map(installProject))
+    faces.forEach((face, i) => {
+      projects[face] = installed[i] as (typeof projects)[Face]
+      prepareTypes(face, projects[face].dir)
+    })
+    // The values, encrypted for the function with the package's own CLI (installed in the
+    // provider's project, which has the AWS SDK it needs).
+    const motoEndpoint = inject('motoEndpoint')
+    const key = await kmsClient(motoEndpoint).send(
+      new CreateKeyCommand({ Description: 'stranger' }),
+    )
+    const cli = join(projects.provider.dir, 'node_modules', PACKAGE, 'dist/cli/kms-secrets.js')
+    const keyArgs = ['--key-id', key.KeyMetadata?.KeyId as string, '--function-name', FUNCTION_NAME]
+    const encrypt = async (command: string, input: string, args: string[] = []) => {
+      const result = await runNode(cli, {
+        args: [command, ...keyArgs, ...args],
+        input,
+        env: awsEnv(motoEndpoint),
+      })
+      expect(result.code, result.stderr).toBe(0)
+      return result.stdout.trim()
+    }
+    writeFileSync(join(work, 'data-key.bin'), DATA_KEY)
+    environment = {
+      API_TOKEN: await encrypt('encrypt', TOKEN),
+      DATA_KEY: await encrypt('encrypt', '', ['--in', join(work, 'data-key.bin')]),
+      CONFIG: await encrypt('encrypt', JSON.stringify(CONFIG)),
+      SECRETS_BUNDLE: await encrypt(
+        'bundle',
+        Object.entries(BUNDLE)
+          .map(([name, value]) => `${name}=${value}\n`)
+          .join(''),
+      ),
+    }
+  }, 600_000)
+
+  afterAll(() => {
+    if (work !== '') rmSync(work, { recursive: true, force: true })
+  })
+
+  it("the README's Install lines run as written in each face's project", () => {
+    // Assess
+    for (const face of Object.keys(FACES) as Face[]) {
+      expect(projects[face].install.code, projects[face].install.output).toBe(0)
+    }
+  })
+
+  it('ships what a user needs (prepack built dist/) and nothing else', () => {
+    // Assess
+    expect(checkListing(packedFiles)).toEqual({ missing: [], unwanted: [] })
   })
 
   it.each(
