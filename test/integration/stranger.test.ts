@@ -11,7 +11,7 @@
 
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -173,11 +173,11 @@ function flagsFor(face: Face): string[] {
 }
 
 /** Bundles `entry` of a project into <dir>/build-<name>/Fn/index.mjs with the README's flags. */
-async function bundle(face: Face, entry: string, name: string) {
+async function bundle(face: Face, entry: string, name: string, flags = flagsFor(face)) {
   const root = join(projects[face].dir, `build-${name}`)
   const result = await run(
     ESBUILD,
-    [entry, ...flagsFor(face), `--outfile=${join(root, 'Fn', 'index.mjs')}`, '--log-level=warning'],
+    [entry, ...flags, `--outfile=${join(root, 'Fn', 'index.mjs')}`, '--log-level=warning'],
     { cwd: projects[face].dir },
   )
   return { root, ...result }
@@ -335,6 +335,11 @@ describe('the packed package, in a stranger project', () => {
     for (const face of Object.keys(FACES) as Face[]) {
       expect(projects[face].install.code, projects[face].install.output).toBe(0)
     }
+    // The AWS SDK is an optional peer: a /lite project does not get it.
+    expect(existsSync(join(projects.lite.dir, 'node_modules/@aws-sdk/client-kms'))).toBe(false)
+    expect(existsSync(join(projects.loadSecrets.dir, 'node_modules/@aws-sdk/client-kms'))).toBe(
+      true,
+    )
   })
 
   it('ships what a user needs (prepack built dist/) and nothing else', () => {
@@ -375,6 +380,21 @@ describe('the packed package, in a stranger project', () => {
     },
     240_000,
   )
+
+  it("the main entry bundled with /lite's plain flags fails at INIT, as the README says", async () => {
+    // Prepare: the loadSecrets example, bundled without --main-fields.
+    const [example] = examples.filter((block) => faceOf(block.code) === 'loadSecrets')
+    writeFileSync(join(projects.loadSecrets.dir, 'plain.ts'), example?.code ?? '')
+    const built = await bundle('loadSecrets', 'plain.ts', 'plain', flagsFor('lite'))
+    expect(built.code, built.output).toBe(0)
+    // Act
+    const ran = await runHandler(built.root)
+    // Assess
+    expect(ran.invocation?.phase, ran.output).toBe('init')
+    expect(ran.invocation?.value).toMatchObject({
+      errorMessage: 'Dynamic require of "node:https" is not supported',
+    })
+  }, 240_000)
 
   it('redactLogs under the JSON log format: console.error(error) keeps errorType, errorMessage, stackTrace; objects stay objects', async () => {
     // Prepare
