@@ -20,6 +20,7 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { invoke } from '../../scripts/invoke.ts'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
+import { ricEntry } from '../../scripts/local/ric.ts'
 import { esbuildOptionsOf, functionsOf, parseTemplate } from '../../scripts/template.ts'
 import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode } from '../support/child.ts'
@@ -37,7 +38,7 @@ const FUNCTION_NAME = 'scratch-fn'
 const TSC = join(REPO_ROOT, 'node_modules/typescript/bin/tsc')
 const ESBUILD = join(REPO_ROOT, 'node_modules/.bin/esbuild')
 
-/** What each face needs, no more (docs: DESIGN.md "In a stranger's project"). */
+/** What each face needs, no more: each typechecks and runs with only these. */
 type Face = 'middleware' | 'loadSecrets' | 'provider' | 'lite'
 const FACES: Record<Face, readonly string[]> = {
   middleware: [PACKAGE, '@aws-sdk/client-kms', '@middy/core', '@types/node', '@types/aws-lambda'],
@@ -287,6 +288,8 @@ describe('the README', () => {
 
 describe('the packed package, in a stranger project', () => {
   beforeAll(async () => {
+    // aws-lambda-ric: a native build of minutes on a machine that has none yet.
+    ricEntry((line) => process.stderr.write(`${line}\n`))
     work = mkdtempSync(join(tmpdir(), 'kms-stranger-'))
     ;({ tarball, files: packedFiles } = await packPackage(work))
     const faces = Object.keys(FACES) as Face[]
