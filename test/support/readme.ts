@@ -49,11 +49,40 @@ export function readmeBlocks(lang: string, section?: string): ReadmeBlock[] {
   )
 }
 
-/** The packages of the `npm install ...` lines of a shell block. */
+/** The packages of the `npm install ...` lines of a shell block (a comment starts at ` #`, as in sh). */
 export function installedPackages(block: ReadmeBlock): string[] {
   return block.code
     .split('\n')
     .filter((line) => /^npm (install|i) /.test(line))
-    .flatMap((line) => (line.split('#')[0] as string).split(/\s+/).slice(2))
+    .flatMap((line) => (line.split(/\s#/)[0] as string).split(/\s+/).slice(2))
     .filter((word) => word !== '' && !word.startsWith('-'))
+}
+
+/** The `npm install ...` lines of the README's Install section, with the packages of each. */
+export function installLines(): { line: string; packages: string[] }[] {
+  return readmeBlocks('sh', 'Install').flatMap((block) =>
+    block.code
+      .split('\n')
+      .filter((line) => /^npm (install|i) /.test(line))
+      .map((line) => ({ line, packages: installedPackages({ ...block, code: line }) })),
+  )
+}
+
+/**
+ * The esbuild flags of the README's "Bundling for Lambda" commands, by the comment line
+ * above each command (e.g. `# middy-kms-secrets/lite: plain flags`); --outfile left out.
+ */
+export function bundlingCommands(): { comment: string; flags: string[] }[] {
+  const commands: { comment: string; flags: string[] }[] = []
+  let comment = ''
+  for (const line of readmeBlocks('sh', 'Bundling for Lambda').flatMap((block) =>
+    block.code.split('\n'),
+  )) {
+    if (line.startsWith('#')) comment = line
+    else if (/^npx esbuild /.test(line)) {
+      const flags = line.split(/\s+/).filter((word) => word.startsWith('--'))
+      commands.push({ comment, flags: flags.filter((flag) => !flag.startsWith('--outfile=')) })
+    }
+  }
+  return commands
 }

