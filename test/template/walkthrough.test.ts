@@ -70,12 +70,15 @@ let stack: ChildProcess | undefined
 let stackLog = ''
 let stackExited: Promise<unknown>
 
-/** The environment of a new shell on a fresh HOME: Node 24, the Python tools, nothing else. */
+/**
+ * The environment of a new shell on a fresh HOME: the machine's node (older than 24 here:
+ * each shell must source node24.sh, as the README says), the Python tools, nothing else.
+ */
 const freshEnv = (): NodeJS.ProcessEnv => {
   const tools = (['moto_server', 'aws'] as const).map((tool) => dirname(findTool(tool) ?? '/'))
   return {
     HOME: home,
-    PATH: [dirname(process.execPath), ...tools, '/usr/bin', '/bin'].join(delimiter),
+    PATH: [...tools, '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
     // Node 24 and aws-lambda-ric, built once per machine, stay where node24.sh and ric.ts keep them.
     XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '', '.cache'),
     LANG: 'C.UTF-8',
