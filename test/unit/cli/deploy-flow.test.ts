@@ -106,21 +106,25 @@ describe('--parameter-overrides, as sam deploy takes it', () => {
   })
 })
 
-describe('the region', () => {
-  const encryptFor = (extra: Record<string, string>, env: Record<string, string>) => {
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-    writeFileSync(tmp.path('samconfig.toml'), SAMCONFIG)
-    return run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        ...extra,
-      }),
-      { stdin: 's', env, cwd: tmp.dir },
-    )
-  }
+/** encrypt for SecureFetchFunction of the harness's template.yaml and samconfig.toml. */
+const encryptFor = (
+  extra: Record<string, string | true>,
+  env: Record<string, string> = { AWS_REGION: 'us-east-1' },
+) => {
+  writeFileSync(tmp.path('template.yaml'), TEMPLATE)
+  writeFileSync(tmp.path('samconfig.toml'), SAMCONFIG)
+  return run(
+    argv('encrypt', {
+      'key-id': KEY_ID,
+      template: 'template.yaml',
+      function: 'SecureFetchFunction',
+      ...extra,
+    }),
+    { stdin: 's', env, cwd: tmp.dir },
+  )
+}
 
+describe('the region', () => {
   it("is samconfig.toml's deploy region when the environment sets none (as sam deploy)", async () => {
     // Act
     const result = await encryptFor({}, {})
@@ -245,22 +249,13 @@ describe('--format env-json --out env.json --force', () => {
     SecureItemsFunction: { TABLE_NAME: 't', DATA_KEY: 'old-items' },
     SecureFetchFunction: { API_TOKEN: 'old-fetch', UPSTREAM_URL: 'https://x' },
   }
-  const encryptInto = async (force: boolean) => {
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-    writeFileSync(tmp.path('samconfig.toml'), SAMCONFIG)
-    return run(
-      argv('encrypt', {
-        'key-id': KEY_ID,
-        template: 'template.yaml',
-        function: 'SecureFetchFunction',
-        format: 'env-json',
-        name: 'API_TOKEN',
-        out: 'env.json',
-        ...(force ? { force: true } : {}),
-      }),
-      { stdin: 's', cwd: tmp.dir },
-    )
-  }
+  const encryptInto = (force: boolean) =>
+    encryptFor({
+      format: 'env-json',
+      name: 'API_TOKEN',
+      out: 'env.json',
+      ...(force ? { force: true as const } : {}),
+    })
 
   it("merges into the function's entry: the file's other values stay", async () => {
     // Prepare
