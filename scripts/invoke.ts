@@ -14,7 +14,8 @@
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { connect } from 'node:net'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ricEntry } from './local/ric.ts'
 import { type RuntimeOutcome, startRuntimeApi } from './local/runtime-api.ts'
@@ -67,11 +68,13 @@ invocation, plus this shell's AWS_* variables (credentials, AWS_ENDPOINT_URL for
 endpoint). The context is the runtime client's own: a fresh awsRequestId and
 getRemainingTimeInMillis() counting down the template's Timeout from each event.
 
-Output: the handler's result as JSON on stdout (exit 0), or Lambda's error shape
-{"errorType","errorMessage","trace"} on stdout (exit 1: the handler threw, initialisation
-failed or the Timeout passed; after an initialisation failure or a timeout the remaining
-events are not invoked). Exit 2: bad command line, template, event or env-vars file, or a
-build failure.
+Output: the handler's result as JSON on stdout (exit 0; exit 1 when it is an API answer
+with a statusCode of 500 or more), or Lambda's error shape {"errorType","errorMessage",
+"trace"} on stdout (exit 1: the handler threw, initialisation failed or the Timeout passed;
+after an initialisation failure or a timeout the remaining events are not invoked). Exit 2:
+bad command line, template, event or env-vars file, a build failure, or the local stack
+not ready: .local/env.json missing (start npm run local-stack), this shell not pointing at
+it (. .local/aws.env), nothing answering at a loopback AWS_ENDPOINT_URL.
 `
 
 /** The placeholders of env.json ("REPLACE_WITH_CIPHERTEXT_..."). */
@@ -590,6 +593,63 @@ function peakRssKb(pid: number | undefined): number {
   }
 }
 
+/**
+ * Before anything runs, what the local stack's users get wrong: its env.json before it was
+ * started, a shell that does not point at it (`. .local/aws.env`), an endpoint nothing answers
+ * on (the stack stopped). Each is one line and exit 2, instead of a 500 whose cause is in a log.
+ */
+export async function checkLocalStack(
+  envVars: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const path = envVars === undefined ? undefined : resolve(cwd, envVars)
+  if (path !== undefined && basename(dirname(path)) === '.local') {
+    if (!existsSync(path)) {
+      throw new InvokeUsageError(
+        `${envVars} does not exist: start the local stack first (\`npm run local-stack\` in another shell writes it), then \`. .local/aws.env\` in this one`,
+      )
+    }
+    const awsEnvFile = join(dirname(path), 'aws.env')
+    const stack = existsSync(awsEnvFile)
+      ? /^export AWS_ENDPOINT_URL=(\S+)$/m.exec(readFileSync(awsEnvFile, 'utf8'))?.[1]
+      : undefined
+    if (stack !== undefined && env.AWS_ENDPOINT_URL !== stack) {
+      throw new InvokeUsageError(
+        `this shell does not point at the local stack (it is at ${stack}; AWS_ENDPOINT_URL is ${env.AWS_ENDPOINT_URL ?? 'not set'}): run \`. .local/aws.env\` first`,
+      )
+    }
+  }
+  const endpoint = env.AWS_ENDPOINT_URL
+  if (endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint)) {
+    if (!(await answers(new URL(endpoint)))) {
+      throw new InvokeUsageError(
+        `nothing answers at AWS_ENDPOINT_URL ${endpoint}: is \`npm run local-stack\` still running? (started again, it has a new port: \`. .local/aws.env\` again)`,
+      )
+    }
+  }
+}
+
+/** Whether a TCP connection to the URL's host and port opens. */
+const answers = (url: URL): Promise<boolean> =>
+  new Promise((done) => {
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+    const socket = connect({ host: url.hostname, port, timeout: 2000 })
+    const end = (ok: boolean) => {
+      socket.destroy()
+      done(ok)
+    }
+    socket.once('connect', () => end(true))
+    socket.once('error', () => end(false))
+    socket.once('timeout', () => end(false))
+  })
+
+/** An API answer of 500 or more: the function failed, whatever the runtime saw. */
+export const serverError = (value: unknown): number | undefined => {
+  const status = (value as { statusCode?: unknown } | null)?.statusCode
+  return typeof status === 'number' && status >= 500 ? status : undefined
+}
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`)
   try {
@@ -598,14 +658,21 @@ async function main(): Promise<void> {
       process.stdout.write(HELP)
       return
     }
-    const { exitCode, output } = await invoke(options, {
+    await checkLocalStack(options.envVars, process.cwd(), process.env)
+    const { exitCode, output, invocations } = await invoke(options, {
       cwd: process.cwd(),
       env: process.env,
       log,
       logStream: process.stderr,
     })
     if (output !== undefined) process.stdout.write(`${output}\n`)
-    process.exitCode = exitCode
+    const failed = invocations.filter((i) => serverError(i.value) !== undefined)
+    for (const i of failed) {
+      log(
+        `invoke: ${options.logicalId} answered ${serverError(i.value)} (request ${i.requestId}): the function's log lines above say why`,
+      )
+    }
+    process.exitCode = exitCode === 0 && failed.length > 0 ? 1 : exitCode
   } catch (error) {
     const known = error instanceof InvokeUsageError || (error as Error).name === 'TemplateError'
     log(`invoke: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`)

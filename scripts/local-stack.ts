@@ -26,7 +26,9 @@ const log = (line: string) => process.stderr.write(`local-stack: ${line}\n`)
 async function main(): Promise<void> {
   const stopping = new AbortController()
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => stopping.abort())
+    // `on`, not `once`: under npm run, Ctrl-C reaches this process twice (from the terminal
+    // and forwarded by npm), and a second default SIGINT would cut the clean-up short.
+    process.on(signal, () => stopping.abort())
   }
   const stops: Array<() => Promise<unknown>> = []
   try {

@@ -1,12 +1,15 @@
 // The one locator for the external tools this project runs: moto_server, aws, cfn-lint
-// (all Python, from pipx or pyenv). Used by the tests, the demo, the benchmarks,
-// scripts/node24.sh and .ci/run. Dev tooling, never bundled into a function.
+// (all Python, from pipx or pyenv), and what the first build of aws-lambda-ric needs (cmake,
+// make, a C++ compiler, python3: once per machine, for npm start and npm run invoke). Used by
+// the tests, the demo, the benchmarks, scripts/node24.sh and .ci/run. Dev tooling, never
+// bundled into a function.
 //
 // Lookup order: PATH, $PYENV_ROOT/shims, `pyenv root`/shims, $HOME/.pyenv/shims.
 //
 // As a command (Node >= 24):
 //   node scripts/local/tools.ts --path                 the folders to append to PATH (found tools only)
-//   node scripts/local/tools.ts --check [TOOL...]      exit 1 with one line per missing tool (default: all)
+//   node scripts/local/tools.ts --check [TOOL...]      one line per tool found (stdout), per tool
+//                                                      missing (stderr, then exit 1); default: all
 
 import { execFileSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
@@ -14,10 +17,15 @@ import { homedir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 
 /** Each tool and how to install it. */
+const RIC = "(aws-lambda-ric's first build, for npm start and npm run invoke, needs it)"
 export const TOOLS = {
   moto_server: 'pipx install "moto[server]"',
   aws: 'pipx install awscli',
   'cfn-lint': 'pipx install cfn-lint',
+  cmake: `your system's packages, e.g. apt-get install cmake ${RIC}`,
+  make: `your system's packages, e.g. apt-get install make ${RIC}`,
+  'c++': `your system's packages, e.g. apt-get install g++ ${RIC}`,
+  python3: `your system's packages, e.g. apt-get install python3 ${RIC}`,
 } as const
 
 export type Tool = keyof typeof TOOLS
@@ -114,6 +122,7 @@ export function toolsCommand(
     io.out([...dirs].join(delimiter))
     return 0
   }
+  for (const [tool, path] of found) if (path) io.out(`found ${tool}: ${path}`)
   const missing = found.filter(([, path]) => !path)
   for (const [tool] of missing) io.err(toolNotFoundMessage(tool))
   return missing.length > 0 ? 1 : 0

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { functionResources } from '../template/read.ts'
 import { CliUsageError } from './errors.ts'
 import type { CliIo } from './io.ts'
 import { suggest } from './suggest.ts'
@@ -8,6 +9,7 @@ import {
   defaultSamconfig,
   findFunction,
   loadTemplate,
+  samconfigRegion,
   samconfigStackName,
   type TemplateFile,
   type TemplateFunctionEnv,
@@ -28,6 +30,7 @@ export const targetOptions = {
   'stack-name': { type: 'string' },
   samconfig: { type: 'string' },
   'config-env': { type: 'string' },
+  region: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options
 
@@ -51,6 +54,12 @@ export const destinationOptions = {
 } as const satisfies Options
 
 /**
+ * Options that, like `sam deploy --parameter-overrides`, take every argument after them up
+ * to the next option: `--parameter-overrides "$(cat a.param)" "$(cat b.param)"`.
+ */
+const TAKES_SEVERAL: readonly string[] = ['parameter-overrides']
+
+/**
  * node:util parseArgs' tokens, checked here so that every error names the argument's
  * position (argv[0] is the command) and the known choices, never the text typed: a
  * secret pasted on the command line must not come back in an error.
@@ -66,9 +75,19 @@ export const parseCommandArgs = (command: string, args: string[], options: Optio
   const hint = `(see kms-secrets ${command} --help)`
   const names = Object.keys(options)
   const values: Values = {}
+  // The option the last token was, while it takes several values.
+  let several: string | undefined
   for (const token of tokens) {
     const at = `argument ${token.index + 2}`
-    if (token.kind === 'option-terminator') continue
+    if (token.kind === 'option-terminator') {
+      several = undefined
+      continue
+    }
+    if (token.kind === 'positional' && several !== undefined) {
+      values[several] = [...(values[several] as string[]), token.value]
+      continue
+    }
+    several = undefined
     if (token.kind === 'positional') {
       throw new CliUsageError(
         `${at} is not an option: ${command} takes options only; secrets are read from stdin or --in FILE, never from the command line ${hint}`,
@@ -98,6 +117,7 @@ export const parseCommandArgs = (command: string, args: string[], options: Optio
     values[token.name] = spec.multiple
       ? [...((values[token.name] as string[] | undefined) ?? []), token.value]
       : token.value
+    if (TAKES_SEVERAL.includes(token.name)) several = token.name
   }
   return values
 }
@@ -115,6 +135,8 @@ export class TemplateScope {
   readonly #io: CliIo
   #template: TemplateFile | undefined
   #stackName: string | undefined
+  #region: string | undefined | null = null
+  #regionNote: string | undefined
 
   constructor(values: Values, io: CliIo) {
     this.#values = values
@@ -131,25 +153,95 @@ export class TemplateScope {
     return this.#template
   }
 
+  /** samconfig.toml: --samconfig, else the one beside the template (undefined: no template). */
+  #samconfigPath(): string | undefined {
+    const samconfig = stringOf(this.#values, 'samconfig')
+    if (samconfig !== undefined) return resolve(this.#io.cwd, samconfig)
+    return this.path === undefined ? undefined : defaultSamconfig(this.path)
+  }
+
+  #configEnv(): string {
+    return stringOf(this.#values, 'config-env') ?? 'default'
+  }
+
   stackName(): string {
     const given = stringOf(this.#values, 'stack-name')
     if (given !== undefined) return given
-    const samconfig = stringOf(this.#values, 'samconfig')
-    const path =
-      samconfig === undefined
-        ? defaultSamconfig(this.path as string)
-        : resolve(this.#io.cwd, samconfig)
-    this.#stackName ??= samconfigStackName(path, stringOf(this.#values, 'config-env') ?? 'default')
+    this.#stackName ??= samconfigStackName(this.#samconfigPath() as string, this.#configEnv())
     return this.#stackName
+  }
+
+  /**
+   * The region KMS is called in: --region, AWS_REGION, AWS_DEFAULT_REGION, else the one
+   * samconfig.toml deploys to (what sam deploy uses); undefined: the SDK's own chain (the
+   * profile).
+   */
+  region(): string | undefined {
+    if (this.#region === null) {
+      const path = this.#samconfigPath()
+      const deploysTo = path === undefined ? undefined : samconfigRegion(path, this.#configEnv())
+      const env = this.#io.env
+      const given = stringOf(this.#values, 'region')
+      const fromEnv = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined
+      this.#region = given ?? fromEnv ?? deploysTo
+      if (
+        given === undefined &&
+        fromEnv !== undefined &&
+        deploysTo !== undefined &&
+        fromEnv !== deploysTo
+      ) {
+        this.#regionNote = `note: KMS region ${fromEnv} (from the environment), but ${path} deploys to ${deploysTo}: pass --region ${deploysTo} if the key is there\n`
+      }
+    }
+    return this.#region
+  }
+
+  /** The region for the KMS client; says once on stderr when samconfig.toml deploys elsewhere. */
+  kmsRegion(): string | undefined {
+    const region = this.region()
+    if (this.#regionNote !== undefined) this.#io.stderr.write(this.#regionNote)
+    this.#regionNote = undefined
+    return region
   }
 
   /** The deploy's values: the stack name (read when used), the region, these parameters. */
   deployValues(parameters?: Readonly<Record<string, string>>): DeployValues {
     return {
       stackName: () => this.stackName(),
-      region: this.#io.env.AWS_REGION ?? this.#io.env.AWS_DEFAULT_REGION,
+      region: this.region(),
       parameters,
     }
+  }
+
+  /**
+   * Refuses a logical id of the template (--template, else ./template.yaml) given as a
+   * function name: the context would name no deployed function, and nothing would decrypt.
+   */
+  refuseLogicalId(name: string, flag: string): void {
+    const path = this.path ?? resolve(this.#io.cwd, 'template.yaml')
+    let template: TemplateFile
+    try {
+      template = this.path === undefined ? loadTemplate(path) : this.template()
+    } catch {
+      return // no template here, or not one: nothing to compare with
+    }
+    if (!functionResources(template.doc).some((fn) => fn.logicalId === name)) return
+    let real: string | undefined
+    try {
+      real = findFunction(template, name, {
+        stackName: () =>
+          stringOf(this.#values, 'stack-name') ??
+          samconfigStackName(this.#samconfigPath() ?? defaultSamconfig(path), this.#configEnv()),
+        region: undefined,
+      }).functionName
+    } catch {
+      real = undefined
+    }
+    if (real === name) return
+    const named = real === undefined ? '' : `: it is deployed as ${real} (${flag} ${real})`
+    throw new CliUsageError(
+      `${flag} ${name} is a logical id of ${path}, not a function name${named}; or pass --template ${path} --function ${name}`,
+    )
   }
 
   function(logicalId: string): TemplateFunctionEnv {
@@ -197,7 +289,10 @@ export const resolveTarget = async (
     fn = scope.function(logicalId)
     context.LambdaFunctionName = fn.functionName
   }
-  if (functionName !== undefined) context.LambdaFunctionName = functionName
+  if (functionName !== undefined) {
+    scope.refuseLogicalId(functionName, flag('function-name'))
+    context.LambdaFunctionName = functionName
+  }
   for (const pair of pairs) {
     const at = pair.indexOf('=')
     if (at <= 0) throw new CliUsageError(`${flag('context')} needs KEY=VALUE`)

@@ -21,12 +21,21 @@ const oneLine = (text: string) => text.replace(/\s*[\r\n]\s*/g, ' ')
  * printed: KmsSecretsError and CliUsageError never hold a plaintext or ciphertext; for
  * anything else only the error's name (and code) is shown.
  */
-export const describeError = (error: unknown): { line: string; exitCode: number } => {
+export const describeError = (
+  error: unknown,
+  /** The region KMS was asked in (asked only when it matters). */
+  region: () => string | undefined = () => undefined,
+): { line: string; exitCode: number } => {
   if (error instanceof CliUsageError) return { line: oneLine(error.message), exitCode: EXIT_USAGE }
   if (error instanceof KmsSecretsError) {
-    // The key named on the command line does not exist: a bad command line, not a mismatch.
+    // KMS found no such key: exit 1 (KMS said so, not the command line), and where it looked.
     if (error.kmsError === 'NotFoundException') {
-      return { line: `${oneLine(error.message)} [NotFoundException]`, exitCode: EXIT_USAGE }
+      const asked = region()
+      const where = asked === undefined ? "the AWS profile's region" : `region ${asked}`
+      return {
+        line: `${oneLine(error.message)} (looked in ${where}; --region picks another) [NotFoundException]`,
+        exitCode: EXIT_FAILURE,
+      }
     }
     const usage = USAGE_CODES.includes(error.code)
     return {

@@ -1,5 +1,8 @@
-const TARGET = `Key and encryption context:
-  --key-id ID                 KMS key id, key ARN, alias/NAME or alias ARN
+const KEY_ID = '  --key-id ID                 KMS key id, key ARN, alias/NAME or alias ARN'
+
+/** The key and context options; `keyId` is the command's own line for --key-id. */
+const target = (keyId: string) => `Key and encryption context:
+${keyId}
   --function-name NAME        context {"LambdaFunctionName": NAME}: what the middleware
                               expects by default (AWS_LAMBDA_FUNCTION_NAME, or
                               KMS_SECRETS_FUNCTION_NAME when set)
@@ -10,6 +13,9 @@ const TARGET = `Key and encryption context:
   --stack-name NAME           stack name for the template's \${AWS::StackName}
   --samconfig FILE            default: samconfig.toml beside the template
   --config-env NAME           samconfig environment (default "default")
+  --region REGION             the KMS region (default: AWS_REGION, AWS_DEFAULT_REGION, then
+                              samconfig.toml's region when --template is given, then the
+                              AWS profile's)
   --context KEY=VALUE         add a context pair (repeatable); alone, the whole context
   --no-context                no encryption context (the middleware's encryptionContext: false)
   --bind-variable NAME        add {"EnvironmentVariableName": NAME}, for bindVariableName: true
@@ -27,7 +33,10 @@ const OUTPUT = `Output:
 
 const ENV = `Environment:
   The AWS SDK's own: AWS_REGION, AWS_PROFILE, credentials, and AWS_ENDPOINT_URL for a
-  local KMS. Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input.`
+  local KMS.`
+
+const EXIT = `Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input (found before
+any KMS call).`
 
 export const TOP_HELP = `kms-secrets: encrypt values for middy-kms-secrets (KMS-encrypted Lambda env vars)
 
@@ -72,18 +81,23 @@ Encrypted values are the variables set from a NoEcho parameter, values starting 
 kse1:, base64 of 64 bytes or more, and relative paths to a kse1: file in the CodeUri.
 
   --template FILE             the SAM / CloudFormation template (required)
-  --parameter-overrides K=V   parameter values (repeatable, or "K=V K2=V2"), after
-                              samconfig.toml's parameter_overrides; file://PATH reads a
-                              JSON object {"Name": "value"} (CodePipeline's form)
+  --parameter-overrides K=V ...
+                              parameter values, as sam deploy takes them: every argument
+                              up to the next option, each "K=V K2=V2" or
+                              ParameterKey=K,ParameterValue=V; after samconfig.toml's
+                              parameter_overrides; file://PATH reads a JSON object
+                              {"Name": "value"} (CodePipeline's form)
   --stack-name NAME           stack name for \${AWS::StackName} (default: samconfig.toml)
   --samconfig FILE            default: samconfig.toml beside the template
   --config-env NAME           samconfig environment (default "default")
+  --region REGION             the KMS region (default: AWS_REGION, AWS_DEFAULT_REGION, then
+                              samconfig.toml's region, then the AWS profile's)
   --key-id ID                 the key (default: the template's AWS::KMS::Alias)
   --format text|json          one line per value: function, variable, verdict, reason
                               (default text); json: {"ok", "lines": [...]}
 
-Exit codes: 0 every value decrypts (warnings allowed), 1 a failure, 2 bad command line.
 ${ENV}
+Exit codes: 0 every value decrypts (warnings allowed), 1 a failure, 2 bad command line.
 `,
   encrypt: `Usage: kms-secrets encrypt --key-id ID (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
 
@@ -95,11 +109,12 @@ part of the secret (use printf, not echo, or --trim).
   --envelope                  envelope encryption (GenerateDataKey + AES-256-GCM):
                               any size; needed over KMS Encrypt's 4096 bytes
 
-${TARGET}
+${target(KEY_ID)}
 
 ${OUTPUT}
 
 ${ENV}
+${EXIT}
 `,
   decrypt: `Usage: kms-secrets decrypt (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
 
@@ -109,11 +124,10 @@ and decrypts it exactly as the middleware would. Prints "ok, N bytes (...)" only
   --in FILE                   read the value from FILE (e.g. a secrets file)
   --field NAME                check (or show) one field of a bundle
   --show                      print the plaintext to stdout (mind your terminal history)
-  --key-id ID                 optional pin: refuse values under any other key
-
-${TARGET}
+${target('  --key-id ID                 optional pin: refuse values under any other key')}
 
 ${ENV}
+${EXIT}
 `,
   bundle: `Usage: kms-secrets bundle --key-id ID (--function-name NAME | --template FILE --function ID | --context K=V | --no-context) [options]
 
@@ -127,11 +141,12 @@ value, \\" inside double quotes, text after a closing quote, a name set twice.
 
   --in FILE                   read the KEY=value lines from FILE
 
-${TARGET}
+${target(KEY_ID)}
 
 ${OUTPUT}
 
 ${ENV}
+${EXIT}
 `,
   reencrypt: `Usage: kms-secrets reencrypt (source context options) (--to-... options) [options]
 
@@ -154,10 +169,11 @@ Destination:
 
   --in FILE                   read the value from FILE
 
-${TARGET}
+${target(KEY_ID)}
 
 ${OUTPUT}
 
 ${ENV}
+${EXIT}
 `,
 }

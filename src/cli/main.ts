@@ -34,11 +34,11 @@ const version = async (): Promise<string> => {
   return (JSON.parse(text) as { version: string }).version
 }
 
-/** The region from the environment given (the SDK's own chain applies otherwise). */
-const clientFactory = (io: CliIo) => {
+/** The region the scope settles on (the SDK's own chain applies otherwise). */
+const clientFactory = (scope: TemplateScope) => {
   let client: KMSClient | undefined
   return () => {
-    const region = io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION
+    const region = scope.kmsRegion()
     client ??= new KMSClient(region ? { region } : {})
     return client
   }
@@ -47,6 +47,7 @@ const clientFactory = (io: CliIo) => {
 /** The CLI, in process: returns the exit code (0 ok, 1 KMS failure, 2 usage). */
 export const main = async (argv: readonly string[], io: CliIo): Promise<number> => {
   const [command, ...args] = argv
+  let scope: TemplateScope | undefined
   try {
     if (command === undefined) {
       io.stderr.write(TOP_HELP)
@@ -73,14 +74,10 @@ export const main = async (argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout.write(COMMAND_HELP[command] as string)
       return EXIT_OK
     }
-    return await spec.run({
-      values,
-      io,
-      kms: clientFactory(io),
-      scope: new TemplateScope(values, io),
-    })
+    scope = new TemplateScope(values, io)
+    return await spec.run({ values, io, kms: clientFactory(scope), scope })
   } catch (error) {
-    const { line, exitCode } = describeError(error)
+    const { line, exitCode } = describeError(error, () => scope?.region())
     io.stderr.write(`kms-secrets: ${line}\n`)
     return exitCode
   }

@@ -51,12 +51,23 @@ export const checkName = (format: Format, name: string | undefined): void => {
  * `sam deploy --parameter-overrides` (base64 and `kse1:` need no quoting).
  */
 export const render = ({ format, value, name, logicalId }: Rendered): string => {
-  if (format === 'env-json') {
-    return `${JSON.stringify({ [logicalId ?? 'Parameters']: { [name as string]: value } }, null, 2)}\n`
-  }
+  if (format === 'env-json') return envJson({ format, value, name, logicalId })
   if (format === 'parameter-overrides') return `${name}=${value}\n`
   return `${value}\n`
 }
+
+/** env-json: the value in its function's entry ("Parameters": every function), merged into `into`. */
+export const envJson = (
+  { value, name, logicalId }: Rendered,
+  into: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {},
+): string => {
+  const key = logicalId ?? 'Parameters'
+  return `${JSON.stringify({ ...into, [key]: { ...into[key], [name as string]: value } }, null, 2)}\n`
+}
+
+/** The variables a 4 KB count leaves out, by name (names are never secret). */
+export const notCounted = (names: readonly string[]): string =>
+  `not counted: ${names.join(', ')}, ${names.length === 1 ? 'whose value is' : 'whose values are'} unknown here`
 
 export interface BudgetInput extends Rendered {
   /** The function from --template, whose other variables count too. */
@@ -101,13 +112,13 @@ export const budgetWarnings = (input: BudgetInput): string[] => {
   // Stryker disable next-line ArrayDeclaration: without fn, only `own` counts (the others feed the fn-only detail)
   const others = (fn?.variables ?? []).filter((variable) => variable.name !== receiving)
   const known = others.filter((variable) => variable.bytes !== undefined)
-  const unknown = others.length - known.length
+  const unknown = others.filter((variable) => variable.bytes === undefined).map((v) => v.name)
   const own = byteLength(receiving ?? '') + valueBytes
   const total = known.reduce((sum, v) => sum + byteLength(v.name) + (v.bytes as number), own)
   if (total > LAMBDA_ENV_BYTES) {
     const label = receiving ?? 'the value'
     const detail = fn
-      ? `${fn.logicalId}'s environment variables would take at least ${total} bytes (${label}: ${own}; ${plural(known.length, 'other')}: ${total - own}${unknown ? `; ${unknown} more not counted, their values are unknown here` : ''})`
+      ? `${fn.logicalId}'s environment variables would take at least ${total} bytes (${label}: ${own}; ${plural(known.length, 'other')}: ${total - own}${unknown.length > 0 ? `; ${notCounted(unknown)}` : ''})`
       : `${label} alone takes ${own} bytes`
     warnings.push(
       `warning: ${detail}, over Lambda's ${LAMBDA_ENV_BYTES}-byte limit for all environment variables: ${suggestion(bundle)}`,

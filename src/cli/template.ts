@@ -179,5 +179,14 @@ export const samconfigStackName = (path: string, configEnv: string): string => {
   return name
 }
 
+/** The region samconfig.toml deploys to; undefined when the file or the key is missing. */
+export const samconfigRegion = (path: string, configEnv: string): string | undefined => {
+  try {
+    return samconfigParameter(readFileSync(path, 'utf8'), configEnv, 'region') || undefined
+  } catch {
+    return undefined
+  }
+}
+
 export const defaultSamconfig = (templatePath: string) =>
   join(dirname(templatePath), 'samconfig.toml')

@@ -185,7 +185,7 @@ describe('kms-secrets decrypt against moto', () => {
     expect(shown).toBe(secret)
     expect(wrong.code).toBe(1)
     expect(wrong.stderr).toMatch(
-      /^kms-secrets: VALUE: KMS rejected the ciphertext: .*\[CONTEXT_MISMATCH\]\n$/,
+      /^kms-secrets: stdin: KMS rejected the ciphertext: .*\[CONTEXT_MISMATCH\]\n$/,
     )
   })
 })
@@ -248,16 +248,16 @@ describe('kms-secrets reencrypt against moto', () => {
 })
 
 describe('errors', () => {
-  it('an unknown key is a bad --key-id: exit 2, one line', async () => {
+  it('an unknown key: exit 1, one line naming the region', async () => {
     // Act
     const result = await cli(
       ['encrypt', '--key-id', 'alias/does-not-exist', '--function-name', 'f'],
       newSecret(),
     )
     // Assess
-    expect(result.code).toBe(2)
+    expect(result.code).toBe(1)
     expect(result.stderr).toBe(
-      'kms-secrets: VALUE: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL [NotFoundException]\n',
+      'kms-secrets: stdin: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL (looked in region us-east-1; --region picks another) [NotFoundException]\n',
     )
   })
 

@@ -21,7 +21,7 @@ import { kmsFailure } from '../../encrypt/values.ts'
 import { functionResources, isRecord, type Json, samconfigParameter } from '../../template/read.ts'
 import { stringOf, type TemplateScope, type Values } from '../args.ts'
 import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
-import { LAMBDA_ENV_BYTES } from '../output.ts'
+import { LAMBDA_ENV_BYTES, notCounted } from '../output.ts'
 import {
   byteLength,
   conditionIn,
@@ -39,6 +39,7 @@ export const checkOptions = {
   'stack-name': { type: 'string' },
   samconfig: { type: 'string' },
   'config-env': { type: 'string' },
+  region: { type: 'string' },
   'parameter-overrides': { type: 'string', multiple: true },
   'key-id': { type: 'string' },
   format: { type: 'string' },
@@ -68,7 +69,10 @@ const kmsReason = (error: unknown) => bare(kmsFailure(error, 'ReEncrypt', 'kms')
 
 const PAIRS_ONLY = '--parameter-overrides takes Name=value pairs (Name: letters and digits)'
 
-/** `K=V K2="v 2"` (sam's --parameter-overrides), or `file://PATH` holding a JSON object. */
+/**
+ * What sam deploy's --parameter-overrides takes: `K=V K2="v 2"`, the long form
+ * `ParameterKey=K,ParameterValue=V`, or `file://PATH` holding a JSON object.
+ */
 export const parseOverrides = (texts: string[], cwd: string): Record<string, string> => {
   const out = new Map<string, string>()
   for (const text of texts) {
@@ -79,9 +83,11 @@ export const parseOverrides = (texts: string[], cwd: string): Record<string, str
       continue
     }
     let consumed = 0
-    for (const match of text.matchAll(/\s*([^=\s]*)=(?:"([^"]*)"|'([^']*)'|(\S*))/gy)) {
-      // Stryker disable next-line StringLiteral: group 1 ([^=\s]*) always takes part in a match
-      const [whole, key = '', double, single, plain] = match
+    const pair =
+      /\s*(?:ParameterKey=([A-Za-z0-9]+),ParameterValue=|([^=\s]*)=)(?:"([^"]*)"|'([^']*)'|(\S*))/gy
+    for (const match of text.matchAll(pair)) {
+      const [whole, long, short, double, single, plain] = match
+      const key = (long ?? short) as string
       consumed += whole.length
       if (!/^[A-Za-z0-9]+$/.test(key)) {
         throw new CliUsageError(PAIRS_ONLY)
@@ -349,8 +355,8 @@ const checkValue = async (
 const budgetLine = (fn: TemplateFunctionEnv): CheckLine => {
   const known = fn.variables.filter((v) => v.bytes !== undefined)
   const total = known.reduce((sum, v) => sum + byteLength(v.name) + (v.bytes as number), 0)
-  const unknown = fn.variables.length - known.length
-  const rest = unknown > 0 ? ` (${unknown} more not counted: their values are unknown here)` : ''
+  const unknown = fn.variables.filter((v) => v.bytes === undefined).map((v) => v.name)
+  const rest = unknown.length === 0 ? '' : ` (${notCounted(unknown)})`
   const over = total > LAMBDA_ENV_BYTES
   return {
     function: fn.logicalId,

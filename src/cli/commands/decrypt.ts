@@ -20,7 +20,7 @@ export const runDecrypt = async (run: CommandRun): Promise<number> => {
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
   const field = stringOf(values, 'field')
   const text = await readEncryptedValue(run)
-  const variable = variableOf(bind)
+  const variable = variableOf(values, bind)
   const request = {
     text,
     variable,

@@ -53,7 +53,7 @@ export const runReencrypt = async (run: CommandRun): Promise<number> => {
     toContext: destination.context,
     destinationKeyId,
     sourceKeyId,
-    variable: variableOf(bind, name),
+    variable: variableOf(values, bind, name),
   })
   if (result.resealedLocally) {
     io.stderr.write(

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
 import { isEnvName } from '../../core/decrypt.ts'
@@ -12,7 +12,7 @@ import {
 } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CliIo, readInput, writeOutput } from '../io.ts'
-import { budgetWarnings, checkName, type Format, parseFormat, render } from '../output.ts'
+import { budgetWarnings, checkName, envJson, type Format, parseFormat, render } from '../output.ts'
 
 export interface CommandRun {
   values: Values
@@ -22,9 +22,10 @@ export interface CommandRun {
   scope: TemplateScope
 }
 
-/** How errors name the value: the variable if it is one, else VALUE. */
-export const variableOf = (...candidates: Array<string | undefined>): string =>
-  candidates.find((name) => name !== undefined && isEnvName(name)) ?? 'VALUE'
+/** How errors name the value: the variable if it is one, else stdin, else (--in) VALUE. */
+export const variableOf = (values: Values, ...candidates: Array<string | undefined>): string =>
+  candidates.find((name) => name !== undefined && isEnvName(name)) ??
+  (stringOf(values, 'in') === undefined ? 'stdin' : 'VALUE')
 
 /** Where a value goes: its format, the name it has there, and the function it is for. */
 interface Destination {
@@ -61,9 +62,39 @@ export const checkDestination = async (
   }
   const out = stringOf(values, 'out')
   if (out !== undefined && values.force !== true && existsSync(resolve(io.cwd, out))) {
-    throw new CliUsageError(`--out ${out} exists: pass --force to replace it`)
+    throw new CliUsageError(
+      `--out ${out} exists: pass --force to ${format === 'env-json' ? 'merge into' : 'replace'} it`,
+    )
   }
+  if (format === 'env-json') existingEnvJson(io, out)
 }
+
+/**
+ * The env.json at --out, if there is one, to merge into: `{"LogicalId": {"VAR": "value"}}`
+ * (sam local invoke --env-vars). Never echoes its content.
+ */
+const existingEnvJson = (io: CliIo, out: string | undefined) => {
+  const path = out === undefined ? undefined : resolve(io.cwd, out)
+  if (path === undefined || !existsSync(path)) return undefined
+  let data: unknown
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'))
+  } catch {
+    throw new CliUsageError(`--out ${out} is not JSON: cannot merge the value into it`)
+  }
+  if (!isEnvJson(data)) {
+    throw new CliUsageError(
+      `--out ${out} is not an env.json ({"LogicalId": {"VAR": "value"}}): cannot merge the value into it`,
+    )
+  }
+  return data
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const isEnvJson = (value: unknown): value is Record<string, Record<string, unknown>> =>
+  isObject(value) && Object.values(value).every(isObject)
 
 const parametersOf = (scope: TemplateScope) =>
   (scope.template().doc.Parameters ?? {}) as Record<string, { MaxLength?: unknown }>
@@ -91,7 +122,7 @@ export const prepareWrite = async (run: CommandRun, command: string) => {
   const target = await resolveTarget(values, scope, '', bind)
   if (target === undefined) throw new CliUsageError(NO_CONTEXT_HINT)
   await checkDestination(run, { format, name, target })
-  return { format, name, keyId, target, variable: variableOf(name, bind) }
+  return { format, name, keyId, target, variable: variableOf(values, name, bind) }
 }
 
 export const requireKeyId = (values: Values, command: string): string => {
@@ -137,6 +168,9 @@ export const finish = async (run: CommandRun, result: Finish): Promise<number> =
   })) {
     io.stderr.write(`${warning}\n`)
   }
-  await writeOutput(io, render(rendered), out, values.force === true)
+  // env.json: the value joins its function's entry; the file's other values stay.
+  const text =
+    format === 'env-json' ? envJson(rendered, existingEnvJson(io, out)) : render(rendered)
+  await writeOutput(io, text, out, values.force === true)
   return 0
 }

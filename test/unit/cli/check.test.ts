@@ -241,7 +241,7 @@ describe('kms-secrets check: values', () => {
     // Assess
     expect(over.code).toBe(1)
     expect(over.line('(environment)')?.reason).toBe(
-      "4097 bytes, over Lambda's 4096-byte limit for all environment variables (1 more not counted: their values are unknown here): bundle the secrets (kms-secrets bundle) or ship a secrets file",
+      "4097 bytes, over Lambda's 4096-byte limit for all environment variables (not counted: URL, whose value is unknown here): bundle the secrets (kms-secrets bundle) or ship a secrets file",
     )
     expect(under.code).toBe(0)
     expect(under.line('(environment)')?.reason).toBe('6 of 4096 bytes')

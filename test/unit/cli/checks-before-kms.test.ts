@@ -84,7 +84,7 @@ describe('kms-secrets: checks before KMS', () => {
     expect(result.stderr).toContain('sealed a bundle of 1 field (ONLY)')
   })
 
-  it('a key that does not exist is a bad --key-id (exit 2), not a KEY_MISMATCH', async () => {
+  it('a key KMS does not find: exit 1 (KMS said so), naming the region it looked in', async () => {
     // Prepare
     fake.kms.on(EncryptCommand).rejects(awsError('NotFoundException'))
     // Act
@@ -92,9 +92,9 @@ describe('kms-secrets: checks before KMS', () => {
       stdin: 's3cr3t',
     })
     // Assess
-    expect(result.code).toBe(2)
+    expect(result.code).toBe(1)
     expect(result.stderr).toBe(
-      'kms-secrets: VALUE: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL [NotFoundException]\n',
+      'kms-secrets: stdin: the KMS key does not exist: check the key id or alias, the region and AWS_ENDPOINT_URL (looked in region us-east-1; --region picks another) [NotFoundException]\n',
     )
   })
 })

@@ -111,7 +111,7 @@ describe('kms-secrets decrypt', () => {
     expect(field.stdout).toBe(`ok, ${Buffer.byteLength(SECRET)} bytes (field B of a bundle)\n`)
     expect(shown.stdout).toBe(SECRET)
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toBe('kms-secrets: VALUE: bundle has no field "C" [MISSING_VARIABLE]\n')
+    expect(missing.stderr).toBe('kms-secrets: stdin: bundle has no field "C" [MISSING_VARIABLE]\n')
     expectNoSecrets(whole.stdout + field.stdout + missing.stderr, [SECRET])
   })
 

@@ -161,7 +161,7 @@ describe('kms-secrets encrypt', () => {
     // Assess
     expect(result.code).toBe(2)
     expect(result.stderr).toBe(
-      'kms-secrets: VALUE: the secret is 4097 bytes, over the 4096 bytes KMS Encrypt takes: use an envelope (kms-secrets encrypt --envelope) [INVALID_OPTIONS]\n',
+      'kms-secrets: stdin: the secret is 4097 bytes, over the 4096 bytes KMS Encrypt takes: use an envelope (kms-secrets encrypt --envelope) [INVALID_OPTIONS]\n',
     )
     expect(fake.kms.calls()).toHaveLength(0)
   })

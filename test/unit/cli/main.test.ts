@@ -79,6 +79,23 @@ describe('kms-secrets (top level)', () => {
   )
 })
 
+describe.each(['encrypt', 'decrypt', 'bundle', 'reencrypt', 'check'])(
+  'kms-secrets %s --help',
+  (command) => {
+    it('names each option once and gives one line of exit codes', async () => {
+      // Act
+      const { stdout } = await run([command, '--help'])
+      // Assess
+      const options = [...stdout.matchAll(/^ {2}(--[a-z-]+(?: [a-z][a-z-]*)?)/gm)].map(
+        (match) => match[1],
+      )
+      expect(options.length).toBeGreaterThan(3)
+      expect(options.filter((option, index) => options.indexOf(option) !== index)).toEqual([])
+      expect(stdout.match(/Exit codes/g)).toHaveLength(1)
+    })
+  },
+)
+
 describe.each(['encrypt', 'decrypt', 'bundle', 'reencrypt'])('kms-secrets %s', (command) => {
   it('--help prints its own help, exit 0, without calling KMS', async () => {
     // Act
@@ -89,9 +106,13 @@ describe.each(['encrypt', 'decrypt', 'bundle', 'reencrypt'])('kms-secrets %s', (
     expect(long.stdout).toBe(COMMAND_HELP[command])
     expect(long.stdout).toContain(`Usage: kms-secrets ${command}`)
     expect(long.stdout).toContain(
-      'Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input.',
+      'Exit codes: 0 ok, 1 KMS refused or failed, 2 bad command line or input (found before\nany KMS call).',
     )
-    expect(long.stdout).toContain('--key-id ID                 KMS key id, key ARN, alias/NAME')
+    expect(long.stdout).toContain(
+      command === 'decrypt'
+        ? '--key-id ID                 optional pin: refuse values under any other key'
+        : '--key-id ID                 KMS key id, key ARN, alias/NAME',
+    )
     if (command !== 'decrypt') {
       expect(long.stdout).toContain('--format value              the bare value (default)')
     }
@@ -199,7 +220,7 @@ describe('the region', () => {
     if (process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined) {
       expect(result.code).toBe(2)
       expect(result.stderr).toBe(
-        'kms-secrets: VALUE: no AWS region: set AWS_REGION (or a region in your AWS profile) [INVALID_OPTIONS]\n',
+        'kms-secrets: stdin: no AWS region: set AWS_REGION (or a region in your AWS profile) [INVALID_OPTIONS]\n',
       )
     } else {
       expect(result.code).toBe(1)

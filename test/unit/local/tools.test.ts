@@ -132,7 +132,7 @@ describe('requireTool', () => {
     expect(failure).toThrowError(new ToolNotFoundError(tool))
     expect(toolNotFoundMessage(tool)).toMatch(
       new RegExp(
-        `^${tool} not found on PATH or in pyenv's shims: install it with pipx install \\S+$`,
+        `^${tool.replaceAll('+', '\\+')} not found on PATH or in pyenv's shims: install it with (pipx install \\S+|your system's packages, e\\.g\\. apt-get install \\S+ \\(aws-lambda-ric's first build, for npm start and npm run invoke, needs it\\))$`,
       ),
     )
   })
@@ -157,7 +157,7 @@ describe('node scripts/local/tools.ts', () => {
     expect(out).toEqual([join(root, 'a')])
   })
 
-  it('--check exits 1 with one line per missing tool, the missing ones last', () => {
+  it('--check says where each tool is, then exits 1 with one line per missing tool', () => {
     // Prepare
     executable('a/aws')
     const { out, err, io: streams } = io()
@@ -166,8 +166,12 @@ describe('node scripts/local/tools.ts', () => {
     const one = toolsCommand(['--check', 'aws'], streams, { lookupEnv: { PATH: join(root, 'a') } })
     // Assess
     expect([code, one]).toEqual([1, 0])
-    expect(out).toEqual([])
-    expect(err).toEqual([toolNotFoundMessage('moto_server'), toolNotFoundMessage('cfn-lint')])
+    expect(out).toEqual([`found aws: ${join(root, 'a/aws')}`, `found aws: ${join(root, 'a/aws')}`])
+    expect(err).toEqual(
+      ['moto_server', 'cfn-lint', 'cmake', 'make', 'c++', 'python3'].map((tool) =>
+        toolNotFoundMessage(tool as Tool),
+      ),
+    )
   })
 
   it.each([[[]], [['--list']], [['--check', 'python']]])('%j is a usage error (exit 2)', (args) => {
@@ -177,6 +181,8 @@ describe('node scripts/local/tools.ts', () => {
     const code = toolsCommand(args, streams)
     // Assess
     expect(code).toBe(2)
-    expect(err).toEqual(['usage: tools.ts --path | --check [moto_server aws cfn-lint]'])
+    expect(err).toEqual([
+      'usage: tools.ts --path | --check [moto_server aws cfn-lint cmake make c++ python3]',
+    ])
   })
 })
