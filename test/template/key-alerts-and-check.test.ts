@@ -6,6 +6,13 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import {
+  CACHE_EXPIRY_VARIABLE,
+  DEFAULT_CACHE_EXPIRY_MS,
+  readCacheExpiry,
+} from '../../functions/shared/cache-expiry.ts'
+import { functionEnvironment } from '../../scripts/invoke.ts'
+import {
+  functionsOf,
   type Json,
   type ResolveScope,
   readTemplate,
@@ -214,5 +221,37 @@ describe('kms-secrets check in the pipeline', () => {
         { 'Fn::Sub': `alias/\${AppStackName}-secrets` },
       ],
     })
+  })
+})
+
+describe('revocation bound (SecretsCacheExpiry)', () => {
+  it('defaults to 15 minutes, never "forever", within what a Node timer holds', () => {
+    // Prepare
+    const parameter = template.Parameters?.SecretsCacheExpiry as Record<string, Json>
+    // Act
+    const fallback = Number(parameter.Default)
+    // Assess
+    expect(parameter.Type).toBe('Number')
+    expect(fallback).toBe(15 * 60 * 1000)
+    expect(fallback).toBe(DEFAULT_CACHE_EXPIRY_MS)
+    expect(parameter.MinValue).toBe(-1)
+    expect(parameter.MaxValue).toBe(2 ** 31 - 1)
+  })
+
+  it('reaches both functions as KMS_SECRETS_CACHE_EXPIRY, which their configuration reads', () => {
+    // Prepare
+    const scope = { ...ctx, parameters: { ...ctx.parameters, SecretsCacheExpiry: '60000' } }
+    // Act
+    const problems: string[] = []
+    const read = functionsOf(template).map((fn) => [
+      fn.logicalId,
+      readCacheExpiry(functionEnvironment(fn, scope, {}), (problem) => problems.push(problem)),
+    ])
+    // Assess
+    expect(Object.fromEntries(read)).toEqual({
+      SecureItemsFunction: 60_000,
+      SecureFetchFunction: 60_000,
+    })
+    expect(problems).toEqual([])
   })
 })
