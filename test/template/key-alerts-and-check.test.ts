@@ -6,7 +6,6 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import {
-  CACHE_EXPIRY_VARIABLE,
   DEFAULT_CACHE_EXPIRY_MS,
   readCacheExpiry,
 } from '../../functions/shared/cache-expiry.ts'
