@@ -5,10 +5,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import {
-  DEFAULT_CACHE_EXPIRY_MS,
-  readCacheExpiry,
-} from '../../functions/shared/cache-expiry.ts'
+import { DEFAULT_CACHE_EXPIRY_MS, readCacheExpiry } from '../../functions/shared/cache-expiry.ts'
+import { cloudTrailEvent } from '../../scripts/demo/drill.ts'
 import { functionEnvironment } from '../../scripts/invoke.ts'
 import {
   functionsOf,
@@ -55,6 +53,21 @@ const bySid = (statements: Statement[], sid: string): Statement => {
   return found
 }
 
+/**
+ * EventBridge's rule for patterns of exact values only (what KeyChangeRule uses): every leaf
+ * list must hold the event's value at that path; arrays (of objects too) match by any element.
+ */
+const exactMatch = (pattern: unknown, event: unknown): boolean => {
+  if (Array.isArray(event)) return event.some((item) => exactMatch(pattern, item))
+  if (Array.isArray(pattern)) {
+    expect(pattern.every((value) => typeof value === 'string')).toBe(true)
+    return pattern.includes(event)
+  }
+  const fields = Object.entries(pattern as Record<string, unknown>)
+  const record = (event ?? {}) as Record<string, unknown>
+  return fields.every(([name, inner]) => exactMatch(inner, record[name]))
+}
+
 describe('key-change alert', () => {
   const rule = props(template, 'KeyChangeRule')
 
@@ -83,6 +96,23 @@ describe('key-change alert', () => {
       'ScheduleKeyDeletion',
     ])
     expect(pattern.detail.resources).toEqual({ ARN: [KEY_ARN] })
+  })
+
+  it("matches the CloudTrail record of DisableKey on the stack's key, as EventBridge delivers it; not a Decrypt, nor another key", () => {
+    // Prepare: the pattern as deployed with a key (moto's TestEventPattern is a stub, see npm run drill)
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const scope = { ...ctx, parameters: { ...ctx.parameters, ExistingKeyArn: keyArn } }
+    const pattern = resolveValue(rule.EventPattern as Json, scope)
+    const other = keyArn.replace('1234abcd', 'ffffffff')
+    // Act
+    const verdicts = [
+      cloudTrailEvent('DisableKey', keyArn),
+      cloudTrailEvent('ScheduleKeyDeletion', keyArn),
+      cloudTrailEvent('Decrypt', keyArn),
+      cloudTrailEvent('DisableKey', other),
+    ].map((event) => exactMatch(pattern, event))
+    // Assess
+    expect(verdicts).toEqual([true, true, false, false])
   })
 
   it('publishes to the encrypted alarm topic, failed deliveries to an encrypted queue', () => {
