@@ -38,32 +38,42 @@ Resources:
           OTHER: !Ref Two
 `
 
-/** check --format json on a key described by `metadata`: the key report and the exit code. */
-const reportFor = async (
+const CUSTOMER = { KeyState: 'Enabled', KeyManager: 'CUSTOMER', Origin: 'AWS_KMS' } as const
+
+/**
+ * check on a key described by `metadata` (Two empty unless `both`), `extra` appended to the
+ * template: exit code, text output, the JSON key report, GetKeyRotationStatus calls.
+ */
+const checkOn = async (
   metadata: Omit<KeyMetadata, 'KeyId'>,
-  rotation?: Record<string, unknown>,
+  options: { rotation?: object; both?: boolean; extra?: string; format?: 'json' } = {},
 ) => {
   fake.kms.on(DescribeKeyCommand).resolves({
     KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, ...metadata },
   })
-  fake.kms.on(GetKeyRotationStatusCommand).resolves(rotation ?? { KeyRotationEnabled: true })
-  const [items, fetch] = await Promise.all(
-    ['s-items', 's-fetch'].map(async (name) =>
-      (await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', name], 'value')).trim(),
-    ),
-  )
+  fake.kms
+    .on(GetKeyRotationStatusCommand)
+    .resolves(options.rotation ?? { KeyRotationEnabled: true })
+  const encrypt = async (name: string) =>
+    (await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', name], 'value')).trim()
+  const two = options.both ? await encrypt('s-fetch') : ''
   mkdirSync(tmp.dir, { recursive: true })
-  writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-  const args = ['check', '--template', 'template.yaml', '--key-id', KEY_ID, '--format', 'json']
-  const overrides = ['--parameter-overrides', `One=${items} Two=${fetch}`]
-  const result = await run([...args, ...overrides], { cwd: tmp.dir })
-  const json = JSON.parse(result.stdout) as { key?: KeyReport }
+  writeFileSync(tmp.path('template.yaml'), `${TEMPLATE}${options.extra ?? ''}`)
+  const result = await run(
+    ['check', '--template', 'template.yaml', '--key-id', KEY_ID, '--parameter-overrides']
+      .concat(`One=${await encrypt('s-items')} Two=${two}`)
+      .concat(options.format ? ['--format', options.format] : []),
+    { cwd: tmp.dir },
+  )
   return {
     code: result.code,
-    key: json.key,
+    stdout: result.stdout,
+    key: options.format ? (JSON.parse(result.stdout) as { key?: KeyReport }).key : undefined,
     rotationCalls: fake.kms.commandCalls(GetKeyRotationStatusCommand).length,
   }
 }
+const reportFor = (metadata: Omit<KeyMetadata, 'KeyId'>, rotation?: object) =>
+  checkOn(metadata, { format: 'json', both: true, ...(rotation && { rotation }) })
 
 describe('check: the key report', () => {
   it('prices a customer managed key at $1/month and each Decrypt of a cold start at $3 per million', async () => {
@@ -148,116 +158,45 @@ describe('check: the key report', () => {
   })
 
   it('words a pending deletion with its date in text', async () => {
-    // Prepare
-    fake.kms.on(DescribeKeyCommand).resolves({
-      KeyMetadata: {
-        KeyId: KEY_ID,
-        Arn: KEY_ARN,
-        KeyState: 'PendingDeletion',
-        KeyManager: 'CUSTOMER',
-        Origin: 'AWS_KMS',
-        DeletionDate: new Date('2026-12-14T00:00:00Z'),
-      },
-    })
-    const value = (
-      await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', 's-items'], 'v')
-    ).trim()
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-
     // Act
-    const result = await run(
-      [
-        'check',
-        '--template',
-        'template.yaml',
-        '--key-id',
-        KEY_ID,
-        '--parameter-overrides',
-        `One=${value} Two=`,
-      ],
-      { cwd: tmp.dir },
-    )
+    const { code, stdout } = await checkOn({
+      ...CUSTOMER,
+      KeyState: 'PendingDeletion',
+      DeletionDate: new Date('2026-12-14T00:00:00Z'),
+    })
 
     // Assess
-    expect(result.code).toBe(1)
-    expect(result.stdout).toContain(
+    expect(code).toBe(1)
+    expect(stdout).toContain(
       '; rotation not read (the key is not enabled); PendingDeletion until 2026-12-14T00:00:00.000Z\n',
     )
   })
 
   it('says it all in a line of text, with the cost', async () => {
-    // Prepare
-    fake.kms.on(DescribeKeyCommand).resolves({
-      KeyMetadata: {
-        KeyId: KEY_ID,
-        Arn: KEY_ARN,
-        KeyState: 'Enabled',
-        KeyManager: 'CUSTOMER',
-        Origin: 'EXTERNAL',
-        ValidTo: new Date('2027-03-01T00:00:00Z'),
-      },
-    })
-    const value = (
-      await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', 's-items'], 'v')
-    ).trim()
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-
     // Act
-    const result = await run(
-      [
-        'check',
-        '--template',
-        'template.yaml',
-        '--key-id',
-        KEY_ID,
-        '--parameter-overrides',
-        `One=${value} Two=`,
-      ],
-      { cwd: tmp.dir },
-    )
+    const { stdout } = await checkOn({
+      ...CUSTOMER,
+      Origin: 'EXTERNAL',
+      ValidTo: new Date('2027-03-01T00:00:00Z'),
+    })
 
     // Assess
-    expect(result.stdout).toContain(
+    expect(stdout).toContain(
       `key ${KEY_ID}: customer managed, imported key material (EXTERNAL), expires 2027-03-01T00:00:00.000Z; no automatic rotation (imported material: import new material into a new key); Enabled\n  cost: the key $1.00/month; KMS Decrypt calls per cold start (per million cold starts at $0.03 per 10,000): Items 1 ($3.00), Fetch 0 ($0.00)\n`,
     )
   })
 
   it('counts no call for a function whose name cannot be known; an AWS managed key costs $0', async () => {
     // Prepare
-    fake.kms.on(DescribeKeyCommand).resolves({
-      KeyMetadata: {
-        KeyId: KEY_ID,
-        Arn: KEY_ARN,
-        KeyState: 'Enabled',
-        KeyManager: 'AWS',
-        Origin: 'AWS_KMS',
-      },
-    })
-    fake.kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true })
-    const value = (
-      await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', 's-items'], 'v')
-    ).trim()
-    const nameless = '  Nameless:\n    Type: AWS::Serverless::Function\n    Properties: {}\n'
-    writeFileSync(tmp.path('template.yaml'), `${TEMPLATE}${nameless}`)
+    const extra = '  Nameless:\n    Type: AWS::Serverless::Function\n    Properties: {}\n'
 
     // Act
-    const result = await run(
-      [
-        'check',
-        '--template',
-        'template.yaml',
-        '--key-id',
-        KEY_ID,
-        '--parameter-overrides',
-        `One=${value} Two=`,
-      ],
-      { cwd: tmp.dir },
-    )
+    const { code, stdout } = await checkOn({ ...CUSTOMER, KeyManager: 'AWS' }, { extra })
 
     // Assess
-    expect(result.code).toBe(1)
-    expect(result.stdout).toContain(`key ${KEY_ID}: AWS managed, key material generated by KMS`)
-    expect(result.stdout).toContain(
+    expect(code).toBe(1)
+    expect(stdout).toContain(`key ${KEY_ID}: AWS managed, key material generated by KMS`)
+    expect(stdout).toContain(
       'cost: the key $0.00/month; KMS Decrypt calls per cold start (per million cold starts at $0.03 per 10,000): Items 1 ($3.00), Fetch 0 ($0.00)\n',
     )
   })
@@ -270,37 +209,10 @@ describe('check: the key report', () => {
       'automatic rotation on, every 90 days; Enabled',
     ],
   ])('words rotation %j', async (rotation, words) => {
-    // Prepare
-    fake.kms.on(DescribeKeyCommand).resolves({
-      KeyMetadata: {
-        KeyId: KEY_ID,
-        Arn: KEY_ARN,
-        KeyState: 'Enabled',
-        KeyManager: 'CUSTOMER',
-        Origin: 'AWS_CLOUDHSM',
-      },
-    })
-    fake.kms.on(GetKeyRotationStatusCommand).resolves(rotation)
-    const value = (
-      await runOk(['encrypt', '--key-id', KEY_ID, '--function-name', 's-items'], 'v')
-    ).trim()
-    writeFileSync(tmp.path('template.yaml'), TEMPLATE)
-
     // Act
-    const result = await run(
-      [
-        'check',
-        '--template',
-        'template.yaml',
-        '--key-id',
-        KEY_ID,
-        '--parameter-overrides',
-        `One=${value} Two=`,
-      ],
-      { cwd: tmp.dir },
-    )
+    const { stdout } = await checkOn({ ...CUSTOMER, Origin: 'AWS_CLOUDHSM' }, { rotation })
 
     // Assess
-    expect(result.stdout).toContain(`customer managed, origin AWS_CLOUDHSM; ${words}\n`)
+    expect(stdout).toContain(`customer managed, origin AWS_CLOUDHSM; ${words}\n`)
   })
 })
