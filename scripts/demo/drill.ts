@@ -18,6 +18,7 @@ import {
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
+import { table } from '../bench/table.ts'
 import type { FaultProxy } from '../local/fault-proxy.ts'
 import { requireTool } from '../local/tools.ts'
 import { type Json, type ResolveScope, resolveValue } from '../template.ts'
@@ -173,7 +174,7 @@ const refused = (call: CallResult | undefined) =>
 
 /** What the calls answered, once per distinct answer. */
 const said = (calls: Array<CallResult | undefined>) =>
-  [...new Set(calls.map((call) => call?.summary ?? 'no answer'))].join(' | ')
+  [...new Set(calls.map((call) => call?.summary ?? 'no answer'))].join('; ')
 
 export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
   const { functions, plan, proxy, keyArn, target, cacheExpiryMs, progress } = setup
@@ -364,29 +365,28 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
   return rows
 }
 
+/** The report: a Markdown table (as the README shows it), then what moto cannot show. */
 export function formatDrill(rows: DrillRow[], cacheExpiryMs: number): string {
-  const table = [
-    ['step', 'ok', 'failed', 'KMS Decrypt', 'notes'],
-    ...rows.map((r) => [
-      `${r.expected ? '' : 'UNEXPECTED '}${r.step}`,
-      String(r.ok),
-      String(r.failed),
-      String(r.decrypts),
-      r.notes,
-    ]),
-  ]
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => (row[i] as string).length)))
-  const lines = table.map((row) =>
-    row.map((cell, i) => (i < 4 ? cell.padEnd((widths[i] as number) + 2) : cell)).join(''),
-  )
+  const cells = rows.map((r) => [
+    `${r.expected ? '' : 'UNEXPECTED '}${r.step}`,
+    ...[r.ok, r.failed, r.decrypts].map(String),
+    r.notes,
+  ])
   return [
-    `middy-kms-secrets drill: the key's life, both functions cold and warm (SecretsCacheExpiry ${cacheExpiryMs} ms)`,
-    'ok / failed: invocations after the step; KMS Decrypt: requests the fault proxy saw during it (INIT rounds, background refreshes every cacheExpiry, refused ones included)',
+    `middy-kms-secrets drill: the key's life, both functions cold and warm (SecretsCacheExpiry ${cacheExpiryMs} ms).`,
+    'ok / failed: invocations after the step; KMS Decrypt: requests the fault proxy saw during it (INIT rounds, background refreshes every cacheExpiry, refused ones included).',
     '',
-    ...lines,
+    table(['step', 'ok', 'failed', 'KMS Decrypt', 'notes'], cells, [
+      'left',
+      'right',
+      'right',
+      'right',
+      'left',
+    ]),
     '',
     'What moto cannot show:',
-    ...UNSHOWN.map((line) => `  - ${line}`),
+    '',
+    ...UNSHOWN.map((line) => `- ${line}`),
     '',
   ].join('\n')
 }

@@ -22,12 +22,15 @@ const STEPS = [
   'CancelKeyDeletion + EnableKey',
 ]
 
-/** The table's rows by step: [ok, failed, decrypts, notes]. */
+/** The Markdown table's rows by step: [ok, failed, decrypts, notes]. */
 const rowsOf = (stdout: string) =>
   new Map(
     STEPS.flatMap((step) => {
-      const line = stdout.split('\n').find((l) => l.startsWith(`${step}  `))
-      const cells = line?.slice(step.length).trim().split(/ {2,}/)
+      const line = stdout.split('\n').find((l) => l.startsWith(`| ${step} `))
+      const cells = line
+        ?.split(' | ')
+        .slice(1)
+        .map((cell) => cell.replace(/ *\|$/, '').trim())
       return cells === undefined ? [] : [[step, cells] as const]
     }),
   )
