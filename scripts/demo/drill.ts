@@ -208,7 +208,7 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
       undefined,
       target,
     )
-  const warm = plan.map((fn) => warmInstance(fn, { ...functions, parameterOverrides: overrides }))
+  let warm: Array<ReturnType<typeof warmInstance>> = []
   const warmCalls = () => Promise.all(warm.map((w) => w.call())).then(use)
   const coldCalls = async () => {
     const calls: Array<CallResult | undefined> = []
@@ -225,6 +225,7 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
 
   try {
     await step('cold start, then warm', async () => {
+      warm = plan.map((fn) => warmInstance(fn, { ...functions, parameterOverrides: overrides }))
       const calls = [...(await warmCalls()), ...(await warmCalls())]
       return { expected: allOk(calls), notes: 'both functions, INIT decrypts, warm from cache' }
     })
@@ -241,8 +242,12 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
     })
 
     await step('kms-secrets reencrypt (same key)', async () => {
-      const again = async (id: string, value: string) =>
-        (await runCli(['reencrypt', ...forFunction(id)], Buffer.from(value), target)).stdout.trim()
+      const again = async (id: string, value: string) => {
+        const out = await runCli(['reencrypt', ...forFunction(id)], Buffer.from(value), target)
+        if (out.code !== 0)
+          throw new Error(`kms-secrets reencrypt exited ${out.code}: ${out.stderr}`)
+        return out.stdout.trim()
+      }
       const file = join(target.workDir, 'client-tls-reencrypted.kse')
       await writeFile(
         file,
