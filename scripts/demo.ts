@@ -18,6 +18,7 @@ import { awsNotice, DemoUsageError, HELP, isYes, type Mode, parseDemoArgs } from
 import { distStaleness, runBuild } from './demo/build.ts'
 import { type BundleCheck, checkBundle } from './demo/bundle-check.ts'
 import { createTeardown, onInterrupt } from './demo/cleanup.ts'
+import { type DrillRow, drillPlan, formatDrill, runDrill } from './demo/drill.ts'
 import { fetchCalls, itemsCalls, runFunction } from './demo/functions.ts'
 import { countKmsRequests } from './demo/kms-counter.ts'
 import { type DemoReport, formatReport } from './demo/report.ts'
@@ -25,7 +26,7 @@ import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/sec
 import { createStack } from './demo/stack.ts'
 import { startUpstream } from './demo/upstream.ts'
 import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
-import { startFaultProxy } from './local/fault-proxy.ts'
+import { type FaultProxy, startFaultProxy } from './local/fault-proxy.ts'
 import { LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki } from './local/tls.ts'
 import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
@@ -106,6 +107,8 @@ async function run(argv: string[]): Promise<number> {
   const { signal } = controller
   const teardown = createTeardown()
   let functionRun: Promise<unknown> | undefined
+  let proxy: FaultProxy | undefined
+  let drill: DrillRow[] | undefined
   const removeHandlers = onInterrupt(controller, teardown, progress)
 
   const mode: Mode = options.mode
@@ -164,13 +167,14 @@ async function run(argv: string[]): Promise<number> {
       const moto = await startMoto()
       teardown.defer('stop moto', () => moto.stop())
       signal.throwIfAborted()
-      const proxy = await startFaultProxy({ target: moto.endpoint })
-      teardown.defer('stop the fault proxy', () => proxy.stop())
-      useLocalAws(proxy.endpoint)
-      decryptCount = () => proxy.counts()[DECRYPT] ?? 0
+      const local = await startFaultProxy({ target: moto.endpoint })
+      proxy = local
+      teardown.defer('stop the fault proxy', () => local.stop())
+      useLocalAws(local.endpoint)
+      decryptCount = () => local.counts()[DECRYPT] ?? 0
       proxyDecrypts = decryptCount
-      report.where = `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${proxy.port} (it counts the KMS calls)`
-      progress(`moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${proxy.port}`)
+      report.where = `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${local.port} (it counts the KMS calls)`
+      progress(`moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${local.port}`)
     } else {
       begin('checking the AWS configuration')
       region = await useRealAws(options.region)
@@ -280,6 +284,7 @@ async function run(argv: string[]): Promise<number> {
         UpstreamCaFile: upstream.caFile,
         UpstreamSpkiPins: upstream.pin,
         ClientTlsFile: encrypted.clientTlsFile,
+        ...(options.drill !== undefined && { SecretsCacheExpiry: String(options.drill) }),
       },
       warm: options.warm,
       signal,
@@ -301,7 +306,26 @@ async function run(argv: string[]): Promise<number> {
         calls: fetchCalls(ROOT, options.warm),
       },
     ]
-    for (const fn of plan) {
+    if (options.drill !== undefined) {
+      begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
+      const target = { keyId: stack.alias, stackName, workDir, root: ROOT, env: process.env }
+      const drillRun = runDrill({
+        functions: functionsContext,
+        plan: drillPlan(ROOT, secrets),
+        proxy: proxy as FaultProxy,
+        keyArn: stack.keyArn,
+        target,
+        scope: ctx,
+        cacheExpiryMs: options.drill,
+        progress,
+      })
+      functionRun = drillRun
+      drill = await drillRun
+      for (const row of drill.filter((r) => !r.expected)) {
+        report.failures.push(`drill step ${row.step}: ${row.notes}`)
+      }
+    }
+    for (const fn of options.drill === undefined ? plan : []) {
       begin(
         `${options.built === undefined ? `building ${fn.id} (esbuild, template Metadata)` : `taking ${fn.id} from ${options.built}`} and invoking it ${fn.calls.length} times under aws-lambda-ric`,
       )
@@ -340,7 +364,8 @@ async function run(argv: string[]): Promise<number> {
   report.totalMs = performance.now() - started
   progress('done')
 
-  if (report.stackName !== '') process.stdout.write(formatReport(report))
+  if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
+  else if (report.stackName !== '') process.stdout.write(formatReport(report))
   if (report.failures.length > 0) {
     const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''
     stderr(`npm start failed: ${report.failures[0]}${more}`)

@@ -331,6 +331,8 @@ export interface InvokeIo {
   onInvocation?: (invocation: Invocation, index: number) => void
   /** Called when the runtime first asks for an event (INIT is over), before it gets one. */
   onInit?: () => void
+  /** Awaited before each event is handed over (the drill paces a warm instance with it). */
+  beforeEvent?: (index: number) => Promise<void>
 }
 
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
@@ -515,6 +517,7 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
     } else {
       io.onInit?.()
       for (const [index, event] of events.entries()) {
+        await io.beforeEvent?.(index)
         if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
         const begun = performance.now()
         const deadlineMs = Date.now() + fn.timeout * 1000

@@ -2,6 +2,7 @@
 // validated as a whole: every problem is reported at once, by variable name, never with a value.
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
+import { readCacheExpiry } from '../shared/cache-expiry.ts'
 
 export interface SecureFetchConfig {
   /** Origin of the upstream, `https://host[:port]`. */
@@ -16,6 +17,8 @@ export interface SecureFetchConfig {
   clientTlsFile: string | undefined
   connectTimeoutMs: number
   responseTimeoutMs: number
+  /** kmsSecrets' cacheExpiry (KMS_SECRETS_CACHE_EXPIRY). */
+  cacheExpiry: number
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -119,8 +122,19 @@ export const loadConfig = (env: Env, readText: ReadText = readUtf8): SecureFetch
     problem,
   )
 
+  const cacheExpiry = readCacheExpiry(env, problem)
+
   if (problems.length > 0) throw new ConfigError(problems)
-  return { origin, basePath, ca, spkiPins, clientTlsFile, connectTimeoutMs, responseTimeoutMs }
+  return {
+    origin,
+    basePath,
+    ca,
+    spkiPins,
+    clientTlsFile,
+    connectTimeoutMs,
+    responseTimeoutMs,
+    cacheExpiry,
+  }
 }
 
 const milliseconds = (

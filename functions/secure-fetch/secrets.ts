@@ -34,11 +34,12 @@ export const secretsFetchData = (
 
 /** kmsSecrets options: the secrets on `context`, and masked in logs should one ever be logged. */
 export const secretsOptions = (
-  config: Pick<SecureFetchConfig, 'clientTlsFile'>,
+  config: Pick<SecureFetchConfig, 'clientTlsFile' | 'cacheExpiry'>,
   onRound: (report: RoundReport) => void,
 ) =>
   ({
     fetchData: secretsFetchData(config),
+    cacheExpiry: config.cacheExpiry,
     setToContext: true,
     redactLogs: true,
     onRound,

@@ -1,4 +1,5 @@
 // The function's configuration, read once at module init.
+import { readCacheExpiry } from '../shared/cache-expiry.ts'
 
 export interface Config {
   tableName: string
@@ -8,6 +9,8 @@ export interface Config {
    * table and set AAD_TABLE_NAME to the original name, and its items still open.
    */
   aadTableName: string
+  /** kmsSecrets' cacheExpiry (KMS_SECRETS_CACHE_EXPIRY). */
+  cacheExpiry: number
 }
 
 export class ConfigError extends Error {
@@ -25,5 +28,8 @@ export const readConfig = (env: NodeJS.ProcessEnv): Config => {
   if (!TABLE_NAME.test(aadTableName)) {
     throw new ConfigError('AAD_TABLE_NAME, when set, must be a table name')
   }
-  return { tableName, aadTableName }
+  const cacheExpiry = readCacheExpiry(env, (problem) => {
+    throw new ConfigError(problem)
+  })
+  return { tableName, aadTableName, cacheExpiry }
 }

@@ -8,10 +8,11 @@ import type { RoundReport } from 'middy-kms-secrets'
 import { type DataKey, importDataKey } from './crypto.ts'
 
 /** kmsSecrets options: DATA_KEY holds the KMS CiphertextBlob of 32 random bytes. */
-export const secretsOptions = (onRound: (report: RoundReport) => void) =>
+export const secretsOptions = (onRound: (report: RoundReport) => void, cacheExpiry: number) =>
   ({
     fetchData: { dataKey: 'DATA_KEY' },
     transform: { dataKey: 'binary' },
+    cacheExpiry,
     onRound,
   }) as const
 

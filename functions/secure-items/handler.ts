@@ -3,7 +3,8 @@
 // Wiring only; the logic lives in the modules next to this file.
 //
 // Env: TABLE_NAME, DATA_KEY (KMS CiphertextBlob of 32 bytes, encryption context
-// LambdaFunctionName=<function name>), optional AAD_TABLE_NAME, POWERTOOLS_* and LOG_LEVEL.
+// LambdaFunctionName=<function name>), optional AAD_TABLE_NAME, KMS_SECRETS_CACHE_EXPIRY,
+// POWERTOOLS_* and LOG_LEVEL.
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
@@ -37,7 +38,7 @@ const route = createRouter({
   metrics,
 })
 const rounds = decryptRounds(metrics, logger, DECRYPT_LATENCY_METRIC)
-const secrets = kmsSecrets(secretsOptions(rounds.onRound))
+const secrets = kmsSecrets(secretsOptions(rounds.onRound, config.cacheExpiry))
 // Finish the decrypt round within INIT: provisioned concurrency freezes the environment
 // between INIT and the first event, which then finds the key ready (a failure is retried there).
 await secrets.ready()

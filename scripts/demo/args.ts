@@ -32,6 +32,10 @@ Options:
       --skip-build    use dist/ as it is (default: npm run build when missing or stale)
       --built DIR     run the functions as \`sam build\` built them: DIR/template.yaml's Handlers
                       and DIR/<LogicalId>/ (e.g. .aws-sam/build), instead of building them
+      --drill         the key's life instead (npm run drill): rotate, re-encrypt, disable,
+                      enable, schedule and cancel deletion, with both functions cold and
+                      warm after each step, and a table (local AWS only)
+      --cache-expiry MS  with --drill: the functions' SecretsCacheExpiry (default 5000)
   -v, --verbose       also print the functions' logs and the build / CLI output (stderr)
   -h, --help          this text
 
@@ -60,6 +64,8 @@ export interface DemoOptions {
   built?: string
   verbose: boolean
   help: boolean
+  /** --drill: the functions' cacheExpiry (ms); undefined: the demo. */
+  drill?: number
 }
 
 export class DemoUsageError extends Error {
@@ -88,6 +94,8 @@ export function parseDemoArgs(
         warm: { type: 'string' },
         'skip-build': { type: 'boolean' },
         built: { type: 'string' },
+        drill: { type: 'boolean' },
+        'cache-expiry': { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -135,6 +143,14 @@ export function parseDemoArgs(
     verbose: values.verbose === true,
     help: values.help === true,
   }
+  const expiry = values['cache-expiry'] as string | undefined
+  if (values.drill === true) {
+    if (mode === 'aws') throw new DemoUsageError('--drill runs on the local AWS only')
+    options.drill = Number(expiry ?? '5000')
+    if (!/^\d+$/.test(expiry ?? '5000') || options.drill < 500 || options.drill > 60_000) {
+      throw new DemoUsageError('--cache-expiry is a whole number of ms from 500 to 60000')
+    }
+  } else if (expiry !== undefined) throw new DemoUsageError('--cache-expiry applies to --drill')
   if (region !== undefined) options.region = region
   if (typeof values.built === 'string') options.built = values.built
   if (stackName !== undefined) options.stackName = stackName

@@ -42,7 +42,7 @@ export interface FunctionRun {
   failure?: string
 }
 
-interface Call {
+export interface Call {
   request: string
   event: unknown
   check: (answer: ApiAnswer | undefined, invocation: Invocation) => { ok: boolean; summary: string }
@@ -67,6 +67,11 @@ export interface FunctionsContext {
   proxyDecrypts: () => number | undefined
   /** A \`sam build\` output folder: run its template and artifacts instead of building. */
   built?: string
+  /** Run what workDir/build holds (the drill's second process of a function). */
+  skipBuild?: boolean
+  /** Awaited before each call; told each call's result (the drill paces warm instances). */
+  beforeCall?: (index: number) => Promise<void>
+  onCall?: (call: CallResult) => void
 }
 
 const readEvent = (root: string, name: string): Record<string, unknown> =>
@@ -283,7 +288,7 @@ export async function runFunction(
         stackName: ctx.stackName,
         region: ctx.region,
         buildDir: ctx.built ?? join(ctx.workDir, 'build'),
-        skipBuild: ctx.built !== undefined,
+        skipBuild: ctx.built !== undefined || ctx.skipBuild === true,
         samLocal: false,
         help: false,
       },
@@ -293,6 +298,7 @@ export async function runFunction(
         log: (line) => logs.write(`${line}\n`),
         logStream: logs,
         signal: ctx.signal,
+        ...(ctx.beforeCall && { beforeEvent: ctx.beforeCall }),
         onInit: () => {
           const now = ctx.proxyDecrypts()
           run.initDecrypts = now === undefined || seen === undefined ? undefined : now - seen
@@ -305,7 +311,7 @@ export async function runFunction(
           const call = calls[index] as Call
           const answer = invocation.ok ? (invocation.value as ApiAnswer) : undefined
           const { ok, summary } = call.check(answer, invocation)
-          run.calls.push({
+          const result = {
             request: call.request,
             cold: index === 0,
             ok,
@@ -314,7 +320,9 @@ export async function runFunction(
             initMs: invocation.initMs,
             durationMs: invocation.durationMs,
             kmsDecrypt,
-          })
+          }
+          run.calls.push(result)
+          ctx.onCall?.(result)
         },
       },
     )

@@ -90,13 +90,12 @@ export interface EncryptTarget {
   env: Readonly<Record<string, string | undefined>>
 }
 
-/** `kms-secrets` in process; throws with its one-line error when it exits non-zero. */
-async function kmsSecrets(
+/** `kms-secrets` in process: its exit code and output (ciphertexts and reports, no value). */
+export async function runCli(
   argv: string[],
   input: Uint8Array | undefined,
   target: EncryptTarget,
-  log: Collect,
-): Promise<string> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Collect()
   const stderr = new Collect()
   const io: CliIo = {
@@ -111,13 +110,23 @@ async function kmsSecrets(
     env: target.env,
     cwd: target.root,
   }
-  const code = await main(argv, io)
-  log.write(`$ kms-secrets ${argv.join(' ')}\n${stderr.text}`)
+  return { code: await main(argv, io), stdout: stdout.text, stderr: stderr.text }
+}
+
+/** `kms-secrets` in process; throws with its one-line error when it exits non-zero. */
+async function kmsSecrets(
+  argv: string[],
+  input: Uint8Array | undefined,
+  target: EncryptTarget,
+  log: Collect,
+): Promise<string> {
+  const { code, stdout, stderr } = await runCli(argv, input, target)
+  log.write(`$ kms-secrets ${argv.join(' ')}\n${stderr}`)
   if (code !== 0) {
-    const reason = stderr.text.trim().split('\n').at(-1) ?? ''
+    const reason = stderr.trim().split('\n').at(-1) ?? ''
     throw new Error(`kms-secrets ${argv[0]} exited ${code}: ${reason}`)
   }
-  return stdout.text
+  return stdout
 }
 
 /** `Name=value` (the CLI's --format parameter-overrides) -> value. */

@@ -13,6 +13,7 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DeleteAliasCommand,
+  EnableKeyRotationCommand,
   KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
@@ -95,6 +96,13 @@ export async function createStack(
     what: `schedule the deletion of key ${keyId}`,
     undo: () => kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })),
   })
+
+  if (
+    keyProps.EnableKeyRotation !== undefined &&
+    resolveValue(keyProps.EnableKeyRotation, ctx) === true
+  ) {
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }), { abortSignal: signal })
+  }
 
   const alias = text(ctx, aliasProps.AliasName, 'SecretsKeyAlias.AliasName')
   await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), {

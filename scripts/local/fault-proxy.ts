@@ -1,7 +1,11 @@
 // HTTP reverse proxy on a free 127.0.0.1 port in front of a local AWS endpoint
 // (moto) for AWS JSON-protocol requests (KMS, DynamoDB). It counts requests by
 // X-Amz-Target and injects what real AWS does and moto does not: KMS error
-// bodies byte for byte, HTTP 500, connection resets, hangs, latency, throttling.
+// bodies byte for byte, HTTP 500, connection resets, hangs, latency, throttling,
+// and a key's state: moto decrypts under a disabled key, KMS does not. The proxy
+// learns each key's state from the DisableKey / EnableKey / ScheduleKeyDeletion /
+// CancelKeyDeletion calls moto accepts, and answers a cryptographic call on a key
+// that is not Enabled as KMS does (DisabledException, KMSInvalidStateException).
 // Dev tooling only; never bundled into a function.
 //
 //   const proxy = await startFaultProxy({ target: moto.endpoint })
@@ -116,6 +120,8 @@ export interface FaultProxy {
   hungCount(): number
   /** Destroys the connections of hung requests (the clients see a reset). */
   releaseHung(): void
+  /** Keys the proxy has seen leave the Enabled state, by key id: 'Disabled' | 'PendingDeletion'. */
+  keyStates(): Record<string, string>
   /** Closes the proxy, destroying every connection (hung ones included). Idempotent. */
   stop(): Promise<void>
 }
@@ -152,6 +158,23 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'expect',
 ])
+
+/** Key-state changes moto accepts and the state each leaves (CancelKeyDeletion: Disabled, as in KMS). */
+const KEY_STATE_CHANGES: Record<string, string> = {
+  'TrentService.DisableKey': 'Disabled',
+  'TrentService.EnableKey': 'Enabled',
+  'TrentService.ScheduleKeyDeletion': 'PendingDeletion',
+  'TrentService.CancelKeyDeletion': 'Disabled',
+}
+/** Calls KMS refuses on a key that is not Enabled (the key is named in moto's answer). */
+const KEY_USES = new Set(
+  ['Decrypt', 'Encrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'].map(
+    (action) => `TrentService.${action}`,
+  ),
+)
+/** `arn:…:key/ID` or `ID` -> `ID`. */
+const keyIdOf = (value: unknown) =>
+  typeof value === 'string' ? (value.split('/').at(-1) as string) : undefined
 
 function matches(match: TargetMatch | undefined, target: string | undefined): boolean {
   if (match === undefined) return true
@@ -252,11 +275,70 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     res.end(body)
   }
 
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+  const forwardHeaders = (req: IncomingMessage): OutgoingHttpHeaders => {
     const headers: OutgoingHttpHeaders = {}
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value
     }
+    return headers
+  }
+  const keyStates = new Map<string, string>()
+  const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = []
+    for await (const chunk of stream) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
+  }
+  /** The answer KMS gives instead of moto's when the key in it is not Enabled. */
+  const refusal = (answer: Buffer): string | undefined => {
+    let body: { KeyId?: unknown; SourceKeyId?: unknown }
+    try {
+      body = JSON.parse(answer.toString('utf8'))
+    } catch {
+      return undefined
+    }
+    for (const arn of [body.SourceKeyId, body.KeyId]) {
+      const state = keyStates.get(keyIdOf(arn) ?? '')
+      if (state === 'Disabled') return awsJsonErrorBody('DisabledException', `${arn} is disabled.`)
+      if (state === 'PendingDeletion')
+        return awsJsonErrorBody('KMSInvalidStateException', `${arn} is pending deletion.`)
+    }
+    return undefined
+  }
+  /** Forwards with both bodies in memory: learns key states, refuses uses of a non-Enabled key. */
+  const forwardWatched = async (req: IncomingMessage, res: ServerResponse, target: string) => {
+    const body = await readAll(req)
+    const upstream = httpRequest({
+      host: targetHost,
+      port: targetPort,
+      method: req.method,
+      path: req.url,
+      headers: { ...forwardHeaders(req), 'content-length': body.length },
+      agent,
+    })
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      upstream.once('response', resolve).once('error', reject)
+      upstream.end(body)
+    })
+    const text = await readAll(answer)
+    const state = KEY_STATE_CHANGES[target]
+    const ok = answer.statusCode === 200
+    if (ok && state !== undefined) {
+      const keyId = keyIdOf(JSON.parse(body.toString('utf8')).KeyId) as string
+      if (state === 'Enabled') keyStates.delete(keyId)
+      else keyStates.set(keyId, state)
+    }
+    const refused = ok && KEY_USES.has(target) ? refusal(text) : undefined
+    if (refused !== undefined) return sendJsonError(req, res, 400, refused)
+    res.writeHead(answer.statusCode ?? 502, {
+      'Content-Type': answer.headers['content-type'] ?? 'application/x-amz-json-1.1',
+      'Content-Length': text.length,
+      'x-amzn-RequestId': answer.headers['x-amzn-requestid'] ?? randomUUID(),
+    })
+    res.end(text)
+  }
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const headers = forwardHeaders(req)
     const upstream = httpRequest(
       { host: targetHost, port: targetPort, method: req.method, path: req.url, headers, agent },
       (upstreamRes) => {
@@ -351,7 +433,12 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
         req.socket.resetAndDestroy()
         return
       default:
-        forward(req, res)
+        if (
+          target !== undefined &&
+          (target in KEY_STATE_CHANGES || (keyStates.size > 0 && KEY_USES.has(target)))
+        )
+          await forwardWatched(req, res, target)
+        else forward(req, res)
     }
   }
 
@@ -405,6 +492,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
       rules = []
       throttle = undefined
     },
+    keyStates: () => Object.fromEntries(keyStates),
     hungCount: () => hung.size,
     releaseHung: () => {
       for (const socket of hung) socket.destroy()

@@ -10,10 +10,12 @@ import {
   DisableKeyCommand,
   EnableKeyRotationCommand,
   type KMSClient,
+  ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
 import type { CheckLine } from '../../src/cli/commands/check.ts'
+import type { KeyReport } from '../../src/cli/commands/key-report.ts'
 import { EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
 import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
@@ -104,7 +106,7 @@ const check = async (
   for (const value of Object.values(values)) {
     expect(result.stdout).not.toContain(value)
   }
-  const report = result.json as { ok: boolean; lines: CheckLine[] }
+  const report = result.json as { ok: boolean; lines: CheckLine[]; key?: KeyReport }
   const of = (fn: string) => report.lines.find((l) => l.function === fn && l.variable === 'SECRET')
   return { code: result.code, report, of, stderr: result.stderr }
 }
@@ -184,6 +186,44 @@ describe('kms-secrets check against moto', () => {
     expect(warned.code).toBe(0)
     expect(warned.report.lines[0]).toMatchObject({ verdict: 'warn' })
     expect(warned.report.lines[0]?.reason).toContain('rotation is off')
+  })
+
+  it('reports the key: customer managed, its rotation, its cost; a key pending deletion with its date', async () => {
+    // Prepare
+    const rotated = await newKey(true)
+    const unrotated = await newKey(false)
+    const doomed = await newKey(true)
+    const value = async (keyId: string) => ({ Items: await raw(keyId, `${STACK}-items`) })
+    const doomedValue = await value(doomed)
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: doomed, PendingWindowInDays: 7 }))
+    // Act
+    const on = await check({ Items: {} }, await value(rotated), rotated)
+    const off = await check({ Items: {} }, await value(unrotated), unrotated)
+    const pending = await check({ Items: {} }, doomedValue, doomed)
+    // Assess
+    const cost = {
+      keyUsdPerMonth: 1,
+      decryptsPerColdStart: { Items: 1 },
+      usdPerMillionColdStarts: { Items: 3 },
+    }
+    expect(on.report.key).toMatchObject({
+      state: 'Enabled',
+      manager: 'CUSTOMER',
+      origin: 'AWS_KMS',
+      rotation: { enabled: true },
+      cost,
+    })
+    expect(off.report.key).toMatchObject({
+      manager: 'CUSTOMER',
+      rotation: { enabled: false },
+      cost,
+    })
+    expect(pending.code).toBe(1)
+    expect(pending.report.key?.state).toBe('PendingDeletion')
+    expect(pending.report.key?.deletionDate).toMatch(/^\d{4}-\d\d-\d\dT/)
+    expect(pending.report.lines[0]?.reason).toContain(
+      `the key is PendingDeletion, deletion on ${pending.report.key?.deletionDate}`,
+    )
   })
 
   it("fails a function whose environment is over Lambda's 4 KB", async () => {

@@ -1,11 +1,16 @@
 import { request } from 'node:http'
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import {
+  CancelKeyDeletionCommand,
   CreateKeyCommand,
   DecryptCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
   EncryptCommand,
   type KMSClient,
   ListKeysCommand,
+  ReEncryptCommand,
+  ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type FaultProxy, startFaultProxy } from '../../scripts/local/fault-proxy.ts'
@@ -429,5 +434,70 @@ describe('clearFaults', () => {
     // Assess
     expect(decrypted.Plaintext).toEqual(plaintext)
     expect(proxy.pending()).toBe(0)
+  })
+})
+
+describe('key state', () => {
+  const keyCall = (client: KMSClient, command: 'disable' | 'enable' | 'schedule' | 'cancel') =>
+    client.send(
+      {
+        disable: new DisableKeyCommand({ KeyId: keyId }),
+        enable: new EnableKeyCommand({ KeyId: keyId }),
+        schedule: new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }),
+        cancel: new CancelKeyDeletionCommand({ KeyId: keyId }),
+      }[command] as DisableKeyCommand,
+    )
+
+  it('answers DisabledException once DisableKey went through, as KMS does; EnableKey ends it', async () => {
+    // Prepare
+    const client = kmsClient(proxy.endpoint, { maxAttempts: 1 })
+    const arn = `arn:aws:kms:us-east-1:123456789012:key/${keyId}`
+
+    // Act
+    await keyCall(client, 'disable')
+    const onWire = await rawPost(
+      proxy.endpoint,
+      'TrentService.Decrypt',
+      JSON.stringify({ CiphertextBlob: Buffer.from(ciphertext).toString('base64') }),
+    )
+    const reEncrypt = await client
+      .send(new ReEncryptCommand({ CiphertextBlob: ciphertext, DestinationKeyId: keyId }))
+      .catch((error: unknown) => error)
+    const states = proxy.keyStates()
+    await keyCall(client, 'enable')
+    const decrypted = await decrypt(client)
+
+    // Assess
+    expect(onWire.status).toBe(400)
+    expect(onWire.headers['content-type']).toBe('application/x-amz-json-1.1')
+    expect(JSON.parse(onWire.body)).toEqual({
+      __type: 'DisabledException',
+      message: `${arn} is disabled.`,
+    })
+    expect(reEncrypt).toMatchObject({ name: 'DisabledException' })
+    expect(states).toEqual({ [keyId]: 'Disabled' })
+    expect(decrypted.Plaintext).toEqual(plaintext)
+    expect(proxy.keyStates()).toEqual({})
+  })
+
+  it('answers KMSInvalidStateException while deletion is pending; a cancelled deletion leaves the key disabled', async () => {
+    // Prepare
+    const client = kmsClient(proxy.endpoint, { maxAttempts: 1 })
+
+    // Act
+    await keyCall(client, 'schedule')
+    const pending = await decrypt(client).catch((error: unknown) => error)
+    await keyCall(client, 'cancel')
+    const cancelled = await decrypt(client).catch((error: unknown) => error)
+    await keyCall(client, 'enable')
+    const decrypted = await decrypt(client)
+
+    // Assess
+    expect(pending).toMatchObject({
+      name: 'KMSInvalidStateException',
+      message: expect.stringMatching(new RegExp(`key/${keyId} is pending deletion\\.$`)),
+    })
+    expect(cancelled).toMatchObject({ name: 'DisabledException' })
+    expect(decrypted.Plaintext).toEqual(plaintext)
   })
 })

@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import { DEFAULT_CACHE_EXPIRY_MS, readCacheExpiry } from '../../functions/shared/cache-expiry.ts'
+import { cloudTrailEvent } from '../../scripts/demo/drill.ts'
+import { functionEnvironment } from '../../scripts/invoke.ts'
 import {
+  functionsOf,
   type Json,
   type ResolveScope,
   readTemplate,
@@ -49,6 +53,21 @@ const bySid = (statements: Statement[], sid: string): Statement => {
   return found
 }
 
+/**
+ * EventBridge's rule for patterns of exact values only (what KeyChangeRule uses): every leaf
+ * list must hold the event's value at that path; arrays (of objects too) match by any element.
+ */
+const exactMatch = (pattern: unknown, event: unknown): boolean => {
+  if (Array.isArray(event)) return event.some((item) => exactMatch(pattern, item))
+  if (Array.isArray(pattern)) {
+    expect(pattern.every((value) => typeof value === 'string')).toBe(true)
+    return pattern.includes(event)
+  }
+  const fields = Object.entries(pattern as Record<string, unknown>)
+  const record = (event ?? {}) as Record<string, unknown>
+  return fields.every(([name, inner]) => exactMatch(inner, record[name]))
+}
+
 describe('key-change alert', () => {
   const rule = props(template, 'KeyChangeRule')
 
@@ -77,6 +96,23 @@ describe('key-change alert', () => {
       'ScheduleKeyDeletion',
     ])
     expect(pattern.detail.resources).toEqual({ ARN: [KEY_ARN] })
+  })
+
+  it("matches the CloudTrail record of DisableKey on the stack's key, as EventBridge delivers it; not a Decrypt, nor another key", () => {
+    // Prepare: the pattern as deployed with a key (moto's TestEventPattern is a stub, see npm run drill)
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const scope = { ...ctx, parameters: { ...ctx.parameters, ExistingKeyArn: keyArn } }
+    const pattern = resolveValue(rule.EventPattern as Json, scope)
+    const other = keyArn.replace('1234abcd', 'ffffffff')
+    // Act
+    const verdicts = [
+      cloudTrailEvent('DisableKey', keyArn),
+      cloudTrailEvent('ScheduleKeyDeletion', keyArn),
+      cloudTrailEvent('Decrypt', keyArn),
+      cloudTrailEvent('DisableKey', other),
+    ].map((event) => exactMatch(pattern, event))
+    // Assess
+    expect(verdicts).toEqual([true, true, false, false])
   })
 
   it('publishes to the encrypted alarm topic, failed deliveries to an encrypted queue', () => {
@@ -214,5 +250,37 @@ describe('kms-secrets check in the pipeline', () => {
         { 'Fn::Sub': `alias/\${AppStackName}-secrets` },
       ],
     })
+  })
+})
+
+describe('revocation bound (SecretsCacheExpiry)', () => {
+  it('defaults to 15 minutes, never "forever", within what a Node timer holds', () => {
+    // Prepare
+    const parameter = template.Parameters?.SecretsCacheExpiry as Record<string, Json>
+    // Act
+    const fallback = Number(parameter.Default)
+    // Assess
+    expect(parameter.Type).toBe('Number')
+    expect(fallback).toBe(15 * 60 * 1000)
+    expect(fallback).toBe(DEFAULT_CACHE_EXPIRY_MS)
+    expect(parameter.MinValue).toBe(-1)
+    expect(parameter.MaxValue).toBe(2 ** 31 - 1)
+  })
+
+  it('reaches both functions as KMS_SECRETS_CACHE_EXPIRY, which their configuration reads', () => {
+    // Prepare
+    const scope = { ...ctx, parameters: { ...ctx.parameters, SecretsCacheExpiry: '60000' } }
+    // Act
+    const problems: string[] = []
+    const read = functionsOf(template).map((fn) => [
+      fn.logicalId,
+      readCacheExpiry(functionEnvironment(fn, scope, {}), (problem) => problems.push(problem)),
+    ])
+    // Assess
+    expect(Object.fromEntries(read)).toEqual({
+      SecureItemsFunction: 60_000,
+      SecureFetchFunction: 60_000,
+    })
+    expect(problems).toEqual([])
   })
 })

@@ -9,7 +9,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import {
   DescribeKeyCommand,
-  GetKeyRotationStatusCommand,
   type KeyMetadata,
   type KMSClient,
   ReEncryptCommand,
@@ -32,6 +31,13 @@ import {
   type TemplateFile,
   type TemplateFunctionEnv,
 } from '../template.ts'
+import {
+  type KeyReport,
+  keyReport,
+  keyReportText,
+  type Rotation,
+  readRotation,
+} from './key-report.ts'
 import type { CommandRun } from './shared.ts'
 
 export const checkOptions = {
@@ -156,11 +162,16 @@ const keyIdOf = (values: Values, template: TemplateFile, deploy: DeployValues) =
   return resolveIn(template, deploy, alias.Properties?.AliasName as Json, what)
 }
 
-/** DescribeKey + GetKeyRotationStatus: the key's line and, if usable, its ARN. */
+/** DescribeKey + GetKeyRotationStatus: the key's line, if usable its ARN, what it is. */
 const checkKey = async (
   kms: KMSClient,
   keyId: string,
-): Promise<{ line: CheckLine; arn: string | undefined }> => {
+): Promise<{
+  line: CheckLine
+  arn: string | undefined
+  key?: KeyMetadata
+  rotation?: Rotation
+}> => {
   const line = (verdict: Verdict, reason: string): CheckLine => ({
     function: '-',
     variable: `key ${keyId}`,
@@ -168,11 +179,11 @@ const checkKey = async (
     reason,
   })
   let key: KeyMetadata
-  let rotation: boolean | undefined
+  let rotation: Rotation = { enabled: null, periodDays: null }
   try {
     key = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata as KeyMetadata
-    rotation = (await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.Arn })))
-      .KeyRotationEnabled
+    // KMS refuses GetKeyRotationStatus on a key pending deletion: its state says enough.
+    if (key.KeyState === 'Enabled') rotation = await readRotation(kms, key)
   } catch (error) {
     const reason =
       (error as { name?: unknown }).name === 'AccessDeniedException'
@@ -185,18 +196,26 @@ const checkKey = async (
     return {
       line: line('fail', `the key is ${key.KeyState}${when}: no value under it decrypts`),
       arn: undefined,
+      key,
+      rotation,
     }
   }
-  if (rotation !== true) {
+  if (rotation.enabled === null) {
+    const manual = 'enabled; imported key material rotates by hand only'
+    return { line: line('ok', manual), arn: key.Arn, key, rotation }
+  }
+  if (!rotation.enabled) {
     return {
       line: line(
         'warn',
         'enabled, but automatic rotation is off (expected only for imported key material)',
       ),
       arn: key.Arn,
+      key,
+      rotation,
     }
   }
-  return { line: line('ok', 'enabled, automatic rotation on'), arn: key.Arn }
+  return { line: line('ok', 'enabled, automatic rotation on'), arn: key.Arn, key, rotation }
 }
 
 // ------------------------------------------------------------------------ values
@@ -412,10 +431,18 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
     found.push({ fn, candidates, lines: own })
   }
   const lines: CheckLine[] = []
+  let report: KeyReport | undefined
   if (found.some(({ candidates }) => candidates.length > 0)) {
     const kms = run.kms()
-    const key = await checkKey(kms, keyIdOf(values, template, deploy))
+    const keyId = keyIdOf(values, template, deploy)
+    const key = await checkKey(kms, keyId)
     lines.push(key.line)
+    if (key.key !== undefined) {
+      const decrypts = found.flatMap(({ fn, candidates }) =>
+        fn === undefined ? [] : [[fn.logicalId, candidates.length] as const],
+      )
+      report = keyReport(keyId, key.key, key.rotation as Rotation, Object.fromEntries(decrypts))
+    }
     for (const { fn, candidates, lines: own } of found) {
       for (const candidate of candidates) {
         own.push(
@@ -436,7 +463,9 @@ export const runCheck = async (run: CommandRun): Promise<number> => {
   }
   const failed = lines.some((line) => line.verdict === 'fail')
   io.stdout.write(
-    format === 'json' ? `${JSON.stringify({ ok: !failed, lines }, null, 2)}\n` : textReport(lines),
+    format === 'json'
+      ? `${JSON.stringify({ ok: !failed, lines, ...(report && { key: report }) }, null, 2)}\n`
+      : `${textReport(lines)}${report ? keyReportText(report) : ''}`,
   )
   return failed ? EXIT_FAILURE : EXIT_OK
 }

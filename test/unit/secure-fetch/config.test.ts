@@ -6,6 +6,7 @@ import {
   type Env,
   loadConfig,
 } from '../../../functions/secure-fetch/config.ts'
+import { DEFAULT_CACHE_EXPIRY_MS } from '../../../functions/shared/cache-expiry.ts'
 
 const PIN_A = Buffer.alloc(32, 1).toString('base64')
 const PIN_B = Buffer.alloc(32, 2).toString('base64')
@@ -37,7 +38,21 @@ describe('loadConfig', () => {
       clientTlsFile: undefined,
       connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: DEFAULT_RESPONSE_TIMEOUT_MS,
+      cacheExpiry: DEFAULT_CACHE_EXPIRY_MS,
     })
+  })
+
+  it.each([
+    ['60000', 60_000],
+    [' -1 ', -1],
+    ['0', 0],
+    ['2147483647', 2_147_483_647],
+  ] as const)('takes KMS_SECRETS_CACHE_EXPIRY %j', (text, expected) => {
+    // Act
+    const config = loadConfig({ ...base, KMS_SECRETS_CACHE_EXPIRY: text })
+
+    // Assess
+    expect(config.cacheExpiry).toBe(expected)
   })
 
   it('keeps the port and the base path of UPSTREAM_URL, without trailing slashes', () => {
@@ -106,6 +121,9 @@ describe('loadConfig', () => {
     [{ CONNECT_TIMEOUT_MS: '1.5' }, 'CONNECT_TIMEOUT_MS must be'],
     [{ RESPONSE_TIMEOUT_MS: 'soon' }, 'RESPONSE_TIMEOUT_MS must be'],
     [{ RESPONSE_TIMEOUT_MS: '900001' }, 'RESPONSE_TIMEOUT_MS must be'],
+    [{ KMS_SECRETS_CACHE_EXPIRY: '-2' }, 'KMS_SECRETS_CACHE_EXPIRY must be -1, 0 or'],
+    [{ KMS_SECRETS_CACHE_EXPIRY: '15m' }, 'KMS_SECRETS_CACHE_EXPIRY must be -1, 0 or'],
+    [{ KMS_SECRETS_CACHE_EXPIRY: '2147483648' }, 'KMS_SECRETS_CACHE_EXPIRY must be -1, 0 or'],
   ] as const)('refuses %o', (change, expected) => {
     // Act
     const problems = problemsOf({ ...base, ...change })

@@ -30,6 +30,7 @@ const config: SecureFetchConfig = {
   clientTlsFile: undefined,
   connectTimeoutMs: 1000,
   responseTimeoutMs: 2000,
+  cacheExpiry: -1,
 }
 
 function event(method = 'GET', id?: string): APIGatewayProxyEventV2 {

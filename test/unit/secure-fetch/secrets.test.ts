@@ -41,7 +41,7 @@ const prefetched = async () => {
   const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
   const onRound = vi.fn()
   const use = vi.fn()
-  const options = secretsOptions({ clientTlsFile: undefined }, onRound)
+  const options = secretsOptions({ clientTlsFile: undefined, cacheExpiry: -1 }, onRound)
   const middleware = secretsMiddleware(options)
   await afterPrefetch(middleware, options, use)
   return { middleware, onRound, use }
@@ -112,7 +112,7 @@ describe('secretsMiddleware and afterPrefetch', () => {
   it('contains what the hand-over throws (the invocation redoes that work)', async () => {
     // Prepare
     const { afterPrefetch, secretsMiddleware, secretsOptions } = await freshSecrets()
-    const options = secretsOptions({ clientTlsFile: undefined }, () => {})
+    const options = secretsOptions({ clientTlsFile: undefined, cacheExpiry: -1 }, () => {})
     const middleware = secretsMiddleware(options)
     const use = vi.fn(() => {
       throw new Error('bad client key')

@@ -736,6 +736,28 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
     // Assess
     await expect(loading).rejects.toThrow(/TABLE_NAME must name the items table/)
   })
+
+  it('refuses to start with a KMS_SECRETS_CACHE_EXPIRY that is not -1, 0 or milliseconds', async () => {
+    // Act
+    const loading = coldStart({ KMS_SECRETS_CACHE_EXPIRY: '15 minutes' })
+
+    // Assess
+    await expect(loading).rejects.toThrow(/KMS_SECRETS_CACHE_EXPIRY must be -1, 0 or/)
+  })
+
+  it('asks KMS again once KMS_SECRETS_CACHE_EXPIRY has passed', async () => {
+    // Prepare
+    const handler = await coldStart({ KMS_SECRETS_CACHE_EXPIRY: '1' })
+    const created = await invoke(handler, createEvent({ owner: 'x', name: 'n', secret: SECRET }))
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const read = await invoke(handler, getEvent('x', String(created.json.id)))
+
+    // Assess
+    expect(read.statusCode).toBe(200)
+    expect(kms.commandCalls(DecryptCommand).length).toBeGreaterThanOrEqual(2)
+  })
 })
 
 describe('secure-items: observability', () => {
