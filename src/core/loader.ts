@@ -16,12 +16,15 @@ import {
 } from './options.ts'
 import { guardSecrets } from './redact.ts'
 
+/** Share of `cacheExpiry` after which the background refresh starts. */
+const REFRESH_AHEAD = 0.8
+
 /**
  * Holds one set of secrets for the life of the container (or `cacheExpiry` ms).
  * - Single flight: concurrent callers share the one decrypt round in flight.
  * - Failures are never stored: the next call starts a new round.
  * - Past its expiry a value is never served (fail closed); a timer refreshes it in
- *   the background so warm invocations rarely wait.
+ *   the background ahead of that expiry, so while KMS answers no invocation waits.
  */
 export class SecretsCache<V> {
   readonly #fetch: () => Promise<V>
@@ -76,11 +79,16 @@ export class SecretsCache<V> {
       return
     }
     this.#expiry = Date.now() + this.#cacheExpiry
-    // A failed background refresh leaves the value expired: the next call retries inline.
-    this.#timer = setTimeout(() => {
-      this.#inflight ??= this.#refresh()
-      this.#inflight.catch(() => {})
-    }, this.#cacheExpiry).unref()
+    // Refresh ahead: the value stays served until its own expiry, and a refresh that
+    // failed leaves it to expire then (the next call retries inline). A refresh due at
+    // the expiry itself would make the invocation arriving then wait for KMS.
+    this.#timer = setTimeout(
+      () => {
+        this.#inflight ??= this.#refresh()
+        this.#inflight.catch(() => {})
+      },
+      Math.floor(this.#cacheExpiry * REFRESH_AHEAD),
+    ).unref()
   }
 }
 

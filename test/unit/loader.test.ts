@@ -51,4 +51,37 @@ describe('SecretsCache with cacheExpiry > 0', () => {
     expect(inline).toBe('v2')
     expect(fetch).toHaveBeenCalledTimes(2)
   })
+
+  it('refreshes ahead of expiry: the call at the expiry finds the new value ready', async () => {
+    // Prepare
+    const fetch = counter()
+    const cache = new SecretsCache(fetch, 1000)
+    await cache.get()
+    // Act: just before the old value's expiry, then at it
+    await vi.advanceTimersByTimeAsync(999)
+    const before = cache.peek()
+    await vi.advanceTimersByTimeAsync(1)
+    const at = cache.peek()
+    // Assess: the refresh ran in the background, before anyone asked
+    expect(fetch).toHaveBeenCalledTimes(2)
+    expect(before).toBe('v2')
+    expect(at).toBe('v2')
+  })
+
+  it('a failed early refresh serves the old value until its own expiry, never past it', async () => {
+    // Prepare: the refresh fails (a key disabled meanwhile)
+    const fetch = vi.fn<() => Promise<string>>().mockResolvedValueOnce('v1')
+    fetch.mockRejectedValue(new Error('DisabledException'))
+    const cache = new SecretsCache(fetch, 1000)
+    await cache.get()
+    // Act
+    await vi.advanceTimersByTimeAsync(999)
+    const before = cache.peek()
+    await vi.advanceTimersByTimeAsync(1)
+    const after = cache.peek()
+    // Assess
+    expect(fetch).toHaveBeenCalledTimes(2)
+    expect(before).toBe('v1')
+    expect(after).toBeUndefined()
+  })
 })
