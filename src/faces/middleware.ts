@@ -104,12 +104,12 @@ export const kmsSecretsWith =
 /** Each layer made, by any kmsSecrets, with the values it holds. */
 const layers = new WeakMap<object, object>()
 
-/** Whether a layer with these values is already in the context's prototype chain. */
-const holds = (context: object, values: object): boolean => {
-  let proto = Object.getPrototypeOf(context) as object
-  while (layers.has(proto)) {
-    if (layers.get(proto) === values) return true
-    proto = Object.getPrototypeOf(proto) as object
+/** Whether `proto` or a prototype above it is a layer holding these values. */
+const holds = (proto: object | null, values: object): boolean => {
+  // WeakMap.has(null) is false: the walk ends at the first object that is no layer.
+  while (layers.has(proto as object)) {
+    if (layers.get(proto as object) === values) return true
+    proto = Object.getPrototypeOf(proto) as object | null
   }
   return false
 }
@@ -140,11 +140,13 @@ const contextLayer = (values: object): ContextLayer => {
   return {
     values,
     under(context) {
-      // The same context invoked again, this middleware twice, or another with the same
-      // cacheKey: the chain grows only by values it does not hold yet.
-      if (holds(context, values)) return
       const base = Object.getPrototypeOf(context) as object | null
-      if (last?.base !== base) {
+      // Warm invocations: a fresh context under the prototype the last one had, which holds
+      // none of these values (a layer's chain never changes). Else the same context again,
+      // this middleware twice, or another with the same cacheKey: the chain grows only by
+      // values it does not hold yet.
+      if (base !== last?.base) {
+        if (holds(base, values)) return
         last = { base, layer: Object.create(base, descriptors) as object }
         layers.set(last.layer, values)
       }
