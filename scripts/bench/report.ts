@@ -344,7 +344,7 @@ export const renderMarkdown = (r: Results): string => {
   const targets = targetsOf(r)
   push(
     table(
-      ['Target (issues 7, 14)', 'Measured', 'Verdict'],
+      ['Target (issues 7, 14, 20)', 'Measured', 'Verdict'],
       targets.map((t) => [
         t.name,
         t.measured,
