@@ -1,5 +1,3 @@
-import type { MiddlewareObj, Request } from '@middy/core'
-import type { Context } from 'aws-lambda'
 import type { KmsKit } from '../core/kms.ts'
 import { secretsLoader } from '../core/loader.ts'
 import {
@@ -36,14 +34,22 @@ export const kmsSecretsDefaults = {
   onRound: undefined,
 }
 
+/**
+ * The part of Middy's request the middleware uses. Structural, so that the package's types
+ * need neither `@middy/core` nor `@types/aws-lambda`: Middy's `.use()` takes the middleware
+ * and infers the handler's `context` (with the secrets when `setToContext: true`) and
+ * `request.internal` from `before`'s parameter.
+ */
+export interface KmsSecretsRequest<Context, Internal> {
+  context: Context
+  internal: Internal
+}
+
 /** What `kmsSecrets` returns: a Middy middleware, plus `ready()`. */
-export type KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> = MiddlewareObj<
-  unknown,
-  unknown,
-  Error,
-  C extends true ? Context & Secrets<F, T> : Context,
-  Secrets<F, T>
-> & {
+export interface KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> {
+  before: (
+    request: KmsSecretsRequest<C extends true ? Secrets<F, T> : unknown, Secrets<F, T>>,
+  ) => Promise<void> | undefined
   /**
    * Settles when the decrypt round started at creation has finished: with `undefined`, or
    * with the round's error (it never rejects: a failure is not cached, the next invocation
@@ -76,15 +82,17 @@ export const kmsSecretsWith =
             (error: unknown) => error,
           )
         : Promise.resolve(undefined)
-    let layered: { values: Secrets<F, T>; internal: Layer; context: Layer } | undefined
-    const assign = (request: Request, values: Secrets<F, T>): undefined => {
-      if (layered?.values !== values) {
-        layered = { values, internal: layerOf(values), context: layerOf(values) }
-      }
-      toInternal(request, layered.internal)
-      if (setToContext) toContext(request.context, values, layered.context)
+    let layer: ContextLayer | undefined
+    const assign = (request: KmsSecretsRequest<object, object>, values: object): undefined => {
+      // Own enumerable properties, as @middy/ssm and the other fetch middlewares leave them:
+      // getInternal(true, request) lists them. Middy's store has no prototype, so even a
+      // "__proto__" key would stay a plain property (options refuse that name anyway).
+      Object.assign(request.internal, values)
+      if (!setToContext) return
+      if (layer?.values !== values) layer = contextLayer(values)
+      layer.under(request.context)
     }
-    const kmsSecretsBefore = (request: Request): Promise<void> | undefined => {
+    const kmsSecretsBefore = (request: KmsSecretsRequest<object, object>) => {
       const values = cache.peek()
       // Warm path: synchronous, so Middy does not even await it.
       if (values !== undefined) return assign(request, values)
@@ -93,81 +101,60 @@ export const kmsSecretsWith =
     return { before: kmsSecretsBefore, ready: () => prefetch } as KmsSecretsMiddleware<F, T, C>
   }
 
-/** The values as one object under a given prototype, made again only when that changes. */
-interface Layer {
-  keys: readonly string[]
-  over(base: object | null): object
-  /** Whether `proto` is this layer, the last made: the target already has the values. */
-  is(proto: object | null): boolean
+/** Each layer made, by any kmsSecrets, with the values it holds. */
+const layers = new WeakMap<object, object>()
+
+/** Whether `proto` or a prototype above it is a layer holding these values. */
+const holds = (proto: object | null, values: object): boolean => {
+  // WeakMap.has(null) is false: the walk ends at the first object that is no layer.
+  while (layers.has(proto as object)) {
+    if (layers.get(proto as object) === values) return true
+    proto = Object.getPrototypeOf(proto) as object | null
+  }
+  return false
 }
 
-/** Every layer made, by any kmsSecrets: a context already layered is copied into instead. */
-const layers = new WeakSet<object>()
+interface ContextLayer {
+  values: object
+  /** Puts the values under `context`, as its new prototype. */
+  under(context: object): void
+}
 
-const layerOf = (values: object): Layer => {
-  // Descriptors, not assignment: a key such as "__proto__" stays a plain property.
-  const descriptors = Object.getOwnPropertyDescriptors(values)
+/**
+ * `context` is the runtime's object: the values go in as its prototype, an object made
+ * once per prototype it replaces (Object.prototype, warm invocation after warm
+ * invocation). `context.apiToken` and destructuring read them; JSON.stringify,
+ * util.inspect, Object.keys and spread list own keys only, so a logged context shows
+ * none. One swap whatever N (~300 ns); defining N non-enumerable properties on each
+ * context instead costs ~170 ns per value, and `%o` would still print them.
+ */
+const contextLayer = (values: object): ContextLayer => {
+  const descriptors = {
+    // Descriptors, not assignment: a key such as "__proto__" stays a plain property.
+    ...Object.getOwnPropertyDescriptors(values),
+    // util.inspect with showHidden (console.log('%o', context)) lists the properties of
+    // prototypes up to the first that owns a built-in `constructor`: the layer owns one.
+    constructor: { value: Object, writable: true, configurable: true },
+  }
   let last: { base: object | null; layer: object } | undefined
   return {
-    keys: Object.keys(values),
-    over(base) {
-      if (last?.base !== base) {
+    values,
+    under(context) {
+      const base = Object.getPrototypeOf(context) as object | null
+      // Warm invocations: a fresh context under the prototype the last one had, which holds
+      // none of these values (a layer's chain never changes). Else the same context again,
+      // this middleware twice, or another with the same cacheKey: the chain grows only by
+      // values it does not hold yet.
+      if (base !== last?.base) {
+        if (holds(base, values)) return
         last = { base, layer: Object.create(base, descriptors) as object }
-        layers.add(last.layer)
+        layers.set(last.layer, values)
       }
-      return last.layer
+      if (!Reflect.setPrototypeOf(context, last.layer)) {
+        throw new TypeError(
+          'kmsSecrets: setToContext cannot hand the secrets to a frozen or non-extensible context',
+        )
+      }
     },
-    is: (proto) => proto === last?.layer,
-  }
-}
-
-/**
- * Warm invocations must cost the same whatever N: copying N values into Middy's
- * null-prototype store is O(N) (~15 µs at N = 50). Middy makes a fresh store per
- * request, so it is replaced by one whose prototype holds the values: O(1). What
- * was already in it (other middlewares, Middy's `internal` option) is kept.
- */
-const toInternal = (request: Request, layer: Layer): void => {
-  const store = request.internal as object
-  const base = Object.getPrototypeOf(store) as object | null
-  if (layer.is(base)) return // this middleware twice in one chain
-  const fresh = Object.create(layer.over(base)) as object
-  // Every own key, symbols and non-enumerable ones too: what other middlewares put there stays.
-  // Copying none changes nothing, but the check spares the usual empty store that cost (~150 ns).
-  if (Reflect.ownKeys(store).length > 0) {
-    Object.defineProperties(fresh, Object.getOwnPropertyDescriptors(store))
-  }
-  request.internal = fresh as Request['internal']
-}
-
-/** Up to this many values, copying them is cheaper than a prototype swap (npm run bench). */
-const COPY_MAX = 4
-
-/**
- * `context` is the runtime's object and cannot be replaced: a few values are copied
- * onto it, more go in as its prototype (O(1), ~300 ns), where `context.apiToken`
- * still reads them. A context that is frozen, or already holds a layer (the same
- * context invoked twice, another kmsSecrets), is copied into.
- */
-const toContext = (context: object, values: object, layer: Layer): void => {
-  // A few values: assigning them beats any look at the prototype (throws on a frozen context).
-  if (layer.keys.length <= COPY_MAX) {
-    copyInto(context, values, layer.keys)
-    return
-  }
-  const base = Object.getPrototypeOf(context) as object | null
-  if (layer.is(base)) return
-  // WeakSet.has(null) is false: a context without a prototype holds no layer.
-  if (layers.has(base as object) || !Object.isExtensible(context)) {
-    copyInto(context, values, layer.keys)
-    return
-  }
-  Object.setPrototypeOf(context, layer.over(base))
-}
-
-/** Plain assignment, key by key: cheaper than Object.assign for a handful of checked names. */
-const copyInto = (target: object, values: object, keys: readonly string[]): void => {
-  for (const key of keys) {
-    ;(target as Record<string, unknown>)[key] = (values as Record<string, unknown>)[key]
   }
 }

@@ -1,3 +1,4 @@
+import { format, inspect } from 'node:util'
 import { DecryptCommand } from '@aws-sdk/client-kms'
 import middy from '@middy/core'
 import { getInternal } from '@middy/util'
@@ -496,78 +497,126 @@ describe('kmsSecrets middleware', () => {
     })
   })
 
-  // README: up to 4 values are copied onto context; more, and Middy's store, get them as
-  // their prototype, made once: nothing is copied per warm invocation.
+  // README: the values go to Middy's store as own properties (getInternal(true) lists
+  // them), and to `context` so that reading works and nothing that logs it shows them.
   describe('handing the values over', () => {
-    it('copies up to 4 values onto the context, and hands 5 over as its prototype', async () => {
-      // Prepare
-      const few = stubSecrets(fake, 4, 'f')
-      const many = stubSecrets(fake, 5, 'm')
-      const { kmsSecrets } = await freshLibrary()
-      const contextAfter = async (fetchData: Record<string, string>) => {
+    /** Every way a handler or a logger may print or copy the context, as text. */
+    const shown = (ctx: object) =>
+      [
+        JSON.stringify(ctx),
+        inspect(ctx),
+        inspect(ctx, { showHidden: true, depth: Number.POSITIVE_INFINITY }),
+        format('%o %O %j', ctx, ctx, ctx),
+        JSON.stringify(Object.keys(ctx)),
+        JSON.stringify(Reflect.ownKeys(ctx).map(String)),
+        JSON.stringify({ ...ctx }),
+        JSON.stringify(Object.assign({}, ctx)),
+        JSON.stringify(Object.entries(ctx)),
+      ].join('\n')
+
+    const cases = [1, 2, 4, 5, 20].flatMap((n) =>
+      [true, false].map((setToContext) => ({ n, setToContext })),
+    )
+    it.each(cases)(
+      'N = $n, setToContext $setToContext: getInternal lists every value, context reads them, nothing shows them',
+      async ({ n, setToContext }) => {
+        // Prepare
+        const { fetchData, expected } = stubSecrets(fake, n)
+        const { kmsSecrets } = await freshLibrary()
         const ctx = freshContext() as Record<string, unknown>
-        await middy()
-          .use(kmsSecrets({ fetchData, setToContext: true }))
-          .handler(async () => 'ok')({}, ctx as never)
-        return ctx
-      }
+        const internals: unknown[] = []
+        const handler = middy()
+          .use(kmsSecrets({ fetchData, setToContext }))
+          .handler(async (_event, context) =>
+            Object.keys(expected).map((key) => {
+              const { [key]: value } = context as unknown as Record<string, unknown>
+              return value
+            }),
+          )
+        handler.before(async (request) => {
+          internals.push([await getInternal(true, request), await getInternal(['s0'], request)])
+        })
 
-      // Act
-      const withFew = await contextAfter(few.fetchData)
-      const withMany = await contextAfter(many.fetchData)
+        // Act: the cold invocation, then a warm one
+        const answers = [await handler({}, ctx as never), await handler({}, freshContext())]
 
-      // Assess
-      expect({ ...withFew }).toEqual({ ...context, ...few.expected })
-      expect({ ...withMany }).toEqual(context)
-      expect(Object.getPrototypeOf(withMany)).toEqual(many.expected)
-    })
+        // Assess
+        const read = Object.values(expected).map((value) => (setToContext ? value : undefined))
+        expect(answers).toEqual([read, read])
+        const printed = shown(ctx)
+        expect(printed).toContain('my-function')
+        for (const value of Object.values(expected)) expect(printed).not.toContain(value)
+        const internal = [expected, { s0: expected.s0 }]
+        expect(internals).toEqual([internal, internal])
+      },
+    )
 
-    it('hands the same prototypes over at every warm invocation, with the middleware used twice', async () => {
+    it.each([1, 5, 20])(
+      'N = %i: the middleware used twice, and the same context invoked again and again',
+      async (n) => {
+        // Prepare
+        const { fetchData, expected } = stubSecrets(fake, n)
+        vi.stubEnv('O_0', fake.encrypt('o0', 'value-o0'))
+        const { kmsSecrets } = await freshLibrary()
+        const middleware = kmsSecrets({ fetchData, setToContext: true })
+        const handler = middy()
+          .use(middleware)
+          .use(kmsSecrets({ fetchData: { o0: 'O_0' }, setToContext: true }))
+          .use(middleware)
+          .handler(async (_event, context) => `${context.o0} ${context[`s${n - 1}`]}`)
+        const internals: unknown[] = []
+        handler.before(async (request) => {
+          internals.push(await getInternal(true, request))
+        })
+        const ctx = freshContext() as object
+        const depth = (object: object | null): number =>
+          object === null ? 0 : 1 + depth(Object.getPrototypeOf(object) as object | null)
+
+        // Act
+        const answers = [await handler({}, ctx as never), await handler({}, freshContext())]
+        const depthAfterTwo = depth(ctx)
+        for (let i = 0; i < 10; i++) answers.push(await handler({}, ctx as never))
+
+        // Assess
+        expect(new Set(answers)).toEqual(new Set([`value-o0 ${expected[`s${n - 1}`]}`]))
+        expect(internals).toHaveLength(12)
+        for (const each of internals) expect(each).toEqual({ ...expected, o0: 'value-o0' })
+        expect(depth(ctx)).toBe(depthAfterTwo)
+        const printed = shown(ctx)
+        for (const value of [...Object.values(expected), 'value-o0']) {
+          expect(printed).not.toContain(value)
+        }
+      },
+    )
+
+    it('fails clearly on a frozen context with setToContext, and serves it without', async () => {
       // Prepare
       const { fetchData, expected } = stubSecrets(fake, 5)
       const { kmsSecrets } = await freshLibrary()
-      const middleware = kmsSecrets({ fetchData, setToContext: true })
-      const seen: { internal: unknown; context: unknown }[] = []
-      const handler = middy()
-        .use(middleware)
-        .use(middleware)
-        .handler(async (_event, ctx) => ctx.s4)
-      handler.before((request) => {
-        seen.push({
-          internal: Object.getPrototypeOf(request.internal),
-          context: Object.getPrototypeOf(request.context),
-        })
+      const onContext = middy()
+        .use(kmsSecrets({ fetchData, setToContext: true }))
+        .handler(async () => 'ok')
+      const inStore = middy()
+        .use(kmsSecrets({ fetchData }))
+        .handler(async () => 'ok')
+      const internals: unknown[] = []
+      inStore.before(async (request) => {
+        internals.push(await getInternal(['s4'], request))
       })
 
-      // Act: the cold invocation, then two warm ones
-      const answers: unknown[] = []
-      for (let i = 0; i < 3; i++) answers.push(await handler({}, freshContext()))
-
-      // Assess
-      expect(answers).toEqual([expected.s4, expected.s4, expected.s4])
-      const [cold, ...warm] = seen
-      expect(cold?.internal).toEqual(expected)
-      for (const each of warm) {
-        expect(each.internal).toBe(cold?.internal)
-        expect(each.context).toBe(cold?.context)
-      }
-    })
-
-    it('adds no own key to a context invoked twice: its prototype holds the values already', async () => {
-      // Prepare
-      const { fetchData, expected } = stubSecrets(fake, 5)
-      const { kmsSecrets } = await freshLibrary()
-      const handler = middy()
-        .use(kmsSecrets({ fetchData, setToContext: true }))
-        .handler(async (_event, ctx) => ctx.s4)
-      const ctx = freshContext()
-
       // Act
-      const answers = [await handler({}, ctx), await handler({}, ctx)]
+      const failure = await onContext({}, Object.freeze(freshContext())).catch(
+        (error: unknown) => error,
+      )
+      const answer = await inStore({}, Object.freeze(freshContext()))
 
       // Assess
-      expect(answers).toEqual([expected.s4, expected.s4])
-      expect(Object.keys(ctx)).toEqual(Object.keys(context))
+      expect(failure).toBeInstanceOf(TypeError)
+      expect((failure as Error).message).toBe(
+        'kmsSecrets: setToContext cannot hand the secrets to a frozen or non-extensible context',
+      )
+      expect(answer).toBe('ok')
+      expect(internals).toEqual([{ s4: expected.s4 }])
     })
   })
 })

@@ -3,7 +3,6 @@
 // object's prototype; and the default cacheKey, derived from the options.
 import { readFileSync } from 'node:fs'
 import { DecryptCommand, KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
-import type { Request } from '@middy/core'
 import { getInternal } from '@middy/util'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -556,8 +555,8 @@ describe('the faces at their edges', () => {
       vi.stubEnv('A', fake.encrypt('a', 'x'))
       const { kmsSecrets } = await freshLibrary()
       const middleware = kmsSecrets({ fetchData: { a: 'A' } })
-      const runBefore = middleware.before as (request: Request) => Promise<void> | undefined
-      const request = () => ({ internal: {}, context: {} }) as unknown as Request
+      const runBefore = middleware.before
+      const request = () => ({ internal: {}, context: {} }) as never
       await settle()
       const cold = request()
       const warm = request()

@@ -1,4 +1,4 @@
-import middy from '@middy/core'
+import middy, { type MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { describe, expectTypeOf, it } from 'vitest'
 import { type KmsSecretsError, kmsSecrets, loadSecrets } from '../../src/index.ts'
@@ -38,6 +38,26 @@ describe('option -> result typing', () => {
       .use(kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' } }))
       .handler(async (_event, context) => {
         expectTypeOf(context).not.toHaveProperty('apiToken')
+      })
+  })
+
+  it('is a Middy MiddlewareObj, though its types import neither @middy/core nor aws-lambda', () => {
+    const withContext = kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' }, setToContext: true })
+    expectTypeOf(withContext).toExtend<
+      MiddlewareObj<unknown, unknown, Error, Context & { apiToken: string }, { apiToken: string }>
+    >()
+    const inStore = kmsSecrets({ fetchData: { apiToken: 'API_TOKEN' } })
+    expectTypeOf(inStore).toExtend<
+      MiddlewareObj<unknown, unknown, Error, Context, { apiToken: string }>
+    >()
+    middy()
+      .use([withContext, kmsSecrets({ fetchData: { db: 'DB' }, setToContext: true })])
+      .handler(async (_event, context) => {
+        expectTypeOf(context.apiToken).toEqualTypeOf<string>()
+        expectTypeOf(context.db).toEqualTypeOf<string>()
+        expectTypeOf(context.awsRequestId).toEqualTypeOf<string>()
+        // @ts-expect-error: not a secret of these middlewares, nor a Context property
+        void context.other
       })
   })
 

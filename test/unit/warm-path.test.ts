@@ -1,11 +1,12 @@
-// The warm path hands the values over in O(1), whatever N (issue 14): Middy's store
-// gets them as its prototype, and so does `context` past a few values. What must hold
-// is what a handler sees: every value read the Middy way, nothing lost that was there.
+// The warm path hands the values over the same way at every N (issue 20): Middy's store
+// gets them as own properties, `context` as its prototype. What must hold is what a
+// handler sees: every value read the Middy way, none listed on `context`, nothing lost
+// that was there.
 import middy from '@middy/core'
 import { getInternal } from '@middy/util'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { fakeKmsInFunctionEachTest, settle, stubSecrets } from './fake-kms.ts'
+import { fakeKmsInFunctionEachTest, stubSecrets } from './fake-kms.ts'
 
 const freshLibrary = async () => {
   vi.resetModules()
@@ -38,10 +39,13 @@ describe('warm path', () => {
           .use(kmsSecrets({ fetchData, setToContext, cacheKey: `n${n}-${setToContext}` }))
           .before(async (request) => {
             seen.push({
-              internal: await getInternal(keys, request),
+              internal: await getInternal(true, request),
               internalKeys: Object.keys(request.internal),
               context: Object.fromEntries(
-                keys.map((key) => [key, (request.context as Record<string, unknown>)[key]]),
+                keys.map((key) => [
+                  key,
+                  (request.context as unknown as Record<string, unknown>)[key],
+                ]),
               ),
               contextKeys: Object.keys(request.context),
             })
@@ -54,48 +58,15 @@ describe('warm path', () => {
         // Assess
         for (const each of seen) {
           expect(each.internal).toEqual(expected)
+          expect(each.internalKeys).toEqual(keys)
           expect(each.context).toEqual(
             setToContext ? expected : Object.fromEntries(keys.map((key) => [key, undefined])),
           )
+          expect(each.contextKeys).toEqual(['functionName', 'awsRequestId'])
         }
       }),
       { numRuns: 25 },
     )
-  })
-
-  it('copies no value per warm invocation: N = 50 adds no own key to the store or the context', async () => {
-    // Prepare
-    const { fetchData, expected } = secrets(50)
-    const { kmsSecrets } = await freshLibrary()
-    const seen: Seen[] = []
-    const handler = middy()
-      .use(kmsSecrets({ fetchData, setToContext: true }))
-      .handler(async (_event, context, { signal }) => {
-        expect(signal).toBeDefined()
-        return context.s49
-      })
-    handler.before((request) => {
-      seen.push({
-        internal: {},
-        internalKeys: Object.keys(request.internal),
-        context: {},
-        contextKeys: Object.keys(request.context),
-      })
-    })
-    await settle()
-
-    // Act
-    const answers = [
-      await handler({}, lambdaContext() as never),
-      await handler({}, lambdaContext() as never),
-    ]
-
-    // Assess
-    expect(answers).toEqual([expected.s49, expected.s49])
-    for (const each of seen) {
-      expect(each.internalKeys).toEqual([])
-      expect(each.contextKeys).toEqual(['functionName', 'awsRequestId'])
-    }
   })
 
   it('keeps what was in the store before, and serves two kmsSecrets side by side', async () => {
@@ -109,7 +80,9 @@ describe('warm path', () => {
       .use(first)
       .use(first) // the same middleware twice changes nothing
       .use(kmsSecrets({ fetchData: b.fetchData, setToContext: true, cacheKey: 'b' }))
-      .handler(async (_event, context) => ({ ...context }))
+      .handler(async (_event, context) =>
+        Object.fromEntries(Object.keys(b.expected).map((key) => [key, context[key]])),
+      )
     handler.before(async (request) => {
       seen.push(await getInternal(['earlier', ...Object.keys(a.expected), 'b6'], request))
     })
@@ -121,9 +94,9 @@ describe('warm path', () => {
     // Assess
     for (const each of seen)
       expect(each).toEqual({ earlier: 'kept', ...a.expected, b6: 'value-b6' })
-    for (const answer of answers) expect(answer).toMatchObject(b.expected)
+    expect(answers).toEqual([b.expected, b.expected])
     expect((context as Record<string, unknown>).a5).toBe('value-a5')
-    expect(Object.getPrototypeOf(Object.getPrototypeOf(context))).toBe(Object.prototype)
+    expect(Object.keys(context)).toEqual(['functionName', 'awsRequestId'])
   })
 
   it('keeps a symbol-keyed and a non-enumerable value another middleware put in the store', async () => {
@@ -171,22 +144,5 @@ describe('warm path', () => {
     // Assess
     expect([before, after]).toEqual([expected.s4, expected.s4])
     expect(fake.decryptCalls()).toBe(10)
-  })
-
-  it('fails on a frozen context with setToContext, as copying always did', async () => {
-    // Prepare
-    const { fetchData } = secrets(5)
-    const { kmsSecrets } = await freshLibrary()
-    const handler = middy()
-      .use(kmsSecrets({ fetchData, setToContext: true }))
-      .handler(async () => 'ok')
-
-    // Act
-    const failure = await handler({}, Object.freeze(lambdaContext()) as never).catch(
-      (e: unknown) => e,
-    )
-
-    // Assess
-    expect(failure).toBeInstanceOf(TypeError)
   })
 })
