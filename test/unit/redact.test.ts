@@ -1,3 +1,4 @@
+import { format } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fakeKms } from './fake-kms.ts'
 
@@ -20,7 +21,7 @@ describe('redactLogs: the log-leak guard', () => {
     })
     for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-        written.push(args.join(' '))
+        written.push(format(...args))
       })
     }
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
@@ -120,7 +121,7 @@ describe('the log-leak guard at its edges', () => {
     written.length = 0
     // What reaches "the real console", underneath the guard.
     console.log = (...args: unknown[]) => {
-      written.push(args.join(' '))
+      written.push(format(...args))
     }
   })
   afterEach(() => {
