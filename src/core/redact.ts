@@ -123,7 +123,9 @@ const guard =
     try {
       const seen = new Map<object, unknown>()
       masked = args.map((arg) => maskValue(arg, seen))
-      if (leaks(format(...masked))) masked = [mask(format(...args))]
+      // One string is masked whole already: nothing to check.
+      const single = args.length === 1 && typeof args[0] === 'string'
+      if (!single && leaks(format(...masked))) masked = [mask(format(...args))]
     } catch {
       masked = [mask(format(...args))]
     }
