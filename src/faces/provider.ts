@@ -40,11 +40,18 @@ export interface KmsSecretsGetMultipleOptions extends Omit<KmsSecretsGetOptions,
   throwOnTransformError?: boolean
 }
 
-type GetValue<O> = O extends { transform: 'json' }
-  ? unknown
-  : O extends { transform: 'binary' }
-    ? Uint8Array
-    : string
+/**
+ * What a value is: the caller's type if given (`get<MyType>(...)`, as in Powertools), else
+ * what the transform yields. `never` marks "not given" (Powertools uses `undefined`, which
+ * would also swallow an explicit `unknown`).
+ */
+type GetValue<T, O> = [T] extends [never]
+  ? O extends { transform: 'json' }
+    ? unknown
+    : O extends { transform: 'binary' }
+      ? Uint8Array
+      : string
+  : T
 /** As Powertools types it: undefined is possible unless throwOnMissing is true. */
 type MaybeUndefined<V, O> = O extends { throwOnMissing: true } ? V : V | undefined
 
@@ -89,17 +96,18 @@ export class KmsSecretsProvider extends BaseProvider {
     this.#options = withDefaults(defaults, options)
   }
 
-  override get<O extends KmsSecretsGetOptions>(
+  /** `get<MyType>('CONFIG', { transform: 'json' })`: `MyType | undefined`, as in Powertools. */
+  override get<T = never, O extends KmsSecretsGetOptions = KmsSecretsGetOptions>(
     name: string,
     options?: O,
-  ): Promise<MaybeUndefined<GetValue<O>, O>> {
+  ): Promise<MaybeUndefined<GetValue<T, O>, O>> {
     return this.#cached(false, name, getOptionNames, options, () => this._get(name, options))
   }
 
-  override getMultiple<O extends KmsSecretsGetMultipleOptions>(
-    path: string,
-    options?: O,
-  ): Promise<Record<string, GetValue<O>> | undefined> {
+  override getMultiple<
+    T = never,
+    O extends KmsSecretsGetMultipleOptions = KmsSecretsGetMultipleOptions,
+  >(path: string, options?: O): Promise<Record<string, GetValue<T, O>> | undefined> {
     return this.#cached(true, path, getMultipleOptionNames, options, () =>
       this._getMultiple(path, options),
     )

@@ -148,8 +148,8 @@ function prepareTypes(face: Face, dir: string) {
 
 /** The example, answering with the values it declared (after logging `context`, if it has one). */
 function answering(code: string): string {
-  const names = [...code.matchAll(/const \{ ([^}]+) \} =|const (\w+) = await/g)].flatMap((match) =>
-    match[1] ? match[1].split(',').map((name) => name.trim()) : [match[2] as string],
+  const names = [...code.matchAll(/const [{[] ?([^}\]]+?) ?[}\]] =|const (\w+) = await/g)].flatMap(
+    (match) => (match[1] ? match[1].split(',').map((name) => name.trim()) : [match[2] as string]),
   )
   const logs = /\(event, context\)/.test(code)
     ? '$1console.log(context)\n$1console.log(JSON.stringify(context))\n'

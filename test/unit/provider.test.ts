@@ -148,6 +148,42 @@ describe('KmsSecretsProvider', () => {
     expect(values.B).toBe(2)
   })
 
+  it("a JSON secret's keys are data: the empty key, __proto__ and constructor come back as own fields, no prototype touched", async () => {
+    // Prepare: the fuzz's counterexample (seed -1408738911), a raw value {"":""}, and worse keys
+    vi.stubEnv('EMPTY_KEY', fake.encrypt('empty', '{"":""}'))
+    const tricky = '{"":"e","__proto__":{"isAdmin":true},"constructor":"c","toString":"t"}'
+    vi.stubEnv('TRICKY', fake.encrypt('tricky', tricky))
+    vi.stubEnv(
+      'BUNDLE',
+      fake.envelope(tricky.replace('{"isAdmin":true}', '"p"'), EnvelopeKind.Bundle),
+    )
+    const provider = new KmsSecretsProvider()
+    const { loadSecrets } = await import('../../src/index.ts')
+
+    // Act
+    const empty = await provider.get('EMPTY_KEY', { transform: 'json' })
+    const parsed = (await provider.get('TRICKY', { transform: 'json' })) as Record<string, unknown>
+    const cached = await provider.get('TRICKY', { transform: 'json' })
+    const fields = (await provider.getMultiple('BUNDLE')) as Record<string, unknown>
+    const loaded = await loadSecrets({
+      fetchData: { empty: 'EMPTY_KEY', proto: 'BUNDLE#__proto__', ctor: 'BUNDLE#constructor' },
+      transform: { empty: 'json' },
+    })
+
+    // Assess
+    expect(empty).toEqual({ '': '' })
+    expect(loaded).toEqual({ empty: { '': '' }, proto: 'p', ctor: 'c' })
+    for (const value of [parsed, fields]) {
+      expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+      expect(Object.keys(value)).toEqual(['', '__proto__', 'constructor', 'toString'])
+      expect(value.isAdmin).toBeUndefined()
+    }
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toEqual({ isAdmin: true })
+    expect(fields.constructor).toBe('c')
+    expect(cached).toBe(parsed)
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
+  })
+
   it('getMultiple transforms fields: binary from base64; a failing field is undefined unless throwOnTransformError', async () => {
     // Prepare
     const key = Buffer.from('key bytes').toString('base64')

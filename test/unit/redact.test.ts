@@ -1,3 +1,4 @@
+import { format } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { fakeKms } from './fake-kms.ts'
 
@@ -20,7 +21,7 @@ describe('redactLogs: the log-leak guard', () => {
     })
     for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-        written.push(args.join(' '))
+        written.push(format(...args))
       })
     }
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'my-function')
@@ -110,6 +111,8 @@ describe('the log-leak guard at its edges', () => {
   type Saved = { console: Record<string, unknown>; stdout: unknown; stderr: unknown }
   let saved: Saved
   const written: string[] = []
+  /** The arguments "the real console" got, as they came. */
+  const received: unknown[][] = []
 
   beforeEach(() => {
     saved = {
@@ -118,9 +121,11 @@ describe('the log-leak guard at its edges', () => {
       stderr: process.stderr.write,
     }
     written.length = 0
+    received.length = 0
     // What reaches "the real console", underneath the guard.
     console.log = (...args: unknown[]) => {
-      written.push(args.join(' '))
+      received.push(args)
+      written.push(format(...args))
     }
   })
   afterEach(() => {
@@ -187,6 +192,117 @@ describe('the log-leak guard at its edges', () => {
       expect(process.stdout.write).toBe(guarded.stdout)
       console.log('first-secret %s', 'second-secret')
       expect(written).toEqual(['**** ****'])
+    })
+  })
+
+  describe('console arguments keep their shape (issue 20 item 4)', () => {
+    const SECRET = 'sk_live_secret'
+
+    it('passes each argument on masked: a copy only where a secret is, else the very same value', async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      guardSecrets([SECRET])
+      const clean = { port: 5432, tags: ['a'] }
+      const dirty = { token: SECRET, nested: { list: [`x ${SECRET}`] }, [SECRET]: 1 }
+      // Act
+      console.log('token %s, %d', SECRET, 42, clean, dirty)
+      // Assess
+      const [args] = received as [unknown[]]
+      expect(args.slice(0, 4)).toEqual(['token %s, %d', MASK, 42, clean])
+      expect(args[3]).toBe(clean)
+      expect(args[4]).toEqual({ token: MASK, nested: { list: [`x ${MASK}`] }, [MASK]: 1 })
+      expect(dirty.token).toBe(SECRET) // the caller's object is untouched
+      expect(written).toEqual([format('token %s, %d', MASK, 42, clean, args[4])])
+    })
+
+    it('an Error stays an Error of its class: message, stack, cause and own fields masked', async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      guardSecrets([SECRET])
+      class UpstreamError extends Error {
+        code = 'E_UPSTREAM'
+        detail = ''
+      }
+      const cause = new Error(`cause ${SECRET}`)
+      const error = Object.assign(new UpstreamError(`refused ${SECRET}`, { cause }), {
+        detail: `for ${SECRET}`,
+      })
+      const innocent = new UpstreamError('refused')
+      // Act
+      console.log(error)
+      console.log(innocent)
+      // Assess
+      const [[logged], [same]] = received as [[UpstreamError], [UpstreamError]]
+      expect(logged).toBeInstanceOf(UpstreamError)
+      expect(logged).not.toBe(error)
+      expect(logged.constructor.name).toBe('UpstreamError')
+      expect(logged.message).toBe(`refused ${MASK}`)
+      expect(logged.stack?.split('\n')[0]).toBe(`Error: refused ${MASK}`)
+      expect(logged.stack).toContain('\n    at ')
+      expect((logged.cause as Error).message).toBe(`cause ${MASK}`)
+      expect({ ...logged }).toEqual({ code: 'E_UPSTREAM', detail: `for ${MASK}` })
+      expect(error.message).toBe(`refused ${SECRET}`)
+      expect(same).toBe(innocent)
+      expect(written.join('\n')).not.toContain(SECRET)
+    })
+
+    it('masks inside Maps and Sets, and a byte array holding a secret', async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      const key = new Uint8Array([1, 2, 3, 250, 251, 252])
+      guardSecrets([SECRET, key])
+      const plain = new Map([['k', 'v']])
+      const other = Buffer.from('hello')
+      // Act
+      console.log(new Map([['k', SECRET]]), new Set([SECRET]), plain, Buffer.from(key), other)
+      console.log(Buffer.from(`a ${SECRET}`))
+      // Assess
+      const [first, second] = received as [unknown[], unknown[]]
+      expect(first).toEqual([new Map([['k', MASK]]), new Set([MASK]), plain, MASK, other])
+      expect(first[2]).toBe(plain)
+      expect(first[4]).toBe(other)
+      expect(second).toEqual([MASK])
+    })
+
+    it('fails closed to one masked line: a secret split across arguments, behind a cycle, or a getter that throws', async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      guardSecrets([SECRET])
+      const loop: Record<string, unknown> = { token: SECRET }
+      loop.self = loop
+      const hostile = {
+        token: SECRET,
+        get boom(): never {
+          throw new Error('no')
+        },
+      }
+      // Act
+      console.log('%s%s', SECRET.slice(0, 8), SECRET.slice(8))
+      console.log(loop)
+      console.log(hostile)
+      // Assess
+      expect(received).toEqual([
+        [MASK],
+        [`<ref *1> { token: '${MASK}', self: [Circular *1] }`],
+        [`{ token: '${MASK}', boom: [Getter] }`],
+      ])
+    })
+
+    it("guards aws-lambda-ric's console.fatal where it exists", async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      const methods = console as unknown as Record<string, unknown>
+      const fatal: unknown[][] = []
+      methods.fatal = (...args: unknown[]) => fatal.push(args)
+      try {
+        guardSecrets([SECRET])
+        // Act
+        ;(methods.fatal as (...args: unknown[]) => void)(`dying with ${SECRET}`)
+      } finally {
+        delete methods.fatal
+      }
+      // Assess
+      expect(fatal).toEqual([[`dying with ${MASK}`]])
     })
   })
 })

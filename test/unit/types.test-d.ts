@@ -100,3 +100,35 @@ describe('option -> result typing', () => {
     >()
   })
 })
+
+describe('provider: a caller-given type, as in Powertools', () => {
+  interface Config {
+    port: number
+  }
+  const provider = new KmsSecretsProvider()
+
+  it('get<T>(name, { transform: json }) is T | undefined; without T, the transform decides', async () => {
+    expectTypeOf(await provider.get<Config>('CONFIG', { transform: 'json' })).toEqualTypeOf<
+      Config | undefined
+    >()
+    expectTypeOf(await provider.get<Config>('CONFIG')).toEqualTypeOf<Config | undefined>()
+    expectTypeOf(
+      await provider.get<unknown>('CONFIG', { transform: 'json' }),
+    ).toEqualTypeOf<unknown>()
+    expectTypeOf(await provider.get('CONFIG', { transform: 'json' })).toEqualTypeOf<unknown>()
+    expectTypeOf(await provider.get('TOKEN', { maxAge: 5 })).toEqualTypeOf<string | undefined>()
+  })
+
+  it('getMultiple<T>(path, { transform: json }) is a record of T', async () => {
+    expectTypeOf(await provider.getMultiple<Config>('BUNDLE', { transform: 'json' })).toEqualTypeOf<
+      Record<string, Config> | undefined
+    >()
+  })
+
+  it('still refuses what is not an option', () => {
+    // @ts-expect-error: not a transform
+    provider.get<Config>('CONFIG', { transform: 'yaml' })
+    // @ts-expect-error: not an option of get
+    provider.get('CONFIG', { sdkOptions: {} })
+  })
+})
