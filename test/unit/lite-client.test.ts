@@ -1,5 +1,6 @@
 // LiteKmsClient against a real local HTTP server on 127.0.0.1: what it signs and sends,
 // how it reads KMS's answers and errors, its retries, and the abort signal.
+import { mkdirSync, rmSync } from 'node:fs'
 import http, {
   createServer,
   type IncomingMessage,
@@ -7,18 +8,14 @@ import http, {
   type ServerResponse,
 } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
-
-// The backoff's delays, seen through a spy that still waits.
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const timers = await importOriginal<typeof import('node:timers/promises')>()
-  return { ...timers, setTimeout: vi.fn(timers.setTimeout) }
-})
+import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 
 interface Seen {
   method: IncomingMessage['method']
@@ -198,7 +195,7 @@ describe('LiteKmsClient', () => {
     ['a key id without its secret', { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }],
     ['a secret without its key id', { AWS_SECRET_ACCESS_KEY: 'secret-key' }],
   ])(
-    'with %s fails as the SDK does (CredentialsProviderError → ACCESS_DENIED)',
+    'with %s fails with ACCESS_DENIED naming every variable it reads, before any request',
     async (_name, keys) => {
       // Prepare
       const client = new LiteKmsClient(
@@ -207,18 +204,28 @@ describe('LiteKmsClient', () => {
       )
 
       // Act
-      const failure = await failureOf(decrypt(client))
+      const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
 
       // Assess
-      expect(failure.name).toBe('CredentialsProviderError')
-      expect(failure.message).toContain('no AWS credentials in the environment')
-      expect(fromKmsError(failure, 'V').code).toBe('ACCESS_DENIED')
+      expect(failure.code).toBe('ACCESS_DENIED')
+      expect(failure.kmsError).toBe('CredentialsProviderError')
+      for (const name of [
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+        'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+        'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+        'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+      ]) {
+        expect(failure.message).toContain(name)
+      }
+      expect(failure.message).toMatch(/^V: no AWS credentials/)
       expect(seen).toHaveLength(0)
     },
   )
 
   it('signs with the environment credentials when its options hold none it can read (null, a provider)', async () => {
-    // Prepare: other keys in process.env, where aws4 itself would look
+    // Prepare: other keys in process.env, which the client must not read
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDPROCESS')
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'process-secret')
     const provider = async () => ({ accessKeyId: 'AKIDPROVIDER', secretAccessKey: 's' })
@@ -400,7 +407,9 @@ describe('LiteKmsClient', () => {
     // Prepare: a power of two, so that each delay divided by it is the cap exactly
     const jitter = 2 ** -10
     vi.spyOn(Math, 'random').mockReturnValue(jitter)
-    vi.mocked(sleep).mockClear()
+    // The backoff's delays, seen through a spy that still waits (the client loads the
+    // timers through process.getBuiltinModule: this very object).
+    const sleep = vi.spyOn(process.getBuiltinModule('node:timers/promises'), 'setTimeout')
     const client = new LiteKmsClient({}, lambdaEnv({ AWS_MAX_ATTEMPTS: '9' }))
     const serverError = kmsError('InternalFailure', 500)
     answers = [serverError, serverError, ok()]
@@ -412,7 +421,7 @@ describe('LiteKmsClient', () => {
     client.destroy()
 
     // Assess
-    const caps = vi.mocked(sleep).mock.calls.map(([delay]) => Number(delay) / jitter)
+    const caps = sleep.mock.calls.map(([delay]) => Number(delay) / jitter)
     expect(caps).toEqual([100, 200, 500, 1000, 2000, 4000, 8000, 16000, 20000, 20000])
   })
 
@@ -605,22 +614,59 @@ describe('middy-kms-secrets/lite', () => {
     expect(seen[0]?.body).toMatchObject({ EncryptionContext: { LambdaFunctionName: 'f' } })
   })
 
-  it('bundles without a byte of the AWS SDK (types only)', async () => {
+  // What a user's `esbuild --bundle --platform=node --format=esm --target=node24` does.
+  const plainFlags = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    logLevel: 'silent',
+  } as const
+
+  it('is a pure-ESM graph of its own files and node: imports: a plain esbuild bundle holds nothing else', async () => {
     // Act
     const result = await build({
+      ...plainFlags,
       entryPoints: ['src/lite.ts'],
-      bundle: true,
       write: false,
       metafile: true,
-      format: 'esm',
-      platform: 'node',
-      logLevel: 'silent',
     })
 
     // Assess
     // Relative to the working directory: under Stryker, node_modules is a link out of its sandbox.
-    const inputs = Object.keys(result.metafile.inputs)
-    expect(inputs.filter((input) => input.endsWith('node_modules/aws4/aws4.js'))).toHaveLength(1)
-    expect(inputs.filter((input) => /@aws-sdk|@smithy|@aws-crypto/.test(input))).toEqual([])
+    const { inputs } = result.metafile
+    expect(Object.keys(inputs).filter((input) => !/^src\/.+\.ts$/.test(input))).toEqual([])
+    const external = Object.values(inputs).flatMap(({ imports }) =>
+      imports.filter((i) => i.external).map((i) => i.path),
+    )
+    expect(external.length).toBeGreaterThan(0)
+    expect(external.filter((path) => !path.startsWith('node:'))).toEqual([])
+  })
+
+  it('bundled with plain ESM flags, starts when imported as ESM (as the Lambda runtime does)', async () => {
+    // Prepare: a tiny handler, bundled to a .mjs file
+    mkdirSync(TMP_DIR, { recursive: true })
+    const file = join(TMP_DIR, `lite-handler-${process.pid}.mjs`)
+    await build({
+      ...plainFlags,
+      stdin: {
+        contents: `import { loadSecrets } from './src/lite.ts'
+          export const handler = () => loadSecrets({ fetchData: { token: 'API_TOKEN' } })`,
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+      outfile: file,
+    })
+
+    // Act: an ES module importing it, in a fresh process (where require is not defined)
+    const child = await runNode(
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
+      console.log(JSON.stringify({ handler: typeof handler }))`,
+    )
+    rmSync(file, { force: true })
+
+    // Assess
+    expect(child.stderr).toBe('')
+    expect(child.json).toEqual({ handler: 'function' })
   })
 })
