@@ -7,14 +7,18 @@ import { describe, expect, it } from 'vitest'
 import type { Credentials } from '../../src/core/kms.ts'
 import { signRequest } from '../../src/core/sigv4.ts'
 
+type SourceData = string | ArrayBuffer | ArrayBufferView
+const bytes = (data: SourceData) =>
+  typeof data === 'string' || ArrayBuffer.isView(data) ? data : new Uint8Array(data)
+
 /** The hash the SDK's signer is given: SHA-256, or HMAC-SHA256 with a key. */
 class Sha256 {
   readonly #hash
-  constructor(key?: string | Uint8Array) {
-    this.#hash = key === undefined ? createHash('sha256') : createHmac('sha256', key)
+  constructor(key?: SourceData) {
+    this.#hash = key === undefined ? createHash('sha256') : createHmac('sha256', bytes(key))
   }
-  update(data: string | Uint8Array) {
-    this.#hash.update(data)
+  update(data: SourceData) {
+    this.#hash.update(bytes(data))
   }
   async digest() {
     return new Uint8Array(this.#hash.digest())
