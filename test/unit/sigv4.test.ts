@@ -8,8 +8,12 @@ import type { Credentials } from '../../src/core/kms.ts'
 import { signRequest } from '../../src/core/sigv4.ts'
 
 type SourceData = string | ArrayBuffer | ArrayBufferView
-const bytes = (data: SourceData) =>
-  typeof data === 'string' || ArrayBuffer.isView(data) ? data : new Uint8Array(data)
+const bytes = (data: SourceData): string | Uint8Array => {
+  if (typeof data === 'string') return data
+  return ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data)
+}
 
 /** The hash the SDK's signer is given: SHA-256, or HMAC-SHA256 with a key. */
 class Sha256 {
