@@ -1,6 +1,6 @@
 // LiteKmsClient against a real local HTTP server on 127.0.0.1: what it signs and sends,
 // how it reads KMS's answers and errors, its retries, and the abort signal.
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import http, {
   createServer,
   type IncomingMessage,
@@ -587,6 +587,268 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(failure.name).toBe('AbortError')
+  })
+})
+
+describe('LiteKmsClient, container credentials', () => {
+  let credentialServer: Server
+  let credentialsUrl: string
+  const credentialRequests: IncomingMessage[] = []
+  let credentialAnswer: Answer
+  const expiresIn = (ms: number) => new Date(Date.now() + ms).toISOString()
+  const containerCredentials = (expiration = expiresIn(3_600_000)) =>
+    json(200, {
+      AccessKeyId: 'ASIACONTAINER',
+      SecretAccessKey: 'container-secret',
+      Token: 'container-token',
+      Expiration: expiration,
+    })
+
+  beforeAll(async () => {
+    credentialServer = createServer((req, res) => {
+      credentialRequests.push(req)
+      credentialAnswer(res)
+    })
+    await new Promise<void>((resolve) => credentialServer.listen(0, '127.0.0.1', resolve))
+    credentialsUrl = `http://127.0.0.1:${(credentialServer.address() as AddressInfo).port}/v2/credentials/abc`
+  })
+  afterAll(async () => {
+    credentialServer.closeAllConnections()
+    await new Promise((resolve) => credentialServer.close(resolve))
+  })
+  afterEach(() => {
+    credentialRequests.length = 0
+  })
+
+  /** The Lambda environment without its keys, and these variables. */
+  const containerEnv = (extra: Record<string, string>) => ({
+    ...lambdaEnv({ AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '' }),
+    ...extra,
+  })
+
+  it('fetches them from AWS_CONTAINER_CREDENTIALS_FULL_URI with the authorization token, once for parallel calls, and signs with them', async () => {
+    // Prepare
+    credentialAnswer = containerCredentials()
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'auth-token',
+      }),
+    )
+
+    // Act
+    await Promise.all([decrypt(client), decrypt(client), decrypt(client)])
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(credentialRequests.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+      ['GET', '/v2/credentials/abc', 'auth-token'],
+    ])
+    expect(seen).toHaveLength(4)
+    for (const request of seen) {
+      expect(request.headers.authorization).toContain('Credential=ASIACONTAINER/')
+      expect(request.headers['x-amz-security-token']).toBe('container-token')
+    }
+  })
+
+  it('reads the token from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (over _TOKEN) at each fetch, and fetches again within 5 minutes of Expiration', async () => {
+    // Prepare
+    mkdirSync(TMP_DIR, { recursive: true })
+    const tokenFile = join(TMP_DIR, `container-token-${process.pid}`)
+    writeFileSync(tokenFile, 'file-token\n')
+    credentialAnswer = containerCredentials(expiresIn(4 * 60_000))
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'env-token',
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+      }),
+    )
+
+    // Act
+    await decrypt(client)
+    writeFileSync(tokenFile, 'rotated-token')
+    await decrypt(client)
+    client.destroy()
+    rmSync(tokenFile)
+
+    // Assess
+    expect(credentialRequests.map((r) => r.headers.authorization)).toEqual([
+      'file-token',
+      'rotated-token',
+    ])
+  })
+
+  it('takes AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (over FULL_URI) on the ECS host 169.254.170.2', async () => {
+    // Prepare: the request to the ECS host is answered by the local server instead
+    credentialAnswer = containerCredentials()
+    const asked: string[] = []
+    const get = http.get
+    vi.spyOn(http, 'get').mockImplementation(((
+      url: URL,
+      options: http.RequestOptions,
+      callback: (res: IncomingMessage) => void,
+    ) => {
+      asked.push(url.href)
+      return get(credentialsUrl, options, callback)
+    }) as typeof http.get)
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/rel',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+      }),
+    )
+
+    // Act
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(asked).toEqual(['http://169.254.170.2/v2/credentials/rel'])
+    expect(credentialRequests[0]?.headers.authorization).toBeUndefined()
+    expect(seen[0]?.headers.authorization).toContain('Credential=ASIACONTAINER/')
+  })
+
+  it.each([
+    [
+      'http on another host',
+      'http://10.0.0.1/creds',
+      /must be https, or http on loopback.*\(host: 10\.0\.0\.1\)/,
+    ],
+    ['not a URL', 'not a url', /AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL/],
+  ])('refuses a FULL_URI %s before any request, as the SDK does', async (_name, uri, message) => {
+    // Prepare
+    const requests = vi.spyOn(http, 'get')
+    const client = new LiteKmsClient({}, containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri }))
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure.code).toBe('ACCESS_DENIED')
+    expect(failure.message).toMatch(message)
+    expect(requests).not.toHaveBeenCalled()
+    expect(seen).toHaveLength(0)
+  })
+
+  it.each([
+    ['127.0.0.1', 'http://127.1.2.3:1/c'],
+    ['localhost', 'http://localhost:1/c'],
+    ['::1', 'http://[::1]:1/c'],
+    ['the ECS host', 'http://169.254.170.2:1/c'],
+    ['the EKS host', 'http://169.254.170.23:1/c'],
+    ['the EKS IPv6 host', 'http://[fd00:ec2::23]:1/c'],
+    ['https anywhere', 'https://creds.example:1/c'],
+  ])('accepts %s as FULL_URI', async (_name, uri) => {
+    // Prepare: every request fails before it leaves (its URL is what is checked)
+    const requested: string[] = []
+    for (const transport of [http, process.getBuiltinModule('node:https')]) {
+      vi.spyOn(transport, 'get').mockImplementation(((url: URL) => {
+        requested.push(url.href)
+        throw new Error('not sent') // not a network error: never retried
+      }) as typeof http.get)
+    }
+    const client = new LiteKmsClient({}, containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri }))
+
+    // Act
+    await failureOf(decrypt(client))
+
+    // Assess
+    expect(requested).toEqual([new URL(uri).href])
+  })
+
+  it.each([
+    ['an HTTP error', json(403, { Code: 'denied' }), 'answered HTTP 403'],
+    [
+      'no Token',
+      json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Expiration: expiresIn(1e6) }),
+      'answered without AccessKeyId, SecretAccessKey, Token and Expiration',
+    ],
+    [
+      'a bad Expiration',
+      json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Token: 'T', Expiration: 'soon' }),
+      'answered without',
+    ],
+    ['no JSON', json(200, 'SecretAccessKey'), 'answered without'],
+    ['a reset connection', reset, '(ECONNRESET)'],
+  ])(
+    'fails with ACCESS_DENIED naming the endpoint and the cause on %s, never its body',
+    async (_name, answer, cause) => {
+      // Prepare
+      credentialAnswer = answer
+      const client = new LiteKmsClient(
+        {},
+        containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+      )
+
+      // Act
+      const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+      client.destroy()
+
+      // Assess
+      expect(failure.code).toBe('ACCESS_DENIED')
+      expect(failure.message).toContain(
+        `container credentials endpoint ${new URL(credentialsUrl).host}`,
+      )
+      expect(failure.message).toContain(cause)
+      expect(failure.message).not.toMatch(/denied"|"A"|SecretAccessKey"/)
+      expect(seen).toHaveLength(0)
+    },
+  )
+
+  it.each([
+    [
+      'an unreadable token file',
+      { AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/nonexistent/token' },
+      'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE cannot be read (ENOENT)',
+    ],
+    [
+      'a token with a line break',
+      { AWS_CONTAINER_AUTHORIZATION_TOKEN: 'a\r\nb' },
+      'holds a line break',
+    ],
+  ])('fails with ACCESS_DENIED on %s, before any request', async (_name, extra, message) => {
+    // Prepare
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl, ...extra }),
+    )
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure).toMatchObject({ code: 'ACCESS_DENIED' })
+    expect(failure.message).toContain(message)
+    expect(credentialRequests).toHaveLength(0)
+  })
+
+  it('stops at the abort signal while it fetches them (→ TIMEOUT), and tries again on the next call', async () => {
+    // Prepare
+    credentialAnswer = hang
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+    )
+    const abort = new AbortController()
+
+    // Act
+    const pending = failureOf(decrypt(client, abort.signal))
+    await vi.waitFor(() => expect(credentialRequests).toHaveLength(1))
+    abort.abort()
+    const failure = await pending
+    credentialAnswer = containerCredentials()
+    const answer = await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(fromKmsError(failure, 'V').code).toBe('TIMEOUT')
+    expect(Buffer.from(answer.Plaintext ?? []).toString()).toBe('plain')
+    expect(credentialRequests).toHaveLength(2)
   })
 })
 
