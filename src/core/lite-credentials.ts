@@ -167,7 +167,7 @@ const get = (
         signal?.aborted
           ? error
           : denied(
-              `could not reach the container credentials endpoint ${url.host} (${error.code ?? error.name})`,
+              `could not reach the container credentials endpoint ${url.host} (${error.code})`,
             ),
       )
     const request = transport.get(

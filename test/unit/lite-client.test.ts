@@ -775,6 +775,7 @@ describe('LiteKmsClient, container credentials', () => {
     ],
     ['no JSON', json(200, 'SecretAccessKey'), 'answered without'],
     ['a reset connection', reset, '(ECONNRESET)'],
+    ["no answer within the SDK's 1 s", hang, '(ETIMEDOUT)'],
   ])(
     'fails with ACCESS_DENIED naming the endpoint and the cause on %s, never its body',
     async (_name, answer, cause) => {
