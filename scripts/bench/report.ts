@@ -3,6 +3,7 @@
 import type { Pattern } from './build.ts'
 import { atN, DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_N, WARM_VARIANTS } from './phases.ts'
 import { type ColdStartSample, cellKey, type Results } from './results.ts'
+import { ricSection } from './ric.ts'
 import { bootstrap, max, median, min } from './stats.ts'
 import { table } from './table.ts'
 import { tracingTable } from './tracing.ts'
@@ -744,6 +745,8 @@ export const renderMarkdown = (r: Results): string => {
       '',
     )
   }
+
+  if (r.ric) push(...ricSection(r.ric))
 
   push(
     '## What this does not measure',

@@ -121,13 +121,23 @@ const kmsErrorCodes: Record<string, [ErrorCode, string]> = {
   ],
 }
 
+/**
+ * LiteKmsClient's credentials failure, named as the SDK names its own. Its message is ours
+ * (what was read, and why it failed), so the library keeps it; an SDK credential error's
+ * message is not kept: it can quote what an endpoint answered.
+ */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsProviderError'
+}
+
 /** Maps anything the KMS client throws to a KmsSecretsError with a stable code. */
 export const fromKmsError = (error: unknown, variable: string): KmsSecretsError => {
-  if (error instanceof KmsSecretsError) {
-    // LiteKmsClient's own errors (credentials) know no variable: they get this one.
-    if (error.variable !== undefined) return error
-    const { code, message, kmsError, requestId } = error
-    return new KmsSecretsError(code, message, { variable, kmsError, requestId })
+  if (error instanceof KmsSecretsError) return error
+  if (error instanceof CredentialsError) {
+    return new KmsSecretsError(ErrorCode.AccessDenied, error.message, {
+      variable,
+      kmsError: error.name,
+    })
   }
   const failure = (error ?? {}) as AwsLikeError
   const { name, message, code, $metadata } = failure

@@ -2,9 +2,8 @@
 // sources it knows: static `credentials` in its options, the environment (Lambda), then the
 // container credentials endpoint (ECS tasks, EKS Pod Identity). Anything else is an
 // ACCESS_DENIED error that names what was read.
-import { readFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
-import { ErrorCode, KmsSecretsError } from './errors.ts'
+import { CredentialsError } from './errors.ts'
 import type { Credentials } from './kms.ts'
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -25,8 +24,7 @@ const TIMEOUT_MS = 1000
 const READS =
   'AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), AWS_CONTAINER_CREDENTIALS_FULL_URI / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (with AWS_CONTAINER_AUTHORIZATION_TOKEN or _TOKEN_FILE), or static awsClientOptions.credentials'
 
-const denied = (message: string) =>
-  new KmsSecretsError(ErrorCode.AccessDenied, message, { kmsError: 'CredentialsProviderError' })
+const denied = (message: string) => new CredentialsError(message)
 
 /** 127.0.0.0/8, ::1 or localhost (the URL parser has normalised the forms of each). */
 const isLoopback = (hostname: string): boolean =>
@@ -100,12 +98,15 @@ const authorization = async (env: Env): Promise<string | undefined> => {
   const file = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
   let token = env.AWS_CONTAINER_AUTHORIZATION_TOKEN
   if (file) {
-    token = await readFile(file, 'utf8').then(
-      (text) => text.trim(),
-      (error: NodeJS.ErrnoException) => {
-        throw denied(`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE cannot be read (${error.code})`)
-      },
-    )
+    token = await process
+      .getBuiltinModule('node:fs/promises')
+      .readFile(file, 'utf8')
+      .then(
+        (text) => text.trim(),
+        (error: NodeJS.ErrnoException) => {
+          throw denied(`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE cannot be read (${error.code})`)
+        },
+      )
   }
   if (token && /[\r\n]/.test(token))
     throw denied('the container authorization token holds a line break')

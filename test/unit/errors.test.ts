@@ -4,7 +4,13 @@ import { KMSClient, DecryptCommand as SdkDecryptCommand } from '@aws-sdk/client-
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import { kmsDecrypt } from '../../src/core/decrypt.ts'
-import { ErrorCode, fromKmsError, isTransient, KmsSecretsError } from '../../src/core/errors.ts'
+import {
+  CredentialsError,
+  ErrorCode,
+  fromKmsError,
+  isTransient,
+  KmsSecretsError,
+} from '../../src/core/errors.ts'
 import type { KmsClientConfig, KmsKit } from '../../src/core/kms.ts'
 import { DecryptCommand as LiteDecryptCommand, LiteKmsClient } from '../../src/core/lite-client.ts'
 import { TEST_CREDENTIALS } from '../support/aws.ts'
@@ -122,29 +128,33 @@ describe('fromKmsError', () => {
     expect(mappedString).toMatchObject({ code: 'KMS_ERROR', kmsError: undefined })
   })
 
-  it('passes a KmsSecretsError through unchanged, but gives one without a variable this variable', () => {
+  it('passes a KmsSecretsError through unchanged', () => {
     // Prepare
     const original = new KmsSecretsError('TIMEOUT', 'too slow', { variable: 'X' })
-    const anonymous = new KmsSecretsError('ACCESS_DENIED', 'no credentials', {
-      kmsError: 'CredentialsProviderError',
-      requestId: 'r',
-    })
 
     // Act
     const mapped = fromKmsError(original, 'Y')
-    const named = fromKmsError(anonymous, 'Y')
 
     // Assess
     expect(mapped).toBe(original)
-    expect(anonymous.message).toBe('no credentials')
-    expect(named.toJSON()).toEqual({
+    expect(new KmsSecretsError('KMS_ERROR', 'no variable').message).toBe('no variable')
+  })
+
+  it("keeps the message of LiteKmsClient's credentials error (ACCESS_DENIED), not of another", () => {
+    // Act
+    const lite = fromKmsError(new CredentialsError('AWS_X is not set'), 'Y')
+    const sdk = fromKmsError(awsError('CredentialsProviderError'), 'Y')
+
+    // Assess
+    expect(lite.toJSON()).toEqual({
       name: 'KmsSecretsError',
       code: 'ACCESS_DENIED',
-      message: 'Y: no credentials',
+      message: 'Y: AWS_X is not set',
       variable: 'Y',
       kmsError: 'CredentialsProviderError',
-      requestId: 'r',
+      requestId: undefined,
     })
+    expect(sdk.message).not.toContain('raw message')
   })
 
   it.each([
