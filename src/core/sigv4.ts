@@ -42,7 +42,8 @@ const canonicalPath = (path: string): string => {
     else segments.push(uriEncode(segment))
   }
   const trailing = segments.length > 0 && path.endsWith('/') ? '/' : ''
-  return `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${trailing}`
+  // An http(s) URL's path always starts with '/'.
+  return `/${segments.join('/')}${trailing}`
 }
 
 /** Trims a header value and folds its runs of blanks to one space. */
