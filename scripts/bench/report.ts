@@ -312,7 +312,7 @@ export const renderMarkdown = (r: Results): string => {
         ],
         [
           '`per-variable-lite`, `bundle-lite`',
-          'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (`aws4` signer, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
+          'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (SigV4 on node:crypto, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
         ],
         [
           '`esdk`',
