@@ -1,6 +1,6 @@
 // LiteKmsClient against a real local HTTP server on 127.0.0.1: what it signs and sends,
 // how it reads KMS's answers and errors, its retries, and the abort signal.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http, {
   createServer,
   type IncomingMessage,
@@ -8,7 +8,7 @@ import http, {
   type ServerResponse,
 } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import fc from 'fast-check'
@@ -904,6 +904,26 @@ describe('middy-kms-secrets/lite', () => {
     )
     expect(external.length).toBeGreaterThan(0)
     expect(external.filter((path) => !path.startsWith('node:'))).toEqual([])
+  })
+
+  it('imports no @aws-sdk type either: its .d.ts graph needs no AWS SDK installed', () => {
+    // Prepare: every specifier of the modules src/lite.ts reaches, type-only imports included
+    const packages = new Set<string>()
+    const walk = (file: string, seen: Set<string>) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)) {
+        if (specifier?.startsWith('.')) walk(resolve(dirname(file), specifier), seen)
+        else packages.add(specifier as string)
+      }
+    }
+
+    // Act
+    walk(join(REPO_ROOT, 'src/lite.ts'), new Set())
+
+    // Assess
+    expect(packages.size).toBeGreaterThan(0)
+    expect([...packages].filter((name) => name.startsWith('@aws-sdk/'))).toEqual([])
   })
 
   it('bundled with plain ESM flags, starts when imported as ESM (as the Lambda runtime does)', async () => {
