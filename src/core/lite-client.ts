@@ -6,7 +6,7 @@ import type {
   KmsClient,
   KmsClientConfig,
 } from './kms.ts'
-import { CredentialSource } from './lite-credentials.ts'
+import { CredentialSource, readBody } from './lite-credentials.ts'
 import { signRequest } from './sigv4.ts'
 import { isTransientNetworkError, THROTTLING_ERRORS } from './transient.ts'
 
@@ -133,16 +133,16 @@ export class LiteKmsClient implements KmsClient {
           agent,
           signal,
         },
-        (response: IncomingMessage) => {
-          const chunks: Buffer[] = []
-          response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('error', fail)
-          response.on('end', () => {
-            const payload = Buffer.concat(chunks)
-            for (const chunk of chunks) chunk.fill(0)
-            resolve({ status: response.statusCode as number, headers: response.headers, payload })
-          })
-        },
+        (response: IncomingMessage) =>
+          readBody(response).then(
+            (payload) =>
+              resolve({
+                status: response.statusCode as number,
+                headers: response.headers,
+                payload,
+              }),
+            fail,
+          ),
       )
       outgoing.on('error', fail)
       outgoing.end(body)

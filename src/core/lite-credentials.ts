@@ -154,6 +154,19 @@ const parse = (body: Buffer): Record<string, unknown> | undefined => {
   }
 }
 
+/** A response's body in one buffer; the chunks it came in are wiped (they hold secrets). */
+export const readBody = (response: IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    response.on('data', (chunk: Buffer) => chunks.push(chunk))
+    response.on('error', reject)
+    response.on('end', () => {
+      const body = Buffer.concat(chunks)
+      for (const chunk of chunks) chunk.fill(0)
+      resolve(body)
+    })
+  })
+
 const get = (
   url: URL,
   token: string | undefined,
@@ -174,16 +187,11 @@ const get = (
     const request = transport.get(
       url,
       { headers: token ? { authorization: token } : {}, signal, timeout: TIMEOUT_MS },
-      (response: IncomingMessage) => {
-        const chunks: Buffer[] = []
-        response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('error', fail)
-        response.on('end', () => {
-          const body = Buffer.concat(chunks)
-          for (const chunk of chunks) chunk.fill(0)
-          resolve({ status: response.statusCode as number, body })
-        })
-      },
+      (response: IncomingMessage) =>
+        readBody(response).then(
+          (body) => resolve({ status: response.statusCode as number, body }),
+          fail,
+        ),
     )
     request.on('timeout', () =>
       request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
