@@ -12,7 +12,8 @@ export const killChildren = (): void => {
   live.clear()
 }
 
-const track = (child: ChildProcess): ChildProcess => {
+/** Tracks a child the caller spawned itself (e.g. a long-running runtime), so that Ctrl-C kills it. */
+export const track = (child: ChildProcess): ChildProcess => {
   live.add(child)
   child.once('exit', () => live.delete(child))
   return child

@@ -3,6 +3,7 @@
 import type { Pattern } from './build.ts'
 import { atN, DEFAULTS_SUFFIX, LOAD_VARIANTS, WARM_N, WARM_VARIANTS } from './phases.ts'
 import { type ColdStartSample, cellKey, type Results } from './results.ts'
+import { ricSection } from './ric.ts'
 import { bootstrap, max, median, min } from './stats.ts'
 import { table } from './table.ts'
 import { tracingTable } from './tracing.ts'
@@ -311,7 +312,7 @@ export const renderMarkdown = (r: Results): string => {
         ],
         [
           '`per-variable-lite`, `bundle-lite`',
-          'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (`aws4` signer, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
+          'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (SigV4 on node:crypto, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
         ],
         [
           '`esdk`',
@@ -744,6 +745,8 @@ export const renderMarkdown = (r: Results): string => {
       '',
     )
   }
+
+  if (r.ric) push(...ricSection(r.ric))
 
   push(
     '## What this does not measure',

@@ -2,6 +2,7 @@ import type { TracingCost } from './tracing.ts'
 // What run.ts measures, as report.ts reads it.
 
 import type { Pattern } from './build.ts'
+import type { RicRound } from './ric.ts'
 
 export interface ColdStartSample {
   loadMs: number
@@ -95,6 +96,8 @@ export interface Results {
   }
   /** X-Ray tracing's module-load cost (scripts/bench/tracing.ts), when that phase ran. */
   tracing?: TracingCost
+  /** Cold starts under aws-lambda-ric (scripts/bench/ric.ts), when that phase ran. */
+  ric?: RicRound[]
   durationS: number
 }
 

@@ -28,6 +28,7 @@ import {
 import { killChildren } from './proc.ts'
 import { renderMarkdown, renderSvg } from './report.ts'
 import { cellKey, type Machine, type Results } from './results.ts'
+import { RIC_N, RIC_PATTERNS, ricRounds } from './ric.ts'
 import { encryptFixtures, makeSecrets, type Stack, startStack } from './stack.ts'
 import { tracingCost } from './tracing.ts'
 
@@ -48,7 +49,8 @@ Options:
   --out <dir>         where to write BENCHMARKS.md and the SVG, default docs/
   --burst <n>         concurrent cold starts in the at-scale burst, default 500 (--quick: 100)
   --burst-rate <rps>  Decrypt requests per second the proxy admits in the burst, default 1000
-  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst, tracing
+  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst, tracing,
+                      ric (cold starts under aws-lambda-ric)
                       (a partial report; written to a temp dir unless --out)
   --json <file>       also write the raw measurements as JSON
   --from-json <file>  measure nothing: write the report again from such a file
@@ -56,7 +58,7 @@ Options:
 
 class UsageError extends Error {}
 
-const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing'] as const
+const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing', 'ric'] as const
 type Phase = (typeof PHASES)[number]
 
 const positive = (name: string, text: string | undefined, fallback: number): number => {
@@ -288,6 +290,13 @@ const main = async (): Promise<number> => {
       ? await tracingCost(join(work, 'tracing'), options.loadRounds)
       : undefined
 
+    if (phases.has('ric')) {
+      progress(
+        `under aws-lambda-ric: ${options.runs} rounds of ${RIC_PATTERNS.join(', ')} (N = ${RIC_N})`,
+      )
+    }
+    const ric = phases.has('ric') ? await ricRounds(bench) : undefined
+
     // The command as it bears on the numbers (--json only adds a file).
     const extra = shownArgs(process.argv.slice(2)).join(' ')
     const results: Results = {
@@ -316,6 +325,7 @@ const main = async (): Promise<number> => {
         results: burst,
       },
       tracing,
+      ric,
       durationS: (performance.now() - started) / 1000,
     }
     if (options.json) {

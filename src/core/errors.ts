@@ -68,8 +68,22 @@ export const isTransient = (error: unknown): boolean =>
 
 interface AwsLikeError {
   name?: unknown
+  message?: unknown
   code?: unknown
   $metadata?: { requestId?: unknown; httpStatusCode?: unknown }
+  /** Where a connection failed: LiteKmsClient sets `host`; Node sets the others. */
+  host?: unknown
+  hostname?: unknown
+  address?: unknown
+  port?: unknown
+}
+
+/** The host a failed connection was for, as far as the error says (never a secret). */
+const hostOf = ({ host, hostname, address, port }: AwsLikeError): string | undefined => {
+  if (typeof host === 'string') return host
+  if (typeof hostname === 'string') return hostname
+  if (typeof address !== 'string') return undefined
+  return typeof port === 'number' ? `${address}:${port}` : address
 }
 
 const kmsErrorCodes: Record<string, [ErrorCode, string]> = {
@@ -101,13 +115,32 @@ const kmsErrorCodes: Record<string, [ErrorCode, string]> = {
     'KMS throttled Decrypt (account request quota); retries were exhausted',
   ],
   LimitExceededException: [ErrorCode.Throttled, 'KMS request limit exceeded'],
-  CredentialsProviderError: [ErrorCode.AccessDenied, 'no AWS credentials could be loaded for KMS'],
+  CredentialsProviderError: [
+    ErrorCode.AccessDenied,
+    "no AWS credentials could be loaded for KMS (the AWS SDK's credential providers found none, or failed)",
+  ],
+}
+
+/**
+ * LiteKmsClient's credentials failure, named as the SDK names its own. Its message is ours
+ * (what was read, and why it failed), so the library keeps it; an SDK credential error's
+ * message is not kept: it can quote what an endpoint answered.
+ */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsProviderError'
 }
 
 /** Maps anything the KMS client throws to a KmsSecretsError with a stable code. */
 export const fromKmsError = (error: unknown, variable: string): KmsSecretsError => {
   if (error instanceof KmsSecretsError) return error
-  const { name, code, $metadata } = (error ?? {}) as AwsLikeError
+  if (error instanceof CredentialsError) {
+    return new KmsSecretsError(ErrorCode.AccessDenied, error.message, {
+      variable,
+      kmsError: error.name,
+    })
+  }
+  const failure = (error ?? {}) as AwsLikeError
+  const { name, message, code, $metadata } = failure
   const kmsError = typeof name === 'string' ? name : undefined
   const requestId = typeof $metadata?.requestId === 'string' ? $metadata.requestId : undefined
   const details = { variable, kmsError, requestId }
@@ -120,7 +153,17 @@ export const fromKmsError = (error: unknown, variable: string): KmsSecretsError 
     return new KmsSecretsError(ErrorCode.Timeout, 'KMS did not answer in time', details)
   }
   if (isTransientNetworkError(error)) {
-    return new KmsSecretsError(ErrorCode.Network, `could not reach KMS (${code})`, details)
+    const host = hostOf(failure)
+    const at = host === undefined ? '' : ` at ${host}`
+    return new KmsSecretsError(ErrorCode.Network, `could not reach KMS${at} (${code})`, details)
+  }
+  // The SDK's words (from its region resolver), and LiteKmsClient's.
+  if (message === 'Region is missing') {
+    return new KmsSecretsError(
+      ErrorCode.MissingVariable,
+      'no AWS region for KMS: AWS_REGION is not set (Lambda sets it; elsewhere set it or awsClientOptions.region)',
+      details,
+    )
   }
   const status = $metadata?.httpStatusCode
   return new KmsSecretsError(

@@ -1,19 +1,19 @@
-import http from 'node:http'
-import https from 'node:https'
-import { setTimeout as sleep } from 'node:timers/promises'
+import type { Agent, request as httpRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type {
-  DecryptCommandInput,
-  DecryptCommandOutput,
-  KMSClientConfig,
-} from '@aws-sdk/client-kms'
-import aws4 from 'aws4'
-import type { DecryptCommandLike, KmsClient } from './kms.ts'
+  DecryptCommandLike,
+  DecryptInput,
+  DecryptOutput,
+  KmsClient,
+  KmsClientConfig,
+} from './kms.ts'
+import { CredentialSource, readBody } from './lite-credentials.ts'
+import { signRequest } from './sigv4.ts'
 import { isTransientNetworkError, THROTTLING_ERRORS } from './transient.ts'
 
 /** Decrypt for LiteKmsClient: only the input, none of the SDK's middleware stack. */
 export class DecryptCommand implements DecryptCommandLike {
-  readonly input: DecryptCommandInput
-  constructor(input: DecryptCommandInput) {
+  readonly input: DecryptInput
+  constructor(input: DecryptInput) {
     this.input = input
   }
 }
@@ -23,7 +23,8 @@ type Env = Readonly<Record<string, string | undefined>>
 interface Target {
   url: URL
   region: string
-  agent: http.Agent
+  request: typeof httpRequest
+  agent: Agent
 }
 
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504])
@@ -41,29 +42,31 @@ const namedError = (name: string, message: string, extra: Partial<AwsError> = {}
 
 /**
  * A KMS client that speaks only Decrypt, for `AwsClient` where the AWS SDK's load
- * time dominates a cold start: an `aws4` SigV4 signature and node:https with
- * keep-alive. Like the SDK it reads the Lambda environment (credentials with the
- * session token, AWS_REGION, AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL,
- * AWS_MAX_ATTEMPTS), retries throttling, 5xx and connection errors with full-jitter
+ * time dominates a cold start: SigV4 on node:crypto (./sigv4.ts) and node:https with
+ * keep-alive. Like the SDK it reads the Lambda environment (region, endpoint,
+ * AWS_MAX_ATTEMPTS) and its credentials (./lite-credentials.ts: the environment, or the
+ * container endpoint), retries throttling, 5xx and connection errors with full-jitter
  * backoff, honours the abort signal, and throws errors shaped like the SDK's (name =
  * the KMS error type, `$metadata`), so the library maps them to the same codes.
  * Of `awsClientOptions` it reads `region`, `endpoint` and `maxAttempts` (strings
  * and numbers) and static `credentials`.
  */
 export class LiteKmsClient implements KmsClient {
-  readonly #config: KMSClientConfig
+  readonly #config: KmsClientConfig
   readonly #env: Env
+  readonly #credentials: CredentialSource
   #target: Target | undefined
 
-  constructor(config: KMSClientConfig = {}, env: Env = process.env) {
+  constructor(config: KmsClientConfig = {}, env: Env = process.env) {
     this.#config = config
     this.#env = env
+    this.#credentials = new CredentialSource(config.credentials, env)
   }
 
   async send(
     command: DecryptCommandLike,
     options: { abortSignal?: AbortSignal } = {},
-  ): Promise<DecryptCommandOutput> {
+  ): Promise<DecryptOutput> {
     const signal = options.abortSignal
     const body = JSON.stringify(toWire(command.input))
     const attempts = this.#maxAttempts()
@@ -78,6 +81,8 @@ export class LiteKmsClient implements KmsClient {
           MAX_DELAY_MS,
           (throttled ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS) * 2 ** (attempt - 1),
         )
+        // Loaded on the first retry only: a cold start that needs none never pays for it.
+        const { setTimeout: sleep } = process.getBuiltinModule('node:timers/promises')
         await sleep(Math.random() * cap, undefined, { signal }).catch(() => {
           throw namedError('AbortError', 'the request was aborted')
         })
@@ -90,98 +95,95 @@ export class LiteKmsClient implements KmsClient {
     this.#target?.agent.destroy()
   }
 
-  async #attempt(body: string, signal: AbortSignal | undefined): Promise<DecryptCommandOutput> {
-    const { url, region, agent } = this.#resolveTarget()
-    const signed = aws4.sign(
+  async #attempt(body: string, signal: AbortSignal | undefined): Promise<DecryptOutput> {
+    const { url, region, request, agent } = this.#resolveTarget()
+    const headers = signRequest(
       {
         service: 'kms',
         region,
-        // Stryker disable next-line StringLiteral: aws4 signs a request with a body as POST all the same
         method: 'POST',
+        host: url.host,
         path: url.pathname,
         body,
         headers: {
-          Host: url.host,
-          'Content-Type': 'application/x-amz-json-1.1',
-          'X-Amz-Target': 'TrentService.Decrypt',
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'TrentService.Decrypt',
         },
       },
-      this.#credentials(),
+      await this.#credentials.get(signal),
     )
-    const transport = url.protocol === 'http:' ? http : https
-    const { status, headers, payload } = await new Promise<{
+    const {
+      status,
+      headers: answerHeaders,
+      payload,
+    } = await new Promise<{
       status: number
-      headers: http.IncomingHttpHeaders
+      headers: IncomingHttpHeaders
       payload: Buffer
     }>((resolve, reject) => {
-      const request = transport.request(
+      // A network error names the endpoint's host, as the library's message will.
+      const fail = (error: Error) => reject(Object.assign(error, { host: url.host }))
+      const outgoing = request(
         {
           hostname: url.hostname,
           port: url.port,
           path: url.pathname,
           method: 'POST',
-          headers: signed.headers,
+          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
           agent,
           signal,
         },
-        (response) => {
-          const chunks: Buffer[] = []
-          response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('error', reject)
-          response.on('end', () => {
-            const payload = Buffer.concat(chunks)
-            for (const chunk of chunks) chunk.fill(0)
-            resolve({ status: response.statusCode as number, headers: response.headers, payload })
-          })
-        },
+        (response: IncomingMessage) =>
+          readBody(response).then(
+            (payload) =>
+              resolve({
+                status: response.statusCode as number,
+                headers: response.headers,
+                payload,
+              }),
+            fail,
+          ),
       )
-      request.on('error', reject)
-      request.end(body)
+      outgoing.on('error', fail)
+      outgoing.end(body)
     })
     const $metadata = {
       httpStatusCode: status,
-      requestId: headerOf(headers, 'x-amzn-requestid'),
+      requestId: headerOf(answerHeaders, 'x-amzn-requestid'),
     }
     // The answer holds the plaintext (base64): its buffer is wiped once read.
     const answer = parseJson(payload)
     payload.fill(0)
-    if (status < 200 || status >= 300) throw kmsError(status, headers, answer, $metadata)
+    if (status < 200 || status >= 300) throw kmsError(status, answerHeaders, answer, $metadata)
     const plaintext = typeof answer.Plaintext === 'string' ? answer.Plaintext : undefined
     return {
       Plaintext:
         plaintext === undefined ? undefined : new Uint8Array(Buffer.from(plaintext, 'base64')),
       KeyId: typeof answer.KeyId === 'string' ? answer.KeyId : undefined,
       EncryptionAlgorithm:
-        answer.EncryptionAlgorithm as DecryptCommandOutput['EncryptionAlgorithm'],
+        typeof answer.EncryptionAlgorithm === 'string' ? answer.EncryptionAlgorithm : undefined,
       $metadata,
     }
   }
 
-  /** Region and endpoint once per client, as the SDK resolves them at construction. */
+  /**
+   * Region and endpoint once per client, as the SDK resolves them at construction. Only
+   * the transport the endpoint needs is loaded, and as Node's own CommonJS object: an ESM
+   * import of node:http evaluates its lazy exports (WebSocket...), which load undici.
+   */
   #resolveTarget(): Target {
     if (this.#target) return this.#target
     const { url, region } = targetOf(this.#config, this.#env)
-    const Agent = url.protocol === 'http:' ? http.Agent : https.Agent
-    this.#target = { url, region, agent: new Agent({ keepAlive: true, maxSockets: 50 }) }
+    const { request, Agent } = process.getBuiltinModule(
+      url.protocol === 'http:' ? 'node:http' : 'node:https',
+    )
+    this.#target = {
+      url,
+      region,
+      request,
+      agent: new Agent({ keepAlive: true, maxSockets: 50 }),
+    }
     return this.#target
-  }
-
-  /** Per request: Lambda's role credentials are in the environment, with a session token. */
-  #credentials(): aws4.Credentials {
-    const { credentials } = this.#config
-    if (typeof credentials === 'object' && credentials !== null) return credentials
-    const env = this.#env
-    if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
-      throw namedError(
-        'CredentialsProviderError',
-        'no AWS credentials in the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)',
-      )
-    }
-    return {
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      sessionToken: env.AWS_SESSION_TOKEN || undefined,
-    }
   }
 
   #maxAttempts(): number {
@@ -193,7 +195,7 @@ export class LiteKmsClient implements KmsClient {
 }
 
 /** Region, then endpoint: the client's options first, then the environment, as the SDK. */
-export const targetOf = (config: KMSClientConfig, env: Env): { url: URL; region: string } => {
+export const targetOf = (config: KmsClientConfig, env: Env): { url: URL; region: string } => {
   const { region: configured, endpoint } = config
   const region =
     typeof configured === 'string' ? configured : env.AWS_REGION || env.AWS_DEFAULT_REGION
@@ -207,7 +209,7 @@ export const targetOf = (config: KMSClientConfig, env: Env): { url: URL; region:
 }
 
 /** The AWS JSON wire form of Decrypt's input: the blob in base64. */
-const toWire = (input: DecryptCommandInput) => ({
+const toWire = (input: DecryptInput) => ({
   ...input,
   CiphertextBlob:
     input.CiphertextBlob === undefined
@@ -221,7 +223,7 @@ const isTransient = (error: AwsError): boolean =>
   error.$metadata?.httpStatusCode === 429
 
 // Node joins a repeated header into one string (set-cookie aside).
-const headerOf = (headers: http.IncomingHttpHeaders, name: string): string | undefined =>
+const headerOf = (headers: IncomingHttpHeaders, name: string): string | undefined =>
   headers[name]?.toString()
 
 const parseJson = (payload: Buffer): Record<string, unknown> => {
@@ -236,7 +238,7 @@ const parseJson = (payload: Buffer): Record<string, unknown> => {
 /** An AWS JSON error as the SDK names it: `com.amazonaws.kms#NotFoundException:…` → `NotFoundException`. */
 const kmsError = (
   status: number,
-  headers: http.IncomingHttpHeaders,
+  headers: IncomingHttpHeaders,
   answer: Record<string, unknown>,
   $metadata: AwsError['$metadata'],
 ): AwsError => {

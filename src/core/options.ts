@@ -1,7 +1,6 @@
-import type { KMSClientConfig } from '@aws-sdk/client-kms'
 import type { Transform, ValueOf } from './decrypt.ts'
 import { ErrorCode, KmsSecretsError } from './errors.ts'
-import type { KmsKit } from './kms.ts'
+import type { KmsClientConfig, KmsKit } from './kms.ts'
 import { closest } from './suggest.ts'
 
 export type { Transform } from './decrypt.ts'
@@ -32,7 +31,7 @@ export interface LoadSecretsOptions<
   setToEnv?: boolean
   /** Default: the SDK's `KMSClient`; from `middy-kms-secrets/lite`, `LiteKmsClient`. */
   AwsClient?: KmsKit['AwsClient']
-  awsClientOptions?: KMSClientConfig
+  awsClientOptions?: KmsClientConfig
   /** Default `{ LambdaFunctionName: <function name> }`; `false` sends none. */
   encryptionContext?: Readonly<Record<string, string>> | false
   /** Bind each variable's name into the context: a ciphertext moved to another variable fails. */

@@ -1,7 +1,19 @@
+import { createServer } from 'node:net'
 import { constants } from 'node:os'
+import { KMSClient, DecryptCommand as SdkDecryptCommand } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { ErrorCode, fromKmsError, isTransient, KmsSecretsError } from '../../src/core/errors.ts'
+import { describe, expect, it, vi } from 'vitest'
+import { kmsDecrypt } from '../../src/core/decrypt.ts'
+import {
+  CredentialsError,
+  ErrorCode,
+  fromKmsError,
+  isTransient,
+  KmsSecretsError,
+} from '../../src/core/errors.ts'
+import type { KmsClientConfig, KmsKit } from '../../src/core/kms.ts'
+import { DecryptCommand as LiteDecryptCommand, LiteKmsClient } from '../../src/core/lite-client.ts'
+import { TEST_CREDENTIALS } from '../support/aws.ts'
 
 const awsError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error('raw message'), { name, ...extra })
@@ -126,6 +138,107 @@ describe('fromKmsError', () => {
     // Assess
     expect(mapped).toBe(original)
     expect(new KmsSecretsError('KMS_ERROR', 'no variable').message).toBe('no variable')
+  })
+
+  it("keeps the message of LiteKmsClient's credentials error (ACCESS_DENIED), not of another", () => {
+    // Act
+    const lite = fromKmsError(new CredentialsError('AWS_X is not set'), 'Y')
+    const sdk = fromKmsError(awsError('CredentialsProviderError'), 'Y')
+
+    // Assess
+    expect(lite.toJSON()).toEqual({
+      name: 'KmsSecretsError',
+      code: 'ACCESS_DENIED',
+      message: 'Y: AWS_X is not set',
+      variable: 'Y',
+      kmsError: 'CredentialsProviderError',
+      requestId: undefined,
+    })
+    expect(sdk.message).not.toContain('raw message')
+  })
+
+  it.each([
+    ['LiteKmsClient sets', { host: 'kms.eu-west-1.amazonaws.com' }, 'kms.eu-west-1.amazonaws.com'],
+    ['a DNS failure has', { hostname: 'kms.example' }, 'kms.example'],
+    ['a refused connection has', { address: '10.0.0.1', port: 443 }, '10.0.0.1:443'],
+    ['an address without a port has', { address: '10.0.0.1' }, '10.0.0.1'],
+  ])('names the host a NETWORK error %s', (_, fields, host) => {
+    // Act
+    const mapped = fromKmsError(
+      Object.assign(new Error('x'), { code: 'ECONNREFUSED', ...fields }),
+      'V',
+    )
+
+    // Assess
+    expect(mapped.message).toBe(`V: could not reach KMS at ${host} (ECONNREFUSED)`)
+  })
+})
+
+// Both kits as the entries wire them: the SDK's KMSClient (src/index.ts) and LiteKmsClient.
+const kits: [string, KmsKit][] = [
+  ['the SDK', { AwsClient: KMSClient, DecryptCommand: SdkDecryptCommand }],
+  ['/lite', { AwsClient: LiteKmsClient, DecryptCommand: LiteDecryptCommand }],
+]
+
+/** One Decrypt through the core, as a round sends it; its KmsSecretsError. */
+const decryptFailure = (kit: KmsKit, config: KmsClientConfig) =>
+  kmsDecrypt({
+    client: new kit.AwsClient({ credentials: TEST_CREDENTIALS, maxAttempts: 1, ...config }),
+    DecryptCommand: kit.DecryptCommand,
+    blob: new Uint8Array(64),
+    encryptionContext: {},
+    keyId: undefined,
+    abortSignal: new AbortController().signal,
+    variable: 'API_TOKEN',
+  }).then(
+    () => {
+      throw new Error('expected a failure')
+    },
+    (error: unknown) => error as KmsSecretsError,
+  )
+
+/** A port of 127.0.0.1 that nothing listens on (it just did, and was closed). */
+const closedPort = async (): Promise<number> => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+describe.each(kits)('the cause of a failure, on %s', (_, kit) => {
+  it('names AWS_REGION when no region is set', async () => {
+    // Prepare: a loopback endpoint, so that nothing could leave even with a region
+    const endpoint = `http://127.0.0.1:${await closedPort()}`
+    vi.stubEnv('AWS_REGION', undefined)
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined)
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent') // nor a profile's region
+
+    // Act
+    const failure = await decryptFailure(kit, { endpoint })
+    vi.unstubAllEnvs()
+
+    // Assess
+    expect(failure).toBeInstanceOf(KmsSecretsError)
+    expect(failure.code).toBe('MISSING_VARIABLE')
+    expect(failure.message).toMatch(/^API_TOKEN: no AWS region for KMS: AWS_REGION is not set/)
+  })
+
+  it('names the Node code and the endpoint host when KMS cannot be reached', async () => {
+    // Prepare
+    const port = await closedPort()
+
+    // Act
+    const failure = await decryptFailure(kit, {
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${port}`,
+    })
+
+    // Assess
+    expect(failure).toMatchObject({
+      code: 'NETWORK',
+      message: `API_TOKEN: could not reach KMS at 127.0.0.1:${port} (ECONNREFUSED)`,
+    })
   })
 })
 

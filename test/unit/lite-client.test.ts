@@ -1,5 +1,6 @@
 // LiteKmsClient against a real local HTTP server on 127.0.0.1: what it signs and sends,
 // how it reads KMS's answers and errors, its retries, and the abort signal.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http, {
   createServer,
   type IncomingMessage,
@@ -7,18 +8,14 @@ import http, {
   type ServerResponse,
 } from 'node:http'
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { dirname, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
-
-// The backoff's delays, seen through a spy that still waits.
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const timers = await importOriginal<typeof import('node:timers/promises')>()
-  return { ...timers, setTimeout: vi.fn(timers.setTimeout) }
-})
+import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 
 interface Seen {
   method: IncomingMessage['method']
@@ -198,7 +195,7 @@ describe('LiteKmsClient', () => {
     ['a key id without its secret', { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }],
     ['a secret without its key id', { AWS_SECRET_ACCESS_KEY: 'secret-key' }],
   ])(
-    'with %s fails as the SDK does (CredentialsProviderError → ACCESS_DENIED)',
+    'with %s fails with ACCESS_DENIED naming every variable it reads, before any request',
     async (_name, keys) => {
       // Prepare
       const client = new LiteKmsClient(
@@ -207,18 +204,28 @@ describe('LiteKmsClient', () => {
       )
 
       // Act
-      const failure = await failureOf(decrypt(client))
+      const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
 
       // Assess
-      expect(failure.name).toBe('CredentialsProviderError')
-      expect(failure.message).toContain('no AWS credentials in the environment')
-      expect(fromKmsError(failure, 'V').code).toBe('ACCESS_DENIED')
+      expect(failure.code).toBe('ACCESS_DENIED')
+      expect(failure.kmsError).toBe('CredentialsProviderError')
+      for (const name of [
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+        'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+        'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+        'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+      ]) {
+        expect(failure.message).toContain(name)
+      }
+      expect(failure.message).toMatch(/^V: no AWS credentials/)
       expect(seen).toHaveLength(0)
     },
   )
 
   it('signs with the environment credentials when its options hold none it can read (null, a provider)', async () => {
-    // Prepare: other keys in process.env, where aws4 itself would look
+    // Prepare: other keys in process.env, which the client must not read
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDPROCESS')
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'process-secret')
     const provider = async () => ({ accessKeyId: 'AKIDPROVIDER', secretAccessKey: 's' })
@@ -400,7 +407,9 @@ describe('LiteKmsClient', () => {
     // Prepare: a power of two, so that each delay divided by it is the cap exactly
     const jitter = 2 ** -10
     vi.spyOn(Math, 'random').mockReturnValue(jitter)
-    vi.mocked(sleep).mockClear()
+    // The backoff's delays, seen through a spy that still waits (the client loads the
+    // timers through process.getBuiltinModule: this very object).
+    const sleep = vi.spyOn(process.getBuiltinModule('node:timers/promises'), 'setTimeout')
     const client = new LiteKmsClient({}, lambdaEnv({ AWS_MAX_ATTEMPTS: '9' }))
     const serverError = kmsError('InternalFailure', 500)
     answers = [serverError, serverError, ok()]
@@ -412,7 +421,7 @@ describe('LiteKmsClient', () => {
     client.destroy()
 
     // Assess
-    const caps = vi.mocked(sleep).mock.calls.map(([delay]) => Number(delay) / jitter)
+    const caps = sleep.mock.calls.map(([delay]) => Number(delay) / jitter)
     expect(caps).toEqual([100, 200, 500, 1000, 2000, 4000, 8000, 16000, 20000, 20000])
   })
 
@@ -581,6 +590,269 @@ describe('LiteKmsClient', () => {
   })
 })
 
+describe('LiteKmsClient, container credentials', () => {
+  let credentialServer: Server
+  let credentialsUrl: string
+  const credentialRequests: IncomingMessage[] = []
+  let credentialAnswer: Answer
+  const expiresIn = (ms: number) => new Date(Date.now() + ms).toISOString()
+  const containerCredentials = (expiration = expiresIn(3_600_000)) =>
+    json(200, {
+      AccessKeyId: 'ASIACONTAINER',
+      SecretAccessKey: 'container-secret',
+      Token: 'container-token',
+      Expiration: expiration,
+    })
+
+  beforeAll(async () => {
+    credentialServer = createServer((req, res) => {
+      credentialRequests.push(req)
+      credentialAnswer(res)
+    })
+    await new Promise<void>((resolve) => credentialServer.listen(0, '127.0.0.1', resolve))
+    credentialsUrl = `http://127.0.0.1:${(credentialServer.address() as AddressInfo).port}/v2/credentials/abc`
+  })
+  afterAll(async () => {
+    credentialServer.closeAllConnections()
+    await new Promise((resolve) => credentialServer.close(resolve))
+  })
+  afterEach(() => {
+    credentialRequests.length = 0
+  })
+
+  /** The Lambda environment without its keys, and these variables. */
+  const containerEnv = (extra: Record<string, string>) => ({
+    ...lambdaEnv({ AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '' }),
+    ...extra,
+  })
+
+  it('fetches them from AWS_CONTAINER_CREDENTIALS_FULL_URI with the authorization token, once for parallel calls, and signs with them', async () => {
+    // Prepare
+    credentialAnswer = containerCredentials()
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'auth-token',
+      }),
+    )
+
+    // Act
+    await Promise.all([decrypt(client), decrypt(client), decrypt(client)])
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(credentialRequests.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+      ['GET', '/v2/credentials/abc', 'auth-token'],
+    ])
+    expect(seen).toHaveLength(4)
+    for (const request of seen) {
+      expect(request.headers.authorization).toContain('Credential=ASIACONTAINER/')
+      expect(request.headers['x-amz-security-token']).toBe('container-token')
+    }
+  })
+
+  it('reads the token from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (over _TOKEN) at each fetch, and fetches again within 5 minutes of Expiration', async () => {
+    // Prepare
+    mkdirSync(TMP_DIR, { recursive: true })
+    const tokenFile = join(TMP_DIR, `container-token-${process.pid}`)
+    writeFileSync(tokenFile, 'file-token\n')
+    credentialAnswer = containerCredentials(expiresIn(4 * 60_000))
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'env-token',
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+      }),
+    )
+
+    // Act
+    await decrypt(client)
+    writeFileSync(tokenFile, 'rotated-token')
+    await decrypt(client)
+    client.destroy()
+    rmSync(tokenFile)
+
+    // Assess
+    expect(credentialRequests.map((r) => r.headers.authorization)).toEqual([
+      'file-token',
+      'rotated-token',
+    ])
+  })
+
+  it('takes AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (over FULL_URI) on the ECS host 169.254.170.2', async () => {
+    // Prepare: the request to the ECS host is answered by the local server instead
+    credentialAnswer = containerCredentials()
+    const asked: string[] = []
+    const get = http.get
+    vi.spyOn(http, 'get').mockImplementation(((
+      url: URL,
+      options: http.RequestOptions,
+      callback: (res: IncomingMessage) => void,
+    ) => {
+      asked.push(url.href)
+      return get(credentialsUrl, options, callback)
+    }) as typeof http.get)
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/rel',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+      }),
+    )
+
+    // Act
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(asked).toEqual(['http://169.254.170.2/v2/credentials/rel'])
+    expect(credentialRequests[0]?.headers.authorization).toBeUndefined()
+    expect(seen[0]?.headers.authorization).toContain('Credential=ASIACONTAINER/')
+  })
+
+  it.each([
+    [
+      'http on another host',
+      'http://10.0.0.1/creds',
+      /must be https, or http on loopback.*\(host: 10\.0\.0\.1\)/,
+    ],
+    ['not a URL', 'not a url', /AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL/],
+  ])('refuses a FULL_URI %s before any request, as the SDK does', async (_name, uri, message) => {
+    // Prepare
+    const requests = vi.spyOn(http, 'get')
+    const client = new LiteKmsClient({}, containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri }))
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure.code).toBe('ACCESS_DENIED')
+    expect(failure.message).toMatch(message)
+    expect(requests).not.toHaveBeenCalled()
+    expect(seen).toHaveLength(0)
+  })
+
+  it.each([
+    ['127.0.0.1', 'http://127.1.2.3:1/c'],
+    ['localhost', 'http://localhost:1/c'],
+    ['::1', 'http://[::1]:1/c'],
+    ['the ECS host', 'http://169.254.170.2:1/c'],
+    ['the EKS host', 'http://169.254.170.23:1/c'],
+    ['the EKS IPv6 host', 'http://[fd00:ec2::23]:1/c'],
+    ['https anywhere', 'https://creds.example:1/c'],
+  ])('accepts %s as FULL_URI', async (_name, uri) => {
+    // Prepare: every request fails before it leaves (its URL is what is checked)
+    const requested: string[] = []
+    for (const transport of [http, process.getBuiltinModule('node:https')]) {
+      vi.spyOn(transport, 'get').mockImplementation(((url: URL) => {
+        requested.push(url.href)
+        throw new Error('not sent') // not a network error: never retried
+      }) as typeof http.get)
+    }
+    const client = new LiteKmsClient({}, containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: uri }))
+
+    // Act
+    await failureOf(decrypt(client))
+
+    // Assess
+    expect(requested).toEqual([new URL(uri).href])
+  })
+
+  it.each([
+    ['an HTTP error', json(403, { Code: 'denied' }), 'answered HTTP 403'],
+    [
+      'no Token',
+      json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Expiration: expiresIn(1e6) }),
+      'answered without AccessKeyId, SecretAccessKey, Token and Expiration',
+    ],
+    [
+      'a bad Expiration',
+      json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Token: 'T', Expiration: 'soon' }),
+      'answered without',
+    ],
+    ['no JSON', json(200, 'SecretAccessKey'), 'answered without'],
+    ['a reset connection', reset, '(ECONNRESET)'],
+    ["no answer within the SDK's 1 s", hang, '(ETIMEDOUT)'],
+  ])(
+    'fails with ACCESS_DENIED naming the endpoint and the cause on %s, never its body',
+    async (_name, answer, cause) => {
+      // Prepare
+      credentialAnswer = answer
+      const client = new LiteKmsClient(
+        {},
+        containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+      )
+
+      // Act
+      const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+      client.destroy()
+
+      // Assess
+      expect(failure.code).toBe('ACCESS_DENIED')
+      expect(failure.message).toContain(
+        `container credentials endpoint ${new URL(credentialsUrl).host}`,
+      )
+      expect(failure.message).toContain(cause)
+      expect(failure.message).not.toMatch(/denied"|"A"|SecretAccessKey"/)
+      expect(seen).toHaveLength(0)
+    },
+  )
+
+  it.each([
+    [
+      'an unreadable token file',
+      { AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/nonexistent/token' },
+      'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE cannot be read (ENOENT)',
+    ],
+    [
+      'a token with a line break',
+      { AWS_CONTAINER_AUTHORIZATION_TOKEN: 'a\r\nb' },
+      'holds a line break',
+    ],
+  ])('fails with ACCESS_DENIED on %s, before any request', async (_name, extra, message) => {
+    // Prepare
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl, ...extra }),
+    )
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure).toMatchObject({ code: 'ACCESS_DENIED' })
+    expect(failure.message).toContain(message)
+    expect(credentialRequests).toHaveLength(0)
+  })
+
+  it('stops at the abort signal while it fetches them (→ TIMEOUT), and tries again on the next call', async () => {
+    // Prepare
+    credentialAnswer = hang
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+    )
+    const abort = new AbortController()
+
+    // Act
+    const pending = failureOf(decrypt(client, abort.signal))
+    await vi.waitFor(() => expect(credentialRequests).toHaveLength(1))
+    abort.abort()
+    const failure = await pending
+    credentialAnswer = containerCredentials()
+    const answer = await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(fromKmsError(failure, 'V').code).toBe('TIMEOUT')
+    expect(Buffer.from(answer.Plaintext ?? []).toString()).toBe('plain')
+    expect(credentialRequests).toHaveLength(2)
+  })
+})
+
 describe('middy-kms-secrets/lite', () => {
   it('loadSecrets and kmsSecrets decrypt with LiteKmsClient by default', async () => {
     // Prepare
@@ -605,22 +877,79 @@ describe('middy-kms-secrets/lite', () => {
     expect(seen[0]?.body).toMatchObject({ EncryptionContext: { LambdaFunctionName: 'f' } })
   })
 
-  it('bundles without a byte of the AWS SDK (types only)', async () => {
+  // What a user's `esbuild --bundle --platform=node --format=esm --target=node24` does.
+  const plainFlags = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    logLevel: 'silent',
+  } as const
+
+  it('is a pure-ESM graph of its own files and node: imports: a plain esbuild bundle holds nothing else', async () => {
     // Act
     const result = await build({
+      ...plainFlags,
       entryPoints: ['src/lite.ts'],
-      bundle: true,
       write: false,
       metafile: true,
-      format: 'esm',
-      platform: 'node',
-      logLevel: 'silent',
     })
 
     // Assess
     // Relative to the working directory: under Stryker, node_modules is a link out of its sandbox.
-    const inputs = Object.keys(result.metafile.inputs)
-    expect(inputs.filter((input) => input.endsWith('node_modules/aws4/aws4.js'))).toHaveLength(1)
-    expect(inputs.filter((input) => /@aws-sdk|@smithy|@aws-crypto/.test(input))).toEqual([])
+    const { inputs } = result.metafile
+    expect(Object.keys(inputs).filter((input) => !/^src\/.+\.ts$/.test(input))).toEqual([])
+    const external = Object.values(inputs).flatMap(({ imports }) =>
+      imports.filter((i) => i.external).map((i) => i.path),
+    )
+    expect(external.length).toBeGreaterThan(0)
+    expect(external.filter((path) => !path.startsWith('node:'))).toEqual([])
+  })
+
+  it('imports no @aws-sdk type either: its .d.ts graph needs no AWS SDK installed', () => {
+    // Prepare: every specifier of the modules src/lite.ts reaches, type-only imports included
+    const packages = new Set<string>()
+    const walk = (file: string, seen: Set<string>) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/from '([^']+)'/g)) {
+        if (specifier?.startsWith('.')) walk(resolve(dirname(file), specifier), seen)
+        else packages.add(specifier as string)
+      }
+    }
+
+    // Act
+    walk(join(REPO_ROOT, 'src/lite.ts'), new Set())
+
+    // Assess
+    expect(packages.size).toBeGreaterThan(0)
+    expect([...packages].filter((name) => name.startsWith('@aws-sdk/'))).toEqual([])
+  })
+
+  it('bundled with plain ESM flags, starts when imported as ESM (as the Lambda runtime does)', async () => {
+    // Prepare: a tiny handler, bundled to a .mjs file
+    mkdirSync(TMP_DIR, { recursive: true })
+    const file = join(TMP_DIR, `lite-handler-${process.pid}.mjs`)
+    await build({
+      ...plainFlags,
+      stdin: {
+        contents: `import { loadSecrets } from './src/lite.ts'
+          export const handler = () => loadSecrets({ fetchData: { token: 'API_TOKEN' } })`,
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+      outfile: file,
+    })
+
+    // Act: an ES module importing it, in a fresh process (where require is not defined)
+    const child = await runNode(
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
+      console.log(JSON.stringify({ handler: typeof handler }))`,
+    )
+    rmSync(file, { force: true })
+
+    // Assess
+    expect(child.stderr).toBe('')
+    expect(child.json).toEqual({ handler: 'function' })
   })
 })
