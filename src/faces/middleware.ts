@@ -45,10 +45,34 @@ export interface KmsSecretsRequest<Context, Internal> {
   internal: Internal
 }
 
+/**
+ * Lambda's `context` as `@types/aws-lambda` declares it (its required members), written out
+ * for the same reason. Middy's `.use()` only accepts a middleware whose context is one: an
+ * `unknown` or secrets-only context makes it `never` once `@middy/core`'s types resolve whole.
+ */
+export interface LambdaContext {
+  callbackWaitsForEmptyEventLoop: boolean
+  functionName: string
+  functionVersion: string
+  invokedFunctionArn: string
+  memoryLimitInMB: string
+  awsRequestId: string
+  logGroupName: string
+  logStreamName: string
+  getRemainingTimeInMillis(): number
+  done(error?: Error, result?: unknown): void
+  fail(error: Error | string): void
+  succeed(messageOrObject: unknown): void
+  succeed(message: string, object: unknown): void
+}
+
 /** What `kmsSecrets` returns: a Middy middleware, plus `ready()`. */
 export interface KmsSecretsMiddleware<F extends FetchData, T, C extends boolean> {
   before: (
-    request: KmsSecretsRequest<C extends true ? Secrets<F, T> : unknown, Secrets<F, T>>,
+    request: KmsSecretsRequest<
+      C extends true ? LambdaContext & Secrets<F, T> : LambdaContext,
+      Secrets<F, T>
+    >,
   ) => Promise<void> | undefined
   /**
    * Settles when the decrypt round started at creation has finished: with `undefined`, or
