@@ -1,5 +1,3 @@
-import { format } from 'node:util'
-
 /**
  * Opt-in log-leak guard: once secrets are loaded, every occurrence of their plaintext
  * (and of its base64, hex and JSON-escaped forms) in what the process writes through
@@ -119,6 +117,8 @@ const maskedCopy = (value: object, seen: Map<object, unknown>): unknown => {
 const guard =
   (original: (...args: unknown[]) => void) =>
   (...args: unknown[]): void => {
+    // Loaded on use: an ESM import of node:util costs cold starts that never log (~5 ms).
+    const { format } = process.getBuiltinModule('node:util')
     let masked: unknown[]
     try {
       const seen = new Map<object, unknown>()
