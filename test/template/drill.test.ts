@@ -146,7 +146,7 @@ describe('npm run drill: command line', () => {
     expect(() => parseDemoArgs(['--drill', '--aws'], {})).toThrow('local AWS only')
     expect(() => parseDemoArgs(['--drill', '--cache-expiry', '5m'], {})).toThrow('500 to 60000')
     expect(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.drill).toBe(
-      'node scripts/demo.ts --drill',
+      'node scripts/need-node24.mjs && node scripts/demo.ts --drill',
     )
   })
 })
