@@ -1,5 +1,6 @@
 import { defineConfig, type TestProjectConfiguration } from 'vitest/config'
 import { findTool, type Tool, toolNotFoundMessage } from './scripts/local/tools.ts'
+import { formatSource } from './test/support/format-source.ts'
 import { sayLast } from './test/support/last-word.ts'
 
 // The projects that run external tools, and which. The unit project needs none: it runs
@@ -66,6 +67,7 @@ for (const tool of missing) {
 process.env.VITEST_DISABLE_EXPERIMENTAL_LOG ??= 'true'
 
 export default defineConfig({
+  resolve: { alias: formatSource },
   test: {
     // What the code under test logs (Powertools' JSON lines and notices) is shown for the
     // failed tests only.
@@ -74,7 +76,8 @@ export default defineConfig({
     globalSetup: ['test/support/last-word.ts'],
     coverage: {
       provider: 'v8',
-      include: ['src/**/*.ts'],
+      // The library (src/) and the CLI (cli/src/).
+      include: ['src/**/*.ts', 'cli/src/**/*.ts'],
       // The table lists only the files under 100%: a full run shows the totals alone.
       reporter: ['text-summary', ['text', { skipFull: true }], 'json-summary'],
       // Middy's own bar for its middlewares.

@@ -1,13 +1,13 @@
-// Dev tooling on top of the template reader (src/template/read.ts, re-exported here): local
+// Dev tooling on top of the template reader (cli/src/template/read.ts, re-exported here): local
 // invoke, the demo, template tests. Dev tooling only: never imported by src/ or functions/.
 //
-// - readTemplate / parseTemplate / TemplateError and the template types: src/template/read.ts.
-// - functionsOf(template): every Lambda function (src/template/read.ts functionResources, SAM
+// - readTemplate / parseTemplate / TemplateError and the template types: cli/src/template/read.ts.
+// - functionsOf(template): every Lambda function (cli/src/template/read.ts functionResources, SAM
 //   Globals merged) with its handler, runtime, limits and esbuild build properties.
 // - esbuildOptionsOf(fn): the template's BuildProperties as esbuild API options, the way
 //   `sam build` (aws-lambda-builders) passes them to esbuild.
 // - resolveValue / conditionValue / NO_VALUE: the intrinsic resolver,
-//   src/template/resolve.ts (re-exported here); a local run resolves with
+//   cli/src/template/resolve.ts (re-exported here); a local run resolves with
 //   `unfixed: 'placeholder'`.
 // - runtimeHandlerFile / samBuiltHandler: which file the Node.js runtime loads for a Handler,
 //   and the Handler \`sam build\` writes into the built template.
@@ -20,7 +20,7 @@ import {
   type Json,
   type Template,
   TemplateError,
-} from '../src/template/read.ts'
+} from '../cli/src/template/read.ts'
 
 export {
   type Json,
@@ -29,7 +29,7 @@ export {
   type Template,
   TemplateError,
   type TemplateResource,
-} from '../src/template/read.ts'
+} from '../cli/src/template/read.ts'
 export {
   conditionValue,
   LOCAL_PSEUDO,
@@ -37,7 +37,7 @@ export {
   type Resolved,
   type ResolveScope,
   resolveValue,
-} from '../src/template/resolve.ts'
+} from '../cli/src/template/resolve.ts'
 
 // ----------------------------------------------------------------------------- functions
 

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { functionResources } from '../template/read.ts'
 import { CliUsageError } from './errors.ts'
 import type { CliIo } from './io.ts'
 import { suggest } from './suggest.ts'
+import { functionResources } from './template/read.ts'
 import {
   type DeployValues,
   defaultSamconfig,

@@ -1,6 +1,6 @@
 // `middy-kms-secrets/encrypt`: the writing side (the CLI's, and yours in a deploy script):
-// KMS Encrypt, envelopes, re-encryption (src/encrypt/values.ts) and bundles (src/encrypt/dotenv.ts).
-export { EnvelopeKind } from './core/envelope.ts'
+// KMS Encrypt, envelopes, re-encryption (cli/src/encrypt/values.ts) and bundles (cli/src/encrypt/dotenv.ts).
+export { EnvelopeKind } from 'middy-kms-secrets/format'
 export { bundlePlaintext, parseDotenv } from './encrypt/dotenv.ts'
 export {
   type EncryptValueRequest,

@@ -1,4 +1,4 @@
-import { ErrorCode, KmsSecretsError } from '../core/errors.ts'
+import { ErrorCode, KmsSecretsError } from 'middy-kms-secrets/format'
 
 /** Bad command line or input: exit code 2, one line, with a pointer to --help. */
 export class CliUsageError extends Error {

@@ -27,8 +27,8 @@ const COMMANDS: Record<
 const COMMAND_NAMES = Object.keys(COMMANDS)
 
 const version = async (): Promise<string> => {
-  // src/cli/ and dist/cli/ are both two levels below package.json.
-  const packageJson = new URL('../../package.json', import.meta.url)
+  // src/ and dist/ are both one level below the CLI's package.json.
+  const packageJson = new URL('../package.json', import.meta.url)
   // Stryker disable next-line StringLiteral: without an encoding readFile gives bytes, which JSON.parse reads as UTF-8 too
   const text = await readFile(packageJson, 'utf8')
   return (JSON.parse(text) as { version: string }).version

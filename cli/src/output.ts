@@ -1,4 +1,4 @@
-import { isEnvName } from '../core/decrypt.ts'
+import { isEnvName } from 'middy-kms-secrets/format'
 import { CliUsageError } from './errors.ts'
 import { byteLength, type TemplateFunctionEnv } from './template.ts'
 

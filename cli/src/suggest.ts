@@ -1,4 +1,4 @@
-import { closest } from '../core/suggest.ts'
+import { closest } from 'middy-kms-secrets/format'
 
 /**
  * The command or option meant (a name that starts with what was typed, or one at most a

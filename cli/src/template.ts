@@ -1,10 +1,11 @@
-// The CLI's use of the template (src/template/): a function's name (the LambdaFunctionName
+// The CLI's use of the template (cli/src/template/): a function's name (the LambdaFunctionName
 // encryption context) and its environment variables, with the values a deploy would give
 // them. Values known only once deployed are refused; the reader's and the resolver's
 // TemplateErrors become usage errors here.
 
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { CliUsageError } from './errors.ts'
 import {
   functionResources,
   type Json,
@@ -12,7 +13,7 @@ import {
   samconfigParameter,
   type Template,
   TemplateError,
-} from '../template/read.ts'
+} from './template/read.ts'
 import {
   conditionValue,
   isText,
@@ -21,8 +22,7 @@ import {
   type ResolveScope,
   resolveValue,
   textOf,
-} from '../template/resolve.ts'
-import { CliUsageError } from './errors.ts'
+} from './template/resolve.ts'
 
 /** A template and the file it was read from (named in errors). */
 export interface TemplateFile {

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import { bundlePlaintext, EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
+import { bundlePlaintext, EnvelopeKind, encryptValue, sealWithKms } from '../../cli/src/encrypt.ts'
 import { type FaultProxy, startFaultProxy } from '../local/fault-proxy.ts'
 import { LOCAL_REGION, type MotoServer, startMoto } from '../local/moto.ts'
 

@@ -1,12 +1,13 @@
-// dist/ (the built library the functions bundle as `middy-kms-secrets`): built with
-// `npm run build` when it is missing or older than its sources.
+// dist/ (the built library the functions bundle as `middy-kms-secrets`, and the CLI run from
+// cli/src imports): built with `npm run build` when it is missing or older than its sources.
+// `node scripts/demo/build.ts` does that before npm run kms-secrets and npm run bench.
 
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-/** What package.json exports (and the CLI bin): all must be there. */
-const OUTPUTS = ['dist/index.js', 'dist/provider.js', 'dist/encrypt.js', 'dist/cli/kms-secrets.js']
+/** What package.json exports: all must be there. */
+const OUTPUTS = ['dist/index.js', 'dist/lite.js', 'dist/provider.js', 'dist/format.js']
 const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json']
 
 function newestMtime(path: string): number {
@@ -58,4 +59,19 @@ export function runBuild(root: string, signal: AbortSignal): Promise<string> {
       }
     })
   })
+}
+
+if (process.argv[1] === import.meta.filename) {
+  const root = join(import.meta.dirname, '..', '..')
+  const why = distStaleness(root)
+  if (why !== undefined) {
+    // stderr: `npm run -s kms-secrets` writes its values to stdout.
+    process.stderr.write(`building the library (npm run build: ${why})\n`)
+    try {
+      await runBuild(root, new AbortController().signal)
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`)
+      process.exitCode = 1
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type CliIo, main } from '../../src/cli/main.ts'
+import type { CliIo } from '../../cli/src/main.ts'
 
 export interface DemoSecrets {
   /** secure-fetch's bearer token (API_TOKEN, a raw KMS value). */
@@ -110,6 +110,8 @@ export async function runCli(
     env: target.env,
     cwd: target.root,
   }
+  // Loaded here, after the demo's first step built dist/: the CLI imports the library by name.
+  const { main } = await import('../../cli/src/main.ts')
   return { code: await main(argv, io), stdout: stdout.text, stderr: stderr.text }
 }
 

@@ -1,5 +1,5 @@
 // Did-you-mean, for option names (src/core/options.ts) and the CLI's commands and options
-// (src/cli/args.ts, src/cli/main.ts).
+// (cli/src/args.ts, cli/src/main.ts).
 
 /** Levenshtein distance (names are short: the quadratic cost is nothing). */
 const distance = (a: string, b: string): number => {

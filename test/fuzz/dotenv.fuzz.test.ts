@@ -5,7 +5,7 @@
 import { parseEnv } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseDotenv } from '../../src/encrypt.ts'
+import { parseDotenv } from '../../cli/src/encrypt.ts'
 import {
   bounded,
   expectLibraryError,

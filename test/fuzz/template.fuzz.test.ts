@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation !Sub syntax, not JS
-// Fuzzing of template-derived config: the template reader (src/template/read.ts) and the
-// resolver (src/template/resolve.ts) through their two users, the CLI (src/cli/template.ts:
+// Fuzzing of template-derived config: the template reader (cli/src/template/read.ts) and the
+// resolver (cli/src/template/resolve.ts) through their two users, the CLI (cli/src/template.ts:
 // loadTemplate, findFunction, samconfigStackName) and the dev tooling (scripts/template.ts:
 // parseTemplate, functionsOf, esbuildOptionsOf, resolveValue).
 // Any YAML-ish text gives a result or the reader's own error (CliUsageError /
@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CliUsageError } from '../../cli/src/errors.ts'
+import { findFunction, loadTemplate, samconfigStackName } from '../../cli/src/template.ts'
 import {
   builtHandlerPath,
   esbuildOptionsOf,
@@ -20,8 +22,6 @@ import {
   resolveValue,
   TemplateError,
 } from '../../scripts/template.ts'
-import { CliUsageError } from '../../src/cli/errors.ts'
-import { findFunction, loadTemplate, samconfigStackName } from '../../src/cli/template.ts'
 import { bounded, outcomeOf, params, TEST_TIMEOUT_MS, trickyText } from './fuzz.ts'
 import { samconfigText, templateText } from './yaml.ts'
 
@@ -60,7 +60,7 @@ const logicalId = fc.constantFrom(
 )
 const ALL_REFS = ['P', 'Q', 'Suffix', 'AWS::StackName', 'AWS::Region', 'Fn', 'Other', 'Table']
 
-describe('CLI template reader (src/cli/template.ts)', () => {
+describe('CLI template reader (cli/src/template.ts)', () => {
   it(
     'any YAML-ish template: a function (name, variables) or a CliUsageError',
     async () => {

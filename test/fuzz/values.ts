@@ -9,9 +9,9 @@
 import { KMSClient } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { expect } from 'vitest'
+import { EnvelopeKind, encryptValue, sealWithKms } from '../../cli/src/encrypt.ts'
 import type { Transform } from '../../src/core/decrypt.ts'
 import { ENVELOPE_PREFIX } from '../../src/core/envelope.ts'
-import { EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 import { decryptRound, KEY_ID } from '../unit/fake-kms.ts'
 import {

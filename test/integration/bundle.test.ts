@@ -9,7 +9,7 @@ import { awsCliEncrypt, kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
-const CLI = 'dist/cli/kms-secrets.js'
+const CLI = 'cli/dist/kms-secrets.js'
 const FIXTURE = 'test/integration/fixtures/function.mjs'
 const FUNCTION_NAME = 'bundle-api'
 const DECRYPT = 'TrentService.Decrypt'

@@ -13,15 +13,15 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { CheckLine } from '../../cli/src/commands/check.ts'
+import type { KeyReport } from '../../cli/src/commands/key-report.ts'
+import { EnvelopeKind, encryptValue, sealWithKms } from '../../cli/src/encrypt.ts'
 import { awsEnv } from '../../scripts/local/aws-env.ts'
-import type { CheckLine } from '../../src/cli/commands/check.ts'
-import type { KeyReport } from '../../src/cli/commands/key-report.ts'
-import { EnvelopeKind, encryptValue, sealWithKms } from '../../src/encrypt.ts'
 import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
-const CLI = 'dist/cli/kms-secrets.js'
+const CLI = 'cli/dist/kms-secrets.js'
 const STACK = 'chk'
 const motoEndpoint = inject('motoEndpoint')
 let kms: KMSClient

@@ -1,4 +1,4 @@
-// The BUILT CLI (dist/cli/kms-secrets.js, a fresh Node process per command) against
+// The BUILT CLI (cli/dist/kms-secrets.js, a fresh Node process per command) against
 // moto; its output pasted into environment variables and read by the BUILT middleware
 // in a fresh Node process per cold start.
 import { createHash, randomBytes } from 'node:crypto'
@@ -11,7 +11,7 @@ import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
 
-const CLI = 'dist/cli/kms-secrets.js'
+const CLI = 'cli/dist/kms-secrets.js'
 const FIXTURE = 'test/integration/fixtures/function.mjs'
 
 const motoEndpoint = inject('motoEndpoint')

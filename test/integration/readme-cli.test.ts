@@ -57,7 +57,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'tls.env'), "cert='-----BEGIN CERTIFICATE-----'\nkey='k'\n")
   mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true })
   const bin = join(dir, 'node_modules', '.bin', 'kms-secrets')
-  writeFileSync(bin, `#!/bin/sh\nexec node "${join(REPO_ROOT, 'dist/cli/kms-secrets.js')}" "$@"\n`)
+  writeFileSync(bin, `#!/bin/sh\nexec node "${join(REPO_ROOT, 'cli/dist/kms-secrets.js')}" "$@"\n`)
   chmodSync(bin, 0o755)
   registerSecrets([TOKEN, DB_PASSWORD])
   // The value the "check a value" commands read.

@@ -1,5 +1,5 @@
 // scripts/template.ts: functionsOf and esbuild options, on small inline templates. The YAML
-// reader and mergeGlobals it re-exports from src/template/read.ts are tested with it:
+// reader and mergeGlobals it re-exports from cli/src/template/read.ts are tested with it:
 // test/unit/template.test.ts; the intrinsic resolver: test/unit/resolve.test.ts.
 
 import { describe, expect, it } from 'vitest'

@@ -6,8 +6,6 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest'
-import { openEnvelope, parseEnvelope } from '../../src/core/envelope.ts'
-import { KmsSecretsError } from '../../src/core/errors.ts'
 import {
   bundlePlaintext,
   EnvelopeKind,
@@ -17,7 +15,9 @@ import {
   parseDotenv,
   reencryptValue,
   sealWithKms,
-} from '../../src/encrypt.ts'
+} from '../../cli/src/encrypt.ts'
+import { openEnvelope, parseEnvelope } from '../../src/core/envelope.ts'
+import { KmsSecretsError } from '../../src/core/errors.ts'
 import { fakeKmsEachTest } from './fake-kms.ts'
 
 const fake = fakeKmsEachTest()

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not JS
-// src/template/resolve.ts: the one intrinsic resolver, with local placeholders (the dev
+// cli/src/template/resolve.ts: the one intrinsic resolver, with local placeholders (the dev
 // tooling) and with refusals (the CLI), on small inline templates. The CLI's use of it:
 // test/unit/cli/template.test.ts.
 
@@ -9,7 +9,7 @@ import {
   type Json,
   parseTemplate,
   TemplateError,
-} from '../../src/template/read.ts'
+} from '../../cli/src/template/read.ts'
 import {
   conditionValue,
   isText,
@@ -20,7 +20,7 @@ import {
   type ResolveScope,
   resolveValue,
   textOf,
-} from '../../src/template/resolve.ts'
+} from '../../cli/src/template/resolve.ts'
 import { errorOf } from '../support/thrown.ts'
 
 /** Resources, parameters, mappings and conditions the cases below refer to. */

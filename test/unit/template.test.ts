@@ -1,4 +1,4 @@
-// src/template/read.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
+// cli/src/template/read.ts: the CloudFormation YAML reader (shared by the CLI and the dev tooling),
 // the function listing with SAM Globals and the samconfig.toml reader, on small inline
 // templates. The CLI's use of it: test/unit/cli/template.test.ts; the dev tooling's:
 // test/template/reader.test.ts.
@@ -15,7 +15,7 @@ import {
   readTemplate,
   samconfigParameter,
   TemplateError,
-} from '../../src/template/read.ts'
+} from '../../cli/src/template/read.ts'
 
 /** The whole document, top-level keys other than a template's included. */
 const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>
@@ -280,12 +280,12 @@ describe('samconfigParameter', () => {
   })
 })
 
-describe('src/template/read.ts at its edges', () => {
-  // src/template/read.ts at its edges (what mutation testing found unpinned): the error's name,
+describe('cli/src/template/read.ts at its edges', () => {
+  // cli/src/template/read.ts at its edges (what mutation testing found unpinned): the error's name,
   // CloudFormation's YAML 1.1 booleans exactly, repeated keys, and SAM Globals holding null.
   const parsed = (text: string) => parseTemplate(text) as unknown as Record<string, Json>
 
-  describe('src/template/read.ts edges', () => {
+  describe('cli/src/template/read.ts edges', () => {
     it('TemplateError is named so', () => {
       // Act / Assess
       expect(new TemplateError('x').name).toBe('TemplateError')

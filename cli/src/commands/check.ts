@@ -13,14 +13,17 @@ import {
   type KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { MIN_KMS_BLOB_BYTES } from '../../core/decrypt.ts'
-import { ENVELOPE_PREFIX, parseEncrypted } from '../../core/envelope.ts'
-import type { KmsSecretsError } from '../../core/errors.ts'
-import { kmsFailure } from '../../encrypt/values.ts'
-import { functionResources, isRecord, type Json, samconfigParameter } from '../../template/read.ts'
+import {
+  ENVELOPE_PREFIX,
+  type KmsSecretsError,
+  MIN_KMS_BLOB_BYTES,
+  parseEncrypted,
+} from 'middy-kms-secrets/format'
 import { stringOf, type TemplateScope, type Values } from '../args.ts'
+import { kmsFailure } from '../encrypt/values.ts'
 import { CliUsageError, EXIT_FAILURE, EXIT_OK } from '../errors.ts'
 import { LAMBDA_ENV_BYTES, notCounted } from '../output.ts'
+import { functionResources, isRecord, type Json, samconfigParameter } from '../template/read.ts'
 import {
   byteLength,
   conditionIn,

@@ -1,6 +1,5 @@
 import { DecryptCommand } from '@aws-sdk/client-kms'
-import { decryptValue, parseBundle } from '../../core/decrypt.ts'
-import { EnvelopeKind, parseEncrypted } from '../../core/envelope.ts'
+import { decryptValue, EnvelopeKind, parseBundle, parseEncrypted } from 'middy-kms-secrets/format'
 import { NO_CONTEXT_HINT, resolveTarget, stringOf, targetOptions } from '../args.ts'
 import { CliUsageError } from '../errors.ts'
 import { type CommandRun, readEncryptedValue, variableOf } from './shared.ts'

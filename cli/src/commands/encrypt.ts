@@ -1,6 +1,6 @@
-import { EnvelopeKind } from '../../core/envelope.ts'
-import { encryptValue, sealWithKms } from '../../encrypt/values.ts'
+import { EnvelopeKind } from 'middy-kms-secrets/format'
 import { outputOptions, stringOf, targetOptions } from '../args.ts'
+import { encryptValue, sealWithKms } from '../encrypt/values.ts'
 import { CliUsageError } from '../errors.ts'
 import { readInput } from '../io.ts'
 import { type CommandRun, describeTarget, finish, prepareWrite } from './shared.ts'

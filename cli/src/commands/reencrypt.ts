@@ -1,4 +1,3 @@
-import { reencryptValue } from '../../encrypt/values.ts'
 import {
   destinationOptions,
   NO_CONTEXT_HINT,
@@ -8,6 +7,7 @@ import {
   type Target,
   targetOptions,
 } from '../args.ts'
+import { reencryptValue } from '../encrypt/values.ts'
 import { CliUsageError } from '../errors.ts'
 import { checkName, parseFormat } from '../output.ts'
 import {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { KMSClient } from '@aws-sdk/client-kms'
-import { isEnvName } from '../../core/decrypt.ts'
+import { isEnvName } from 'middy-kms-secrets/format'
 import {
   NO_CONTEXT_HINT,
   resolveTarget,

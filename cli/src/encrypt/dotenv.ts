@@ -1,5 +1,5 @@
 import { parseEnv } from 'node:util'
-import { ErrorCode, KmsSecretsError } from '../core/errors.ts'
+import { ErrorCode, KmsSecretsError } from 'middy-kms-secrets/format'
 
 // Bundles: a dotenv-style file of KEY=value lines -> a JSON object of strings.
 

@@ -5,10 +5,17 @@ import {
   type KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
-import { decryptValue, parseSource } from '../core/decrypt.ts'
-import { type EnvelopeKind, parseEncrypted, sealEnvelope } from '../core/envelope.ts'
-import { ErrorCode, fromKmsError, KmsSecretsError } from '../core/errors.ts'
-import type { EncryptionContext } from '../core/kms.ts'
+import {
+  decryptValue,
+  type EncryptionContext,
+  type EnvelopeKind,
+  ErrorCode,
+  fromKmsError,
+  KmsSecretsError,
+  parseEncrypted,
+  parseSource,
+  sealEnvelope,
+} from 'middy-kms-secrets/format'
 
 /** KMS Encrypt takes at most this many plaintext bytes; anything larger needs an envelope. */
 export const MAX_KMS_PLAINTEXT_BYTES = 4096

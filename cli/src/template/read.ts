@@ -1,6 +1,6 @@
 // The one reader of CloudFormation / SAM templates (template.yaml, pipeline.yaml) and of
-// samconfig.toml, for the kms-secrets CLI (src/cli/template.ts) and the dev tooling
-// (scripts/template.ts). Reads only: src/template/resolve.ts resolves. Depends on `yaml` alone.
+// samconfig.toml, for the kms-secrets CLI (cli/src/template.ts) and the dev tooling
+// (scripts/template.ts). Reads only: cli/src/template/resolve.ts resolves. Depends on `yaml` alone.
 //
 // - readTemplate(path) / parseTemplate(text): CloudFormation YAML (or JSON) -> plain JS, the
 //   short-form intrinsic tags (!Ref, !Sub, !GetAtt, ...) turned into their long form

@@ -1,6 +1,6 @@
 // The one resolver of CloudFormation intrinsic functions, for the kms-secrets CLI
-// (src/cli/template.ts) and the dev tooling (scripts/template.ts: invoke, demo, bench, local
-// stack). It evaluates the plain data src/template/read.ts reads ({ 'Fn::Sub': ... }): Ref,
+// (cli/src/template.ts) and the dev tooling (scripts/template.ts: invoke, demo, bench, local
+// stack). It evaluates the plain data cli/src/template/read.ts reads ({ 'Fn::Sub': ... }): Ref,
 // Condition, Fn::Sub, GetAtt, If, Equals, Not, And, Or, Join, Select, Split, FindInMap,
 // Base64, GetAZs and ImportValue. Synchronous: a pseudo parameter given as a function (the
 // CLI's stack name, read from samconfig.toml) is asked for only when the template uses it.

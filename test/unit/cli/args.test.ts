@@ -4,9 +4,9 @@ import {
   resolveTarget,
   TemplateScope,
   type Values,
-} from '../../../src/cli/args.ts'
-import type { CliIo } from '../../../src/cli/io.ts'
-import { suggest } from '../../../src/cli/suggest.ts'
+} from '../../../cli/src/args.ts'
+import type { CliIo } from '../../../cli/src/io.ts'
+import { suggest } from '../../../cli/src/suggest.ts'
 
 const io = { env: {}, cwd: '/tmp' } as unknown as CliIo
 const target = (values: Values, prefix: '' | 'to-' = '', bind?: string) =>

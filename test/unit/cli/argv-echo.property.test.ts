@@ -2,7 +2,7 @@
 // text typed (a secret pasted where a command or an option goes).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
+import { COMMAND_HELP, TOP_HELP } from '../../../cli/src/help.ts'
 import { cliTestSetup, run } from './harness.ts'
 
 const { fake } = cliTestSetup()

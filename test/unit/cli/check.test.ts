@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-kms'
 import fc from 'fast-check'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { type CheckLine, parseOverrides } from '../../../src/cli/commands/check.ts'
-import { CliUsageError } from '../../../src/cli/errors.ts'
+import { type CheckLine, parseOverrides } from '../../../cli/src/commands/check.ts'
+import { CliUsageError } from '../../../cli/src/errors.ts'
 import {
   argv,
   awsError,

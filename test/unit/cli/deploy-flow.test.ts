@@ -8,8 +8,8 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { parseOverrides } from '../../../src/cli/commands/check.ts'
-import { describeError } from '../../../src/cli/errors.ts'
+import { parseOverrides } from '../../../cli/src/commands/check.ts'
+import { describeError } from '../../../cli/src/errors.ts'
 import { KmsSecretsError } from '../../../src/core/errors.ts'
 import {
   argv,

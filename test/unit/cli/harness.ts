@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect } from 'vitest'
-import { main } from '../../../src/cli/main.ts'
+import { main } from '../../../cli/src/main.ts'
 import { fakeKmsEachTest } from '../fake-kms.ts'
 
 /** A command's argv, its options from an object in the order written (`true`: a bare flag). */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type CliIo, writeOutput } from '../../../src/cli/io.ts'
+import { type CliIo, writeOutput } from '../../../cli/src/io.ts'
 import { tempDir } from './harness.ts'
 
 describe('writeOutput', () => {

@@ -7,7 +7,7 @@ import {
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest'
-import type { KeyReport } from '../../../src/cli/commands/key-report.ts'
+import type { KeyReport } from '../../../cli/src/commands/key-report.ts'
 import { cliTestSetup, KEY_ARN, KEY_ID, run, runOk } from './harness.ts'
 
 const { fake, tmp } = cliTestSetup()

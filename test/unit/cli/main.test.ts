@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it, vi } from 'vitest'
-import { CliUsageError, describeError } from '../../../src/cli/errors.ts'
-import { COMMAND_HELP, TOP_HELP } from '../../../src/cli/help.ts'
+import { CliUsageError, describeError } from '../../../cli/src/errors.ts'
+import { COMMAND_HELP, TOP_HELP } from '../../../cli/src/help.ts'
 import { KmsSecretsError } from '../../../src/core/errors.ts'
 import { argv, cliTestSetup, KEY_ID, run } from './harness.ts'
 
 const { fake } = cliTestSetup()
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+const pkg = JSON.parse(
+  readFileSync(new URL('../../../cli/package.json', import.meta.url), 'utf8'),
+) as {
+  name: string
   version: string
   bin: Record<string, string>
 }
@@ -42,11 +45,12 @@ describe('kms-secrets (top level)', () => {
     expect(result.stdout).toBe(`${pkg.version}\n`)
   })
 
-  it('is the package bin kms-secrets, built to dist/cli/kms-secrets.js', () => {
+  it('is the package bin kms-secrets, built to cli/dist/kms-secrets.js', () => {
     // Assess
-    expect(pkg.bin['kms-secrets']).toBe('./dist/cli/kms-secrets.js')
+    expect(pkg.name).toBe('kms-secrets')
+    expect(pkg.bin['kms-secrets']).toBe('dist/kms-secrets.js')
     expect(
-      readFileSync(new URL('../../../src/cli/kms-secrets.ts', import.meta.url), 'utf8').startsWith(
+      readFileSync(new URL('../../../cli/src/kms-secrets.ts', import.meta.url), 'utf8').startsWith(
         '#!/usr/bin/env node\n',
       ),
     ).toBe(true)
@@ -237,7 +241,7 @@ describe('the entry point', () => {
     let written: unknown[][]
     // Act
     try {
-      await import('../../../src/cli/kms-secrets.ts')
+      await import('../../../cli/src/kms-secrets.ts')
     } finally {
       process.argv = argv
       written = write.mock.calls.map((call) => [...call])

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { budgetWarnings, checkName, parseFormat, render } from '../../../src/cli/output.ts'
-import type { TemplateFunctionEnv } from '../../../src/cli/template.ts'
+import { budgetWarnings, checkName, parseFormat, render } from '../../../cli/src/output.ts'
+import type { TemplateFunctionEnv } from '../../../cli/src/template.ts'
 
 const fn = (variables: TemplateFunctionEnv['variables']): TemplateFunctionEnv => ({
   logicalId: 'Fn',

@@ -2,15 +2,15 @@
 // Conditions (!Equals, !Not, !And, !Or, !Condition) and AWS::NoValue, as `kms-secrets check`
 // needs them.
 import { describe, expect, it } from 'vitest'
-import { CliUsageError } from '../../../src/cli/errors.ts'
+import { CliUsageError } from '../../../cli/src/errors.ts'
+import { parseTemplate } from '../../../cli/src/template/read.ts'
 import {
   conditionIn,
   type DeployValues,
   findFunction,
   resolveIn,
   type TemplateFile,
-} from '../../../src/cli/template.ts'
-import { parseTemplate } from '../../../src/template/read.ts'
+} from '../../../cli/src/template.ts'
 
 const templateOf = (conditions: string, variables: string): TemplateFile => ({
   path: 'template.yaml',

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation !Sub syntax, not JS
 import { writeFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { CliUsageError } from '../../../src/cli/errors.ts'
+import { CliUsageError } from '../../../cli/src/errors.ts'
 import {
   type DeployValues,
   defaultSamconfig,
@@ -9,7 +9,7 @@ import {
   loadTemplate,
   samconfigStackName,
   type TemplateFile,
-} from '../../../src/cli/template.ts'
+} from '../../../cli/src/template.ts'
 import { errorOf } from '../../support/thrown.ts'
 import { SAMCONFIG, TEMPLATE, tempDir } from './harness.ts'
 
@@ -134,18 +134,18 @@ describe('loadTemplate (more)', () => {
   it("lets an error that is not the reader's own through as itself (a bug is no usage error)", async () => {
     // Prepare
     vi.resetModules()
-    vi.doMock('../../../src/template/read.ts', async (importOriginal) => ({
-      ...(await importOriginal<typeof import('../../../src/template/read.ts')>()),
+    vi.doMock('../../../cli/src/template/read.ts', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../../cli/src/template/read.ts')>()),
       readTemplate: () => {
         throw new TypeError('a bug')
       },
     }))
     try {
-      const fresh = await import('../../../src/cli/template.ts')
+      const fresh = await import('../../../cli/src/template.ts')
       // Act / Assess
       expect(() => fresh.loadTemplate(tmp.path('t.yaml'))).toThrow(TypeError)
     } finally {
-      vi.doUnmock('../../../src/template/read.ts')
+      vi.doUnmock('../../../cli/src/template/read.ts')
       vi.resetModules()
     }
   })

@@ -24,7 +24,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }))
 
 const SECRET = 'tok_live_Zx81qPw3'
 const child = (stdout: string, stderr = '', args: string[] = []) => ({
-  command: 'dist/cli/kms-secrets.js',
+  command: 'cli/dist/kms-secrets.js',
   args,
   stdout,
   stderr,
@@ -46,7 +46,7 @@ describe('checkLeakLog', () => {
     expect(report.hits).toHaveLength(1)
     // The output is named by its test and command line.
     expect(report.hits[0]).toMatch(
-      /^test\/unit\/local\/leak-log\.test\.ts > checkLeakLog > finds .*: dist\/cli\/kms-secrets\.js \(stdout\): secret #1 leaked \(base64 \(offset 2\)\) at offset \d+ of a \d+-character output$/,
+      /^test\/unit\/local\/leak-log\.test\.ts > checkLeakLog > finds .*: cli\/dist\/kms-secrets\.js \(stdout\): secret #1 leaked \(base64 \(offset 2\)\) at offset \d+ of a \d+-character output$/,
     )
     expect(report.hits.join('\n')).not.toContain(SECRET)
   })
