@@ -3,7 +3,8 @@
 // tarball's path in place of the package name), each README handler example typechecked
 // (strict, skipLibCheck false, the README's tsconfig.json), bundled with the README's
 // esbuild flags into index.mjs and run under aws-lambda-ric behind the loopback Runtime API,
-// against moto, with values encrypted for the function by the package's own CLI.
+// against moto, with values encrypted for the function by the CLI, packed too (cli/, package
+// `kms-secrets`) and installed beside the library with the README's lines.
 //
 // The examples end in `// ...`; to see what they read, the run replaces that line with a
 // return of the values they declared (and, where the handler has a `context`, logs it
@@ -11,7 +12,15 @@
 
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -25,7 +34,7 @@ import { esbuildOptionsOf, functionsOf, parseTemplate } from '../../scripts/temp
 import { kmsClient } from '../support/aws.ts'
 import { REPO_ROOT, runNode } from '../support/child.ts'
 import { expectNoSecrets } from '../support/no-leak.ts'
-import { checkListing, packPackage } from '../support/pack.ts'
+import { CLI, checkListing, packPackage } from '../support/pack.ts'
 import {
   bundlingCommands,
   installLines,
@@ -34,17 +43,20 @@ import {
 } from '../support/readme.ts'
 
 const PACKAGE = 'middy-kms-secrets'
+const CLI_PACKAGE = 'kms-secrets'
 const FUNCTION_NAME = 'scratch-fn'
 const TSC = join(REPO_ROOT, 'node_modules/typescript/bin/tsc')
 const ESBUILD = join(REPO_ROOT, 'node_modules/.bin/esbuild')
 
-/** What each face needs, no more: each typechecks and runs with only these. */
-type Face = 'middleware' | 'loadSecrets' | 'provider' | 'lite'
+/** What each face needs, no more: each typechecks and runs with only these. The CLI's project
+ * (a deploy script's) encrypts the values. */
+type Face = 'middleware' | 'loadSecrets' | 'provider' | 'lite' | 'cli'
 const FACES: Record<Face, readonly string[]> = {
   middleware: [PACKAGE, '@aws-sdk/client-kms', '@middy/core', '@types/node', '@types/aws-lambda'],
   loadSecrets: [PACKAGE, '@aws-sdk/client-kms', '@types/node'],
   provider: [PACKAGE, '@aws-sdk/client-kms', '@aws-lambda-powertools/parameters', '@types/node'],
   lite: [PACKAGE, '@types/node'],
+  cli: [PACKAGE, CLI_PACKAGE],
 }
 /** The README's Install lines a face's project runs: those that install only what it needs. */
 const linesFor = (face: Face) =>
@@ -107,6 +119,8 @@ const SECRETS = [TOKEN, DATA_KEY, CONFIG.note, BUNDLE.DB_PASSWORD, BUNDLE.SMTP]
 let work = ''
 let tarball = ''
 let packedFiles: string[] = []
+let cliTarball = ''
+let cliPackedFiles: string[] = []
 const projects = {} as Record<Face, { dir: string; install: { code: number; output: string } }>
 let environment: Record<string, string> = {}
 
@@ -128,7 +142,9 @@ async function installProject(face: Face) {
   }
   let output = ''
   for (const { line } of linesFor(face)) {
-    const command = line.replace(/(?<=\s)middy-kms-secrets(?=\s|$)/, tarball)
+    const command = line
+      .replace(/(?<=\s)middy-kms-secrets(?=\s|$)/, tarball)
+      .replace(/(?<=\s)kms-secrets(?=\s|$)/, cliTarball)
     const result = await run('bash', ['-c', command], { cwd: dir, env })
     output += `$ ${line}\n${result.output}`
     if (result.code !== 0) return { dir, install: { code: result.code, output } }
@@ -291,20 +307,21 @@ describe('the packed package, in a stranger project', () => {
     // aws-lambda-ric: a native build of minutes on a machine that has none yet.
     ricEntry((line) => process.stderr.write(`${line}\n`))
     work = mkdtempSync(join(tmpdir(), 'kms-stranger-'))
-    ;({ tarball, files: packedFiles } = await packPackage(work))
+    ;[{ tarball, files: packedFiles }, { tarball: cliTarball, files: cliPackedFiles }] =
+      await Promise.all([packPackage(work), packPackage(work, CLI)])
     const faces = Object.keys(FACES) as Face[]
     const installed = await Promise.all(faces.map(installProject))
     faces.forEach((face, i) => {
       projects[face] = installed[i] as (typeof projects)[Face]
       prepareTypes(face, projects[face].dir)
     })
-    // The values, encrypted for the function with the package's own CLI (installed in the
-    // provider's project, which has the AWS SDK it needs).
+    // The values, encrypted for the function with the CLI as its project installed it.
     const motoEndpoint = inject('motoEndpoint')
     const key = await kmsClient(motoEndpoint).send(
       new CreateKeyCommand({ Description: 'stranger' }),
     )
-    const cli = join(projects.provider.dir, 'node_modules', PACKAGE, 'dist/cli/kms-secrets.js')
+    // The file npm linked as the project's kms-secrets command.
+    const cli = realpathSync(join(projects.cli.dir, 'node_modules', '.bin', CLI_PACKAGE))
     const keyArgs = ['--key-id', key.KeyMetadata?.KeyId as string, '--function-name', FUNCTION_NAME]
     const encrypt = async (command: string, input: string, args: string[] = []) => {
       const result = await runNode(cli, {
@@ -345,9 +362,34 @@ describe('the packed package, in a stranger project', () => {
     )
   })
 
-  it('ships what a user needs (prepack built dist/) and nothing else', () => {
+  it('ships what a user needs (built before packing: dist/) and nothing else: no CLI, template or YAML code', () => {
+    // Prepare
+    const installed = JSON.parse(
+      readFileSync(join(projects.lite.dir, 'node_modules', PACKAGE, 'package.json'), 'utf8'),
+    ) as { bin?: unknown; dependencies?: Record<string, string> }
     // Assess
     expect(checkListing(packedFiles)).toEqual({ missing: [], unwanted: [] })
+    expect(installed.bin).toBeUndefined()
+    // What /lite needs: nothing (the AWS SDK is an optional peer).
+    expect(installed.dependencies ?? {}).toEqual({})
+    expect(existsSync(join(projects.lite.dir, 'node_modules/yaml'))).toBe(false)
+  })
+
+  it('the CLI: its tarball ships its bin and kms-secrets/encrypt; npx kms-secrets --help answers', async () => {
+    // Act
+    const help = await run('npx', [CLI_PACKAGE, '--help'], {
+      cwd: projects.cli.dir,
+      env: { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false' },
+    })
+    // Assess
+    expect(checkListing(cliPackedFiles, CLI)).toEqual({ missing: [], unwanted: [] })
+    expect(help.code, help.output).toBe(0)
+    expect(help.output).toMatch(/^kms-secrets: encrypt values for middy-kms-secrets/)
+    expect(help.output).toContain('Commands:')
+    // One library in the project: the CLI uses the one installed beside it.
+    expect(existsSync(join(projects.cli.dir, 'node_modules', CLI_PACKAGE, 'node_modules'))).toBe(
+      false,
+    )
   })
 
   it.each(
@@ -449,7 +491,7 @@ export const handler = async () => {
       expect(node.code, node.output).toBe(0)
       const binary = node.output.trim().split('\n').pop() as string
       const { dir } = projects.provider
-      const entries = ['', '/lite', '/provider', '/encrypt'].map((entry) => `${PACKAGE}${entry}`)
+      const entries = ['', '/lite', '/provider', '/format'].map((entry) => `${PACKAGE}${entry}`)
       writeFileSync(
         join(dir, 'require.cjs'),
         `const loaded = ${JSON.stringify(entries)}.map((entry) => [entry, Object.keys(require(entry)).length])

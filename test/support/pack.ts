@@ -1,58 +1,110 @@
-// The package as npm ships it: `npm pack` from a copy of the sources without dist/ (so
-// prepack must build it, and this repository's dist/, which other tests use, is left alone).
+// The two packages as npm ships them: `npm pack` from a copy of the sources without dist/
+// (so the build before packing must make it, and this repository's dist/ folders, which
+// other tests use, are left alone).
 
 import { execFile } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './child.ts'
 
-/** What a user's `npm install middy-kms-secrets` needs: code, CLI, types, licence. */
-export const REQUIRED = [
-  'package.json',
-  'README.md',
-  'LICENSE',
-  'dist/index.js',
-  'dist/index.d.ts',
-  'dist/lite.js',
-  'dist/lite.d.ts',
-  'dist/provider.js',
-  'dist/provider.d.ts',
-  'dist/encrypt.js',
-  'dist/encrypt.d.ts',
-  'dist/cli/kms-secrets.js',
-]
+export interface PackageLayout {
+  /** Its folder in this repository. */
+  dir: string
+  /** What a user's install needs. */
+  required: readonly string[]
+  /** What it may ship besides: a path matching this. */
+  shipped: RegExp
+  /** What the build before packing reads, and what ships as is (relative to `dir`). */
+  sources: readonly string[]
+}
 
-/** The required files missing from a listing, and the files that must never ship. */
-export function checkListing(paths: readonly string[]): { missing: string[]; unwanted: string[] } {
-  const missing = REQUIRED.filter((path) => !paths.includes(path))
-  // docs/: what the packed README links to.
-  const unwanted = paths.filter(
-    (path) => !/^(dist\/|docs\/|package\.json$|README\.md$|LICENSE$)/.test(path),
-  )
+/** `npm install middy-kms-secrets`: the library (code, types, licence, the docs the README links to). */
+export const LIBRARY: PackageLayout = {
+  dir: '.',
+  required: [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/lite.js',
+    'dist/lite.d.ts',
+    'dist/provider.js',
+    'dist/provider.d.ts',
+    'dist/format.js',
+    'dist/format.d.ts',
+  ],
+  shipped: /^(dist\/|docs\/|package\.json$|README\.md$|LICENSE$)/,
+  sources: [
+    'package.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'src',
+    'docs',
+    'README.md',
+    'LICENSE',
+  ],
+}
+
+/** `npm install -D kms-secrets`: the CLI (its bin, the encrypt side, their types). */
+export const CLI: PackageLayout = {
+  dir: 'cli',
+  required: [
+    'package.json',
+    'README.md',
+    'dist/kms-secrets.js',
+    'dist/encrypt.js',
+    'dist/encrypt.d.ts',
+  ],
+  shipped: /^(dist\/|package\.json$|README\.md$)/,
+  sources: ['package.json', 'tsconfig.build.json', 'src', 'README.md'],
+}
+
+/** Each module of cli/src at the path it builds to: none of them may ship in the library. */
+export const cliModules = (): string[] =>
+  readdirSync(join(REPO_ROOT, CLI.dir, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.ts'))
+    .map((path) => `dist/${path.replace(/\.ts$/, '.js')}`)
+
+/**
+ * The required files missing from a listing, and the files that must never ship: anything
+ * outside `shipped` and, in the library, a module of the CLI (cli/src: its commands, the
+ * template reader and resolver, the encrypt side), here or where it lived before (dist/cli/).
+ */
+export function checkListing(
+  paths: readonly string[],
+  layout: PackageLayout = LIBRARY,
+): { missing: string[]; unwanted: string[] } {
+  const missing = layout.required.filter((path) => !paths.includes(path))
+  const tooling = new Set(layout === LIBRARY ? cliModules() : [])
+  const module = (path: string) => path.replace(/^dist\/cli\//, 'dist/').replace(/\.d\.ts$/, '.js')
+  const unwanted = paths.filter((path) => !layout.shipped.test(path) || tooling.has(module(path)))
   return { missing, unwanted }
 }
 
-/** What prepack's build reads, and what the package ships besides dist/. */
-const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'docs']
-const SHIPPED = ['README.md', 'LICENSE']
-
-/** Packs the package into `destination`: the tarball's path and the files it holds. */
+/** Packs one package into `destination`: the tarball's path and the files it holds. */
 export async function packPackage(
   destination: string,
+  layout: PackageLayout = LIBRARY,
 ): Promise<{ tarball: string; files: string[] }> {
-  const copy = mkdtempSync(join(destination, 'source-'))
+  // The copy keeps the package's place below the root: cli/'s tsconfig extends the root's.
+  const root = mkdtempSync(join(destination, 'source-'))
+  const copy = join(root, layout.dir)
   try {
-    for (const name of [...SOURCES, ...SHIPPED]) {
-      cpSync(join(REPO_ROOT, name), join(copy, name), { recursive: true })
+    mkdirSync(copy, { recursive: true })
+    if (layout.dir !== '.') cpSync(join(REPO_ROOT, 'tsconfig.json'), join(root, 'tsconfig.json'))
+    for (const name of layout.sources) {
+      cpSync(join(REPO_ROOT, layout.dir, name), join(copy, name), { recursive: true })
     }
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'))
+    // The CLI finds the library (built: dist/) where npm links it, node_modules/middy-kms-secrets.
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'))
     const { stdout } = await promisify(execFile)(
       'npm',
       ['pack', '--json', '--pack-destination', destination],
       { cwd: copy, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
     )
-    // The prepack build's output precedes the JSON.
+    // The build's output precedes the JSON.
     const [packed] = JSON.parse(stdout.slice(stdout.indexOf('\n[') + 1)) as [
       { filename: string; files: { path: string }[] },
     ]
@@ -61,6 +113,6 @@ export async function packPackage(
       files: packed.files.map((file) => file.path).sort(),
     }
   } finally {
-    rmSync(copy, { recursive: true, force: true })
+    rmSync(root, { recursive: true, force: true })
   }
 }
