@@ -8,6 +8,7 @@ import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
 import { type BuiltFunction, PATTERNS, type Pattern, WARM_ONLY } from './build.ts'
 import { runWorker } from './proc.ts'
 import type { BurstResult, LoadRound, LogRound, WarmRound } from './results.ts'
+import type { Options } from './run.ts'
 import { DECRYPT, digest, type Fixtures, FUNCTION_NAME, type Stack, secretVar } from './stack.ts'
 import { median, percentile, rotate } from './stats.ts'
 
@@ -20,37 +21,25 @@ export const NO_PREFETCH = ', disablePrefetch'
 export const DEFAULTS = ', default options'
 
 /** Module-load variants: what the targets compare, and ours without prefetch (code alone). */
-export const LOAD_VARIANTS: { label: string; pattern: Pattern }[] = [
-  ...['bare-kms', 'bare-middy', 'per-variable', 'bundle', 'per-variable-lite', 'esdk'].map(
-    (pattern) => ({ label: pattern, pattern: pattern as Pattern }),
-  ),
-  ...(['per-variable', 'bundle', 'per-variable-lite'] as const).map((pattern) => ({
-    label: `${pattern}${NO_PREFETCH}`,
-    pattern,
-  })),
-]
+export const LOAD_VARIANTS = [
+  ...['bare-kms', 'bare-middy', 'per-variable', 'bundle', 'per-variable-lite', 'esdk'],
+  ...['per-variable', 'bundle', 'per-variable-lite'].map((pattern) => `${pattern}${NO_PREFETCH}`),
+].map((label) => ({ label, pattern: label.replace(NO_PREFETCH, '') as Pattern }))
 
 /** The label of a warm variant at another N than WARM_N. */
 export const atN = (label: string, n: number) => (n === WARM_N ? label : `${label}, N = ${n}`)
 
-/** Warm variants: every pattern and the floor at WARM_N; ours (both settings) and the peer at every N. */
-export const WARM_VARIANTS: { label: string; pattern: Pattern; defaults?: boolean; n: number }[] = [
-  ...[...PATTERNS, ...WARM_ONLY].map((pattern) => ({ label: pattern, pattern, n: WARM_N })),
-  { label: `bundle${DEFAULTS}`, pattern: 'bundle', defaults: true, n: WARM_N },
+const warmVariant = (pattern: Pattern, n = WARM_N, defaults = false) => {
+  const label = atN(`${pattern}${defaults ? DEFAULTS : ''}`, n)
+  return { label, pattern, n, defaults }
+}
+/** Every pattern and the floor at WARM_N; ours (both settings) and the peer at every N. */
+export const WARM_VARIANTS = [
+  ...[...PATTERNS, ...WARM_ONLY].map((pattern) => warmVariant(pattern)),
+  warmVariant('bundle', WARM_N, true),
   ...SIZES.flatMap((n) => [
-    {
-      label: atN(`per-variable${DEFAULTS}`, n),
-      pattern: 'per-variable' as const,
-      defaults: true,
-      n,
-    },
-    ...(n === WARM_N
-      ? []
-      : (['per-variable', 'ssm-like'] as const).map((pattern) => ({
-          label: atN(pattern, n),
-          pattern,
-          n,
-        }))),
+    warmVariant('per-variable', n, true),
+    ...(n === WARM_N ? [] : [warmVariant('per-variable', n), warmVariant('ssm-like', n)]),
   ]),
 ]
 
@@ -59,17 +48,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 export const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`)
 
 export interface Bench {
-  options: {
-    runs: number
-    loadRounds: number
-    warmInvocations: number
-    warmRounds: number
-    logLines: number
-    logRounds: number
-    burstCount: number
-    burstRate: number
-    burstTimeoutMs: number
-  }
+  options: Options
   stack: Stack
   fixtures: Fixtures
   secrets: string[]

@@ -12,14 +12,11 @@ const DECRYPTING = ['naive', 'per-variable', 'bundle', ...LITE, 'esdk']
 const ALL = [...DECRYPTING, 'bare-kms', 'bare-middy']
 const OURS = ['per-variable', 'bundle']
 const BYTES = [...ALL, 'empty-middleware', 'ssm-like']
-const COLORS = [
-  '#d62728 red',
-  '#1f77b4 blue',
-  '#2ca02c green',
-  '#17becf cyan',
-  '#bcbd22 olive',
-  '#9467bd purple',
-]
+/** The chart's line colours, in DECRYPTING order, and their names for the legend under it. */
+const COLORS =
+  '#d62728 red, #1f77b4 blue, #2ca02c green, #17becf cyan, #bcbd22 olive, #9467bd purple'.split(
+    ', ',
+  )
 const PRICE_PER_10K = 0.03
 const COLD_RATE = 0.01
 const QUOTAS = [5_500, 10_000, 50_000]
@@ -198,38 +195,18 @@ const chart = (r: Results) => [
   `Lines: ${DECRYPTING.map((p, i) => `${COLORS[i]?.split(' ')[1]} ${code(p)}`).join(', ')}; each point the median of ${r.runs} cold starts.`,
 ]
 
+/** Pattern | what its function does. */
 const PATTERNS_TABLE = [
-  [
-    '`naive`',
-    "The Lambda console's decryption snippet, once per variable: on first invoke, for each variable in turn, `new KMSClient()` and `Decrypt`.",
-  ],
-  [
-    '`per-variable`',
-    'Middy + `kmsSecrets`, one env var per secret (raw KMS blobs), `setToContext: true`. Decrypts in parallel, prefetch at module load.',
-  ],
-  [
-    '`bundle`',
-    'Middy + `kmsSecrets` reading N fields `BUNDLE#sK` of one kse1 bundle envelope: one KMS call.',
-  ],
-  [
-    '`per-variable-lite`, `bundle-lite`',
-    'The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (SigV4 on node:crypto, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
-  ],
-  [
-    '`esdk`',
-    'The AWS Encryption SDK (`@aws-crypto/client-node`, KMS keyring, default suite with key commitment and ECDSA P-384 signature) decrypting the same bundle on first invoke, checking the encryption context.',
-  ],
-  ['`bare-kms`', 'Baseline: imports `@aws-sdk/client-kms`, builds a client, decrypts nothing.'],
-  ['`bare-middy`', 'Baseline: Middy with no middleware, the same handler shape as ours.'],
-  [
-    '`empty-middleware`',
-    'Baseline, warm invocations only: `bare-middy` plus one empty `before` middleware, the floor of any middleware.',
-  ],
-  [
-    '`ssm-like`',
-    'The peer, warm invocations only: the same secrets copied into `request.internal` and `context` on every invocation (`Object.assign`), the way `@middy/ssm` does.',
-  ],
-]
+  "`naive` | The Lambda console's decryption snippet, once per variable: on first invoke, for each variable in turn, `new KMSClient()` and `Decrypt`.",
+  '`per-variable` | Middy + `kmsSecrets`, one env var per secret (raw KMS blobs), `setToContext: true`. Decrypts in parallel, prefetch at module load.',
+  '`bundle` | Middy + `kmsSecrets` reading N fields `BUNDLE#sK` of one kse1 bundle envelope: one KMS call.',
+  '`per-variable-lite`, `bundle-lite` | The same two on `middy-kms-secrets/lite`: `LiteKmsClient` (SigV4 on node:crypto, node:http(s) with keep-alive) instead of the AWS SDK, which the function then never loads.',
+  '`esdk` | The AWS Encryption SDK (`@aws-crypto/client-node`, KMS keyring, default suite with key commitment and ECDSA P-384 signature) decrypting the same bundle on first invoke, checking the encryption context.',
+  '`bare-kms` | Baseline: imports `@aws-sdk/client-kms`, builds a client, decrypts nothing.',
+  '`bare-middy` | Baseline: Middy with no middleware, the same handler shape as ours.',
+  '`empty-middleware` | Baseline, warm invocations only: `bare-middy` plus one empty `before` middleware, the floor of any middleware.',
+  '`ssm-like` | The peer, warm invocations only: the same secrets copied into `request.internal` and `context` on every invocation (`Object.assign`), the way `@middy/ssm` does.',
+].map((row) => row.split(' | '))
 
 const intro = (r: Results) => [
   '# Benchmarks',

@@ -104,7 +104,7 @@ const parseOptions = (argv: string[]) => {
   }
 }
 
-type Options = ReturnType<typeof parseOptions>
+export type Options = ReturnType<typeof parseOptions>
 
 const machine = async (): Promise<Results['machine']> => {
   const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
@@ -134,58 +134,21 @@ const measure = async (
   const stack = await startStack()
   onStack(stack)
   const secrets = makeSecrets(Math.max(...SIZES))
-  progress(
-    `encrypting ${secrets.length} secrets: KMS blobs, kse1 bundles and ESDK messages for N = ${SIZES.join(', ')}`,
-  )
+  progress(`encrypting ${secrets.length} secrets: KMS blobs, kse1 bundles and ESDK messages`)
   const fixtures = await encryptFixtures(stack, secrets, SIZES)
   stack.proxy.setLatency(options.latencyMs)
   const home = join(work, 'home')
   await mkdir(home)
   const bench = { options, stack, fixtures, secrets, functions, home }
-  const run = async <T>(phase: string, what: string, fallback: T, go: () => Promise<T>) => {
-    if (!options.phases.has(phase)) return fallback
-    progress(what)
-    return go()
-  }
-  const cold = await run(
-    'cold',
-    `cold starts under aws-lambda-ric: ${options.runs} per cell, N = ${SIZES.join(', ')}, ${options.latencyMs} ms KMS latency`,
-    {},
-    () => coldStarts(bench),
-  )
-  const load = await run(
-    'load',
-    `module load: ${options.loadRounds} rounds, import only, N = ${LOAD_N}`,
-    [],
-    () => loadRounds(bench),
-  )
-  const warm = await run(
-    'warm',
-    `warm: ${options.warmInvocations} invocations per process, ${options.warmRounds} round(s)`,
-    [],
-    () => warmRounds(bench),
-  )
-  const log = await run(
-    'log',
-    `redactLogs guard: ${options.logLines} lines per process, ${options.logRounds} round(s)`,
-    [],
-    () => logRounds(bench),
-  )
-  const capacityPerSecond = await run(
-    'burst',
-    'the local stack: Decrypt requests per second',
-    Number.NaN,
-    () => localCapacity(bench),
-  )
-  const burst = await run('burst', `burst: ${options.burstCount} concurrent cold starts`, [], () =>
-    bursts(bench),
-  )
-  const tracing = await run(
-    'tracing',
-    `tracing: ${options.loadRounds} rounds of secure-items module load`,
-    undefined,
-    () => tracingCost(join(work, 'tracing'), options.loadRounds),
-  )
+  const has = (phase: string) => options.phases.has(phase)
+  const cold = has('cold') ? await coldStarts(bench) : {}
+  const load = has('load') ? await loadRounds(bench) : []
+  const warm = has('warm') ? await warmRounds(bench) : []
+  const log = has('log') ? await logRounds(bench) : []
+  const capacityPerSecond = has('burst') ? await localCapacity(bench) : Number.NaN
+  const burst = has('burst') ? await bursts(bench) : []
+  const tracingDir = join(work, 'tracing')
+  const tracing = has('tracing') ? await tracingCost(tracingDir, options.loadRounds) : undefined
   // The command as it bears on the numbers (--json only adds a file).
   const argv = process.argv
     .slice(2)

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { build, type Plugin } from 'esbuild'
 import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
 import { ROOT } from './build.ts'
+import { progress } from './phases.ts'
 import { runWorker } from './proc.ts'
 import { tracingTable } from './report.ts'
 import { median, rotate } from './stats.ts'
@@ -86,6 +87,7 @@ export const tracingCost = async (workDir: string, rounds: number): Promise<Trac
     'tracing off': [traced.handlerFile, { ...base, POWERTOOLS_TRACE_ENABLED: 'false' }],
     'tracing on': [traced.handlerFile, base],
   }
+  progress(`tracing: ${rounds} rounds of secure-items module load (no tracing code, off, on)`)
   const samples = new Map<TracingVariant, { wallMs: number; cpuMs: number }[]>(
     TRACING_VARIANTS.map((v) => [v, []]),
   )
