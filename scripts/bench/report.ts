@@ -309,16 +309,9 @@ const coldSections = (r: Results) => [
   'esbuild output (minified ESM), by origin from the metafile.',
   '',
   table(
-    [
-      'Pattern',
-      'Bytes',
-      'this library',
-      'AWS SDK (+ Smithy)',
-      '@aws-crypto',
-      '@middy',
-      'other deps',
-      'function',
-    ],
+    'Pattern|Bytes|this library|AWS SDK (+ Smithy)|@aws-crypto|@middy|other deps|function'.split(
+      '|',
+    ),
     BYTES.filter((p) => r.bytes[p]).map((p) => {
       const { bytes, bytesBy } = r.bytes[p] as Results['bytes'][string]
       const of = (origin: string) => (bytesBy[origin] ? thousands(bytesBy[origin]) : '–')
