@@ -221,7 +221,7 @@ const intro = (r: Results) => [
   'rotated each round) so background load hits all patterns alike; medians, min–max in brackets.',
   '',
   `- Command: \`${r.command}\`${r.quick ? ' (a quick smoke pass: few runs, not for conclusions)' : ''}`,
-  `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores (shared), Node ${r.machine.node}, ${r.machine.date}, load average at start ${r.machine.loadAverage}; the run took ${r.durationS.toFixed(0)} s`,
+  `- Machine: ${r.machine.cpu}, ${r.machine.cores} cores (shared), Node ${r.machine.node}, ${r.machine.date}, load average at start ${r.machine.loadAverage}; the run took ${r.durationS.toFixed(0)} s${Number.parseFloat(r.machine.loadAverage) > r.machine.cores ? ' (a loaded machine: a noisy run, read the paired differences and ratios, not absolute values)' : ''}`,
   '',
   ...chart(r),
   '',
@@ -419,29 +419,13 @@ const burstSection = (r: Results) => {
     '  times are mostly that queue. Real KMS answers admitted requests in milliseconds.',
     '',
     table(
-      [
-        'Mode',
-        'Cold starts',
-        'Failed',
-        'Slowest',
-        'Median',
-        'p95',
-        'Decrypt requests (proxy)',
-        'of which retries',
-        'Throttled answers',
-        'First request',
-        'Peak offered',
-      ],
+      'Mode|Cold starts|Failed|Slowest|Median|p95|Decrypt requests (proxy)|of which retries|Throttled answers|First request|Peak offered'.split(
+        '|',
+      ),
       results.map((b) => [
         code(b.mode),
         String(b.count),
-        `**${b.failed}**${
-          b.failed
-            ? ` (${Object.entries(b.failuresByCode)
-                .map(([c, k]) => `${k} ${c}`)
-                .join(', ')})`
-            : ''
-        }`,
+        `**${b.failed}**${b.failed ? ` (${JSON.stringify(b.failuresByCode)})` : ''}`,
         ...[b.slowestMs, b.medianMs, b.p95Ms].map((v) => `${thousands(v)} ms`),
         thousands(b.decryptRequests),
         thousands(Math.max(0, b.decryptRequests - b.count * (b.mode === 'bundle' ? 1 : n))),
