@@ -1,18 +1,16 @@
-// `npm run bench`: the patterns side by side, in one run, against moto behind the
-// fault proxy with KMS latency injected. See --help. Progress goes to stderr; the
-// report to docs/BENCHMARKS.md and docs/benchmarks-cold-start.svg.
+// `npm run bench`: the patterns side by side, in one run, against moto behind the fault proxy
+// with KMS latency injected. See --help. Progress goes to stderr, the report to docs/BENCHMARKS.md.
 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { BUILT, type BuiltFunction, buildFunctions, PATTERNS, ROOT } from './build.ts'
+import { BUILT, buildFunctions, ROOT } from './build.ts'
+import { coldStarts } from './cold.ts'
 import {
-  type Bench,
   BURST_N,
   bursts,
-  coldStarts,
+  envBytes,
   LOAD_N,
   LOG_SECRETS,
   loadRounds,
@@ -20,37 +18,34 @@ import {
   logRounds,
   progress,
   SIZES,
-  secretsEnv,
-  WARM_N,
-  WARM_SIZES,
   warmRounds,
 } from './phases.ts'
 import { killChildren } from './proc.ts'
-import { renderMarkdown, renderSvg } from './report.ts'
-import { cellKey, type Machine, type Results } from './results.ts'
-import { RIC_N, RIC_PATTERNS, ricRounds } from './ric.ts'
+import { renderMarkdown } from './report.ts'
+import { cellKey, type Results } from './results.ts'
 import { encryptFixtures, makeSecrets, type Stack, startStack } from './stack.ts'
 import { tracingCost } from './tracing.ts'
+
+const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing'] as const
 
 const HELP = `npm run bench [-- options]
 
 Benchmarks decrypting N KMS-encrypted secrets at cold start, side by side, in one run:
-naive (the Lambda console snippet, one variable at a time), per-variable (kmsSecrets,
-one env var per secret), bundle (kmsSecrets, one kse1 bundle envelope), esdk (the AWS
-Encryption SDK decrypting the same bundle), and the baselines bare-kms / bare-middy
-(and, for warm invocations, empty-middleware: Middy with one empty middleware).
-Runs against moto behind the fault proxy on 127.0.0.1, with latency on every KMS call.
-Writes docs/BENCHMARKS.md and docs/benchmarks-cold-start.svg. Takes ~10 minutes.
+naive (the Lambda console snippet, one variable at a time), per-variable (kmsSecrets, one env
+var per secret), bundle (kmsSecrets, one kse1 bundle envelope), the same two on /lite, esdk
+(the AWS Encryption SDK decrypting the same bundle), and the baselines bare-kms / bare-middy.
+Every cold start runs under aws-lambda-ric behind a loopback Runtime API, against moto behind
+the fault proxy on 127.0.0.1, with latency on every KMS call. Writes docs/BENCHMARKS.md.
+Takes ~10 minutes.
 
 Options:
   --runs <n>          cold starts per cell (pattern x N), default 7 (--quick: 2)
   --latency-ms <ms>   latency injected on every KMS request, default 10
-  --quick             short smoke pass (< 1 min); writes to a temp dir unless --out
-  --out <dir>         where to write BENCHMARKS.md and the SVG, default docs/
+  --quick             short smoke pass (~1 min); writes to a temp dir unless --out
+  --out <dir>         where to write BENCHMARKS.md, default docs/
   --burst <n>         concurrent cold starts in the at-scale burst, default 500 (--quick: 100)
   --burst-rate <rps>  Decrypt requests per second the proxy admits in the burst, default 1000
-  --only <phases>     only these phases, comma-separated: cold, load, warm, log, burst, tracing,
-                      ric (cold starts under aws-lambda-ric)
+  --only <phases>     only these phases, comma-separated: ${PHASES.join(', ')}
                       (a partial report; written to a temp dir unless --out)
   --json <file>       also write the raw measurements as JSON
   --from-json <file>  measure nothing: write the report again from such a file
@@ -58,51 +53,41 @@ Options:
 
 class UsageError extends Error {}
 
-const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing', 'ric'] as const
-type Phase = (typeof PHASES)[number]
-
-const positive = (name: string, text: string | undefined, fallback: number): number => {
-  if (text === undefined) return fallback
-  const value = Number(text)
-  const zeroOk = name === 'latency-ms'
-  if (!Number.isFinite(value) || value < 0 || (!zeroOk && value < 1)) {
-    throw new UsageError(
-      `--${name} wants a ${zeroOk ? 'non-negative' : 'positive'} number, got "${text}"`,
-    )
-  }
-  return value
+const number = (name: string, text: string | undefined, fallback: number, least = 1): number => {
+  const value = text === undefined ? fallback : Number(text)
+  if (!Number.isFinite(value) || value < least)
+    throw new UsageError(`--${name} wants a number ≥ ${least}, got "${text}"`)
+  return Math.round(value)
 }
 
 const parseOptions = (argv: string[]) => {
+  const string = { type: 'string' } as const
   const { values } = parseArgs({
     args: argv,
     options: {
       help: { type: 'boolean', short: 'h' },
       quick: { type: 'boolean' },
-      runs: { type: 'string' },
-      'latency-ms': { type: 'string' },
-      out: { type: 'string' },
-      burst: { type: 'string' },
-      'burst-rate': { type: 'string' },
-      json: { type: 'string' },
-      'from-json': { type: 'string' },
-      only: { type: 'string' },
+      ...Object.fromEntries(
+        ['runs', 'latency-ms', 'out', 'burst', 'burst-rate', 'json', 'from-json', 'only'].map(
+          (o) => [o, string],
+        ),
+      ),
     },
     strict: true,
-    allowPositionals: false,
-  })
+  }) as unknown as {
+    values: Record<string, string | undefined> & { help?: boolean; quick?: boolean }
+  }
   const quick = values.quick ?? false
   const only = values.only?.split(',').map((phase) => phase.trim())
   const unknown = only?.filter((phase) => !(PHASES as readonly string[]).includes(phase))
-  if (unknown?.length) {
+  if (unknown?.length)
     throw new UsageError(`--only takes ${PHASES.join(', ')}; got "${unknown.join(', ')}"`)
-  }
   return {
-    phases: new Set<Phase>((only as Phase[] | undefined) ?? PHASES),
+    phases: new Set<string>(only ?? PHASES),
     help: values.help ?? false,
     quick,
-    runs: Math.round(positive('runs', values.runs, quick ? 2 : 7)),
-    latencyMs: positive('latency-ms', values['latency-ms'], 10),
+    runs: number('runs', values.runs, quick ? 2 : 7),
+    latencyMs: number('latency-ms', values['latency-ms'], 10, 0),
     out: values.out,
     json: values.json,
     fromJson: values['from-json'],
@@ -111,30 +96,20 @@ const parseOptions = (argv: string[]) => {
     warmRounds: quick ? 1 : 5,
     logLines: quick ? 20_000 : 100_000,
     logRounds: quick ? 1 : 5,
-    burstCount: Math.round(positive('burst', values.burst, quick ? 100 : 500)),
-    burstRate: Math.round(positive('burst-rate', values['burst-rate'], 1000)),
-    // One process prepares every simulated cold start's signed requests in turn (500
-    // sandboxes would do it in parallel): with the default 5 s deadline they would all
-    // time out before sending. The burst measures throttling, so the deadline is raised.
+    burstCount: number('burst', values.burst, quick ? 100 : 500),
+    burstRate: number('burst-rate', values['burst-rate'], 1000),
+    // One process signs every simulated cold start's requests in turn (500 sandboxes would do it
+    // in parallel): with the default 5 s deadline they would all time out before sending.
     burstTimeoutMs: 60_000,
   }
 }
 
-type Options = ReturnType<typeof parseOptions>
+export type Options = ReturnType<typeof parseOptions>
 
-const shownArgs = (argv: readonly string[]): string[] =>
-  argv.filter((arg, i) => !arg.startsWith('--json') && argv[i - 1] !== '--json')
-
-const machineLine = async (): Promise<Machine> => {
-  let cpu = cpus()[0]?.model ?? 'unknown CPU'
-  try {
-    const info = await readFile('/proc/cpuinfo', 'utf8')
-    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpu
-  } catch {
-    // not Linux: os.cpus() it is
-  }
+const machine = async (): Promise<Results['machine']> => {
+  const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
   return {
-    cpu,
+    cpu: /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU',
     cores: availableParallelism(),
     node: process.version,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -144,33 +119,65 @@ const machineLine = async (): Promise<Machine> => {
   }
 }
 
-const writeReport = async (results: Results, outDir: string) => {
-  await mkdir(outDir, { recursive: true })
-  const mdFile = join(outDir, 'BENCHMARKS.md')
-  const svgFile = join(outDir, 'benchmarks-cold-start.svg')
-  await writeFile(mdFile, renderMarkdown(results))
-  await writeFile(svgFile, renderSvg(results))
-  const shown = (file: string) => relative(process.cwd(), file) || file
-  progress(
-    `wrote ${shown(mdFile)} and ${shown(svgFile)} (the run took ${results.durationS.toFixed(0)} s)`,
-  )
-}
-
-/** The report again from the raw measurements of an earlier run (--json). */
-const rerender = async (file: string, outDir: string): Promise<number> => {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as Omit<Results, 'cold' | 'envBytes'> & {
-    cold: Record<string, Results['cold'] extends Map<string, infer V> ? V : never>
-    envBytes: Record<string, number>
-  }
-  await writeReport(
-    {
-      ...raw,
-      cold: new Map(Object.entries(raw.cold)),
-      envBytes: new Map(Object.entries(raw.envBytes)),
+/** Every phase asked for, in turn, against a fresh stack; the stack is left to the caller to stop. */
+const measure = async (
+  options: Options,
+  work: string,
+  onStack: (stack: Stack) => void,
+): Promise<Results> => {
+  const started = performance.now()
+  const host = await machine()
+  progress(`${host.cpu}, ${host.cores} cores, Node ${host.node}, load ${host.loadAverage}`)
+  progress(`bundling ${BUILT.length} functions (esbuild, minified ESM, node24)`)
+  const functions = await buildFunctions(join(work, 'functions'))
+  progress('starting moto and the fault proxy on 127.0.0.1')
+  const stack = await startStack()
+  onStack(stack)
+  const secrets = makeSecrets(Math.max(...SIZES))
+  progress(`encrypting ${secrets.length} secrets: KMS blobs, kse1 bundles and ESDK messages`)
+  const fixtures = await encryptFixtures(stack, secrets, SIZES)
+  stack.proxy.setLatency(options.latencyMs)
+  const home = join(work, 'home')
+  await mkdir(home)
+  const bench = { options, stack, fixtures, secrets, functions, home }
+  const has = (phase: string) => options.phases.has(phase)
+  const cold = has('cold') ? await coldStarts(bench) : {}
+  const load = has('load') ? await loadRounds(bench) : []
+  const warm = has('warm') ? await warmRounds(bench) : []
+  const log = has('log') ? await logRounds(bench) : []
+  const capacityPerSecond = has('burst') ? await localCapacity(bench) : Number.NaN
+  const burst = has('burst') ? await bursts(bench) : []
+  const tracingDir = join(work, 'tracing')
+  const tracing = has('tracing') ? await tracingCost(tracingDir, options.loadRounds) : undefined
+  // The command as it bears on the numbers (--json only adds a file).
+  const argv = process.argv
+    .slice(2)
+    .filter((arg, i, all) => !arg.startsWith('--json') && all[i - 1] !== '--json')
+  return {
+    machine: host,
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    quick: options.quick,
+    latencyMs: options.latencyMs,
+    runs: options.runs,
+    sizes: SIZES,
+    cold,
+    bytes: Object.fromEntries(
+      [...functions].map(([pattern, { bytes, bytesBy }]) => [pattern, { bytes, bytesBy }]),
+    ),
+    envBytes: envBytes(bench, cellKey),
+    load: { n: LOAD_N, rounds: load },
+    warm: { invocations: options.warmInvocations, rounds: warm },
+    log: { lines: options.logLines, secrets: LOG_SECRETS, rounds: log },
+    burst: {
+      ratePerSecond: options.burstRate,
+      capacityPerSecond,
+      timeoutMs: options.burstTimeoutMs,
+      n: BURST_N,
+      results: burst,
     },
-    outDir,
-  )
-  return 0
+    tracing,
+    durationS: (performance.now() - started) / 1000,
+  }
 }
 
 const main = async (): Promise<number> => {
@@ -185,30 +192,29 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${HELP}\n`)
     return 0
   }
-  const major = Number(process.versions.node.split('.')[0])
-  if (major !== 24)
+  if (process.versions.node.split('.')[0] !== '24')
     progress(
       `warning: Node ${process.version}; the numbers are meant for Node 24 (the Lambda runtime)`,
     )
-
+  const partial = options.quick || options.phases.size < PHASES.length
   const outDir = resolve(
-    options.out ??
-      (options.quick || options.phases.size < PHASES.length
-        ? join(tmpdir(), 'middy-kms-secrets-bench')
-        : join(ROOT, 'docs')),
+    options.out ?? (partial ? join(tmpdir(), 'middy-kms-secrets-bench') : join(ROOT, 'docs')),
   )
-  // Said first, not only in --help: the default report replaces tracked files.
-  progress(
-    `the report goes to ${relative(process.cwd(), outDir) || '.'}/BENCHMARKS.md (and its chart); --out DIR writes elsewhere`,
-  )
-  if (options.fromJson) return rerender(options.fromJson, outDir)
-  const started = performance.now()
-  const machine = await machineLine()
+  const mdFile = join(outDir, 'BENCHMARKS.md')
+  // Said first, not only in --help: the default report replaces a tracked file.
+  progress(`the report goes to ${relative(process.cwd(), mdFile)}; --out DIR writes elsewhere`)
+  const write = async (results: Results) => {
+    await mkdir(outDir, { recursive: true })
+    await writeFile(mdFile, renderMarkdown(results))
+    progress(
+      `wrote ${relative(process.cwd(), mdFile)} (the run took ${results.durationS.toFixed(0)} s)`,
+    )
+    return 0
+  }
+  if (options.fromJson)
+    return write(JSON.parse(await readFile(options.fromJson, 'utf8')) as Results)
   const work = await mkdtemp(join(tmpdir(), 'kms-bench-'))
-  const home = join(work, 'home')
-  await mkdir(home)
   let stack: Stack | undefined
-  let stopping = false
   const cleanup = async () => {
     killChildren()
     await stack?.stop().catch(() => {})
@@ -216,136 +222,23 @@ const main = async (): Promise<number> => {
     await rm(work, { recursive: true, force: true }).catch(() => {})
   }
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return
-    stopping = true
     progress(`${signal}: stopping`)
     cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
   try {
-    progress(
-      `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverage}`,
-    )
-    progress(`bundling ${BUILT.length} functions (esbuild, minified ESM, node24)`)
-    const functions = await buildFunctions(join(work, 'functions'))
-    progress('starting moto and the fault proxy on 127.0.0.1')
-    stack = await startStack()
-    const secrets = makeSecrets(Math.max(...SIZES))
-    progress(
-      `encrypting ${secrets.length} secrets: raw KMS blobs, kse1 bundles and ESDK messages for N = ${SIZES.join(', ')}`,
-    )
-    const fixtures = await encryptFixtures(stack, secrets, SIZES)
-    stack.proxy.setLatency(options.latencyMs)
-    const bench: Bench = { options, stack, fixtures, secrets, functions, home }
-
-    const envBytes = new Map<string, number>()
-    for (const pattern of PATTERNS) {
-      for (const n of SIZES) {
-        const vars = Object.entries(secretsEnv(bench, pattern, n)).filter(
-          ([name]) => name !== 'BENCH_KEY_ARN',
-        )
-        envBytes.set(
-          cellKey(pattern, n),
-          vars.reduce((sum, [name, value]) => sum + name.length + value.length, 0),
-        )
-      }
-    }
-
-    progress(
-      `cold starts: ${options.runs} per cell, ${PATTERNS.length} patterns x N = ${SIZES.join(', ')}, ${options.latencyMs} ms KMS latency`,
-    )
-    const { phases } = options
-    const cold = phases.has('cold') ? await coldStarts(bench) : new Map()
-    if (phases.has('load')) {
-      progress(
-        `module load: ${options.loadRounds} rounds of ${LOAD_N}-secret functions, import only, patterns rotated`,
-      )
-    }
-    const load = phases.has('load') ? await loadRounds(bench) : []
-    if (phases.has('warm')) {
-      progress(
-        `warm: ${options.warmInvocations} invocations per process, N=${WARM_N} (and ${WARM_SIZES.join(', ')} for per-variable and the ssm-like peer), ${options.warmRounds} round(s)`,
-      )
-    }
-    const warm = phases.has('warm') ? await warmRounds(bench) : []
-    if (phases.has('log')) {
-      progress(
-        `redactLogs guard: ${options.logLines} console.log lines per process, ${options.logRounds} round(s)`,
-      )
-    }
-    const log = phases.has('log') ? await logRounds(bench) : []
-    const capacityPerSecond = phases.has('burst') ? await localCapacity(bench) : Number.NaN
-    if (phases.has('burst')) {
-      progress(`the local stack serves ~${capacityPerSecond.toFixed(0)} Decrypt requests/s`)
-    }
-    const burst = phases.has('burst') ? await bursts(bench) : []
-    if (phases.has('tracing')) {
-      progress(
-        `tracing: ${options.loadRounds} rounds of secure-items module load (on, off, no code)`,
-      )
-    }
-    const tracing = phases.has('tracing')
-      ? await tracingCost(join(work, 'tracing'), options.loadRounds)
-      : undefined
-
-    if (phases.has('ric')) {
-      progress(
-        `under aws-lambda-ric: ${options.runs} rounds of ${RIC_PATTERNS.join(', ')} (N = ${RIC_N})`,
-      )
-    }
-    const ric = phases.has('ric') ? await ricRounds(bench) : undefined
-
-    // The command as it bears on the numbers (--json only adds a file).
-    const extra = shownArgs(process.argv.slice(2)).join(' ')
-    const results: Results = {
-      machine,
-      command: `npm run bench${extra ? ` -- ${extra}` : ''}`,
-      quick: options.quick,
-      latencyMs: options.latencyMs,
-      runs: options.runs,
-      sizes: SIZES,
-      cold,
-      bytes: Object.fromEntries(
-        BUILT.map((pattern) => {
-          const { bytes, bytesBy } = functions.get(pattern) as BuiltFunction
-          return [pattern, { bytes, bytesBy }]
-        }),
-      ) as Results['bytes'],
-      envBytes,
-      load: { n: LOAD_N, rounds: load },
-      warm: { n: WARM_N, invocations: options.warmInvocations, rounds: warm },
-      log: { lines: options.logLines, rounds: log, secrets: LOG_SECRETS },
-      burst: {
-        ratePerSecond: options.burstRate,
-        capacityPerSecond,
-        timeoutMs: options.burstTimeoutMs,
-        n: BURST_N,
-        results: burst,
-      },
-      tracing,
-      ric,
-      durationS: (performance.now() - started) / 1000,
-    }
-    if (options.json) {
-      await writeFile(
-        options.json,
-        `${JSON.stringify({ ...results, cold: Object.fromEntries(cold), envBytes: Object.fromEntries(envBytes) }, null, 2)}\n`,
-      )
-    }
-    await writeReport(results, outDir)
-    return 0
+    const results = await measure(options, work, (started) => {
+      stack = started
+    })
+    if (options.json) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`)
+    return await write(results)
   } catch (error) {
-    if (!stopping) progress(`failed: ${(error as Error).stack ?? error}`)
+    progress(`failed: ${(error as Error).stack ?? error}`)
     return 1
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    if (!stopping) await cleanup()
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
+    await cleanup()
   }
 }
 
-main().then((code) => {
-  process.exitCode = code
-})
+process.exitCode = await main()

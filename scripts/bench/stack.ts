@@ -78,38 +78,21 @@ export const encryptFixtures = async (
   sizes: readonly number[],
 ): Promise<Fixtures> => {
   const kms = setupClient(stack.moto.endpoint)
+  const seal = { client: kms, keyId: stack.keyArn, context: CONTEXT }
   try {
-    const blobs: string[] = []
-    for (const [i, secret] of secrets.entries()) {
-      const plaintext = Buffer.from(secret)
-      const variable = secretVar(i)
-      blobs.push(
-        await encryptValue({
-          client: kms,
-          keyId: stack.keyArn,
-          context: CONTEXT,
-          plaintext,
-          variable,
-        }),
-      )
-    }
+    const blobs = await Promise.all(
+      secrets.map((secret, i) =>
+        encryptValue({ ...seal, plaintext: Buffer.from(secret), variable: secretVar(i) }),
+      ),
+    )
+    const esdkEncrypt = await esdkEncryptor(stack)
     const bundles = new Map<number, string>()
     const esdk = new Map<number, string>()
-    const esdkClient = await esdkEncryptor(stack)
     for (const n of sizes) {
       const plaintext = bundlePlaintext(bundleOf(secrets, n))
-      bundles.set(
-        n,
-        await sealWithKms({
-          client: kms,
-          keyId: stack.keyArn,
-          context: CONTEXT,
-          kind: EnvelopeKind.Bundle,
-          plaintext,
-          variable: 'BUNDLE',
-        }),
-      )
-      esdk.set(n, await esdkClient(plaintext))
+      const kind = EnvelopeKind.Bundle
+      bundles.set(n, await sealWithKms({ ...seal, kind, plaintext, variable: 'BUNDLE' }))
+      esdk.set(n, await esdkEncrypt(plaintext))
     }
     return { blobs, bundles, esdk }
   } finally {

@@ -1,23 +1,20 @@
 // Small statistics for the benchmark report.
 
-export const median = (values: readonly number[]): number => {
+export const median = (values: readonly number[]): number => percentile(values, 50, true)
+
+/** The p-th percentile (nearest rank); the median averages the two middle values. */
+export const percentile = (values: readonly number[], p: number, mid = false): number => {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  const at = (i: number) => sorted[Math.min(sorted.length - 1, Math.max(0, i))] as number
+  const half = sorted.length / 2
+  if (mid) return sorted.length % 2 ? at(Math.floor(half)) : (at(half - 1) + at(half)) / 2
+  return at(Math.ceil((p / 100) * sorted.length) - 1)
 }
 
-export const min = (values: readonly number[]): number => Math.min(...values)
-export const max = (values: readonly number[]): number => Math.max(...values)
-
-export const percentile = (values: readonly number[], p: number): number => {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[index] as number
-}
+/** Items in a different order each round, so that background load hits all alike. */
+export const rotate = <T>(items: readonly T[], by: number): T[] =>
+  items.map((_, i) => items[(i + by) % items.length] as T)
 
 /** A small seeded PRNG (mulberry32), so that a report is reproducible from its data. */
 const random = (seed: number) => () => {
@@ -27,14 +24,9 @@ const random = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
-const resample = (values: readonly number[], next: () => number): number[] =>
-  values.map(() => values[Math.floor(next() * values.length)] as number)
-
-const RESAMPLES = 2000
-
 /**
- * 95% percentile-bootstrap interval of a statistic of one or more independent samples
- * (each resampled with replacement): how far the noise could move the number.
+ * 95% percentile-bootstrap interval (2,000 resamples) of a statistic of one or more
+ * independent samples, each resampled with replacement: how far noise could move it.
  */
 export const bootstrap = (
   samples: readonly (readonly number[])[],
@@ -42,9 +34,12 @@ export const bootstrap = (
 ): [number, number] => {
   if (samples.some((values) => values.length === 0)) return [Number.NaN, Number.NaN]
   const next = random(0x5eed)
-  const stats: number[] = []
-  for (let i = 0; i < RESAMPLES; i++) {
-    stats.push(statistic(...samples.map((values) => resample(values, next))))
-  }
+  const stats = Array.from({ length: 2000 }, () =>
+    statistic(
+      ...samples.map((values) =>
+        values.map(() => values[Math.floor(next() * values.length)] as number),
+      ),
+    ),
+  )
   return [percentile(stats, 2.5), percentile(stats, 97.5)]
 }

@@ -1,23 +1,21 @@
 // Bench phase: what X-Ray tracing (functions/shared/tracing.ts, Powertools Tracer + the X-Ray
 // SDK) costs a sample function at cold start. secure-items is built exactly as the template
-// builds it (esbuild, minified ESM), and once more with the tracing module replaced by a
-// no-op stub (the function as it was before tracing). Module load (import only, in a fresh
-// process each, variants rotated) is measured with tracing on (in Lambda), tracing off
-// (POWERTOOLS_TRACE_ENABLED=false: the SDK's chunk is never read) and without tracing code.
+// builds it (esbuild, minified ESM), and once more with the tracing module replaced by a no-op
+// stub (the function as it was before tracing). Module load (load.ts, a fresh process each,
+// variants rotated) with tracing on (in Lambda), off (POWERTOOLS_TRACE_ENABLED=false: the
+// SDK's chunk is never read) and without tracing code.
 // Run alone: node scripts/bench/tracing.ts [rounds]; npm run bench runs it as a phase.
 
-import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { build, type Plugin } from 'esbuild'
 import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
 import { ROOT } from './build.ts'
-import { median } from './stats.ts'
-import { table } from './table.ts'
-
-const run = promisify(execFile)
+import { progress } from './phases.ts'
+import { runWorker } from './proc.ts'
+import { tracingTable } from './report.ts'
+import { median, rotate } from './stats.ts'
 
 export const TRACING_VARIANTS = ['no tracing code', 'tracing off', 'tracing on'] as const
 export type TracingVariant = (typeof TRACING_VARIANTS)[number]
@@ -48,15 +46,6 @@ export const traceCall = (_name, call) => call()`,
   },
 }
 
-const loadOnce = async (file: string, env: NodeJS.ProcessEnv) => {
-  const { stdout } = await run(
-    process.execPath,
-    [join(ROOT, 'scripts/bench/cold-start.ts'), file, '--load-only'],
-    { env, cwd: ROOT },
-  )
-  return JSON.parse(stdout) as { loadMs: number; loadCpuMs: number }
-}
-
 /** The JavaScript a build wrote (the entry and, with Splitting, its chunks), maps left out. */
 const bytesOf = async (dir: string): Promise<number> => {
   const files = (await readdir(dir)).filter((name) => /\.m?js$/.test(name))
@@ -70,11 +59,9 @@ export const tracingCost = async (workDir: string, rounds: number): Promise<Trac
   )
   if (fn === undefined) throw new Error('template.yaml has no SecureItemsFunction')
   const traced = await buildFunction(fn, ROOT, join(workDir, 'traced'))
-  const plainFile = join(workDir, 'plain', 'handler.mjs')
-  const options = esbuildOptionsOf(fn)
   // Built as the template builds (Splitting included), with tracing.ts stubbed out.
   await build({
-    ...(options as Parameters<typeof build>[0]),
+    ...(esbuildOptionsOf(fn) as Parameters<typeof build>[0]),
     entryPoints: [join(ROOT, 'functions/secure-items/handler.ts')],
     outbase: undefined,
     outdir: join(workDir, 'plain'),
@@ -95,64 +82,42 @@ export const tracingCost = async (workDir: string, rounds: number): Promise<Trac
     DATA_KEY: Buffer.alloc(96, 1).toString('base64'),
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   }
-  const variants: Record<TracingVariant, { file: string; env: NodeJS.ProcessEnv }> = {
-    'no tracing code': { file: plainFile, env: base },
-    'tracing off': {
-      file: traced.handlerFile,
-      env: { ...base, POWERTOOLS_TRACE_ENABLED: 'false' },
-    },
-    'tracing on': { file: traced.handlerFile, env: base },
+  const variants: Record<TracingVariant, [string, NodeJS.ProcessEnv]> = {
+    'no tracing code': [join(workDir, 'plain', 'handler.mjs'), base],
+    'tracing off': [traced.handlerFile, { ...base, POWERTOOLS_TRACE_ENABLED: 'false' }],
+    'tracing on': [traced.handlerFile, base],
   }
-  const samples = new Map<TracingVariant, Array<{ loadMs: number; loadCpuMs: number }>>(
+  progress(`tracing: ${rounds} rounds of secure-items module load (no tracing code, off, on)`)
+  const samples = new Map<TracingVariant, { wallMs: number; cpuMs: number }[]>(
     TRACING_VARIANTS.map((v) => [v, []]),
   )
   for (let round = 0; round < rounds; round++) {
-    // Rotated, so machine noise spreads over every variant alike.
-    for (let i = 0; i < TRACING_VARIANTS.length; i++) {
-      const variant = TRACING_VARIANTS[(round + i) % TRACING_VARIANTS.length] as TracingVariant
-      const { file, env } = variants[variant]
-      samples.get(variant)?.push(await loadOnce(file, env))
+    for (const variant of rotate(TRACING_VARIANTS, round)) {
+      const [file, env] = variants[variant]
+      const { wallMs, cpuMs } = await runWorker(join(ROOT, 'scripts/bench/load.ts'), [file], env)
+      samples.get(variant)?.push({ wallMs: wallMs as number, cpuMs: cpuMs as number })
     }
   }
-  const loadMs = Object.fromEntries(
-    TRACING_VARIANTS.map((variant) => {
-      const list = samples.get(variant) ?? []
-      return [
-        variant,
-        { wall: median(list.map((s) => s.loadMs)), cpu: median(list.map((s) => s.loadCpuMs)) },
-      ]
-    }),
-  ) as TracingCost['loadMs']
+  const of = (variant: TracingVariant, key: 'wallMs' | 'cpuMs') =>
+    median((samples.get(variant) ?? []).map((sample) => sample[key]))
   return {
     rounds,
     bytes: {
       withTracing: await bytesOf(traced.outdir),
       without: await bytesOf(join(workDir, 'plain')),
     },
-    loadMs,
+    loadMs: Object.fromEntries(
+      TRACING_VARIANTS.map((v) => [v, { wall: of(v, 'wallMs'), cpu: of(v, 'cpuMs') }]),
+    ) as TracingCost['loadMs'],
   }
-}
-
-/** The phase's lines for the report (markdown). */
-export const tracingTable = (cost: TracingCost): string => {
-  const none = cost.loadMs['no tracing code']
-  const rows = TRACING_VARIANTS.map((variant) => {
-    const { wall, cpu } = cost.loadMs[variant]
-    return [variant, wall.toFixed(1), cpu.toFixed(1), `${(wall / none.wall).toFixed(2)}x`]
-  })
-  const kb = (bytes: number) => (bytes / 1024).toFixed(0)
-  return [
-    `secure-items bundle: ${kb(cost.bytes.without)} KB without tracing code, ${kb(cost.bytes.withTracing)} KB with it; module load, median of ${cost.rounds} fresh processes:`,
-    '',
-    table(['variant', 'load ms (wall)', 'load ms (CPU)', 'vs no tracing code'], rows),
-  ].join('\n')
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const work = await mkdtemp(join(tmpdir(), 'bench-tracing-'))
   try {
-    const cost = await tracingCost(work, Number(process.argv[2] ?? 15))
-    process.stdout.write(`${tracingTable(cost)}\n`)
+    process.stdout.write(
+      `${tracingTable(await tracingCost(work, Number(process.argv[2] ?? 15)))}\n`,
+    )
   } finally {
     await rm(work, { recursive: true, force: true })
   }
