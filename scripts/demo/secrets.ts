@@ -14,8 +14,6 @@ export interface DemoSecrets {
   apiToken: string
   /** secure-items' AES-256 data key (DATA_KEY, a raw KMS value of 32 random bytes). */
   dataKey: Buffer
-  /** Extra secrets sealed together as one bundle (DEMO_BUNDLE). */
-  bundle: Record<string, string>
   /** secure-fetch's mutual-TLS client certificate and key (CLIENT_TLS_FILE, a secrets file). */
   clientTls: { cert: string; key: string }
   /** The `secret` attributes of the items the demo stores. */
@@ -27,11 +25,6 @@ export function generateSecrets(clientTls: { cert: string; key: string }): DemoS
   return {
     apiToken: `demo-token-${random(24)}`,
     dataKey: randomBytes(32),
-    bundle: {
-      DB_PASSWORD: `pässwörd€-${random(12)}`,
-      SMTP_PASSWORD: `smtp-${random(16)}`,
-      WEBHOOK_SECRET: `whsec_${randomBytes(20).toString('hex')}`,
-    },
     clientTls,
     items: [`ünïcödé sécret ${random(12)}`, `second secret ${random(12)}`],
   }
@@ -41,13 +34,7 @@ export function generateSecrets(clientTls: { cert: string; key: string }): DemoS
 export function secretValues(secrets: DemoSecrets): { text: string[]; binaryBase64: string[] } {
   const keyBody = secrets.clientTls.key.replace(/-----[^-]+-----|\s/g, '')
   return {
-    text: [
-      secrets.apiToken,
-      ...Object.values(secrets.bundle),
-      secrets.clientTls.key,
-      keyBody,
-      ...secrets.items,
-    ],
+    text: [secrets.apiToken, secrets.clientTls.key, keyBody, ...secrets.items],
     binaryBase64: [secrets.dataKey.toString('base64')],
   }
 }
@@ -62,8 +49,6 @@ export interface EncryptedSecrets {
   apiToken: string
   /** DataKeyCiphertext parameter (DATA_KEY of SecureItemsFunction). */
   dataKey: string
-  /** The DEMO_BUNDLE value: one envelope holding every field of `bundle`. */
-  bundle: string
   /** Path of the envelope secrets file with the fields cert and key (CLIENT_TLS_FILE). */
   clientTlsFile: string
   /** The `kms-secrets` command lines run, as a shell would (secrets go by stdin / --in). */
@@ -214,18 +199,7 @@ export async function encryptSecrets(
     await rm(keyFile, { force: true })
   }
 
-  // 3. A bundle: several secrets in one value, one KMS call to open them all.
-  const bundle = (
-    await run(
-      ['bundle', ...forFunction('SecureItemsFunction')],
-      Buffer.from(dotenv(secrets.bundle), 'utf8'),
-      `stdin: ${Object.keys(secrets.bundle)
-        .map((name) => `${name}='…'`)
-        .join(' ')} lines`,
-    )
-  ).trim()
-
-  // 4. A secrets file: the mTLS certificate and key, far past what an env var can hold.
+  // 3. A secrets file: the mTLS certificate and key, far past what an env var can hold.
   const clientTlsFile = join(target.workDir, 'client-tls.kse')
   await run(
     ['bundle', ...forFunction('SecureFetchFunction'), '--out', clientTlsFile],
@@ -233,5 +207,5 @@ export async function encryptSecrets(
     "stdin: cert='<PEM>' key='<PEM>' lines",
   )
 
-  return { apiToken, dataKey, bundle, clientTlsFile, commands, log: log.text }
+  return { apiToken, dataKey, clientTlsFile, commands, log: log.text }
 }
