@@ -127,6 +127,38 @@ const refused = (call: CallResult | undefined) =>
 const said = (calls: Array<CallResult | undefined>) =>
   [...new Set(calls.map((call) => call?.summary ?? 'no answer'))].join('; ')
 
+/** `kms-secrets check` of the stack's values, as the pipeline runs it. */
+const checkStack = (overrides: Record<string, string>, target: EncryptTarget) =>
+  runCli(
+    ['check', '--template', 'template.yaml', '--stack-name', target.stackName].concat(
+      Object.entries(overrides).flatMap(([k, v]) => ['--parameter-overrides', `${k}=${v}`]),
+    ),
+    undefined,
+    target,
+  )
+
+/** Warm calls until each instance has refused once (or two cache lifetimes have passed). */
+async function untilRefused(
+  warmCalls: () => Promise<Array<CallResult | undefined>>,
+  instances: number,
+  cacheExpiryMs: number,
+) {
+  const disabledAt = performance.now()
+  const lastOk = Array.from({ length: instances }, () => 0)
+  const firstRefusal: Array<number | undefined> = lastOk.map(() => undefined)
+  while (performance.now() - disabledAt < 2 * cacheExpiryMs + 2_000) {
+    const calls = await warmCalls()
+    const at = performance.now() - disabledAt
+    calls.forEach((call, i) => {
+      if (call?.ok) lastOk[i] = at
+      else firstRefusal[i] ??= at
+    })
+    if (firstRefusal.every((at) => at !== undefined)) break
+    await sleep(cacheExpiryMs / 5)
+  }
+  return { lastOk, firstRefusal }
+}
+
 export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
   const { functions, plan, proxy, keyArn, target, cacheExpiryMs, progress } = setup
   const kms = new KMSClient({})
@@ -151,14 +183,7 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
     ...['--key-id', target.keyId, '--template', 'template.yaml'],
     ...['--function', id, '--stack-name', target.stackName],
   ]
-  const check = () =>
-    runCli(
-      ['check', '--template', 'template.yaml', '--stack-name', target.stackName].concat(
-        Object.entries(overrides).flatMap(([k, v]) => ['--parameter-overrides', `${k}=${v}`]),
-      ),
-      undefined,
-      target,
-    )
+  const check = () => checkStack(overrides, target)
   let warm: Array<ReturnType<typeof warmInstance>> = []
   const warmCalls = () => Promise.all(warm.map((w) => w.call())).then(use)
   const coldCalls = async () => {
@@ -200,13 +225,8 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
         return out.stdout.trim()
       }
       const file = join(target.workDir, 'client-tls-reencrypted.kse')
-      await writeFile(
-        file,
-        await again(
-          'SecureFetchFunction',
-          await readFile(overrides.ClientTlsFile as string, 'utf8'),
-        ),
-      )
+      const tls = await readFile(overrides.ClientTlsFile as string, 'utf8')
+      await writeFile(file, await again('SecureFetchFunction', tls))
       overrides = {
         ...overrides,
         DataKeyCiphertext: await again(
@@ -231,28 +251,14 @@ export async function runDrill(setup: DrillSetup): Promise<DrillRow[]> {
 
     await step('DisableKey', async () => {
       await kms.send(new DisableKeyCommand({ KeyId: keyId }))
-      const disabledAt = performance.now()
-      // Warm instances until each has refused once (or two cache lifetimes have passed).
-      const lastOk = warm.map(() => 0)
-      const firstRefusal: Array<number | undefined> = warm.map(() => undefined)
-      while (performance.now() - disabledAt < 2 * cacheExpiryMs + 2_000) {
-        const calls = await warmCalls()
-        const at = performance.now() - disabledAt
-        calls.forEach((call, i) => {
-          if (call?.ok) lastOk[i] = at
-          else firstRefusal[i] ??= at
-        })
-        if (firstRefusal.every((at) => at !== undefined)) break
-        await sleep(cacheExpiryMs / 5)
-      }
+      const { lastOk, firstRefusal } = await untilRefused(warmCalls, warm.length, cacheExpiryMs)
       const cold = await coldCalls()
-      const closed = firstRefusal.every((at) => at !== undefined)
       const ms = (at: number | undefined) => (at === undefined ? 'never' : `${Math.round(at)} ms`)
       const warmNotes = plan.map(
         (fn, i) => `${fn.id} ok until ${ms(lastOk[i])}, refused from ${ms(firstRefusal[i])}`,
       )
       return {
-        expected: cold.every(refused) && closed,
+        expected: cold.every(refused) && firstRefusal.every((at) => at !== undefined),
         notes: `after DisableKey (cacheExpiry ${cacheExpiryMs} ms), warm: ${warmNotes.join(', ')}; last successful use of a secret ${ms(Math.max(...lastOk))}; cold starts refused at once: ${said(cold)}, KEY_DISABLED logged`,
       }
     })

@@ -329,6 +329,21 @@ function forwarder(target: URL, agent: Agent, keyStates: Map<string, string>) {
   }
 }
 
+/** The throttle's options when `key` is over its rate in the current 1-second window. */
+function throttled(throttle: Throttle | undefined, key: string | undefined) {
+  if (!throttle || !matches(throttle.options.match, key)) return undefined
+  const window = Math.floor((Date.now() - throttle.start) / 1000)
+  if (window !== throttle.window) {
+    throttle.window = window
+    throttle.admitted = 0
+  }
+  if (throttle.admitted < throttle.options.ratePerSecond) {
+    throttle.admitted += 1
+    return undefined
+  }
+  return throttle.options
+}
+
 export async function startFaultProxy(options: StartFaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target)
   if (target.protocol !== 'http:')
@@ -336,7 +351,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
 
   let latencyMs = options.latencyMs ?? 0
   let rules: Rule[] = []
-  let throttle: Throttle | undefined
+  let throttling: Throttle | undefined
   let counts = new Map<string, number>()
   const hung = new Set<Socket>()
   const stopController = new AbortController()
@@ -353,20 +368,6 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     return rule.fault
   }
 
-  const throttled = (key: string | undefined): ThrottleOptions | undefined => {
-    if (!throttle || !matches(throttle.options.match, key)) return undefined
-    const window = Math.floor((Date.now() - throttle.start) / 1000)
-    if (window !== throttle.window) {
-      throttle.window = window
-      throttle.admitted = 0
-    }
-    if (throttle.admitted < throttle.options.ratePerSecond) {
-      throttle.admitted += 1
-      return undefined
-    }
-    return throttle.options
-  }
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const header = req.headers['x-amz-target']
     const call = Array.isArray(header) ? header[0] : header
@@ -374,7 +375,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     counts.set(key, (counts.get(key) ?? 0) + 1)
 
     const fault = takeFault(call)
-    const throttle = fault ? undefined : throttled(call)
+    const throttle = fault ? undefined : throttled(throttling, call)
 
     if (fault?.kind === 'hang') {
       await drain(req)
@@ -447,16 +448,16 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     },
     throttleAbove: (throttleOptions) => {
       if (throttleOptions === null) {
-        throttle = undefined
+        throttling = undefined
         return
       }
       if (!(throttleOptions.ratePerSecond >= 0))
         throw new Error('throttleAbove: ratePerSecond must be >= 0')
-      throttle = { options: throttleOptions, start: Date.now(), window: 0, admitted: 0 }
+      throttling = { options: throttleOptions, start: Date.now(), window: 0, admitted: 0 }
     },
     clearFaults: () => {
       rules = []
-      throttle = undefined
+      throttling = undefined
     },
     keyStates: () => Object.fromEntries(keyStates),
     hungCount: () => hung.size,
