@@ -114,15 +114,6 @@ async function kmsSecrets(
   return stdout
 }
 
-/** `Name=value` (the CLI's --format parameter-overrides) -> value. */
-function parameterValue(output: string, name: string): string {
-  const line = output.trim()
-  if (!line.startsWith(`${name}=`) || line.includes('\n')) {
-    throw new Error(`kms-secrets printed no ${name}=... line`)
-  }
-  return line.slice(name.length + 1)
-}
-
 /** dotenv text for `kms-secrets bundle`: single quotes keep values (PEM included) literal. */
 function dotenv(fields: Record<string, string>): string {
   return Object.entries(fields)
@@ -139,37 +130,47 @@ export async function encryptSecrets(
 ): Promise<EncryptedSecrets> {
   const log = new Collect()
   const commands: string[] = []
-  const run = async (argv: string[], input?: Uint8Array, note?: string) => {
+  const run = async (argv: string[], input: Uint8Array | undefined, note: string) => {
     const shown = argv.map((arg) => arg.replace(target.workDir, '$TMP'))
-    commands.push(`kms-secrets ${shown.join(' ')}${note ? `  # ${note}` : ''}`)
+    commands.push(`kms-secrets ${shown.join(' ')}  # ${note}`)
     return kmsSecrets(argv, input, target, log)
   }
-  const forFunction = (logicalId: string) => [
-    '--key-id',
-    target.keyId,
-    '--template',
-    'template.yaml',
-    '--function',
-    logicalId,
-    '--stack-name',
-    target.stackName,
-  ]
+  const forFunction = (id: string) =>
+    `--key-id ${target.keyId} --template template.yaml --function ${id} --stack-name ${target.stackName}`.split(
+      ' ',
+    )
+  /** `encrypt ... --format parameter-overrides --name NAME`: prints `NAME=<ciphertext>`. */
+  const encrypt = async (
+    id: string,
+    name: string,
+    more: string[],
+    input: Uint8Array | undefined,
+    note: string,
+  ) => {
+    const argv = [
+      'encrypt',
+      ...forFunction(id),
+      ...more,
+      '--format',
+      'parameter-overrides',
+      '--name',
+      name,
+    ]
+    const line = (await run(argv, input, note)).trim()
+    if (!line.startsWith(`${name}=`) || line.includes('\n')) {
+      throw new Error(`kms-secrets printed no ${name}=... line`)
+    }
+    return line.slice(name.length + 1)
+  }
 
   // 1. A raw value from stdin: the API token, bound to secure-fetch's name.
-  const apiToken = parameterValue(
-    await run(
-      [
-        'encrypt',
-        ...forFunction('SecureFetchFunction'),
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'ApiTokenCiphertext',
-      ],
-      Buffer.from(secrets.apiToken, 'utf8'),
-      'stdin: the token',
-    ),
+  const token = Buffer.from(secrets.apiToken, 'utf8')
+  const apiToken = await encrypt(
+    'SecureFetchFunction',
     'ApiTokenCiphertext',
+    [],
+    token,
+    'stdin: the token',
   )
 
   // 2. Binary input from a file: secure-items' 32-byte data key.
@@ -177,22 +178,12 @@ export async function encryptSecrets(
   await writeFile(keyFile, secrets.dataKey, { mode: 0o600 })
   let dataKey: string
   try {
-    dataKey = parameterValue(
-      await run(
-        [
-          'encrypt',
-          ...forFunction('SecureItemsFunction'),
-          '--in',
-          keyFile,
-          '--format',
-          'parameter-overrides',
-          '--name',
-          'DataKeyCiphertext',
-        ],
-        undefined,
-        '32 random bytes',
-      ),
+    dataKey = await encrypt(
+      'SecureItemsFunction',
       'DataKeyCiphertext',
+      ['--in', keyFile],
+      undefined,
+      '32 random bytes',
     )
   } finally {
     await writeFile(keyFile, Buffer.alloc(secrets.dataKey.length))
