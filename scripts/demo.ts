@@ -10,18 +10,29 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
-import { fileURLToPath } from 'node:url'
 import { KMSClient } from '@aws-sdk/client-kms'
-import { awsNotice, DemoUsageError, HELP, isYes, type Mode, parseDemoArgs } from './demo/args.ts'
+import {
+  awsNotice,
+  type DemoOptions,
+  DemoUsageError,
+  HELP,
+  isYes,
+  parseDemoArgs,
+} from './demo/args.ts'
 import { distStaleness, runBuild } from './demo/build.ts'
-import { type BundleCheck, checkBundle } from './demo/bundle-check.ts'
-import { createTeardown, onInterrupt } from './demo/cleanup.ts'
+import { createTeardown, onInterrupt, type Teardown } from './demo/cleanup.ts'
 import { type DrillRow, drillPlan, formatDrill, runDrill } from './demo/drill.ts'
-import { fetchCalls, itemsCalls, runFunction } from './demo/functions.ts'
+import {
+  DECRYPTED,
+  type FunctionsContext,
+  fetchCalls,
+  itemsCalls,
+  runFunction,
+} from './demo/functions.ts'
 import { countKmsRequests } from './demo/kms-counter.ts'
-import { type DemoReport, formatReport } from './demo/report.ts'
+import { type DemoReport, encryptedEntries, formatReport } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
 import { createStack } from './demo/stack.ts'
 import { startUpstream } from './demo/upstream.ts'
@@ -31,31 +42,100 @@ import { LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki } from './local/tls.ts'
 import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = resolve(import.meta.dirname, '..')
 const DECRYPT = 'TrentService.Decrypt'
+const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
-/** Points this process (the in-process CLI, every SDK client, the invoked functions) at `endpoint` only. */
-function useLocalAws(endpoint: string): void {
-  for (const name of Object.keys(process.env))
-    if (isAwsConfigVariable(name)) delete process.env[name]
-  Object.assign(process.env, awsEnv(endpoint))
+/** What a run shares: the abort signal, the teardown, the progress lines and the current step. */
+interface Session {
+  options: DemoOptions
+  signal: AbortSignal
+  teardown: Teardown
+  progress: (line: string) => void
+  begin: (what: string) => void
+  /** A function run (or the drill) in flight: the work folder outlives it. */
+  running?: Promise<unknown>
 }
 
-/** Real AWS: one region for everything; config files named (the functions get no HOME). */
-async function useRealAws(region: string | undefined): Promise<string> {
-  const resolved =
-    region ??
-    process.env.AWS_REGION ??
-    process.env.AWS_DEFAULT_REGION ??
-    (await new KMSClient({}).config.region().catch(() => undefined))
-  if (!resolved) throw new Error('no AWS region: pass --region or set AWS_REGION')
-  process.env.AWS_REGION = resolved
-  const home = process.env.HOME
-  if (home) {
-    process.env.AWS_CONFIG_FILE ??= join(home, '.aws', 'config')
-    process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(home, '.aws', 'credentials')
+/** --aws: prints what it creates, then asks (unless --yes). An exit code means stop. */
+async function confirmAws(options: DemoOptions): Promise<number | undefined> {
+  if (options.mode !== 'aws') {
+    if ((process.env.AWS_PROFILE ?? '') !== '') {
+      stderr(
+        'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
+      )
+    }
+    return undefined
   }
-  return resolved
+  process.stderr.write(awsNotice(options.region ?? process.env.AWS_REGION))
+  if (options.yes) return undefined
+  if (!process.stdin.isTTY) {
+    stderr('npm start: --aws asks before creating anything; without a terminal, pass --yes')
+    return 2
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr })
+  const answer = await prompt.question('Create them? [y/N] ')
+  prompt.close()
+  if (isYes(answer)) return undefined
+  stderr('npm start: nothing created')
+  return 1
+}
+
+interface Aws {
+  region: string
+  /** Where AWS is, for the report's first line. */
+  where: string
+  /** KMS Decrypt requests so far. */
+  decrypts: () => number
+  /** Local AWS only: the proxy that counts (and, in the drill, refuses) KMS calls. */
+  proxy?: FaultProxy
+}
+
+/** Local: moto behind the counting proxy, this process pointed at it only. --aws: the real thing. */
+async function startAws(session: Session): Promise<Aws> {
+  const { options, teardown, begin } = session
+  if (options.mode === 'aws') {
+    begin('checking the AWS configuration')
+    const region =
+      options.region ??
+      process.env.AWS_REGION ??
+      process.env.AWS_DEFAULT_REGION ??
+      (await new KMSClient({}).config.region().catch(() => undefined))
+    if (!region) throw new Error('no AWS region: pass --region or set AWS_REGION')
+    process.env.AWS_REGION = region
+    // The functions get no HOME: name the config files.
+    const home = process.env.HOME
+    if (home) {
+      process.env.AWS_CONFIG_FILE ??= join(home, '.aws', 'config')
+      process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(home, '.aws', 'credentials')
+    }
+    const counter = countKmsRequests()
+    const profile = process.env.AWS_PROFILE
+    return {
+      region,
+      where: `region ${region}${profile ? `, profile ${profile}` : ''}`,
+      decrypts: () => counter.counts()[DECRYPT] ?? 0,
+    }
+  }
+  begin('starting the local AWS (moto) and the fault proxy')
+  const moto = await startMoto()
+  teardown.defer('stop moto', () => moto.stop())
+  session.signal.throwIfAborted()
+  const proxy = await startFaultProxy({ target: moto.endpoint })
+  teardown.defer('stop the fault proxy', () => proxy.stop())
+  for (const name of Object.keys(process.env)) {
+    if (isAwsConfigVariable(name)) delete process.env[name]
+  }
+  Object.assign(process.env, awsEnv(proxy.endpoint))
+  session.progress(
+    `moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${proxy.port}`,
+  )
+  return {
+    region: LOCAL_REGION,
+    where: `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${proxy.port} (it counts the KMS calls)`,
+    decrypts: () => proxy.counts()[DECRYPT] ?? 0,
+    proxy,
+  }
 }
 
 function functionName(template: ReturnType<typeof readTemplate>, ctx: ResolveScope, id: string) {
@@ -65,9 +145,147 @@ function functionName(template: ReturnType<typeof readTemplate>, ctx: ResolveSco
   return name
 }
 
+/** The steps, in order, into `report`; returns the drill's rows with --drill. */
+async function demo(session: Session, report: DemoReport): Promise<DrillRow[] | undefined> {
+  const { options, teardown, begin, progress } = session
+  if (options.mode === 'aws') {
+    progress(
+      `mode: real AWS (${options.modeReason}); creates a throwaway key, alias and table, removed at the end`,
+    )
+  }
+  if (options.skipBuild) progress('using dist/ as it is (--skip-build)')
+  else {
+    const why = distStaleness(ROOT)
+    if (why === undefined) progress('library: dist/ is up to date')
+    else {
+      begin(`building the library (npm run build: ${why})`)
+      const output = await runBuild(ROOT, session.signal)
+      if (options.verbose) process.stderr.write(output)
+    }
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
+  // A function build still running on Ctrl-C would write into workDir after its removal.
+  teardown.defer(`remove ${workDir}`, async () => {
+    await session.running?.catch(() => {})
+    rmSync(workDir, { recursive: true, force: true })
+  })
+
+  const aws = await startAws(session)
+  report.where = aws.where
+  const stackName =
+    options.stackName ??
+    (aws.proxy ? 'kms-secrets-demo' : `kms-secrets-demo-${randomBytes(3).toString('hex')}`)
+  report.stackName = stackName
+  const template = readTemplate(join(ROOT, 'template.yaml'))
+  const ctx: ResolveScope = {
+    template,
+    pseudo: { 'AWS::StackName': stackName, 'AWS::Region': aws.region },
+    unfixed: 'placeholder',
+  }
+  begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
+  // moto forgets everything when it stops; real AWS needs each resource removed.
+  const stack = await createStack(
+    template,
+    ctx,
+    ({ what, undo }) => {
+      if (!aws.proxy) teardown.defer(what, undo)
+    },
+    session.signal,
+  )
+  report.keyAlias = stack.alias
+  report.tableName = stack.tableName
+
+  begin('generating the demo secrets and a PKI (CA, server and client certificates)')
+  const pki = await createTestPki()
+  const secrets = generateSecrets(
+    await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' }),
+  )
+  if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
+  begin(`encrypting them with kms-secrets (key ${stack.alias})`)
+  const target = { keyId: stack.alias, stackName, workDir, root: ROOT, env: process.env }
+  const encrypted = await encryptSecrets(secrets, target)
+  if (options.verbose) process.stderr.write(encrypted.log)
+  report.commands = encrypted.commands
+  const names = {
+    SecureItemsFunction: functionName(template, ctx, 'SecureItemsFunction'),
+    SecureFetchFunction: functionName(template, ctx, 'SecureFetchFunction'),
+  }
+  report.encrypted = encryptedEntries(names)
+
+  begin('starting the HTTPS upstream (mutual TLS, bearer token)')
+  const upstream = await startUpstream(pki, secrets.apiToken, workDir)
+  teardown.defer('stop the HTTPS upstream', () => upstream.server.stop())
+
+  const functions: FunctionsContext = {
+    root: ROOT,
+    workDir,
+    stackName,
+    region: aws.region,
+    env: process.env,
+    parameterOverrides: {
+      DataKeyCiphertext: encrypted.dataKey,
+      ApiTokenCiphertext: encrypted.apiToken,
+      UpstreamUrl: upstream.url,
+      UpstreamCaFile: upstream.caFile,
+      UpstreamSpkiPins: upstream.pin,
+      ClientTlsFile: encrypted.clientTlsFile,
+      ...(options.drill !== undefined && { SecretsCacheExpiry: String(options.drill) }),
+    },
+    warm: options.warm,
+    signal: session.signal,
+    verbose: options.verbose,
+    proxyDecrypts: aws.proxy ? aws.decrypts : () => undefined,
+    ...(options.built !== undefined && { built: resolve(options.built) }),
+  }
+  if (options.drill !== undefined && aws.proxy) {
+    begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
+    const drill = runDrill({
+      functions,
+      plan: drillPlan(ROOT, secrets),
+      proxy: aws.proxy,
+      keyArn: stack.keyArn,
+      target,
+      cacheExpiryMs: options.drill,
+      progress,
+    })
+    session.running = drill
+    return drill
+  }
+  const plan = {
+    SecureItemsFunction: itemsCalls(ROOT, secrets, options.warm),
+    SecureFetchFunction: fetchCalls(ROOT, options.warm),
+  }
+  for (const [id, calls] of Object.entries(plan)) {
+    const how =
+      options.built === undefined
+        ? `building ${id} (esbuild, template Metadata)`
+        : `taking ${id} from ${options.built}`
+    begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
+    const run = runFunction(id, DECRYPTED[id as keyof typeof DECRYPTED], calls, functions)
+    session.running = run
+    const result = await run
+    report.functions.push({ ...result, functionName: names[id as keyof typeof names] })
+    const bad = result.calls.filter((call) => !call.ok)
+    for (const call of bad) report.failures.push(`${id} ${call.request}: ${call.summary}`)
+    if (result.failure) report.failures.push(`${id}: ${result.failure}`)
+    if ((bad.length > 0 || result.failure) && !options.verbose && !session.signal.aborted) {
+      // The functions never log a secret (their contract): their last lines explain.
+      const tail = result.logs.trimEnd().split('\n').slice(-20)
+      stderr(`--- last lines of ${id}'s output ---\n${tail.join('\n')}\n---`)
+    }
+  }
+  report.upstream = {
+    url: upstream.url.replace(/\/v1$/, ''),
+    accepted: upstream.accepted(),
+    rejected: upstream.rejected(),
+    handshakes: upstream.server.tlsHandshakes,
+    tls: upstream.server.connections.map((c) => c.tlsVersion ?? '?'),
+  }
+  return undefined
+}
+
 async function run(argv: string[]): Promise<number> {
-  const stderr = (line: string) => process.stderr.write(`${line}\n`)
-  let options: ReturnType<typeof parseDemoArgs>
+  let options: DemoOptions
   try {
     options = parseDemoArgs(argv, process.env)
   } catch (error) {
@@ -79,299 +297,65 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP)
     return 0
   }
-  if (options.mode === 'aws') {
-    process.stderr.write(awsNotice(options.region ?? process.env.AWS_REGION))
-    if (!options.yes) {
-      if (!process.stdin.isTTY) {
-        stderr('npm start: --aws asks before creating anything; without a terminal, pass --yes')
-        return 2
-      }
-      const prompt = createInterface({ input: process.stdin, output: process.stderr })
-      const answer = await prompt.question('Create them? [y/N] ')
-      prompt.close()
-      if (!isYes(answer)) {
-        stderr('npm start: nothing created')
-        return 1
-      }
-    }
-  } else if ((process.env.AWS_PROFILE ?? '') !== '') {
-    stderr(
-      'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
-    )
-  }
+  const stop = await confirmAws(options)
+  if (stop !== undefined) return stop
 
   const started = performance.now()
   const progress = (line: string) =>
     stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`)
   const controller = new AbortController()
-  const { signal } = controller
   const teardown = createTeardown()
-  let functionRun: Promise<unknown> | undefined
-  let proxy: FaultProxy | undefined
-  let drill: DrillRow[] | undefined
   const removeHandlers = onInterrupt(controller, teardown, progress)
-
-  const mode: Mode = options.mode
+  let step = 'starting'
+  const session: Session = {
+    options,
+    signal: controller.signal,
+    teardown,
+    progress,
+    begin: (what) => {
+      controller.signal.throwIfAborted()
+      step = what
+      progress(`${what}...`)
+    },
+  }
   const report: DemoReport = {
-    mode,
+    mode: options.mode,
     where: '',
     stackName: '',
     keyAlias: '',
     tableName: '',
     encrypted: [],
     commands: [],
-    bundle: undefined,
     functions: [],
     upstream: undefined,
     totalMs: 0,
     failures: [],
   }
-  let step = 'starting'
-  const begin = (what: string) => {
-    signal.throwIfAborted()
-    step = what
-    progress(`${what}...`)
-  }
-
+  let drill: DrillRow[] | undefined
   try {
-    if (mode === 'aws') {
-      progress(
-        `mode: real AWS (${options.modeReason}); creates a throwaway key, alias and table, removed at the end`,
-      )
-    }
-    // 1. The library the functions bundle (dist/).
-    if (options.skipBuild) progress('using dist/ as it is (--skip-build)')
-    else {
-      const why = distStaleness(ROOT)
-      if (why === undefined) progress('library: dist/ is up to date')
-      else {
-        begin(`building the library (npm run build: ${why})`)
-        const output = await runBuild(ROOT, signal)
-        if (options.verbose) process.stderr.write(output)
-      }
-    }
-
-    const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
-    // A function build still running on Ctrl-C would write into workDir after its removal.
-    teardown.defer(`remove ${workDir}`, async () => {
-      await functionRun?.catch(() => {})
-      rmSync(workDir, { recursive: true, force: true })
-    })
-
-    // 2. AWS: moto behind the counting proxy, or the real thing.
-    let region = LOCAL_REGION
-    let decryptCount: () => number | undefined
-    let proxyDecrypts: () => number | undefined = () => undefined
-    if (mode === 'local') {
-      begin('starting the local AWS (moto) and the fault proxy')
-      const moto = await startMoto()
-      teardown.defer('stop moto', () => moto.stop())
-      signal.throwIfAborted()
-      const local = await startFaultProxy({ target: moto.endpoint })
-      proxy = local
-      teardown.defer('stop the fault proxy', () => local.stop())
-      useLocalAws(local.endpoint)
-      decryptCount = () => local.counts()[DECRYPT] ?? 0
-      proxyDecrypts = decryptCount
-      report.where = `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${local.port} (it counts the KMS calls)`
-      progress(`moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${local.port}`)
-    } else {
-      begin('checking the AWS configuration')
-      region = await useRealAws(options.region)
-      const counter = countKmsRequests()
-      decryptCount = () => counter.counts()[DECRYPT] ?? 0
-      const profile = process.env.AWS_PROFILE
-      report.where = `region ${region}${profile ? `, profile ${profile}` : ''}`
-    }
-    const stackName =
-      options.stackName ??
-      (mode === 'local' ? 'kms-secrets-demo' : `kms-secrets-demo-${randomBytes(3).toString('hex')}`)
-    report.stackName = stackName
-
-    const template = readTemplate(join(ROOT, 'template.yaml'))
-    const ctx: ResolveScope = {
-      template,
-      pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
-      unfixed: 'placeholder',
-    }
-    const itemsName = functionName(template, ctx, 'SecureItemsFunction')
-    const fetchName = functionName(template, ctx, 'SecureFetchFunction')
-
-    begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
-    const stack = await createStack(
-      template,
-      ctx,
-      ({ what, undo }) => {
-        // moto forgets everything when it stops; real AWS needs each resource removed.
-        if (mode === 'aws') teardown.defer(what, undo)
-      },
-      signal,
-    )
-    report.keyAlias = stack.alias
-    report.tableName = stack.tableName
-
-    // 3. The secrets, encrypted with kms-secrets.
-    begin('generating the demo secrets and a PKI (CA, server and client certificates)')
-    const pki = await createTestPki()
-    const client = await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' })
-    const secrets = generateSecrets(client)
-    const secretsOut = process.env.DEMO_SECRETS_OUT
-    if (secretsOut) writeSecretsForTest(secretsOut, secrets)
-
-    begin(`encrypting them with kms-secrets (key ${stack.alias})`)
-    const encrypted = await encryptSecrets(secrets, {
-      keyId: stack.alias,
-      stackName,
-      workDir,
-      root: ROOT,
-      env: process.env,
-    })
-    if (options.verbose) process.stderr.write(encrypted.log)
-    report.commands = encrypted.commands
-    report.encrypted = [
-      { name: 'API_TOKEN', kind: 'raw KMS value, from stdin', functionName: fetchName },
-      {
-        name: 'DATA_KEY',
-        kind: 'raw KMS value, 32 random bytes from --in FILE',
-        functionName: itemsName,
-      },
-      {
-        name: 'DEMO_BUNDLE',
-        kind: 'bundle (one envelope)',
-        functionName: itemsName,
-        fields: Object.keys(secrets.bundle),
-      },
-      {
-        name: 'CLIENT_TLS_FILE',
-        kind: 'secrets file client-tls.kse',
-        functionName: fetchName,
-        fields: ['cert', 'key'],
-      },
-    ]
-
-    // 4. The bundle, read back as a handler would.
-    begin('reading the bundle back with loadSecrets()')
-    let bundle: BundleCheck
-    try {
-      bundle = await checkBundle(encrypted.bundle, secrets.bundle, itemsName, decryptCount)
-    } catch (error) {
-      bundle = {
-        ok: false,
-        names: Object.keys(secrets.bundle),
-        decrypts: undefined,
-        summary: `loadSecrets failed: ${(error as Error).message}`,
-      }
-    }
-    report.bundle = bundle
-    if (!bundle.ok) report.failures.push(`bundle DEMO_BUNDLE: ${bundle.summary}`)
-
-    // 5. The upstream secure-fetch calls.
-    begin('starting the HTTPS upstream (mutual TLS, bearer token)')
-    const upstream = await startUpstream(pki, secrets.apiToken, workDir)
-    teardown.defer('stop the HTTPS upstream', () => upstream.server.stop())
-
-    // 6. Both functions, built from template.yaml, through the local invoke.
-    const functionsContext = {
-      root: ROOT,
-      workDir,
-      stackName,
-      region,
-      env: process.env,
-      parameterOverrides: {
-        DataKeyCiphertext: encrypted.dataKey,
-        ApiTokenCiphertext: encrypted.apiToken,
-        UpstreamUrl: upstream.url,
-        UpstreamCaFile: upstream.caFile,
-        UpstreamSpkiPins: upstream.pin,
-        ClientTlsFile: encrypted.clientTlsFile,
-        ...(options.drill !== undefined && { SecretsCacheExpiry: String(options.drill) }),
-      },
-      warm: options.warm,
-      signal,
-      verbose: options.verbose,
-      proxyDecrypts,
-      ...(options.built !== undefined && { built: resolve(options.built) }),
-    }
-    const plan = [
-      {
-        id: 'SecureItemsFunction',
-        name: itemsName,
-        decrypted: ['DATA_KEY'],
-        calls: itemsCalls(ROOT, secrets, options.warm),
-      },
-      {
-        id: 'SecureFetchFunction',
-        name: fetchName,
-        decrypted: ['API_TOKEN', 'CLIENT_TLS_FILE#cert', 'CLIENT_TLS_FILE#key'],
-        calls: fetchCalls(ROOT, options.warm),
-      },
-    ]
-    if (options.drill !== undefined) {
-      begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
-      const target = { keyId: stack.alias, stackName, workDir, root: ROOT, env: process.env }
-      const drillRun = runDrill({
-        functions: functionsContext,
-        plan: drillPlan(ROOT, secrets),
-        proxy: proxy as FaultProxy,
-        keyArn: stack.keyArn,
-        target,
-        scope: ctx,
-        cacheExpiryMs: options.drill,
-        progress,
-      })
-      functionRun = drillRun
-      drill = await drillRun
-      for (const row of drill.filter((r) => !r.expected)) {
-        report.failures.push(`drill step ${row.step}: ${row.notes}`)
-      }
-    }
-    for (const fn of options.drill === undefined ? plan : []) {
-      begin(
-        `${options.built === undefined ? `building ${fn.id} (esbuild, template Metadata)` : `taking ${fn.id} from ${options.built}`} and invoking it ${fn.calls.length} times under aws-lambda-ric`,
-      )
-      const run = runFunction(fn.id, fn.decrypted, fn.calls, functionsContext)
-      functionRun = run
-      const result = await run
-      report.functions.push({ ...result, functionName: fn.name })
-      const bad = result.calls.filter((call) => !call.ok)
-      for (const call of bad) report.failures.push(`${fn.id} ${call.request}: ${call.summary}`)
-      if (result.failure) report.failures.push(`${fn.id}: ${result.failure}`)
-      if ((bad.length > 0 || result.failure) && !options.verbose && !signal.aborted) {
-        // The functions never log a secret (their contract): their last lines explain.
-        const tail = result.logs.trimEnd().split('\n').slice(-20)
-        stderr(`--- last lines of ${fn.id}'s output ---\n${tail.join('\n')}\n---`)
-      }
-    }
-    report.upstream = {
-      url: upstream.url.replace(/\/v1$/, ''),
-      accepted: upstream.accepted(),
-      rejected: upstream.rejected(),
-      handshakes: upstream.server.tlsHandshakes,
-      tls: upstream.server.connections.map((c) => c.tlsVersion ?? '?'),
+    drill = await demo(session, report)
+    for (const row of drill?.filter((r) => !r.expected) ?? []) {
+      report.failures.push(`drill step ${row.step}: ${row.notes}`)
     }
   } catch (error) {
-    const message = signal.aborted
-      ? String((signal.reason as Error)?.message ?? 'interrupted')
+    const message = controller.signal.aborted
+      ? String((controller.signal.reason as Error)?.message ?? 'interrupted')
       : ((error as Error).message ?? String(error)).split('\n')[0]
     report.failures.push(`${step}: ${message}`)
   }
 
-  step = 'cleaning up'
   progress('stopping everything the demo started')
-  const cleanupFailures = await teardown.run()
-  for (const failure of cleanupFailures) report.failures.push(`cleanup: ${failure}`)
+  for (const failure of await teardown.run()) report.failures.push(`cleanup: ${failure}`)
   removeHandlers()
   report.totalMs = performance.now() - started
   progress('done')
 
   if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
   else if (report.stackName !== '') process.stdout.write(formatReport(report))
-  if (report.failures.length > 0) {
-    const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''
-    stderr(`npm start failed: ${report.failures[0]}${more}`)
-    return 1
-  }
-  return 0
+  if (report.failures.length === 0) return 0
+  const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''
+  stderr(`npm start failed: ${report.failures[0]}${more}`)
+  return 1
 }
 
 const code = await run(process.argv.slice(2))

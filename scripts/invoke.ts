@@ -335,7 +335,21 @@ export interface InvokeIo {
   beforeEvent?: (index: number) => Promise<void>
 }
 
-export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
+/** The function as this run names, configures and builds it, and the events it gets. */
+interface Prepared {
+  fn: LocalFunction
+  region: string
+  functionName: string
+  /** The template's Environment resolved, then the env-vars overrides. */
+  environment: Record<string, string>
+  logLevels: Record<string, string>
+  events: unknown[]
+  /** The build: LAMBDA_TASK_ROOT. */
+  outdir: string
+}
+
+/** Reads the template, events and env-vars, resolves the function's settings and builds it. */
+async function prepare(options: InvokeOptions, io: InvokeIo): Promise<Prepared> {
   const templatePath = resolve(io.cwd, options.template)
   const root = dirname(templatePath)
   const template = readTemplate(templatePath)
@@ -369,7 +383,6 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
     pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
     unfixed: 'placeholder',
   }
-
   const events =
     options.events.length === 0
       ? [{}]
@@ -399,73 +412,95 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   if (typeof functionName !== 'string') {
     throw new InvokeUsageError(`${fn.logicalId}.FunctionName does not resolve to a string`)
   }
-
-  // Build exactly what sam build would, from the template's BuildProperties.
   const buildDir =
     options.buildDir === undefined ? join(root, '.build') : resolve(io.cwd, options.buildDir)
   const outdir = join(buildDir, fn.logicalId)
-  if (options.skipBuild) {
-    if (runtimeHandlerFile(outdir, fn.handler) === undefined) {
-      throw new InvokeUsageError(
-        `--skip-build: ${relative(io.cwd, outdir) || outdir} holds no module for Handler ${fn.handler} (not built yet?)`,
-      )
-    }
-  } else {
-    rmSync(outdir, { recursive: true, force: true })
-    const started = performance.now()
-    try {
-      await buildFunction(fn, resolve(root, fn.codeUri), outdir)
-    } catch (error) {
-      throw new InvokeUsageError(`build of ${fn.logicalId} failed: ${(error as Error).message}`)
-    }
-    io.log(
-      `Built ${fn.logicalId} into ${relative(io.cwd, outdir) || outdir} in ${Math.round(performance.now() - started)} ms`,
+  await buildOrFind(fn, resolve(root, fn.codeUri), outdir, options.skipBuild, io)
+  const levels = logLevels(fn, ctx)
+  return { fn, region, functionName, environment, logLevels: levels, events, outdir }
+}
+
+/** Builds exactly what sam build would, from the template's BuildProperties (or --skip-build). */
+async function buildOrFind(
+  fn: LocalFunction,
+  codeRoot: string,
+  outdir: string,
+  skipBuild: boolean,
+  io: InvokeIo,
+): Promise<void> {
+  const shown = relative(io.cwd, outdir) || outdir
+  if (skipBuild) {
+    if (runtimeHandlerFile(outdir, fn.handler) !== undefined) return
+    throw new InvokeUsageError(
+      `--skip-build: ${shown} holds no module for Handler ${fn.handler} (not built yet?)`,
     )
   }
+  rmSync(outdir, { recursive: true, force: true })
+  const started = performance.now()
+  try {
+    await buildFunction(fn, codeRoot, outdir)
+  } catch (error) {
+    throw new InvokeUsageError(`build of ${fn.logicalId} failed: ${(error as Error).message}`)
+  }
+  io.log(`Built ${fn.logicalId} into ${shown} in ${Math.round(performance.now() - started)} ms`)
+}
 
-  const requestIds = events.map(() => randomUUID())
-  const account = '123456789012'
+/** What the nodejs24.x runtime sets (the Runtime API's address is this process's server). */
+function runtimeEnv(p: Prepared, io: InvokeIo, runtimeApi: string): Record<string, string> {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
-  const logGroupName = `/aws/lambda/${functionName}`
-  const logStreamName = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`
-  const invokedFunctionArn = `arn:aws:lambda:${region}:${account}:function:${functionName}`
-  const runtime = fn.runtime ?? 'nodejs24.x'
-  const api = await startRuntimeApi()
-  // What the nodejs24.x runtime sets (the Runtime API's address is this process's server).
-  const childEnv: Record<string, string> = {
+  return {
     PATH: io.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
     ...passThrough(io.env),
-    ...environment,
-    ...logLevels(fn, ctx),
-    AWS_REGION: region,
-    AWS_DEFAULT_REGION: region,
-    AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
-    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    ...p.environment,
+    ...p.logLevels,
+    AWS_REGION: p.region,
+    AWS_DEFAULT_REGION: p.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${p.fn.runtime ?? 'nodejs24.x'}`,
+    AWS_LAMBDA_FUNCTION_NAME: p.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
-    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.fn.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${p.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_RUNTIME_API: api.address,
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
-    LAMBDA_TASK_ROOT: outdir,
-    _HANDLER: fn.handler,
+    LAMBDA_TASK_ROOT: p.outdir,
+    _HANDLER: p.fn.handler,
   }
+}
 
+/** Resolves with Lambda's timeout error after the function's Timeout; clear() cancels it. */
+function timeoutOf(fn: LocalFunction) {
+  let timer: NodeJS.Timeout | undefined
+  const promise = new Promise<RuntimeOutcome>((resolveTimeout) => {
+    timer = setTimeout(() => {
+      const errorMessage = `Task timed out after ${fn.timeout.toFixed(2)} seconds`
+      resolveTimeout({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage } })
+    }, fn.timeout * 1000)
+  })
+  return { promise, clear: () => clearTimeout(timer) }
+}
+
+export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
+  const p = await prepare(options, io)
+  const { fn } = p
+  const requestIds = p.events.map(() => randomUUID())
+  const invokedFunctionArn = `arn:aws:lambda:${p.region}:123456789012:function:${p.functionName}`
+  const api = await startRuntimeApi()
   const invocations: Invocation[] = []
   const record = (
     outcome: RuntimeOutcome,
-    phase: 'init' | 'invoke',
+    phase: Invocation['phase'],
     initMs: number,
     durationMs: number,
-    maxRssKb: number,
-  ): Invocation => {
+  ) => {
     const index = invocations.length
     const requestId = requestIds[index] ?? randomUUID()
     const value = outcome.ok ? outcome.value : outcome.error
-    const invocation: Invocation = {
+    const maxRssKb = peakRssKb(child.pid)
+    const invocation = {
       requestId,
       ok: outcome.ok,
       phase,
@@ -482,15 +517,14 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
       `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(maxRssKb / 1024)} MB${init}`,
     )
     io.onInvocation?.(invocation, index)
-    return invocation
   }
 
   // The function's process: aws-lambda-ric, as Lambda's nodejs runtime starts it.
   const entry = ricEntry(io.log)
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
-    cwd: outdir,
-    env: childEnv,
+    cwd: p.outdir,
+    env: runtimeEnv(p, io, api.address),
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
   })
@@ -498,57 +532,37 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   child.stderr?.pipe(io.logStream, { end: false })
   const exited = new Promise<RuntimeOutcome>((resolveExit) => {
     child.once('error', () => {}) // an abort kills it; 'close' follows
-    child.once('close', (code, signal) =>
-      resolveExit({
-        ok: false,
-        error: {
-          errorType: 'Runtime.ExitError',
-          errorMessage: `the function's process exited (${signal ?? `code ${code}`}) before returning`,
-        },
-      }),
-    )
+    child.once('close', (code, signal) => {
+      const errorMessage = `the function's process exited (${signal ?? `code ${code}`}) before returning`
+      resolveExit({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } })
+    })
   })
   try {
     const init = await Promise.race([api.init, exited])
     const initMs = performance.now() - started
     io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
-    if (!init.ok) {
-      record(init, 'init', initMs, 0, peakRssKb(child.pid))
-    } else {
+    if (!init.ok) record(init, 'init', initMs, 0)
+    else {
       io.onInit?.()
-      for (const [index, event] of events.entries()) {
+      for (const [index, payload] of p.events.entries()) {
         await io.beforeEvent?.(index)
         if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
         const begun = performance.now()
-        const deadlineMs = Date.now() + fn.timeout * 1000
-        let timer: NodeJS.Timeout | undefined
-        const timedOut = new Promise<RuntimeOutcome>((resolveTimeout) => {
-          timer = setTimeout(
-            () =>
-              resolveTimeout({
-                ok: false,
-                error: {
-                  errorType: 'Sandbox.Timedout',
-                  errorMessage: `Task timed out after ${fn.timeout.toFixed(2)} seconds`,
-                },
-              }),
-            fn.timeout * 1000,
-          )
-        })
+        const timeout = timeoutOf(fn)
         const outcome = await Promise.race([
           api.invoke({
-            payload: event,
+            payload,
             requestId: requestIds[index] as string,
-            deadlineMs,
+            deadlineMs: Date.now() + fn.timeout * 1000,
             invokedFunctionArn,
             // A trace header given by the caller (e.g. Sampled=0) wins, as an upstream would.
             traceId: io.env._X_AMZN_TRACE_ID ?? traceHeader(),
           }),
-          timedOut,
+          timeout.promise,
           exited,
         ])
-        clearTimeout(timer)
-        record(outcome, 'invoke', initMs, performance.now() - begun, peakRssKb(child.pid))
+        timeout.clear()
+        record(outcome, 'invoke', initMs, performance.now() - begun)
         const error = outcome.ok ? undefined : outcome.error.errorType
         if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
       }

@@ -139,16 +139,47 @@ const SAM_ONLY = new Set(['UseNpmCi', 'EntryPoints'])
 /** Options aws-lambda-builders fixes itself (bundle, node, its own outdir). */
 const FIXED = new Set(['Bundle', 'Platform', 'Outdir'])
 
-function keyValueList(name: string, value: Json, sep = '='): Record<string, string> {
+function keyValueList(value: Json, name: string): Record<string, string> {
   if (!Array.isArray(value)) throw new TemplateError(`BuildProperties.${name} must be a list`)
   const out: Record<string, string> = {}
   for (const item of value) {
     const text = String(item)
-    const at = text.indexOf(sep)
-    if (at <= 0) throw new TemplateError(`BuildProperties.${name}: "${text}" is not key${sep}value`)
+    const at = text.indexOf('=')
+    if (at <= 0) throw new TemplateError(`BuildProperties.${name}: "${text}" is not key=value`)
     out[text.slice(0, at)] = text.slice(at + 1)
   }
   return out
+}
+
+const flag = (value: Json) => value === true
+const text = (value: Json) => String(value)
+const FORMATS: readonly Json[] = ['esm', 'cjs', 'iife']
+
+/** Each BuildProperty sam build passes on: the esbuild option and how its value reads. */
+const ESBUILD: Record<string, [keyof EsbuildOptions, (value: Json, name: string) => unknown]> = {
+  Format: ['format', (v) => (FORMATS.includes(v) ? v : undefined)],
+  Target: ['target', text],
+  Minify: ['minify', flag],
+  Sourcemap: ['sourcemap', flag],
+  SourcesContent: ['sourcesContent', (v) => String(v) !== 'false'],
+  Outbase: ['outbase', text],
+  OutExtension: ['outExtension', keyValueList],
+  Banner: ['banner', keyValueList],
+  Footer: ['footer', keyValueList],
+  Loader: ['loader', keyValueList],
+  Define: ['define', keyValueList],
+  External: [
+    'external',
+    (v, name) => {
+      if (!Array.isArray(v)) throw new TemplateError(`BuildProperties.${name} must be a list`)
+      return v.map(String)
+    },
+  ],
+  MainFields: ['mainFields', (v) => String(v).split(',')],
+  KeepNames: ['keepNames', flag],
+  Splitting: ['splitting', flag],
+  TreeShaking: ['treeShaking', flag],
+  Tsconfig: ['tsconfig', text],
 }
 
 /**
@@ -160,7 +191,6 @@ export function esbuildOptionsOf(fn: LocalFunction): EsbuildOptions {
   if (fn.buildMethod !== 'esbuild') {
     throw new TemplateError(`${fn.logicalId}: Metadata.BuildMethod is not esbuild`)
   }
-  const props = fn.buildProperties
   const options: EsbuildOptions = {
     entryPoints: fn.entryPoints,
     bundle: true,
@@ -170,70 +200,19 @@ export function esbuildOptionsOf(fn: LocalFunction): EsbuildOptions {
     minify: true,
     sourcemap: false,
   }
-  for (const [name, value] of Object.entries(props)) {
+  for (const [name, value] of Object.entries(fn.buildProperties)) {
     if (SAM_ONLY.has(name) || FIXED.has(name)) continue
-    switch (name) {
-      case 'Format':
-        if (value !== 'esm' && value !== 'cjs' && value !== 'iife') {
-          throw new TemplateError(`${fn.logicalId}: BuildProperties.Format ${String(value)}`)
-        }
-        options.format = value
-        break
-      case 'Target':
-        options.target = String(value)
-        break
-      case 'Minify':
-        options.minify = value === true
-        break
-      case 'Sourcemap':
-        options.sourcemap = value === true
-        break
-      case 'SourcesContent':
-        options.sourcesContent = String(value) !== 'false'
-        break
-      case 'Outbase':
-        options.outbase = String(value)
-        break
-      case 'OutExtension':
-        options.outExtension = keyValueList(name, value)
-        break
-      case 'Banner':
-        options.banner = keyValueList(name, value)
-        break
-      case 'Footer':
-        options.footer = keyValueList(name, value)
-        break
-      case 'Loader':
-        options.loader = keyValueList(name, value)
-        break
-      case 'Define':
-        options.define = keyValueList(name, value)
-        break
-      case 'External':
-        if (!Array.isArray(value))
-          throw new TemplateError('BuildProperties.External must be a list')
-        options.external = value.map(String)
-        break
-      case 'MainFields':
-        options.mainFields = String(value).split(',')
-        break
-      case 'KeepNames':
-        options.keepNames = value === true
-        break
-      case 'Splitting':
-        options.splitting = value === true
-        break
-      case 'TreeShaking':
-        options.treeShaking = value === true
-        break
-      case 'Tsconfig':
-        options.tsconfig = String(value)
-        break
-      default:
-        throw new TemplateError(
-          `${fn.logicalId}: BuildProperties.${name} is not understood by scripts/template.ts`,
-        )
+    const known = Object.hasOwn(ESBUILD, name) ? ESBUILD[name] : undefined
+    if (known === undefined) {
+      throw new TemplateError(
+        `${fn.logicalId}: BuildProperties.${name} is not understood by scripts/template.ts`,
+      )
     }
+    const option = known[1](value, name)
+    if (option === undefined) {
+      throw new TemplateError(`${fn.logicalId}: BuildProperties.${name} ${String(value)}`)
+    }
+    Object.assign(options, { [known[0]]: option })
   }
   return options
 }

@@ -7,8 +7,8 @@ export const HELP = `Usage: npm start [-- options]        (node scripts/demo.ts 
 The whole product, end to end, on this machine: starts a local AWS (moto on a free
 127.0.0.1 port, behind a fault proxy that counts the KMS calls), creates the KMS key,
 its alias and the DynamoDB table of template.yaml, encrypts the demo secrets with this
-project's CLI (kms-secrets encrypt / bundle: a raw value, a binary data key, a bundle and
-a secrets file), starts an HTTPS upstream (generated CA, mutual TLS, bearer token),
+project's CLI (kms-secrets encrypt / bundle: a raw value, a binary data key and a secrets
+file), starts an HTTPS upstream (generated CA, mutual TLS, bearer token),
 builds both functions of template.yaml and invokes each through the local invoke (a cold
 start, then warm invocations in the same process), and prints a report: what was
 decrypted (names only, values masked), each call's result, KMS calls per cold start, cold

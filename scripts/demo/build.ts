@@ -2,9 +2,10 @@
 // cli/src imports): built with `npm run build` when it is missing or older than its sources.
 // `node scripts/demo/build.ts` does that before npm run kms-secrets and npm run bench.
 
-import { spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
 
 /** What package.json exports: all must be there. */
 const OUTPUTS = ['dist/index.js', 'dist/lite.js', 'dist/provider.js', 'dist/format.js']
@@ -39,26 +40,22 @@ function npmCommand(): string {
 }
 
 /** Runs `npm run build` in `root`; rejects with its output's last lines on failure. */
-export function runBuild(root: string, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(npmCommand(), ['run', 'build'], {
+export async function runBuild(root: string, signal: AbortSignal): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(npmCommand(), ['run', 'build'], {
       cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
       signal,
     })
-    const chunks: Buffer[] = []
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk))
-    child.once('error', reject)
-    child.once('close', (code, killedBy) => {
-      const output = Buffer.concat(chunks).toString('utf8')
-      if (code === 0) resolve(output)
-      else {
-        const tail = output.trim().split('\n').slice(-15).join('\n')
-        reject(new Error(`npm run build failed (${killedBy ?? `exit ${code}`}):\n${tail}`))
-      }
-    })
-  })
+    return stdout + stderr
+  } catch (error) {
+    const {
+      stdout = '',
+      stderr = '',
+      code,
+    } = error as { stdout?: string; stderr?: string; code?: unknown }
+    const tail = `${stdout}${stderr}`.trim().split('\n').slice(-15).join('\n')
+    throw new Error(`npm run build failed (exit ${String(code)}):\n${tail}`)
+  }
 }
 
 if (process.argv[1] === import.meta.filename) {

@@ -10,34 +10,29 @@ export interface Teardown {
 export function createTeardown(timeoutMs = 15_000): Teardown {
   const steps: Array<{ what: string; step: () => unknown }> = []
   let running: Promise<string[]> | undefined
+  const runAll = async () => {
+    const failures: string[] = []
+    // Last in, first out; a step deferred meanwhile (Ctrl-C mid-start) still runs.
+    for (let next = steps.pop(); next !== undefined; next = steps.pop()) {
+      const { what, step } = next
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`did not finish within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      })
+      await Promise.race([Promise.resolve().then(step), late]).catch((error: Error) => {
+        failures.push(`${what}: ${error.message}`)
+      })
+      clearTimeout(timer)
+    }
+    return failures
+  }
   return {
-    defer(what, step) {
-      steps.push({ what, step })
-    },
-    run() {
-      running ??= (async () => {
-        const failures: string[] = []
-        while (steps.length > 0) {
-          const { what, step } = steps.pop() as (typeof steps)[number]
-          let timer: NodeJS.Timeout | undefined
-          try {
-            await Promise.race([
-              Promise.resolve().then(step),
-              new Promise((_, reject) => {
-                timer = setTimeout(
-                  () => reject(new Error(`did not finish within ${timeoutMs} ms`)),
-                  timeoutMs,
-                )
-              }),
-            ])
-          } catch (error) {
-            failures.push(`${what}: ${(error as Error).message}`)
-          } finally {
-            clearTimeout(timer)
-          }
-        }
-        return failures
-      })()
+    defer: (what, step) => steps.push({ what, step }),
+    run: () => {
+      running ??= runAll()
       return running
     },
   }

@@ -74,6 +74,12 @@ export interface FunctionsContext {
   onCall?: (call: CallResult) => void
 }
 
+/** What each function decrypts, by name (the report masks them). */
+export const DECRYPTED = {
+  SecureItemsFunction: ['DATA_KEY'],
+  SecureFetchFunction: ['API_TOKEN', 'CLIENT_TLS_FILE#cert', 'CLIENT_TLS_FILE#key'],
+}
+
 const readEvent = (root: string, name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(root, 'events', name), 'utf8')) as Record<string, unknown>
 
@@ -102,6 +108,40 @@ function failed(invocation: Invocation): { ok: false; summary: string } {
   }
 }
 
+type Body = Record<string, unknown>
+
+/** A call whose answer must have `status` and a body `describe` accepts (its summary). */
+function call(
+  request: string,
+  event: unknown,
+  describe: (body: Body) => string | undefined,
+  status = 200,
+): Call {
+  return {
+    request,
+    event,
+    check: (answer, invocation) => {
+      if (!invocation.ok) return failed(invocation)
+      const body = (parseBody(answer) ?? {}) as Body
+      const summary = answer?.statusCode === status ? describe(body) : undefined
+      return summary === undefined
+        ? { ok: false, summary: `expected ${status}, ${got(answer)}` }
+        : { ok: true, summary }
+    },
+  }
+}
+
+/** An event of events/ at another path (the path parameters and rawPath agree). */
+function at(template: Body, path: string, pathParameters: Record<string, string>): Body {
+  const context = template.requestContext as { http: object }
+  return {
+    ...template,
+    rawPath: path,
+    pathParameters,
+    requestContext: { ...context, http: { ...context.http, path } },
+  }
+}
+
 /** The calls on secure-items: create → get → create → list → ..., from events/*.json. */
 export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Call[] {
   const owner = 'demo'
@@ -111,76 +151,35 @@ export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Ca
     name: `demo item ${index + 1}`,
     secret,
   }))
-  const createTemplate = readEvent(root, 'secure-items-create.json')
-  const getTemplate = readEvent(root, 'secure-items-get.json')
-  const listTemplate = readEvent(root, 'secure-items-list.json')
-  const http = (event: Record<string, unknown>, path: string) => ({
-    ...(event.requestContext as Record<string, unknown>),
-    http: { ...((event.requestContext as { http: object }).http ?? {}), path },
-  })
-  const create = (item: (typeof items)[number]): Call => ({
-    request: 'POST /items',
-    event: { ...createTemplate, body: JSON.stringify(item) },
-    check: (answer, invocation) => {
-      if (!invocation.ok) return failed(invocation)
-      const body = parseBody(answer) as { id?: string } | undefined
-      const ok = answer?.statusCode === 201 && body?.id === item.id
-      return {
-        ok,
-        summary: ok
+  const create = (item: (typeof items)[number]) =>
+    call(
+      'POST /items',
+      { ...readEvent(root, 'secure-items-create.json'), body: JSON.stringify(item) },
+      (body) =>
+        body.id === item.id
           ? `created ${owner}/${short(item.id)}, secret sealed with DATA_KEY ****`
-          : `expected 201 with the item's id, ${got(answer)}`,
-      }
+          : undefined,
+      201,
+    )
+  const get = (item: (typeof items)[number]) =>
+    call(
+      `GET /items/${owner}/${short(item.id)}`,
+      at(readEvent(root, 'secure-items-get.json'), `/items/${owner}/${item.id}`, {
+        owner,
+        id: item.id,
+      }),
+      (body) => (body.secret === item.secret ? 'secret opened, same as stored (****)' : undefined),
+    )
+  const list = call(
+    `GET /items/${owner}`,
+    at(readEvent(root, 'secure-items-list.json'), `/items/${owner}`, { owner }),
+    (body) => {
+      const listed = (body.items ?? []) as Body[]
+      return listed.length > 0 && listed.every((item) => !('secret' in item))
+        ? `${listed.length} item${listed.length === 1 ? '' : 's'} listed, no secret attribute in the list`
+        : undefined
     },
-  })
-  const get = (item: (typeof items)[number]): Call => {
-    const path = `/items/${owner}/${item.id}`
-    return {
-      request: `GET /items/${owner}/${short(item.id)}`,
-      event: {
-        ...getTemplate,
-        rawPath: path,
-        pathParameters: { owner, id: item.id },
-        requestContext: http(getTemplate, path),
-      },
-      check: (answer, invocation) => {
-        if (!invocation.ok) return failed(invocation)
-        const body = parseBody(answer) as { secret?: unknown } | undefined
-        if (answer?.statusCode !== 200) {
-          return { ok: false, summary: `expected 200, ${got(answer)}` }
-        }
-        const same = body?.secret === item.secret
-        return {
-          ok: same,
-          summary: same
-            ? 'secret opened, same as stored (****)'
-            : 'the secret read back differs from the one stored',
-        }
-      },
-    }
-  }
-  const list: Call = {
-    request: `GET /items/${owner}`,
-    event: {
-      ...listTemplate,
-      rawPath: `/items/${owner}`,
-      pathParameters: { owner },
-      requestContext: http(listTemplate, `/items/${owner}`),
-    },
-    check: (answer, invocation) => {
-      if (!invocation.ok) return failed(invocation)
-      const body = parseBody(answer) as { items?: Array<Record<string, unknown>> } | undefined
-      const listed = body?.items ?? []
-      const leaks = listed.some((item) => 'secret' in item)
-      const ok = answer?.statusCode === 200 && listed.length > 0 && !leaks
-      return {
-        ok,
-        summary: ok
-          ? `${listed.length} item${listed.length === 1 ? '' : 's'} listed, no secret attribute in the list`
-          : `expected 200 with items and no secret, ${got(answer)} (${listed.length} items)`,
-      }
-    },
-  }
+  )
   const [first, second] = items as [(typeof items)[0], (typeof items)[0]]
   const warmCalls = [get(first), create(second), list, get(second)]
   const more = [get(first), list, get(second)]
@@ -196,29 +195,17 @@ export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Ca
 
 /** The calls on secure-fetch: GET /fetch and GET /fetch/{id}, alternately. */
 export function fetchCalls(root: string, warm: number): Call[] {
-  const plain = readEvent(root, 'secure-fetch-get.json')
   const byId = readEvent(root, 'secure-fetch-get-by-id.json')
   const id = (byId.pathParameters as { id: string }).id
-  const call = (event: Record<string, unknown>, request: string, upstreamPath: string): Call => ({
-    request,
-    event,
-    check: (answer, invocation) => {
-      if (!invocation.ok) return failed(invocation)
-      const body = parseBody(answer) as
-        | { ok?: boolean; path?: string; client?: string | null; tls?: string }
-        | undefined
-      const ok = answer?.statusCode === 200 && body?.ok === true && body.path === upstreamPath
-      return {
-        ok,
-        summary: ok
-          ? `upstream ${upstreamPath}: bearer token accepted, ${body?.tls}, client cert "${body?.client}"`
-          : `expected 200 from the upstream for ${upstreamPath}, ${got(answer)}`,
-      }
-    },
-  })
+  const fetch = (event: Body, request: string, upstreamPath: string) =>
+    call(request, event, (body) =>
+      body.ok === true && body.path === upstreamPath
+        ? `upstream ${upstreamPath}: bearer token accepted, ${body.tls}, client cert "${body.client}"`
+        : undefined,
+    )
   const calls = [
-    call(plain, 'GET /fetch', '/v1'),
-    call(byId, `GET /fetch/${id}`, `/v1/${id}`),
+    fetch(readEvent(root, 'secure-fetch-get.json'), 'GET /fetch', '/v1'),
+    fetch(byId, `GET /fetch/${id}`, `/v1/${id}`),
   ] as const
   return Array.from({ length: warm + 1 }, (_, i) => calls[i % 2] as Call)
 }

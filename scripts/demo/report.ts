@@ -1,7 +1,6 @@
 // The report npm start prints on stdout. Pure formatting: names only, every value masked
 // with the same four stars whatever its length.
 
-import type { BundleCheck } from './bundle-check.ts'
 import type { FunctionRun } from './functions.ts'
 
 export const MASK = '****'
@@ -17,6 +16,28 @@ export interface EncryptedEntry {
   fields?: string[]
 }
 
+/** What the demo encrypts, for which function (by the names it is deployed with). */
+export function encryptedEntries(names: {
+  SecureItemsFunction: string
+  SecureFetchFunction: string
+}): EncryptedEntry[] {
+  const { SecureItemsFunction: items, SecureFetchFunction: fetch } = names
+  return [
+    { name: 'API_TOKEN', kind: 'raw KMS value, from stdin', functionName: fetch },
+    {
+      name: 'DATA_KEY',
+      kind: 'raw KMS value, 32 random bytes from --in FILE',
+      functionName: items,
+    },
+    {
+      name: 'CLIENT_TLS_FILE',
+      kind: 'secrets file client-tls.kse',
+      functionName: fetch,
+      fields: ['cert', 'key'],
+    },
+  ]
+}
+
 export interface DemoReport {
   mode: 'local' | 'aws'
   /** Where AWS is: 'moto on 127.0.0.1:1234, behind the fault proxy on 127.0.0.1:1235'. */
@@ -26,7 +47,6 @@ export interface DemoReport {
   tableName: string
   encrypted: EncryptedEntry[]
   commands: string[]
-  bundle: BundleCheck | undefined
   functions: Array<FunctionRun & { functionName: string }>
   upstream:
     | { url: string; accepted: number; rejected: number; handshakes: number; tls: string[] }
@@ -105,15 +125,6 @@ export function formatReport(report: DemoReport): string {
     out()
   }
 
-  if (report.bundle) {
-    const { bundle } = report
-    out(`Bundle DEMO_BUNDLE read with loadSecrets(): ${masked(bundle.names)}`)
-    out(
-      `  ${bundle.ok ? 'ok  ' : 'FAIL'} ${bundle.summary}; KMS Decrypt calls: ${bundle.decrypts ?? 'n/a'}`,
-    )
-    out()
-  }
-
   for (const run of report.functions) {
     out(`${run.logicalId} (${run.functionName}): decrypted ${masked(run.decrypted)}`)
     const requestWidth = Math.max(12, ...run.calls.map((call) => call.request.length)) + 2
@@ -156,7 +167,7 @@ export function formatReport(report: DemoReport): string {
     out()
   }
 
-  if (report.functions.length > 0 || report.bundle) {
+  if (report.functions.length > 0) {
     out('Summary')
     const rows: string[][] = [
       ['', 'KMS Decrypt / cold start', 'cold start', 'warm (median)'],
@@ -165,14 +176,6 @@ export function formatReport(report: DemoReport): string {
         return [run.logicalId, coldStartDecrypts(run, report.mode), t.cold ?? '-', t.warm ?? '-']
       }),
     ]
-    if (report.bundle) {
-      rows.push([
-        `DEMO_BUNDLE (${report.bundle.names.length} secrets)`,
-        String(report.bundle.decrypts ?? 'n/a'),
-        '-',
-        '-',
-      ])
-    }
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
     for (const row of rows) {
       out(

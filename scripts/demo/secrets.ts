@@ -14,8 +14,6 @@ export interface DemoSecrets {
   apiToken: string
   /** secure-items' AES-256 data key (DATA_KEY, a raw KMS value of 32 random bytes). */
   dataKey: Buffer
-  /** Extra secrets sealed together as one bundle (DEMO_BUNDLE). */
-  bundle: Record<string, string>
   /** secure-fetch's mutual-TLS client certificate and key (CLIENT_TLS_FILE, a secrets file). */
   clientTls: { cert: string; key: string }
   /** The `secret` attributes of the items the demo stores. */
@@ -27,11 +25,6 @@ export function generateSecrets(clientTls: { cert: string; key: string }): DemoS
   return {
     apiToken: `demo-token-${random(24)}`,
     dataKey: randomBytes(32),
-    bundle: {
-      DB_PASSWORD: `pässwörd€-${random(12)}`,
-      SMTP_PASSWORD: `smtp-${random(16)}`,
-      WEBHOOK_SECRET: `whsec_${randomBytes(20).toString('hex')}`,
-    },
     clientTls,
     items: [`ünïcödé sécret ${random(12)}`, `second secret ${random(12)}`],
   }
@@ -41,13 +34,7 @@ export function generateSecrets(clientTls: { cert: string; key: string }): DemoS
 export function secretValues(secrets: DemoSecrets): { text: string[]; binaryBase64: string[] } {
   const keyBody = secrets.clientTls.key.replace(/-----[^-]+-----|\s/g, '')
   return {
-    text: [
-      secrets.apiToken,
-      ...Object.values(secrets.bundle),
-      secrets.clientTls.key,
-      keyBody,
-      ...secrets.items,
-    ],
+    text: [secrets.apiToken, secrets.clientTls.key, keyBody, ...secrets.items],
     binaryBase64: [secrets.dataKey.toString('base64')],
   }
 }
@@ -62,8 +49,6 @@ export interface EncryptedSecrets {
   apiToken: string
   /** DataKeyCiphertext parameter (DATA_KEY of SecureItemsFunction). */
   dataKey: string
-  /** The DEMO_BUNDLE value: one envelope holding every field of `bundle`. */
-  bundle: string
   /** Path of the envelope secrets file with the fields cert and key (CLIENT_TLS_FILE). */
   clientTlsFile: string
   /** The `kms-secrets` command lines run, as a shell would (secrets go by stdin / --in). */
@@ -131,15 +116,6 @@ async function kmsSecrets(
   return stdout
 }
 
-/** `Name=value` (the CLI's --format parameter-overrides) -> value. */
-function parameterValue(output: string, name: string): string {
-  const line = output.trim()
-  if (!line.startsWith(`${name}=`) || line.includes('\n')) {
-    throw new Error(`kms-secrets printed no ${name}=... line`)
-  }
-  return line.slice(name.length + 1)
-}
-
 /** dotenv text for `kms-secrets bundle`: single quotes keep values (PEM included) literal. */
 function dotenv(fields: Record<string, string>): string {
   return Object.entries(fields)
@@ -156,37 +132,47 @@ export async function encryptSecrets(
 ): Promise<EncryptedSecrets> {
   const log = new Collect()
   const commands: string[] = []
-  const run = async (argv: string[], input?: Uint8Array, note?: string) => {
+  const run = async (argv: string[], input: Uint8Array | undefined, note: string) => {
     const shown = argv.map((arg) => arg.replace(target.workDir, '$TMP'))
-    commands.push(`kms-secrets ${shown.join(' ')}${note ? `  # ${note}` : ''}`)
+    commands.push(`kms-secrets ${shown.join(' ')}  # ${note}`)
     return kmsSecrets(argv, input, target, log)
   }
-  const forFunction = (logicalId: string) => [
-    '--key-id',
-    target.keyId,
-    '--template',
-    'template.yaml',
-    '--function',
-    logicalId,
-    '--stack-name',
-    target.stackName,
-  ]
+  const forFunction = (id: string) =>
+    `--key-id ${target.keyId} --template template.yaml --function ${id} --stack-name ${target.stackName}`.split(
+      ' ',
+    )
+  /** `encrypt ... --format parameter-overrides --name NAME`: prints `NAME=<ciphertext>`. */
+  const encrypt = async (
+    id: string,
+    name: string,
+    more: string[],
+    input: Uint8Array | undefined,
+    note: string,
+  ) => {
+    const argv = [
+      'encrypt',
+      ...forFunction(id),
+      ...more,
+      '--format',
+      'parameter-overrides',
+      '--name',
+      name,
+    ]
+    const line = (await run(argv, input, note)).trim()
+    if (!line.startsWith(`${name}=`) || line.includes('\n')) {
+      throw new Error(`kms-secrets printed no ${name}=... line`)
+    }
+    return line.slice(name.length + 1)
+  }
 
   // 1. A raw value from stdin: the API token, bound to secure-fetch's name.
-  const apiToken = parameterValue(
-    await run(
-      [
-        'encrypt',
-        ...forFunction('SecureFetchFunction'),
-        '--format',
-        'parameter-overrides',
-        '--name',
-        'ApiTokenCiphertext',
-      ],
-      Buffer.from(secrets.apiToken, 'utf8'),
-      'stdin: the token',
-    ),
+  const token = Buffer.from(secrets.apiToken, 'utf8')
+  const apiToken = await encrypt(
+    'SecureFetchFunction',
     'ApiTokenCiphertext',
+    [],
+    token,
+    'stdin: the token',
   )
 
   // 2. Binary input from a file: secure-items' 32-byte data key.
@@ -194,40 +180,19 @@ export async function encryptSecrets(
   await writeFile(keyFile, secrets.dataKey, { mode: 0o600 })
   let dataKey: string
   try {
-    dataKey = parameterValue(
-      await run(
-        [
-          'encrypt',
-          ...forFunction('SecureItemsFunction'),
-          '--in',
-          keyFile,
-          '--format',
-          'parameter-overrides',
-          '--name',
-          'DataKeyCiphertext',
-        ],
-        undefined,
-        '32 random bytes',
-      ),
+    dataKey = await encrypt(
+      'SecureItemsFunction',
       'DataKeyCiphertext',
+      ['--in', keyFile],
+      undefined,
+      '32 random bytes',
     )
   } finally {
     await writeFile(keyFile, Buffer.alloc(secrets.dataKey.length))
     await rm(keyFile, { force: true })
   }
 
-  // 3. A bundle: several secrets in one value, one KMS call to open them all.
-  const bundle = (
-    await run(
-      ['bundle', ...forFunction('SecureItemsFunction')],
-      Buffer.from(dotenv(secrets.bundle), 'utf8'),
-      `stdin: ${Object.keys(secrets.bundle)
-        .map((name) => `${name}='…'`)
-        .join(' ')} lines`,
-    )
-  ).trim()
-
-  // 4. A secrets file: the mTLS certificate and key, far past what an env var can hold.
+  // 3. A secrets file: the mTLS certificate and key, far past what an env var can hold.
   const clientTlsFile = join(target.workDir, 'client-tls.kse')
   await run(
     ['bundle', ...forFunction('SecureFetchFunction'), '--out', clientTlsFile],
@@ -235,5 +200,5 @@ export async function encryptSecrets(
     "stdin: cert='<PEM>' key='<PEM>' lines",
   )
 
-  return { apiToken, dataKey, bundle, clientTlsFile, commands, log: log.text }
+  return { apiToken, dataKey, clientTlsFile, commands, log: log.text }
 }

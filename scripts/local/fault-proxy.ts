@@ -209,20 +209,155 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+const drain = (req: IncomingMessage): Promise<void> =>
+  new Promise((resolve) => {
+    if (req.readableEnded) return resolve()
+    req.on('end', resolve)
+    req.on('close', resolve)
+    req.on('error', resolve)
+    req.resume()
+  })
+
+const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+function sendJsonError(req: IncomingMessage, res: ServerResponse, status: number, body: string) {
+  // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
+  const requestType = String(req.headers['content-type'] ?? '')
+  const contentType = requestType.startsWith('application/x-amz-json-1.0')
+    ? 'application/x-amz-json-1.0'
+    : 'application/x-amz-json-1.1'
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': randomUUID(),
+  })
+  res.end(body)
+}
+
+/** Headers as received, less the hop-by-hop ones (and the length, set again). */
+function endToEnd(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'content-length') out[name] = value
+  }
+  return out
+}
+
+/** The answer to an injected error fault (the request is read first); false: not one. */
+async function answerFault(req: IncomingMessage, res: ServerResponse, fault?: Fault) {
+  if (fault?.kind !== 'kms-error' && fault?.kind !== 'http-500' && fault?.kind !== 'reset') {
+    return false
+  }
+  await drain(req)
+  if (fault.kind === 'reset') req.socket.resetAndDestroy()
+  else if (fault.kind === 'http-500') {
+    sendJsonError(req, res, 500, awsJsonErrorBody('InternalFailure', 'Injected HTTP 500'))
+  } else {
+    const message =
+      fault.message !== undefined
+        ? fault.message
+        : fault.type in DEFAULT_MESSAGES
+          ? (DEFAULT_MESSAGES[fault.type] as string | null)
+          : `Injected ${fault.type}`
+    const status = fault.status ?? (fault.type === 'KMSInternalException' ? 500 : 400)
+    sendJsonError(req, res, status, awsJsonErrorBody(fault.type, message))
+  }
+  return true
+}
+
+/** The answer KMS gives instead of moto's when the key in it is not Enabled. */
+function refusal(answer: Buffer, keyStates: Map<string, string>): string | undefined {
+  let body: { KeyId?: unknown; SourceKeyId?: unknown }
+  try {
+    body = JSON.parse(answer.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  for (const arn of [body.SourceKeyId, body.KeyId]) {
+    const state = keyStates.get(keyIdOf(arn) ?? '')
+    if (state === 'Disabled') return awsJsonErrorBody('DisabledException', `${arn} is disabled.`)
+    if (state === 'PendingDeletion')
+      return awsJsonErrorBody('KMSInvalidStateException', `${arn} is pending deletion.`)
+  }
+  return undefined
+}
+
+/**
+ * Forwards to `target` with both bodies in memory (AWS JSON calls are small): learns key
+ * states from the calls that change them, refuses uses of a key that is not Enabled.
+ */
+function forwarder(target: URL, agent: Agent, keyStates: Map<string, string>) {
+  return async (req: IncomingMessage, res: ServerResponse, call: string | undefined) => {
+    const body = await readAll(req)
+    let answer: IncomingMessage
+    try {
+      answer = await new Promise<IncomingMessage>((resolve, reject) => {
+        const upstream = httpRequest({
+          host: target.hostname,
+          port: Number(target.port || 80),
+          method: req.method,
+          path: req.url,
+          headers: { ...endToEnd(req.headers), 'content-length': body.length },
+          agent,
+        })
+        upstream.once('response', resolve).once('error', reject)
+        upstream.end(body)
+      })
+    } catch (error) {
+      const message = `fault proxy could not reach ${target.origin}: ${(error as Error).message}`
+      return sendJsonError(req, res, 502, awsJsonErrorBody('BadGateway', message))
+    }
+    const text = await readAll(answer)
+    const state = call === undefined ? undefined : KEY_STATE_CHANGES[call]
+    const ok = answer.statusCode === 200
+    if (ok && state !== undefined) {
+      const keyId = keyIdOf(JSON.parse(body.toString('utf8')).KeyId) as string
+      if (state === 'Enabled') keyStates.delete(keyId)
+      else keyStates.set(keyId, state)
+    }
+    const refused = ok && KEY_USES.has(call ?? '') ? refusal(text, keyStates) : undefined
+    if (refused !== undefined) return sendJsonError(req, res, 400, refused)
+    res.writeHead(answer.statusCode ?? 502, {
+      ...endToEnd(answer.headers),
+      'content-length': text.length,
+    })
+    res.end(text)
+  }
+}
+
+/** The throttle's options when `key` is over its rate in the current 1-second window. */
+function throttled(throttle: Throttle | undefined, key: string | undefined) {
+  if (!throttle || !matches(throttle.options.match, key)) return undefined
+  const window = Math.floor((Date.now() - throttle.start) / 1000)
+  if (window !== throttle.window) {
+    throttle.window = window
+    throttle.admitted = 0
+  }
+  if (throttle.admitted < throttle.options.ratePerSecond) {
+    throttle.admitted += 1
+    return undefined
+  }
+  return throttle.options
+}
+
 export async function startFaultProxy(options: StartFaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target)
   if (target.protocol !== 'http:')
     throw new Error(`fault proxy target must be http://, got ${options.target}`)
-  const targetPort = Number(target.port || 80)
-  const targetHost = target.hostname
 
   let latencyMs = options.latencyMs ?? 0
   let rules: Rule[] = []
-  let throttle: Throttle | undefined
+  let throttling: Throttle | undefined
   let counts = new Map<string, number>()
   const hung = new Set<Socket>()
   const stopController = new AbortController()
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const keyStates = new Map<string, string>()
+  const forward = forwarder(target, agent, keyStates)
 
   const takeFault = (key: string | undefined): Fault | undefined => {
     const index = rules.findIndex((rule) => rule.remaining > 0 && matches(rule.match, key))
@@ -233,154 +368,14 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     return rule.fault
   }
 
-  const throttled = (key: string | undefined): ThrottleOptions | undefined => {
-    if (!throttle || !matches(throttle.options.match, key)) return undefined
-    const window = Math.floor((Date.now() - throttle.start) / 1000)
-    if (window !== throttle.window) {
-      throttle.window = window
-      throttle.admitted = 0
-    }
-    if (throttle.admitted < throttle.options.ratePerSecond) {
-      throttle.admitted += 1
-      return undefined
-    }
-    return throttle.options
-  }
-
-  const drain = (req: IncomingMessage): Promise<void> =>
-    new Promise((resolve) => {
-      if (req.readableEnded) return resolve()
-      req.on('end', resolve)
-      req.on('close', resolve)
-      req.on('error', resolve)
-      req.resume()
-    })
-
-  const sendJsonError = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    body: string,
-  ): void => {
-    // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
-    const requestType = String(req.headers['content-type'] ?? '')
-    const contentType = requestType.startsWith('application/x-amz-json-1.0')
-      ? 'application/x-amz-json-1.0'
-      : 'application/x-amz-json-1.1'
-    res.writeHead(status, {
-      'Content-Type': contentType,
-      'Content-Length': Buffer.byteLength(body),
-      'x-amzn-RequestId': randomUUID(),
-    })
-    res.end(body)
-  }
-
-  const forwardHeaders = (req: IncomingMessage): OutgoingHttpHeaders => {
-    const headers: OutgoingHttpHeaders = {}
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value
-    }
-    return headers
-  }
-  const keyStates = new Map<string, string>()
-  const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
-    const chunks: Buffer[] = []
-    for await (const chunk of stream) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks)
-  }
-  /** The answer KMS gives instead of moto's when the key in it is not Enabled. */
-  const refusal = (answer: Buffer): string | undefined => {
-    let body: { KeyId?: unknown; SourceKeyId?: unknown }
-    try {
-      body = JSON.parse(answer.toString('utf8'))
-    } catch {
-      return undefined
-    }
-    for (const arn of [body.SourceKeyId, body.KeyId]) {
-      const state = keyStates.get(keyIdOf(arn) ?? '')
-      if (state === 'Disabled') return awsJsonErrorBody('DisabledException', `${arn} is disabled.`)
-      if (state === 'PendingDeletion')
-        return awsJsonErrorBody('KMSInvalidStateException', `${arn} is pending deletion.`)
-    }
-    return undefined
-  }
-  /** Forwards with both bodies in memory: learns key states, refuses uses of a non-Enabled key. */
-  const forwardWatched = async (req: IncomingMessage, res: ServerResponse, target: string) => {
-    const body = await readAll(req)
-    const upstream = httpRequest({
-      host: targetHost,
-      port: targetPort,
-      method: req.method,
-      path: req.url,
-      headers: { ...forwardHeaders(req), 'content-length': body.length },
-      agent,
-    })
-    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      upstream.once('response', resolve).once('error', reject)
-      upstream.end(body)
-    })
-    const text = await readAll(answer)
-    const state = KEY_STATE_CHANGES[target]
-    const ok = answer.statusCode === 200
-    if (ok && state !== undefined) {
-      const keyId = keyIdOf(JSON.parse(body.toString('utf8')).KeyId) as string
-      if (state === 'Enabled') keyStates.delete(keyId)
-      else keyStates.set(keyId, state)
-    }
-    const refused = ok && KEY_USES.has(target) ? refusal(text) : undefined
-    if (refused !== undefined) return sendJsonError(req, res, 400, refused)
-    res.writeHead(answer.statusCode ?? 502, {
-      'Content-Type': answer.headers['content-type'] ?? 'application/x-amz-json-1.1',
-      'Content-Length': text.length,
-      'x-amzn-RequestId': answer.headers['x-amzn-requestid'] ?? randomUUID(),
-    })
-    res.end(text)
-  }
-
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers = forwardHeaders(req)
-    const upstream = httpRequest(
-      { host: targetHost, port: targetPort, method: req.method, path: req.url, headers, agent },
-      (upstreamRes) => {
-        const raw = upstreamRes.rawHeaders
-        const outHeaders: string[] = []
-        for (let i = 0; i + 1 < raw.length; i += 2) {
-          const name = raw[i] as string
-          if (!HOP_BY_HOP.has(name.toLowerCase())) outHeaders.push(name, raw[i + 1] as string)
-        }
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, outHeaders)
-        upstreamRes.pipe(res)
-        upstreamRes.on('error', () => res.destroy())
-      },
-    )
-    upstream.on('error', (error) => {
-      if (res.headersSent) res.destroy()
-      else
-        sendJsonError(
-          req,
-          res,
-          502,
-          awsJsonErrorBody(
-            'BadGateway',
-            `fault proxy could not reach ${options.target}: ${error.message}`,
-          ),
-        )
-    })
-    // The client went away: stop talking to the target for it.
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy()
-    })
-    req.pipe(upstream)
-  }
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const header = req.headers['x-amz-target']
-    const target = Array.isArray(header) ? header[0] : header
-    const key = target ?? `${req.method} ${(req.url ?? '/').split('?')[0]}`
+    const call = Array.isArray(header) ? header[0] : header
+    const key = call ?? `${req.method} ${(req.url ?? '/').split('?')[0]}`
     counts.set(key, (counts.get(key) ?? 0) + 1)
 
-    const fault = takeFault(target)
-    const throttle = fault ? undefined : throttled(target)
+    const fault = takeFault(call)
+    const throttle = fault ? undefined : throttled(throttling, call)
 
     if (fault?.kind === 'hang') {
       await drain(req)
@@ -411,35 +406,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
       )
       return
     }
-    switch (fault?.kind) {
-      case 'kms-error': {
-        await drain(req)
-        const message =
-          fault.message !== undefined
-            ? fault.message
-            : fault.type in DEFAULT_MESSAGES
-              ? (DEFAULT_MESSAGES[fault.type] as string | null)
-              : `Injected ${fault.type}`
-        const status = fault.status ?? (fault.type === 'KMSInternalException' ? 500 : 400)
-        sendJsonError(req, res, status, awsJsonErrorBody(fault.type, message))
-        return
-      }
-      case 'http-500':
-        await drain(req)
-        sendJsonError(req, res, 500, awsJsonErrorBody('InternalFailure', 'Injected HTTP 500'))
-        return
-      case 'reset':
-        await drain(req)
-        req.socket.resetAndDestroy()
-        return
-      default:
-        if (
-          target !== undefined &&
-          (target in KEY_STATE_CHANGES || (keyStates.size > 0 && KEY_USES.has(target)))
-        )
-          await forwardWatched(req, res, target)
-        else forward(req, res)
-    }
+    if (!(await answerFault(req, res, fault))) await forward(req, res, call)
   }
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -481,16 +448,16 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     },
     throttleAbove: (throttleOptions) => {
       if (throttleOptions === null) {
-        throttle = undefined
+        throttling = undefined
         return
       }
       if (!(throttleOptions.ratePerSecond >= 0))
         throw new Error('throttleAbove: ratePerSecond must be >= 0')
-      throttle = { options: throttleOptions, start: Date.now(), window: 0, admitted: 0 }
+      throttling = { options: throttleOptions, start: Date.now(), window: 0, admitted: 0 }
     },
     clearFaults: () => {
       rules = []
-      throttle = undefined
+      throttling = undefined
     },
     keyStates: () => Object.fromEntries(keyStates),
     hungCount: () => hung.size,

@@ -139,10 +139,9 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
     expect(fetch.match(/^ {2}ok {3}warm /gm)).toHaveLength(3)
     expect(fetch).toContain('client cert "secure-fetch demo client"')
     expect(fetch).toMatch(/4 requests with the right bearer token, 0 rejected; mutual TLS/)
-    expect(run.stdout).toMatch(/Bundle DEMO_BUNDLE read with loadSecrets\(\).*\n {2}ok {3}3 of 3/)
   })
 
-  it('counts the KMS Decrypt calls per cold start: 1 (data key), 2 (token + secrets file), 1 (bundle); none warm', () => {
+  it('counts the KMS Decrypt calls per cold start: 1 (data key), 2 (token + secrets file); none warm', () => {
     // Assess
     const items = section(run.stdout, 'SecureItemsFunction')
     const fetch = section(run.stdout, 'SecureFetchFunction')
@@ -154,12 +153,10 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
     expect(fetch).toContain(
       'KMS Decrypt calls per cold start: 2 (0 on 3 warm invocations) [INIT 2, first invocation 0]',
     )
-    expect(run.stdout).toMatch(/KMS Decrypt calls: 1\n/)
     // The functions' own count (diagnostics channel) agrees with the proxy's: no annotation.
     expect(run.stdout).not.toContain("the function's own count")
     expect(run.stdout).toMatch(/^ {2}SecureItemsFunction +1 +\d+(\.\d)? ms +\d+(\.\d)? ms$/m)
     expect(run.stdout).toMatch(/^ {2}SecureFetchFunction +2 +\d+(\.\d)? ms +\d+(\.\d)? ms$/m)
-    expect(run.stdout).toMatch(/^ {2}DEMO_BUNDLE \(3 secrets\) +1 /m)
   })
 
   it('shows cold and warm timings, and names what was decrypted with the values masked', () => {
@@ -173,7 +170,6 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
     expect(run.stdout).toContain(
       'decrypted API_TOKEN ****, CLIENT_TLS_FILE#cert ****, CLIENT_TLS_FILE#key ****',
     )
-    expect(run.stdout).toContain('DB_PASSWORD ****, SMTP_PASSWORD ****, WEBHOOK_SECRET ****')
     expect(run.stdout).toMatch(/^ {4}kms-secrets encrypt .*--function SecureFetchFunction/m)
     expect(run.stdout).toMatch(/^ {4}kms-secrets bundle .*--out \$TMP\/client-tls\.kse/m)
     expect(run.stderr).toMatch(/^\[ +\d+\.\d s\] starting the local AWS \(moto\)/m)
@@ -181,7 +177,7 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
 
   it('prints no secret value anywhere, in any encoding (report, progress, function logs)', () => {
     // Assess: the check is meaningful (secrets known, function logs present)...
-    expect(secrets.length).toBeGreaterThanOrEqual(8)
+    expect(secrets.length).toBeGreaterThanOrEqual(6)
     expect(run.stderr).toContain('"message":"item created"')
     // ...and nothing leaks.
     expectNoSecrets(run.stdout + run.stderr, secrets)

@@ -16,7 +16,6 @@ const STEPS = [
   'RotateKeyOnDemand',
   'kms-secrets reencrypt (same key)',
   'DisableKey',
-  'CloudTrail DisableKey -> KeyChangeRule',
   'EnableKey',
   'ScheduleKeyDeletion (7 days)',
   'CancelKeyDeletion + EnableKey',
@@ -110,14 +109,12 @@ describe('npm run drill', () => {
   it('names what moto cannot show, TestEventPattern included', () => {
     // Assess
     for (const line of UNSHOWN) expect(run.stdout).toContain(line)
-    expect(rowsOf(run.stdout).get('CloudTrail DisableKey -> KeyChangeRule')?.[3]).toMatch(
-      /TestEventPattern/,
-    )
+    expect(run.stdout).toContain('TestEventPattern')
   })
 
   it('prints no secret value, in the table or the functions logs', () => {
     // Assess
-    expect(secrets.length).toBeGreaterThanOrEqual(8)
+    expect(secrets.length).toBeGreaterThanOrEqual(6)
     expect(run.stderr).toContain('"KEY_DISABLED"')
     expectNoSecrets(run.stdout + run.stderr, secrets)
   })

@@ -1,12 +1,12 @@
 // The key-change alert (EventBridge rule on the key's CloudTrail events -> the encrypted
 // topic, with an encrypted dead-letter queue) and the pipeline's `kms-secrets check` step
 // (its role may only ReEncrypt onto the same key, for the app stack's functions).
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { DEFAULT_CACHE_EXPIRY_MS, readCacheExpiry } from '../../functions/shared/cache-expiry.ts'
-import { cloudTrailEvent } from '../../scripts/demo/drill.ts'
 import { functionEnvironment } from '../../scripts/invoke.ts'
 import {
   functionsOf,
@@ -17,6 +17,50 @@ import {
   type Template,
 } from '../../scripts/template.ts'
 import { REPO_ROOT } from '../support/child.ts'
+
+/** A CloudTrail management event as EventBridge delivers it (detail = the CloudTrail record). */
+function cloudTrailEvent(eventName: string, keyArn: string): Record<string, Json> {
+  const [, , , region = '', account = ''] = keyArn.split(':')
+  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.kms',
+    account,
+    time,
+    region,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'AssumedRole',
+        principalId: 'AROAEXAMPLE:operator',
+        arn: `arn:aws:sts::${account}:assumed-role/operator/operator`,
+        accountId: account,
+      },
+      eventTime: time,
+      eventSource: 'kms.amazonaws.com',
+      eventName,
+      awsRegion: region,
+      sourceIPAddress: '192.0.2.10',
+      userAgent: 'aws-cli/2',
+      requestParameters:
+        eventName === 'Decrypt'
+          ? { encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }
+          : { keyId: keyArn.split('/').at(-1) as string },
+      responseElements: null,
+      requestID: randomUUID(),
+      eventID: randomUUID(),
+      readOnly: eventName === 'Decrypt',
+      resources: [{ accountId: account, type: 'AWS::KMS::Key', ARN: keyArn }],
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: account,
+      eventCategory: 'Management',
+    },
+  }
+}
 
 const STACK = 'middy-kms-secrets'
 const template = readTemplate(join(REPO_ROOT, 'template.yaml'))
