@@ -15,6 +15,7 @@ import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
+import { THROTTLING_ERRORS } from '../../src/core/transient.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 
 interface Seen {
@@ -347,16 +348,7 @@ describe('LiteKmsClient', () => {
     expect(random).toHaveBeenCalledTimes(2)
   })
 
-  it.each([
-    'ThrottlingException',
-    'ThrottledException',
-    'RequestThrottledException',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'LimitExceededException',
-    'RequestThrottled',
-    'SlowDown',
-  ])('retries %s, as the SDK retries throttling', async (type) => {
+  it.each([...THROTTLING_ERRORS])('retries %s, as the SDK retries throttling', async (type) => {
     // Prepare
     vi.spyOn(Math, 'random').mockReturnValue(0)
     const client = new LiteKmsClient({}, lambdaEnv())
