@@ -1,6 +1,6 @@
 // The secure-items handler end to end in-process: Middy chain, Powertools Parser,
-// kmsSecrets (the built package), routes and error mapping, with aws-sdk-client-mock
-// standing in for KMS and an in-memory table behind the DynamoDB DocumentClient.
+// kmsSecrets (the built package), routes and error mapping, with the KMS double of
+// ../fake-kms.ts and an in-memory table behind the DynamoDB DocumentClient.
 
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -8,26 +8,26 @@ import {
   ConditionalCheckFailedException,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb'
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
+import { DecryptCommand } from '@aws-sdk/client-kms'
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { Context } from 'aws-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { REPO_ROOT } from '../../support/child.ts'
 import { expectNoSecrets } from '../../support/no-leak.ts'
+import { fakeKmsEachTest, KEY_ARN } from '../fake-kms.ts'
 
 const FUNCTION_NAME = 'stack-secure-items'
 const TABLE = 'stack-items'
-const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd'
 const DATA_KEY = Uint8Array.from(randomBytes(32))
-const BLOB = Buffer.from(`kms-blob-${randomUUID()}-${randomUUID()}`) // as long as a real blob
 const SECRET = `pässwörd€-${randomUUID()}`
 
-const kms = mockClient(KMSClient)
+const fake = fakeKmsEachTest()
 const ddb = mockClient(DynamoDBDocumentClient)
 type Row = Record<string, unknown>
 let table: Map<string, Row>
 let output: string[]
+let dataKeyBlob: string
 
 const keyOf = (owner: unknown, id: unknown) => JSON.stringify([owner, id])
 
@@ -72,19 +72,9 @@ const fakeTable = () => {
   })
 }
 
-/** KMS Decrypt of BLOB under the function's encryption context -> the data key. */
-const fakeKms = (plaintext: Uint8Array = DATA_KEY) => {
-  kms.on(DecryptCommand).callsFake(async (input: DecryptCommand['input']) => {
-    const sameBlob = Buffer.from(input.CiphertextBlob ?? []).equals(BLOB)
-    const sameContext =
-      JSON.stringify(input.EncryptionContext) ===
-      JSON.stringify({ LambdaFunctionName: FUNCTION_NAME })
-    if (!sameBlob || !sameContext) {
-      throw Object.assign(new Error(''), { name: 'InvalidCiphertextException' })
-    }
-    return { Plaintext: Uint8Array.from(plaintext), KeyId: KEY_ARN }
-  })
-}
+/** The data key sealed by the KMS double under the function's encryption context. */
+const sealDataKey = (plaintext: Uint8Array = DATA_KEY) =>
+  fake.encrypt('data-key', plaintext, { LambdaFunctionName: FUNCTION_NAME })
 
 const context = (): Context => ({
   functionName: FUNCTION_NAME,
@@ -149,7 +139,7 @@ type Handler = (event: unknown, context: Context) => Promise<Answer>
 const coldStart = async (env: Record<string, string> = {}): Promise<Handler> => {
   vi.unstubAllEnvs() // each cold start sees only its own environment
   vi.stubEnv('TABLE_NAME', TABLE)
-  vi.stubEnv('DATA_KEY', BLOB.toString('base64'))
+  vi.stubEnv('DATA_KEY', dataKeyBlob)
   vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', FUNCTION_NAME)
   vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'Test')
   vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'secure-items')
@@ -189,10 +179,9 @@ const logLines = () =>
     .map((line) => JSON.parse(line) as Record<string, unknown>)
 
 beforeEach(() => {
-  kms.reset()
   ddb.reset()
   fakeTable()
-  fakeKms()
+  dataKeyBlob = sealDataKey()
   output = []
   const capture = (chunk: unknown) => {
     output.push(String(chunk))
@@ -264,7 +253,7 @@ describe('secure-items: create and read', () => {
     }
 
     // Assess
-    const decrypts = kms.commandCalls(DecryptCommand)
+    const decrypts = fake.kms.commandCalls(DecryptCommand)
     expect(decrypts).toHaveLength(1)
     expect(decrypts[0]?.args[0].input.EncryptionContext).toEqual({
       LambdaFunctionName: FUNCTION_NAME,
@@ -598,9 +587,9 @@ describe('secure-items: tampering with stored items is detected', () => {
 describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
   it('a KMS failure gives 500 and is not cached: the next invocation decrypts again', async () => {
     // Prepare
-    kms.reset()
+    fake.kms.reset()
     const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' })
-    kms
+    fake.kms
       .on(DecryptCommand)
       .rejectsOnce(denied) // the round awaited at INIT
       .rejectsOnce(denied) // the first invocation's retry
@@ -615,7 +604,7 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
     expect(failed.statusCode).toBe(500)
     expect(failed.json).toEqual({ code: 'INTERNAL', message: 'internal error' })
     expect(retried.statusCode).toBe(201)
-    expect(kms.commandCalls(DecryptCommand)).toHaveLength(3)
+    expect(fake.kms.commandCalls(DecryptCommand)).toHaveLength(3)
     expect(table.size).toBe(1)
     const logged = logLines().find((line) => line.kmsSecretsCode === 'ACCESS_DENIED')
     expect(logged).toMatchObject({
@@ -628,8 +617,8 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
 
   it('KMS throttling gives 503 (retry later), counted as ServerError where the canary alarm looks', async () => {
     // Prepare
-    kms.reset()
-    kms
+    fake.kms.reset()
+    fake.kms
       .on(DecryptCommand)
       .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
     const handler = await coldStart({ AWS_MAX_ATTEMPTS: '1' })
@@ -663,8 +652,7 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
 
   it('a data key that is not 32 bytes gives 500, logged with its length only', async () => {
     // Prepare
-    kms.reset()
-    fakeKms(DATA_KEY.subarray(0, 16))
+    sealDataKey(DATA_KEY.subarray(0, 16)) // the same blob, now opening to 16 bytes
     const handler = await coldStart()
 
     // Act
@@ -706,9 +694,9 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
 
   it('decrypts within INIT: the module loads once the data key is in, the first call makes no KMS call', async () => {
     // Prepare
-    kms.reset()
+    fake.kms.reset()
     let answered = 0
-    kms.on(DecryptCommand).callsFake(async () => {
+    fake.kms.on(DecryptCommand).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 50)) // a network round trip
       answered++
       return { Plaintext: Uint8Array.from(DATA_KEY), KeyId: KEY_ARN }
@@ -722,7 +710,7 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
     // Assess
     expect(answeredAtInit).toBe(1)
     expect(created.statusCode).toBe(201)
-    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1)
+    expect(fake.kms.commandCalls(DecryptCommand)).toHaveLength(1)
   })
 
   it('refuses to start without TABLE_NAME', async () => {
@@ -756,7 +744,7 @@ describe('secure-items: failures of KMS, DynamoDB and configuration', () => {
 
     // Assess
     expect(read.statusCode).toBe(200)
-    expect(kms.commandCalls(DecryptCommand).length).toBeGreaterThanOrEqual(2)
+    expect(fake.kms.commandCalls(DecryptCommand).length).toBeGreaterThanOrEqual(2)
   })
 })
 
