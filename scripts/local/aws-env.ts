@@ -29,11 +29,27 @@ export function isAwsConfigVariable(name: string): boolean {
   return /^AWS_/i.test(name) || /^AMAZON_/i.test(name)
 }
 
-/** A copy of `env` without any AWS_* / AMAZON_* variable. */
-export function withoutAwsEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !isAwsConfigVariable(name)) out[name] = value
+/**
+ * The one environment builder for child processes: `base` (by default only the parent's PATH
+ * and HOME) without any AWS_* / AMAZON_* variable or NODE_OPTIONS, then `extra` on top
+ * (`undefined` removes a variable). A child gets the parent's AWS identity only if passed in.
+ */
+export function childEnv(
+  extra: Readonly<Record<string, string | undefined>> = {},
+  base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+  },
+): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(base)) {
+    if (value !== undefined && !isAwsConfigVariable(name) && name !== 'NODE_OPTIONS') {
+      env[name] = value
+    }
   }
-  return out
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name]
+    else env[name] = value
+  }
+  return env
 }

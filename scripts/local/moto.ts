@@ -14,10 +14,10 @@
 
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { withoutAwsEnv } from './aws-env.ts'
+import { childEnv } from './aws-env.ts'
 import { findTool, isExecutableFile, type LookupOptions, ToolNotFoundError } from './tools.ts'
 
-export { awsEnv, LOCAL_REGION, withoutAwsEnv } from './aws-env.ts'
+export { awsEnv, childEnv, LOCAL_REGION } from './aws-env.ts'
 
 export interface StartMotoOptions extends LookupOptions {
   /** Path of the moto_server executable; skips the lookup. Missing -> ToolNotFoundError. */
@@ -135,8 +135,9 @@ async function startOnce(
     {
       detached: true,
       stdio: ['pipe', 'ignore', 'pipe'],
-      // None of the user's AWS_* settings: AWS_PROFILE=anything keeps moto from answering.
-      env: { ...withoutAwsEnv(), ...options.env },
+      // The machine's environment (pyenv finds moto through it) but none of the user's AWS_*
+      // settings: AWS_PROFILE=anything keeps moto from answering.
+      env: childEnv(options.env, process.env),
     },
   )
   const pid = child.pid

@@ -28,7 +28,7 @@ import { promisify } from 'node:util'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { invoke } from '../../scripts/invoke.ts'
-import { awsEnv } from '../../scripts/local/aws-env.ts'
+import { awsEnv, childEnv } from '../../scripts/local/aws-env.ts'
 import { ricEntry } from '../../scripts/local/ric.ts'
 import { esbuildOptionsOf, functionsOf, parseTemplate } from '../../scripts/template.ts'
 import { kmsClient } from '../support/aws.ts'
@@ -243,7 +243,7 @@ async function runHandler(root: string, logFormat: 'JSON' | 'Text' = 'Text') {
     },
     {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...awsEnv(inject('motoEndpoint')) },
+      env: childEnv(awsEnv(inject('motoEndpoint'))),
       log: (line) => {
         output += `${line}\n`
       },

@@ -11,7 +11,7 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb'
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms'
-import { awsEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
+import { awsEnv, childEnv, LOCAL_REGION } from '../../scripts/local/aws-env.ts'
 import { requireTool } from '../../scripts/local/tools.ts'
 import { TMP_DIR } from './child.ts'
 
@@ -35,11 +35,6 @@ export function dynamoClient(endpoint: string, config: DynamoDBClientConfig = {}
   })
 }
 
-/**
- * The real AWS CLI's `aws kms encrypt` (what the Lambda console's helpers produce), with
- * the plaintext passed as a file (`fileb://`, exact bytes) that is removed afterwards.
- * Returns the base64 CiphertextBlob.
- */
 /** secure-items' table with the keys template.yaml gives it (owner, id), on moto. */
 export const createItemsTable = (client: DynamoDBClient, TableName: string) =>
   client.send(
@@ -57,6 +52,11 @@ export const createItemsTable = (client: DynamoDBClient, TableName: string) =>
     }),
   )
 
+/**
+ * The real AWS CLI's `aws kms encrypt` (what the Lambda console's helpers produce), with
+ * the plaintext passed as a file (`fileb://`, exact bytes) that is removed afterwards.
+ * Returns the base64 CiphertextBlob.
+ */
 export async function awsCliEncrypt(options: {
   endpoint: string
   keyId: string
@@ -85,7 +85,7 @@ export async function awsCliEncrypt(options: {
         'text',
       ],
       {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...awsEnv(options.endpoint) },
+        env: childEnv({ HOME: dir, ...awsEnv(options.endpoint) }),
       },
     )
     return stdout.trim()

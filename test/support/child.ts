@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { childEnv } from '../../scripts/local/aws-env.ts'
 import { recordOutput } from './leak-log.ts'
 
 /** Root of the repository (where package.json lives). */
@@ -47,14 +48,6 @@ export interface RunNodeResult {
   json?: unknown
   timedOut: boolean
   durationMs: number
-}
-
-/** The minimal environment every child starts from. */
-export function baseEnv(): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
-  }
 }
 
 function parseJson(stdout: string): unknown {
@@ -103,12 +96,7 @@ export async function runNode(
     script = temporary
   }
 
-  const env: Record<string, string> = baseEnv()
-  for (const [name, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[name]
-    else env[name] = value
-  }
-
+  const env = childEnv(options.env)
   const timeoutMs = options.timeoutMs ?? 30_000
   const started = performance.now()
   try {

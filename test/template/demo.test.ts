@@ -19,7 +19,8 @@ import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { awsNotice, isYes, parseDemoArgs } from '../../scripts/demo/args.ts'
 import { type Invocation, invoke } from '../../scripts/invoke.ts'
-import { baseEnv, REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
+import { childEnv } from '../../scripts/local/aws-env.ts'
+import { REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
 
 let work = ''
@@ -44,7 +45,7 @@ function npmStart(args: string[], env: Record<string, string>, timeoutMs = 110_0
   return new Promise((resolve, reject) => {
     const child = spawn(existsSync(npm) ? npm : 'npm', ['start', '--', ...args], {
       cwd: REPO_ROOT,
-      env: { ...baseEnv(), ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const out: Buffer[] = []
@@ -211,7 +212,7 @@ describe('npm start: Ctrl-C', () => {
     mkdirSync(demoTmp)
     const child = spawn(process.execPath, ['scripts/demo.ts', '--skip-build', '--warm', '20'], {
       cwd: REPO_ROOT,
-      env: { ...baseEnv(), TMPDIR: demoTmp },
+      env: childEnv({ TMPDIR: demoTmp }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''
