@@ -4,7 +4,7 @@
 // except to the CLI's stdin / --in file and to the callers that check round trips.
 
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CliIo } from '../../cli/src/main.ts'
@@ -42,6 +42,15 @@ export function secretValues(secrets: DemoSecrets): { text: string[]; binaryBase
 /** Writes the values for a test (DEMO_SECRETS_OUT=<file>), readable by this user only. */
 export function writeSecretsForTest(path: string, secrets: DemoSecrets): void {
   writeFileSync(path, `${JSON.stringify(secretValues(secrets))}\n`, { mode: 0o600 })
+}
+
+/** What writeSecretsForTest wrote: every secret value, the binary ones as bytes. */
+export function readSecretsForTest(path: string): Array<string | Uint8Array> {
+  const written = JSON.parse(readFileSync(path, 'utf8')) as ReturnType<typeof secretValues>
+  return [
+    ...written.text,
+    ...written.binaryBase64.map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
+  ]
 }
 
 export interface EncryptedSecrets {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { awsNotice, isYes, parseDemoArgs } from '../../scripts/demo/args.ts'
+import { readSecretsForTest } from '../../scripts/demo/secrets.ts'
 import { type Invocation, invoke } from '../../scripts/invoke.ts'
 import { childEnv } from '../../scripts/local/aws-env.ts'
 import { REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
@@ -108,14 +109,7 @@ describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstrea
       AWS_PROFILE: 'anything',
     })
     wall = performance.now() - started
-    const written = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
-      text: string[]
-      binaryBase64: string[]
-    }
-    secrets = [
-      ...written.text,
-      ...written.binaryBase64.map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
-    ]
+    secrets = readSecretsForTest(secretsFile)
   }, 120_000)
 
   it('runs on the local AWS although AWS_PROFILE is set, and says so', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseDemoArgs } from '../../scripts/demo/args.ts'
 import { UNSHOWN } from '../../scripts/demo/drill.ts'
+import { readSecretsForTest } from '../../scripts/demo/secrets.ts'
 import { REPO_ROOT, type RunNodeResult, runNode } from '../support/child.ts'
 import { expectNoSecrets, type Secret } from '../support/no-leak.ts'
 
@@ -51,14 +52,7 @@ beforeAll(async () => {
     env: { TMPDIR: demoTmp, DEMO_SECRETS_OUT: secretsFile },
     timeoutMs: 230_000,
   })
-  const written = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
-    text: string[]
-    binaryBase64: string[]
-  }
-  secrets = [
-    ...written.text,
-    ...written.binaryBase64.map((b) => new Uint8Array(Buffer.from(b, 'base64'))),
-  ]
+  secrets = readSecretsForTest(secretsFile)
 }, 240_000)
 
 afterAll(() => {
