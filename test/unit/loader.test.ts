@@ -20,6 +20,16 @@ const counter = () => {
   return fetch
 }
 
+/** A cache of `fetch` expiring after 1 s, filled, then peeked 1 ms before its expiry and at it. */
+const peekAroundExpiry = async (fetch: () => Promise<string>) => {
+  const cache = new SecretsCache(fetch, 1000)
+  await cache.get()
+  await vi.advanceTimersByTimeAsync(999)
+  const before = cache.peek()
+  await vi.advanceTimersByTimeAsync(1)
+  return { before, at: cache.peek() }
+}
+
 describe('SecretsCache with cacheExpiry > 0', () => {
   it('clear() cancels the background refresh: nothing is fetched until asked', async () => {
     // Prepare
@@ -55,13 +65,8 @@ describe('SecretsCache with cacheExpiry > 0', () => {
   it('refreshes ahead of expiry: the call at the expiry finds the new value ready', async () => {
     // Prepare
     const fetch = counter()
-    const cache = new SecretsCache(fetch, 1000)
-    await cache.get()
     // Act: just before the old value's expiry, then at it
-    await vi.advanceTimersByTimeAsync(999)
-    const before = cache.peek()
-    await vi.advanceTimersByTimeAsync(1)
-    const at = cache.peek()
+    const { before, at } = await peekAroundExpiry(fetch)
     // Assess: the refresh ran in the background, before anyone asked
     expect(fetch).toHaveBeenCalledTimes(2)
     expect(before).toBe('v2')
@@ -72,13 +77,8 @@ describe('SecretsCache with cacheExpiry > 0', () => {
     // Prepare: the refresh fails (a key disabled meanwhile)
     const fetch = vi.fn<() => Promise<string>>().mockResolvedValueOnce('v1')
     fetch.mockRejectedValue(new Error('DisabledException'))
-    const cache = new SecretsCache(fetch, 1000)
-    await cache.get()
     // Act
-    await vi.advanceTimersByTimeAsync(999)
-    const before = cache.peek()
-    await vi.advanceTimersByTimeAsync(1)
-    const after = cache.peek()
+    const { before, at: after } = await peekAroundExpiry(fetch)
     // Assess
     expect(fetch).toHaveBeenCalledTimes(2)
     expect(before).toBe('v1')
