@@ -26,8 +26,10 @@ export const TMP_DIR = join(REPO_ROOT, 'test', '.tmp')
 export interface RunNodeOptions {
   /** Added to the minimal base environment (PATH, HOME). `undefined` values remove a variable. */
   env?: Record<string, string | undefined>
-  /** Killed (SIGKILL) after this many ms; the result then has `timedOut: true`. Default 30 000. */
+  /** Killed after this many ms; the result then has `timedOut: true`. Default 30 000. */
   timeoutMs?: number
+  /** The signal of that kill. Default SIGKILL; SIGINT lets the child clean up as on Ctrl-C. */
+  killSignal?: NodeJS.Signals
   /** Working directory. Default the repository root. */
   cwd?: string
   /** Extra arguments after the script. */
@@ -119,7 +121,7 @@ export async function runNode(
       let timedOut = false
       const timer = setTimeout(() => {
         timedOut = true
-        child.kill('SIGKILL')
+        child.kill(options.killSignal ?? 'SIGKILL')
       }, timeoutMs)
       child.once('error', (error) => {
         clearTimeout(timer)

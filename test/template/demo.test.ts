@@ -11,11 +11,12 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { awsNotice, isYes, parseDemoArgs } from '../../scripts/demo/args.ts'
 import { readSecretsForTest } from '../../scripts/demo/secrets.ts'
@@ -34,37 +35,22 @@ afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true })
 })
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+/** npm's own script (npm-cli.js, where its `npm` link points): beside this Node, else on PATH. */
+const npmCli = () =>
+  realpathSync(
+    [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter)]
+      .map((dir) => join(dir, 'npm'))
+      .find((path) => existsSync(path)) ?? 'npm',
+  )
 
 /** `npm start -- <args>` in a fresh process, from a minimal environment (no AWS_* at all). */
-function npmStart(args: string[], env: Record<string, string>, timeoutMs = 110_000): Promise<Run> {
-  const npm = join(dirname(process.execPath), 'npm')
-  return new Promise((resolve, reject) => {
-    const child = spawn(existsSync(npm) ? npm : 'npm', ['start', '--', ...args], {
-      cwd: REPO_ROOT,
-      env: childEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs)
-    child.once('error', reject)
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      })
-    })
+const npmStart = (args: string[], env: Record<string, string>, timeoutMs = 110_000) =>
+  runNode(npmCli(), {
+    args: ['start', '--', ...args],
+    env,
+    timeoutMs,
+    killSignal: 'SIGINT',
   })
-}
 
 /** Command lines (arguments joined by NUL) of every process this user can see. */
 function processCommandLines(): string[] {
@@ -89,7 +75,7 @@ function section(report: string, logicalId: string): string {
 }
 
 describe('npm start: the local demo end to end (moto, kms-secrets, HTTPS upstream, both functions)', () => {
-  let run: Run
+  let run: RunNodeResult
   let demoTmp = ''
   let secrets: Secret[] = []
   let wall = 0
