@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { childEnv } from '../../../scripts/local/aws-env.ts'
 import { runNode } from '../../support/child.ts'
 import { expectNoSecrets, secretForms } from '../../support/no-leak.ts'
 
@@ -59,6 +60,39 @@ describe('runNode', () => {
     expect(run.timedOut).toBe(true)
     expect(run.signal).toBe('SIGKILL')
     expect(run.code).toBeNull()
+  })
+
+  it('kills with killSignal when given: SIGINT lets the child clean up first', async () => {
+    // Act
+    const run = await runNode(
+      `process.on('SIGINT', () => { console.log('cleaned up'); process.exit(130) }); setInterval(() => {}, 1000); console.log('ready')`,
+      { timeoutMs: 2000, killSignal: 'SIGINT' }, // time for the child to set its handler
+    )
+
+    // Assess
+    expect(run.timedOut).toBe(true)
+    expect(run.stdout).toBe('ready\ncleaned up\n')
+    expect(run.code).toBe(130)
+  })
+})
+
+describe('childEnv', () => {
+  it('keeps of a base all but AWS_*, AMAZON_* and NODE_OPTIONS, then adds or removes what is passed', () => {
+    // Prepare
+    const base = {
+      PATH: '/bin',
+      PYENV_ROOT: '/p',
+      AWS_PROFILE: 'parent',
+      amazon_thing: 'x',
+      NODE_OPTIONS: '--inspect',
+      UNSET: undefined,
+    }
+
+    // Act
+    const env = childEnv({ AWS_REGION: 'us-east-1', PYENV_ROOT: undefined, TMPDIR: '/t' }, base)
+
+    // Assess
+    expect(env).toEqual({ PATH: '/bin', AWS_REGION: 'us-east-1', TMPDIR: '/t' })
   })
 })
 
