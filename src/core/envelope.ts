@@ -52,6 +52,7 @@ export const decodeBase64 = (text: string, variable: string): Buffer => {
 
 export const parseEnvelope = (text: string, variable: string): Envelope => {
   const body = decodeBase64(text.slice(ENVELOPE_PREFIX.length), variable)
+  // Stryker disable next-line EqualityOperator: a body of exactly the header is truncated either way (same error)
   const keyLength = body.length >= HEADER_BYTES ? body.readUInt16BE(1) : 0
   const headerEnd = HEADER_BYTES + keyLength
   const kind = body[0]

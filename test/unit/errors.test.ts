@@ -172,6 +172,17 @@ describe('fromKmsError', () => {
     // Assess
     expect(mapped.message).toBe(`V: could not reach KMS at ${host} (ECONNREFUSED)`)
   })
+
+  it('names no host where the address is not text', () => {
+    // Act
+    const mapped = fromKmsError(
+      Object.assign(new Error('x'), { code: 'ECONNREFUSED', address: 7, port: 443 }),
+      'V',
+    )
+
+    // Assess
+    expect(mapped.message).toBe('V: could not reach KMS (ECONNREFUSED)')
+  })
 })
 
 // Both kits as the entries wire them: the SDK's KMSClient (src/index.ts) and LiteKmsClient.

@@ -589,6 +589,26 @@ describe('kmsSecrets middleware', () => {
       },
     )
 
+    it("warm invocations share one layer, whose constructor is described as Object.prototype's", async () => {
+      // Prepare
+      const { fetchData } = stubSecrets(fake, 2)
+      const { kmsSecrets } = await freshLibrary()
+      const handler = middy()
+        .use(kmsSecrets({ fetchData, setToContext: true }))
+        .handler(async () => 'ok')
+      const contexts = [freshContext(), freshContext(), freshContext()]
+
+      // Act
+      for (const ctx of contexts) await handler({}, ctx)
+
+      // Assess
+      const [first, ...rest] = contexts.map((ctx) => Object.getPrototypeOf(ctx) as object)
+      for (const layer of rest) expect(layer).toBe(first)
+      expect(Object.getOwnPropertyDescriptor(first, 'constructor')).toEqual(
+        Object.getOwnPropertyDescriptor(Object.prototype, 'constructor'),
+      )
+    })
+
     it('fails clearly on a frozen context with setToContext, and serves it without', async () => {
       // Prepare
       const { fetchData, expected } = stubSecrets(fake, 5)

@@ -264,6 +264,32 @@ describe('the log-leak guard at its edges', () => {
       expect(second).toEqual([MASK])
     })
 
+    it('keeps undefined, null and numbers as they are, a value logged twice masked twice, and keys and mixed collections masked', async () => {
+      // Prepare
+      const { guardSecrets, MASK } = await freshRedact()
+      guardSecrets([SECRET])
+      const shared = { token: SECRET }
+      const keyed = { [SECRET]: 1, plain: 2 }
+      // Act
+      console.log('a', undefined, null, 5)
+      console.log(shared, shared)
+      console.log(new Set(['plain', SECRET]), keyed)
+      // Assess
+      const [first, second, third] = received as [unknown[], unknown[], unknown[]]
+      expect(first).toEqual(['a', undefined, null, 5])
+      expect(first).toHaveLength(4)
+      expect(second).toEqual([{ token: MASK }, { token: MASK }])
+      expect(second[0]).toBe(second[1])
+      expect(third).toEqual([new Set(['plain', MASK]), { [MASK]: 1, plain: 2 }])
+      const copy = third[1] as Record<string, number>
+      expect(Object.getOwnPropertyDescriptor(copy, MASK)).toEqual({
+        value: 1,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    })
+
     it('fails closed to one masked line: a secret split across arguments, behind a cycle, or a getter that throws', async () => {
       // Prepare
       const { guardSecrets, MASK } = await freshRedact()
