@@ -230,7 +230,8 @@ describe('LiteKmsClient', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDPROCESS')
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'process-secret')
     const provider = async () => ({ accessKeyId: 'AKIDPROVIDER', secretAccessKey: 's' })
-    const clients = [null as never, provider].map(
+    const keyOnly = { accessKeyId: 'AKIDKEYONLY' } as never
+    const clients = [null as never, provider, keyOnly].map(
       (credentials) => new LiteKmsClient({ credentials }, lambdaEnv()),
     )
 
@@ -241,6 +242,7 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(seen.map((request) => request.headers.authorization)).toEqual([
+      expect.stringContaining('Credential=AKIDEXAMPLE/'),
       expect.stringContaining('Credential=AKIDEXAMPLE/'),
       expect.stringContaining('Credential=AKIDEXAMPLE/'),
     ])
@@ -485,7 +487,7 @@ describe('LiteKmsClient', () => {
   it('reads an answer without a plaintext or key (or not a string) as absent, and sends an SDK-like command without a blob', async () => {
     // Prepare
     const client = new LiteKmsClient({}, lambdaEnv())
-    answers = [json(200, { KeyId: 7 }), json(200, { Plaintext: 7 })]
+    answers = [json(200, { KeyId: 7 }), json(200, { Plaintext: 7, EncryptionAlgorithm: 7 })]
 
     // Act
     const answer = await client.send({ input: { CiphertextBlob: undefined } })
@@ -497,6 +499,7 @@ describe('LiteKmsClient', () => {
     expect(answer.Plaintext).toBeUndefined()
     expect(answer.KeyId).toBeUndefined()
     expect(notString.Plaintext).toBeUndefined()
+    expect(notString.EncryptionAlgorithm).toBeUndefined()
     expect(seen[0]?.body).toEqual({})
   })
 
@@ -711,6 +714,12 @@ describe('LiteKmsClient, container credentials', () => {
       'http://10.0.0.1/creds',
       /must be https, or http on loopback.*\(host: 10\.0\.0\.1\)/,
     ],
+    ['http on a host starting with one', 'http://127.0.0.1.evil/c', /\(host: 127\.0\.0\.1\.evil\)/],
+    [
+      'another protocol on loopback',
+      'ftp://127.0.0.1:1/c',
+      /must be https.*\(host: 127\.0\.0\.1:1\)/,
+    ],
     ['not a URL', 'not a url', /AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL/],
   ])('refuses a FULL_URI %s before any request, as the SDK does', async (_name, uri, message) => {
     // Prepare
@@ -727,8 +736,27 @@ describe('LiteKmsClient, container credentials', () => {
     expect(seen).toHaveLength(0)
   })
 
+  it('refuses a RELATIVE_URI that moves the request off the ECS host, naming that variable', async () => {
+    // Prepare
+    const requests = vi.spyOn(http, 'get')
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '@10.0.0.1/c' }),
+    )
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure.code).toBe('ACCESS_DENIED')
+    expect(failure.message).toMatch(
+      / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be https.*\(host: 10\.0\.0\.1\)/,
+    )
+    expect(requests).not.toHaveBeenCalled()
+  })
+
   it.each([
-    ['127.0.0.1', 'http://127.1.2.3:1/c'],
+    ['127.0.0.1', 'http://127.10.20.30:1/c'],
     ['localhost', 'http://localhost:1/c'],
     ['::1', 'http://[::1]:1/c'],
     ['the ECS host', 'http://169.254.170.2:1/c'],
@@ -738,9 +766,10 @@ describe('LiteKmsClient, container credentials', () => {
   ])('accepts %s as FULL_URI', async (_name, uri) => {
     // Prepare: every request fails before it leaves (its URL is what is checked)
     const requested: string[] = []
-    for (const transport of [http, process.getBuiltinModule('node:https')]) {
+    const https = process.getBuiltinModule('node:https')
+    for (const transport of [http, https]) {
       vi.spyOn(transport, 'get').mockImplementation(((url: URL) => {
-        requested.push(url.href)
+        requested.push(`${transport === https ? 'https' : 'http'} ${url.href}`)
         throw new Error('not sent') // not a network error: never retried
       }) as typeof http.get)
     }
@@ -750,11 +779,16 @@ describe('LiteKmsClient, container credentials', () => {
     await failureOf(decrypt(client))
 
     // Assess
-    expect(requested).toEqual([new URL(uri).href])
+    expect(requested).toEqual([`${new URL(uri).protocol.slice(0, -1)} ${new URL(uri).href}`])
   })
 
   it.each([
     ['an HTTP error', json(403, { Code: 'denied' }), 'answered HTTP 403'],
+    [
+      'no SecretAccessKey',
+      json(200, { AccessKeyId: 'A', Token: 'T', Expiration: expiresIn(1e6) }),
+      'answered without',
+    ],
     [
       'no Token',
       json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Expiration: expiresIn(1e6) }),
