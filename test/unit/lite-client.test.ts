@@ -15,6 +15,7 @@ import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
+import { signRequest } from '../../src/core/sigv4.ts'
 import { THROTTLING_ERRORS } from '../../src/core/transient.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 
@@ -142,6 +143,28 @@ describe('LiteKmsClient', () => {
       EncryptionContext: { LambdaFunctionName: 'f' },
       KeyId: 'alias/k',
     })
+    // The signature is the one of this POST (as KMS recomputes it).
+    const amzDate = String(request?.headers['x-amz-date'])
+    const signedAt = new Date(
+      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    )
+    const expected = signRequest(
+      {
+        service: 'kms',
+        region: 'eu-west-1',
+        method: 'POST',
+        host: new URL(endpoint).host,
+        path: '/',
+        body: JSON.stringify(request?.body),
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'TrentService.Decrypt',
+        },
+      },
+      { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key', sessionToken: 'session-token' },
+      signedAt,
+    )
+    expect(request?.headers.authorization).toBe(expected.authorization)
   })
 
   it('takes static credentials, region, endpoint and maxAttempts from its options over the environment', async () => {
@@ -450,6 +473,7 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(fromKmsError(exhausted, 'V').code).toBe('NETWORK')
+    expect(exhausted).toMatchObject({ host: new URL(endpoint).host })
     expect(fromKmsError(denied, 'V').code).toBe('ACCESS_DENIED')
     expect(seen).toHaveLength(4)
   })
@@ -852,6 +876,31 @@ describe('LiteKmsClient, container credentials', () => {
     expect(failure).toMatchObject({ code: 'ACCESS_DENIED' })
     expect(failure.message).toContain(message)
     expect(credentialRequests).toHaveLength(0)
+  })
+
+  it('wipes the buffers the credentials came in once read', async () => {
+    // Prepare: keep the buffers of the answer as Buffer.concat sees them
+    credentialAnswer = containerCredentials()
+    const concat = Buffer.concat.bind(Buffer)
+    const held: Uint8Array[] = []
+    vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
+      const joined = concat(chunks, length)
+      if (joined.includes('container-secret')) held.push(...chunks, joined)
+      return joined
+    })
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+    )
+
+    // Act
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(seen[0]?.headers.authorization).toContain('Credential=ASIACONTAINER/')
+    expect(held.length).toBeGreaterThan(1)
+    expect(held.filter((buffer) => buffer.some((byte) => byte !== 0))).toEqual([])
   })
 
   it('stops at the abort signal while it fetches them (→ TIMEOUT), and tries again on the next call', async () => {
