@@ -151,10 +151,11 @@ const fromContainer = async (env: Env, signal: AbortSignal | undefined): Promise
 const parse = (body: Buffer): Record<string, unknown> | undefined => {
   try {
     return JSON.parse(body.toString('utf8'))
-    // Stryker disable next-line BlockStatement: an empty catch returns undefined just the same
+    // Stryker disable BlockStatement: an empty catch returns undefined just the same
   } catch {
     return undefined
   }
+  // Stryker restore BlockStatement
 }
 
 /** A response's body in one buffer; the chunks it came in are wiped (they hold secrets). */
