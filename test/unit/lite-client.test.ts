@@ -15,6 +15,7 @@ import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fromKmsError } from '../../src/core/errors.ts'
 import { DecryptCommand, LiteKmsClient, targetOf } from '../../src/core/lite-client.ts'
+import { signRequest } from '../../src/core/sigv4.ts'
 import { THROTTLING_ERRORS } from '../../src/core/transient.ts'
 import { REPO_ROOT, runNode, TMP_DIR } from '../support/child.ts'
 
@@ -142,6 +143,28 @@ describe('LiteKmsClient', () => {
       EncryptionContext: { LambdaFunctionName: 'f' },
       KeyId: 'alias/k',
     })
+    // The signature is the one of this POST (as KMS recomputes it).
+    const amzDate = String(request?.headers['x-amz-date'])
+    const signedAt = new Date(
+      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    )
+    const expected = signRequest(
+      {
+        service: 'kms',
+        region: 'eu-west-1',
+        method: 'POST',
+        host: new URL(endpoint).host,
+        path: '/',
+        body: JSON.stringify(request?.body),
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'TrentService.Decrypt',
+        },
+      },
+      { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-key', sessionToken: 'session-token' },
+      signedAt,
+    )
+    expect(request?.headers.authorization).toBe(expected.authorization)
   })
 
   it('takes static credentials, region, endpoint and maxAttempts from its options over the environment', async () => {
@@ -230,7 +253,8 @@ describe('LiteKmsClient', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDPROCESS')
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'process-secret')
     const provider = async () => ({ accessKeyId: 'AKIDPROVIDER', secretAccessKey: 's' })
-    const clients = [null as never, provider].map(
+    const keyOnly = { accessKeyId: 'AKIDKEYONLY' } as never
+    const clients = [null as never, provider, keyOnly].map(
       (credentials) => new LiteKmsClient({ credentials }, lambdaEnv()),
     )
 
@@ -241,6 +265,7 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(seen.map((request) => request.headers.authorization)).toEqual([
+      expect.stringContaining('Credential=AKIDEXAMPLE/'),
       expect.stringContaining('Credential=AKIDEXAMPLE/'),
       expect.stringContaining('Credential=AKIDEXAMPLE/'),
     ])
@@ -448,6 +473,7 @@ describe('LiteKmsClient', () => {
 
     // Assess
     expect(fromKmsError(exhausted, 'V').code).toBe('NETWORK')
+    expect(exhausted).toMatchObject({ host: new URL(endpoint).host })
     expect(fromKmsError(denied, 'V').code).toBe('ACCESS_DENIED')
     expect(seen).toHaveLength(4)
   })
@@ -485,7 +511,7 @@ describe('LiteKmsClient', () => {
   it('reads an answer without a plaintext or key (or not a string) as absent, and sends an SDK-like command without a blob', async () => {
     // Prepare
     const client = new LiteKmsClient({}, lambdaEnv())
-    answers = [json(200, { KeyId: 7 }), json(200, { Plaintext: 7 })]
+    answers = [json(200, { KeyId: 7 }), json(200, { Plaintext: 7, EncryptionAlgorithm: 7 })]
 
     // Act
     const answer = await client.send({ input: { CiphertextBlob: undefined } })
@@ -497,6 +523,7 @@ describe('LiteKmsClient', () => {
     expect(answer.Plaintext).toBeUndefined()
     expect(answer.KeyId).toBeUndefined()
     expect(notString.Plaintext).toBeUndefined()
+    expect(notString.EncryptionAlgorithm).toBeUndefined()
     expect(seen[0]?.body).toEqual({})
   })
 
@@ -711,6 +738,12 @@ describe('LiteKmsClient, container credentials', () => {
       'http://10.0.0.1/creds',
       /must be https, or http on loopback.*\(host: 10\.0\.0\.1\)/,
     ],
+    ['http on a host starting with one', 'http://127.0.0.1.evil/c', /\(host: 127\.0\.0\.1\.evil\)/],
+    [
+      'another protocol on loopback',
+      'ftp://127.0.0.1:1/c',
+      /must be https.*\(host: 127\.0\.0\.1:1\)/,
+    ],
     ['not a URL', 'not a url', /AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL/],
   ])('refuses a FULL_URI %s before any request, as the SDK does', async (_name, uri, message) => {
     // Prepare
@@ -727,8 +760,27 @@ describe('LiteKmsClient, container credentials', () => {
     expect(seen).toHaveLength(0)
   })
 
+  it('refuses a RELATIVE_URI that moves the request off the ECS host, naming that variable', async () => {
+    // Prepare
+    const requests = vi.spyOn(http, 'get')
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '@10.0.0.1/c' }),
+    )
+
+    // Act
+    const failure = fromKmsError(await failureOf(decrypt(client)), 'V')
+
+    // Assess
+    expect(failure.code).toBe('ACCESS_DENIED')
+    expect(failure.message).toMatch(
+      / AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be https.*\(host: 10\.0\.0\.1\)/,
+    )
+    expect(requests).not.toHaveBeenCalled()
+  })
+
   it.each([
-    ['127.0.0.1', 'http://127.1.2.3:1/c'],
+    ['127.0.0.1', 'http://127.10.20.30:1/c'],
     ['localhost', 'http://localhost:1/c'],
     ['::1', 'http://[::1]:1/c'],
     ['the ECS host', 'http://169.254.170.2:1/c'],
@@ -738,9 +790,10 @@ describe('LiteKmsClient, container credentials', () => {
   ])('accepts %s as FULL_URI', async (_name, uri) => {
     // Prepare: every request fails before it leaves (its URL is what is checked)
     const requested: string[] = []
-    for (const transport of [http, process.getBuiltinModule('node:https')]) {
+    const https = process.getBuiltinModule('node:https')
+    for (const transport of [http, https]) {
       vi.spyOn(transport, 'get').mockImplementation(((url: URL) => {
-        requested.push(url.href)
+        requested.push(`${transport === https ? 'https' : 'http'} ${url.href}`)
         throw new Error('not sent') // not a network error: never retried
       }) as typeof http.get)
     }
@@ -750,11 +803,16 @@ describe('LiteKmsClient, container credentials', () => {
     await failureOf(decrypt(client))
 
     // Assess
-    expect(requested).toEqual([new URL(uri).href])
+    expect(requested).toEqual([`${new URL(uri).protocol.slice(0, -1)} ${new URL(uri).href}`])
   })
 
   it.each([
     ['an HTTP error', json(403, { Code: 'denied' }), 'answered HTTP 403'],
+    [
+      'no SecretAccessKey',
+      json(200, { AccessKeyId: 'A', Token: 'T', Expiration: expiresIn(1e6) }),
+      'answered without',
+    ],
     [
       'no Token',
       json(200, { AccessKeyId: 'A', SecretAccessKey: 'S', Expiration: expiresIn(1e6) }),
@@ -818,6 +876,31 @@ describe('LiteKmsClient, container credentials', () => {
     expect(failure).toMatchObject({ code: 'ACCESS_DENIED' })
     expect(failure.message).toContain(message)
     expect(credentialRequests).toHaveLength(0)
+  })
+
+  it('wipes the buffers the credentials came in once read', async () => {
+    // Prepare: keep the buffers of the answer as Buffer.concat sees them
+    credentialAnswer = containerCredentials()
+    const concat = Buffer.concat.bind(Buffer)
+    const held: Uint8Array[] = []
+    vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
+      const joined = concat(chunks, length)
+      if (joined.includes('container-secret')) held.push(...chunks, joined)
+      return joined
+    })
+    const client = new LiteKmsClient(
+      {},
+      containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
+    )
+
+    // Act
+    await decrypt(client)
+    client.destroy()
+
+    // Assess
+    expect(seen[0]?.headers.authorization).toContain('Credential=ASIACONTAINER/')
+    expect(held.length).toBeGreaterThan(1)
+    expect(held.filter((buffer) => buffer.some((byte) => byte !== 0))).toEqual([])
   })
 
   it('stops at the abort signal while it fetches them (→ TIMEOUT), and tries again on the next call', async () => {

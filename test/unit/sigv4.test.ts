@@ -146,4 +146,29 @@ describe('signRequest', () => {
       { numRuns: 300 },
     )
   })
+
+  it('folds a line break in a header value to one space, as the SDK does', () => {
+    // Prepare
+    const sign = (target: string) =>
+      signRequest(
+        {
+          method: 'POST',
+          host: 'example.amazonaws.com',
+          path: '/',
+          headers: { 'x-amz-target': target },
+          body: '',
+          service: 'kms',
+          region: 'us-east-1',
+        },
+        SUITE_CREDENTIALS,
+        SUITE_DATE,
+      ).authorization
+
+    // Act
+    const [folded, spaced] = [sign('a\r\nb'), sign('a b')]
+
+    // Assess
+    expect(folded).toBe(spaced)
+    expect(folded).not.toBe(sign('ab'))
+  })
 })
