@@ -101,6 +101,18 @@ const decrypt = (client: LiteKmsClient, signal?: AbortSignal) =>
     { abortSignal: signal },
   )
 
+/** Keeps every buffer Buffer.concat joins into one holding `marker` (to check they get wiped). */
+const holdBuffersWith = (marker: string): Uint8Array[] => {
+  const concat = Buffer.concat.bind(Buffer)
+  const held: Uint8Array[] = []
+  vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
+    const joined = concat(chunks, length)
+    if (joined.includes(marker)) held.push(...chunks, joined)
+    return joined
+  })
+  return held
+}
+
 const failureOf = (promise: Promise<unknown>) =>
   promise.then(
     () => {
@@ -548,13 +560,7 @@ describe('LiteKmsClient', () => {
 
   it('wipes the buffers the answer (and its plaintext) came in once read', async () => {
     // Prepare: keep the client's buffers of the answer as Buffer.concat sees them
-    const concat = Buffer.concat.bind(Buffer)
-    const held: Uint8Array[] = []
-    vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
-      const joined = concat(chunks, length)
-      if (joined.includes('Plaintext')) held.push(...chunks, joined)
-      return joined
-    })
+    const held = holdBuffersWith('Plaintext')
     const client = new LiteKmsClient({}, lambdaEnv())
 
     // Act
@@ -881,13 +887,7 @@ describe('LiteKmsClient, container credentials', () => {
   it('wipes the buffers the credentials came in once read', async () => {
     // Prepare: keep the buffers of the answer as Buffer.concat sees them
     credentialAnswer = containerCredentials()
-    const concat = Buffer.concat.bind(Buffer)
-    const held: Uint8Array[] = []
-    vi.spyOn(Buffer, 'concat').mockImplementation((chunks, length) => {
-      const joined = concat(chunks, length)
-      if (joined.includes('container-secret')) held.push(...chunks, joined)
-      return joined
-    })
+    const held = holdBuffersWith('container-secret')
     const client = new LiteKmsClient(
       {},
       containerEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl }),
