@@ -3,12 +3,11 @@
 // it, and @types/node: no @middy/core, no @types/aws-lambda. Reads dist/ (npm run build).
 // /provider is not here: its types extend Powertools' BaseProvider, so they need
 // @aws-lambda-powertools/parameters, which its users install anyway.
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT } from '../support/child.ts'
+import { REPO_ROOT, runNode } from '../support/child.ts'
 import { dependenciesOfPackage, PACKAGE, projectWithPackage } from '../support/package-copy.ts'
 
 // What a user writes with each entry: every face, so tsc reads every .d.ts they reach.
@@ -35,26 +34,26 @@ beforeAll(() => {
 afterAll(() => rmSync(project, { recursive: true, force: true }))
 
 describe('published declarations', () => {
-  it('typecheck without @middy/core or @types/aws-lambda', () => {
+  it('typecheck without @middy/core or @types/aws-lambda', async () => {
     // Prepare
     projectWithPackage(project, [...dependenciesOfPackage(), '@types/node'])
     const files = { 'main.ts': PACKAGE, 'lite.ts': `${PACKAGE}/lite` }
     for (const [file, entry] of Object.entries(files)) {
       writeFileSync(join(project, file), userCode(entry))
     }
-    const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc')
+    const tsc = join(REPO_ROOT, 'node_modules/typescript/lib/tsc.js')
     const flags = ['--strict', '--skipLibCheck', 'false', '--noEmit', '--types', 'node']
     const target = ['--target', 'es2022', '--module', 'nodenext']
 
     // Act
-    const run = spawnSync(process.execPath, [tsc, ...flags, ...target, ...Object.keys(files)], {
+    const run = await runNode(tsc, {
+      args: [...flags, ...target, ...Object.keys(files)],
       cwd: project,
-      encoding: 'utf8',
-      timeout: 120_000,
+      timeoutMs: 120_000,
     })
 
     // Assess
     expect(`${run.stdout}${run.stderr}`).toBe('')
-    expect(run.status).toBe(0)
+    expect(run.code).toBe(0)
   }, 150_000)
 })
