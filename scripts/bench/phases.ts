@@ -121,14 +121,15 @@ const rounds = async <V extends { label: string }, R>(
   count: number,
   variants: V[],
   measure: (variant: V) => Promise<R>,
-  show: (round: Record<string, R>) => string,
+  show: (result: R) => number,
 ) => {
   const all: Record<string, R>[] = []
   for (let round = 0; round < count; round++) {
     const results: Record<string, R> = {}
     for (const variant of rotate(variants, round)) results[variant.label] = await measure(variant)
     all.push(results)
-    progress(`${what} ${round + 1}/${count}: ${show(results)}`)
+    const shown = Object.entries(results).map(([label, r]) => `${label} ${show(r).toFixed(0)}`)
+    progress(`${what} ${round + 1}/${count}: ${shown.join(', ')}`)
   }
   return all
 }
@@ -188,9 +189,8 @@ const coldStart = async (file: string, env: NodeJS.ProcessEnv) => {
 
 export const coldStarts = ({ options, stack, built, home }: Bench) => {
   const variants = SIZES.flatMap((n) => PATTERNS.map((p) => ({ label: `${p}|${n}`, p, n })))
-  const big = Math.max(...SIZES)
   return rounds(
-    'cold starts, round',
+    'cold starts (spawn → first response, ms), round',
     options.runs,
     variants,
     async ({ label, p, n }) => {
@@ -205,15 +205,11 @@ export const coldStarts = ({ options, stack, built, home }: Bench) => {
         throw new Error(`cold start ${label}: no Decrypt reached the proxy`)
       return { ...sample, decrypts }
     },
-    (r) =>
-      `N=${big}, spawn → first response (ms): ${PATTERNS.map((p) => `${p} ${r[`${p}|${big}`]?.firstMs.toFixed(0)}`).join(', ')}`,
+    (r) => r.firstMs,
   )
 }
 
-const cpu = (r: Record<string, { cpuMs: number }>) =>
-  Object.entries(r)
-    .map(([label, { cpuMs }]) => `${label} ${cpuMs.toFixed(0)}`)
-    .join(', ')
+const cpu = (r: { cpuMs: number }) => r.cpuMs
 
 export const loadRounds = ({ options, stack, built, home }: Bench) =>
   rounds(
@@ -250,15 +246,12 @@ export const warmRounds = ({ options, stack, built, home }: Bench) =>
         kms: stack.proxy.total(),
       }
     },
-    (r) =>
-      ['per-variable', 'bundle', 'empty-middleware']
-        .map((l) => `${l} ${r[l]?.overBare.toFixed(0)}`)
-        .join(', '),
+    (r) => r.overBare,
   )
 
 export const logRounds = ({ options, stack, home }: Bench) =>
   rounds(
-    'log guard (ns per line), round',
+    'log guard (ns per clean line), round',
     options.logRounds,
     [{ label: 'plain' }, { label: 'guarded' }],
     async ({ label }) => {
@@ -266,7 +259,7 @@ export const logRounds = ({ options, stack, home }: Bench) =>
       const m = await runWorker(args, functionEnv(stack, home, 'per-variable', LOG_SECRETS))
       return m as { cleanNs: number; leakyNs: number }
     },
-    (r) => `plain ${r.plain?.cleanNs.toFixed(0)}, guarded ${r.guarded?.cleanNs.toFixed(0)}`,
+    (r) => r.cleanNs,
   )
 
 /** Decrypt requests per second the local stack serves, 300 at once through the proxy. */
@@ -297,7 +290,7 @@ export const bursts = async ({ options, stack, home }: Bench) => {
     ...secretsEnv(stack, 'bundle', BURST_N),
   }
   const [results] = await rounds(
-    'burst',
+    'burst (failed cold starts)',
     1,
     [{ label: 'bundle' }, { label: 'per-variable' }],
     async ({ label: mode }) => {
@@ -312,13 +305,8 @@ export const bursts = async ({ options, stack, home }: Bench) => {
         sample()
         sampler = setInterval(sample, 50)
       }
-      const args = [
-        'burst',
-        mode,
-        String(options.burstCount),
-        String(BURST_N),
-        String(options.burstTimeoutMs),
-      ]
+      const { burstCount, burstTimeoutMs } = options
+      const args = ['burst', mode, burstCount, BURST_N, burstTimeoutMs].map(String)
       const m = await runWorker(args, env, onGo).finally(() => {
         clearInterval(sampler)
         proxy.throttleAbove(null)
@@ -347,13 +335,7 @@ export const bursts = async ({ options, stack, home }: Bench) => {
         peakPerSecond: Math.max(0, ...perSecond),
       }
     },
-    (r) =>
-      Object.values(r)
-        .map(
-          (b) =>
-            `${b.mode}: ${b.failed}/${b.count} failed ${JSON.stringify(b.failuresByCode)}, slowest ${b.slowestMs.toFixed(0)} ms, ${b.decryptRequests} Decrypt requests (${b.throttled} throttled)`,
-        )
-        .join('; '),
+    (r) => r.failed,
   )
   return Object.values(results ?? {})
 }

@@ -1,12 +1,6 @@
-// The bench's child processes besides the cold starts, one mode each, started by phases.ts with
-// IPC: an optional 'ready' (the parent answers 'go'), then one 'result' or 'error'. A mode imports
-// what it needs itself, so that `load` times the function's import and nothing else.
-//   load <fn.mjs>: wall and main-thread CPU ms (what other work on the machine does not inflate)
-//   warm <fn.mjs> <bare.mjs> <floor.mjs> <invocations> <batches>: the three on one heap, tinybench
-//     batches in an order rotated each batch, a fresh context per invoke as Lambda gives
-//   log <plain|guarded> <lines>: console.log (stdout is /dev/null) after loadSecrets() of 5 secrets
-//   burst <per-variable|bundle> <count> <N> <deadline ms>: count loadSecrets() at once, each with its
-//     own cacheKey, hence its own KMSClient (connection pool, standard retries), from 'go'
+// The bench's child processes besides the cold starts, one mode each (see phases.ts), started
+// with IPC: an optional 'ready' (the parent answers 'go'), then one 'result' or 'error'. Each mode
+// imports what it needs itself, so that `load` times the function's import and nothing else.
 
 import { pathToFileURL } from 'node:url'
 import type { KMSClientConfig } from '@aws-sdk/client-kms'
