@@ -201,7 +201,7 @@ const head = (r: Results) => {
     '',
     '## Targets',
     '',
-    'Brackets: 95% bootstrap intervals. **met** or **missed** when the whole interval says so.',
+    'Brackets: 95% bootstrap intervals; **met** or **missed** when the whole interval says so, else **within noise**.',
     '',
     table(['Target (issues 7, 14, 20)', 'Measured', 'Verdict'], targets(r), [
       'left',
