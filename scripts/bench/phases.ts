@@ -1,283 +1,427 @@
-// The measuring phases of `npm run bench` besides the cold starts (cold.ts), each against the
-// running local stack, each in worker processes (proc.ts).
+// The measuring phases of `npm run bench`, one path for all: rounds of fresh child processes, one
+// at a time, the variants in an order rotated every round so that background load hits all alike.
 
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
-import { type BuiltFunction, PATTERNS, type Pattern, WARM_ONLY } from './build.ts'
-import { runWorker } from './proc.ts'
-import type { BurstResult, LoadRound, LogRound, WarmRound } from './results.ts'
+import { build } from 'esbuild'
+import { LOCAL_REGION } from '../local/aws-env.ts'
+import { ricEntry } from '../local/ric.ts'
+import { type RuntimeOutcome, startRuntimeApi } from '../local/runtime-api.ts'
+import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
 import type { Options } from './run.ts'
-import { DECRYPT, digest, type Fixtures, FUNCTION_NAME, type Stack, secretVar } from './stack.ts'
+import {
+  type Built,
+  CREDENTIALS,
+  DECRYPT,
+  FUNCTION_NAME,
+  functionEnv,
+  PATTERNS,
+  ROOT,
+  SIZES,
+  type Stack,
+  secretsEnv,
+} from './setup.ts'
 import { median, percentile, rotate } from './stats.ts'
 
-export const SIZES = [1, 5, 20, 50]
 export const LOAD_N = 5
 export const WARM_N = 5
 export const BURST_N = 20
 export const LOG_SECRETS = 5
 export const NO_PREFETCH = ', disablePrefetch'
 export const DEFAULTS = ', default options'
+export const TRACING = ['no tracing code', 'tracing off', 'tracing on']
 
-/** Module-load variants: what the targets compare, and ours without prefetch (code alone). */
+/** Module load: what the targets compare, and ours without prefetch (the code alone). */
 export const LOAD_VARIANTS = [
   ...['bare-kms', 'bare-middy', 'per-variable', 'bundle', 'per-variable-lite', 'esdk'],
   ...['per-variable', 'bundle', 'per-variable-lite'].map((pattern) => `${pattern}${NO_PREFETCH}`),
-].map((label) => ({ label, pattern: label.replace(NO_PREFETCH, '') as Pattern }))
+].map((label) => ({ label, pattern: label.replace(NO_PREFETCH, '') }))
 
-/** The label of a warm variant at another N than WARM_N. */
-export const atN = (label: string, n: number) => (n === WARM_N ? label : `${label}, N = ${n}`)
-
-const warmVariant = (pattern: Pattern, n = WARM_N, defaults = false) => {
-  const label = atN(`${pattern}${defaults ? DEFAULTS : ''}`, n)
+const warm = (pattern: string, n = WARM_N, defaults = false) => {
+  const label = `${pattern}${defaults ? DEFAULTS : ''}${n === WARM_N ? '' : `, N = ${n}`}`
   return { label, pattern, n, defaults }
 }
-/** Every pattern and the floor at WARM_N; ours (both settings) and the peer at every N. */
+/** Every built function at WARM_N; ours (both settings) and the peer at every N. */
 export const WARM_VARIANTS = [
-  ...[...PATTERNS, ...WARM_ONLY].map((pattern) => warmVariant(pattern)),
-  warmVariant('bundle', WARM_N, true),
+  ...[...PATTERNS, 'empty-middleware', 'ssm-like'].map((pattern) => warm(pattern)),
+  warm('bundle', WARM_N, true),
   ...SIZES.flatMap((n) => [
-    warmVariant('per-variable', n, true),
-    ...(n === WARM_N ? [] : [warmVariant('per-variable', n), warmVariant('ssm-like', n)]),
+    warm('per-variable', n, true),
+    ...(n === WARM_N ? [] : [warm('per-variable', n), warm('ssm-like', n)]),
   ]),
 ]
-
-const here = dirname(fileURLToPath(import.meta.url))
 
 export const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`)
 
 export interface Bench {
   options: Options
   stack: Stack
-  fixtures: Fixtures
-  secrets: string[]
-  functions: Map<Pattern, BuiltFunction>
-  /** An empty directory used as HOME: no AWS config files, as in Lambda. */
+  built: Built
+  /** An empty HOME: no AWS config files, as in Lambda. */
   home: string
+  work: string
 }
 
-/** The encrypted variables a pattern's function gets for N secrets. */
-export const secretsEnv = (bench: Bench, pattern: Pattern, n: number): Record<string, string> => {
-  const { blobs, bundles, esdk } = bench.fixtures
-  if (pattern.startsWith('bundle')) return { BUNDLE: bundles.get(n) as string }
-  if (pattern === 'esdk') {
-    return { BUNDLE_ESDK: esdk.get(n) as string, BENCH_KEY_ARN: bench.stack.keyArn }
+const live = new Set<ChildProcess>()
+
+/** Kills the children still running (by their handle, nothing else). */
+export const killChildren = () => {
+  for (const child of live) child.kill('SIGKILL')
+}
+
+/** `node args`, stdout to /dev/null (a synchronous write, as the log phase wants), tracked. */
+const spawnNode = (args: string[], env: NodeJS.ProcessEnv, ipc: boolean, cwd?: string) => {
+  const stdio = ['ignore', 'ignore', 'pipe', ...(ipc ? ['ipc' as const] : [])]
+  const child = spawn(process.execPath, args, { cwd, env, stdio: stdio as 'pipe'[] })
+  live.add(child)
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000)
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000)
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (error) => {
+      stderr += error.message
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      live.delete(child)
+      resolve(`exit ${code ?? signal}\n${stderr.trim()}`)
+    })
+  })
+  return { child, exited }
+}
+
+/** Runs worker.ts to its 'result' (onReady runs between its 'ready' and the parent's 'go'). */
+export const runWorker = async (
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onReady = () => {},
+): Promise<Record<string, unknown>> => {
+  const { child, exited } = spawnNode([join(ROOT, 'scripts/bench/worker.ts'), ...args], env, true)
+  let message: { type: string; message?: string } | undefined
+  child.on('message', (received: typeof message) => {
+    if (received?.type !== 'ready') message = received
+    else {
+      onReady()
+      child.send('go')
+    }
+  })
+  const exit = await exited
+  if (message?.type === 'result') return message
+  throw new Error(`worker.ts ${args.join(' ')}: ${message?.message ?? ''}\n${exit}`)
+}
+
+/** `count` rounds of every variant, order rotated each round: per round, a result per label. */
+const rounds = async <V extends { label: string }, R>(
+  what: string,
+  count: number,
+  variants: V[],
+  measure: (variant: V) => Promise<R>,
+  show: (result: R) => number,
+) => {
+  const all: Record<string, R>[] = []
+  for (let round = 0; round < count; round++) {
+    const results: Record<string, R> = {}
+    for (const variant of rotate(variants, round)) results[variant.label] = await measure(variant)
+    all.push(results)
+    const shown = Object.entries(results).map(([label, r]) => `${label} ${show(r).toFixed(0)}`)
+    progress(`${what} ${round + 1}/${count}: ${shown.join(', ')}`)
   }
-  if (pattern.startsWith('bare') || pattern === 'empty-middleware') return {}
-  return Object.fromEntries(blobs.slice(0, n).map((blob, i) => [secretVar(i), blob]))
+  return all
 }
 
-/** A Lambda-like environment: no AWS config files (empty HOME), endpoint = the proxy. */
-export const functionEnv = (bench: Bench, pattern: Pattern, n: number): NodeJS.ProcessEnv => {
-  const secrets = secretsEnv(bench, pattern, n)
-  return {
-    HOME: bench.home,
-    ...awsEnv(bench.stack.proxy.endpoint),
-    AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
-    BENCH_N: String(n),
-    ...(Object.keys(secrets).length ? { BENCH_EXPECT: digest(bench.secrets.slice(0, n)) } : {}),
-    ...secrets,
+const loadOf = async (file: string, env: NodeJS.ProcessEnv) =>
+  (await runWorker(['load', file], env)) as { wallMs: number; cpuMs: number }
+
+/** Peak RSS of a live process in KB (Linux's VmHWM), NaN where there is no /proc. */
+const peakRssKb = (pid: number | undefined) => {
+  const status = readFileSync(`/proc/${pid}/status`, { encoding: 'utf8', flag: 'r' })
+  return Number(/^VmHWM:\s*(\d+)/m.exec(status)?.[1])
+}
+
+/** `file` under aws-lambda-ric behind the loopback Runtime API, invoked once; ms from the spawn. */
+const coldStart = async (file: string, env: NodeJS.ProcessEnv) => {
+  const entry = ricEntry(progress)
+  const api = await startRuntimeApi()
+  const started = performance.now()
+  const { child, exited } = spawnNode(
+    [entry],
+    {
+      ...env,
+      // What Lambda's runtime sets besides: the runtime client refuses to start without them.
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
+      AWS_LAMBDA_RUNTIME_API: api.address,
+      LAMBDA_TASK_ROOT: dirname(file),
+      _HANDLER: `${basename(file, '.mjs')}.handler`,
+    },
+    false,
+    dirname(file),
+  )
+  const died = exited.then(
+    (why): RuntimeOutcome => ({ ok: false, error: { errorType: 'ExitError', errorMessage: why } }),
+  )
+  try {
+    const init = await Promise.race([died, api.init])
+    const initMs = performance.now() - started
+    const event = {
+      payload: { verify: true },
+      requestId: 'bench-cold-start',
+      deadlineMs: Date.now() + 60_000,
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`,
+      traceId: 'Root=1-00000000-000000000000000000000000;Sampled=0',
+    }
+    const outcome = init.ok ? await Promise.race([died, api.invoke(event)]) : init
+    const firstMs = performance.now() - started
+    if (!outcome.ok) throw new Error(`${basename(file)}: ${JSON.stringify(outcome.error)}`)
+    return { initMs, firstMs, rssKb: peakRssKb(child.pid), value: outcome.value }
+  } finally {
+    child.kill('SIGKILL')
+    await api.close()
   }
 }
 
-const fileOf = (bench: Bench, pattern: Pattern) =>
-  (bench.functions.get(pattern) as BuiltFunction).file
+export const coldStarts = ({ options, stack, built, home }: Bench) => {
+  const variants = SIZES.flatMap((n) => PATTERNS.map((p) => ({ label: `${p}|${n}`, p, n })))
+  return rounds(
+    'cold starts (spawn → first response, ms), round',
+    options.runs,
+    variants,
+    async ({ label, p, n }) => {
+      const env = functionEnv(stack, home, p, n)
+      stack.proxy.resetCounts()
+      const { value, ...sample } = await coldStart(built[p]?.file as string, env)
+      const decrypts = stack.proxy.counts()[DECRYPT] ?? 0
+      // The bare functions answer no digest and expect none.
+      if ((value as { digest?: string }).digest !== env.BENCH_EXPECT)
+        throw new Error(`cold start ${label} decrypted wrong values`)
+      if (env.BENCH_EXPECT && decrypts === 0)
+        throw new Error(`cold start ${label}: no Decrypt reached the proxy`)
+      return { ...sample, decrypts }
+    },
+    (r) => r.firstMs,
+  )
+}
 
-/** Bytes of the encrypted variables (names + values) by pattern|N. */
-export const envBytes = (bench: Bench, key: (pattern: Pattern, n: number) => string) =>
-  Object.fromEntries(
-    PATTERNS.flatMap((pattern) =>
-      SIZES.map((n) => {
-        const vars = Object.entries(secretsEnv(bench, pattern, n)).filter(
-          ([name]) => name !== 'BENCH_KEY_ARN',
-        )
-        return [
-          key(pattern, n),
-          vars.reduce((sum, [name, value]) => sum + name.length + value.length, 0),
-        ]
+const cpu = (r: { cpuMs: number }) => r.cpuMs
+
+export const loadRounds = ({ options, stack, built, home }: Bench) =>
+  rounds(
+    'module load (CPU ms), round',
+    options.loadRounds,
+    LOAD_VARIANTS,
+    ({ label, pattern }) =>
+      loadOf(built[pattern]?.file as string, {
+        ...functionEnv(stack, home, pattern, LOAD_N),
+        ...(label !== pattern && { BENCH_NO_PREFETCH: 'true' }),
       }),
-    ),
+    cpu,
   )
 
-/** Module load only (load.ts), round after round of every variant, order rotated. */
-export const loadRounds = async (bench: Bench): Promise<LoadRound[]> => {
-  const rounds: LoadRound[] = []
-  for (let round = 0; round < bench.options.loadRounds; round++) {
-    const result: LoadRound = {}
-    for (const { label, pattern } of rotate(LOAD_VARIANTS, round)) {
-      const env = functionEnv(bench, pattern, LOAD_N)
-      if (label.endsWith(NO_PREFETCH)) env.BENCH_NO_PREFETCH = 'true'
-      const { wallMs, cpuMs } = await runWorker(
-        join(here, 'load.ts'),
-        [fileOf(bench, pattern)],
-        env,
-      )
-      result[label] = { wallMs: wallMs as number, cpuMs: cpuMs as number }
-    }
-    rounds.push(result)
-    if ((round + 1) % 5 === 0 || round + 1 === bench.options.loadRounds) {
-      const shown = LOAD_VARIANTS.map(({ label }) => `${label} ${result[label]?.cpuMs.toFixed(0)}`)
-      progress(
-        `module load round ${round + 1}/${bench.options.loadRounds} (CPU ms): ${shown.join(', ')}`,
-      )
-    }
-  }
-  return rounds
-}
-
-/** One warm.ts process per variant and round; KMS requests counted from its 'go'. */
-export const warmRounds = async (bench: Bench): Promise<WarmRound[]> => {
-  const { proxy } = bench.stack
-  const rounds: WarmRound[] = []
-  for (let round = 0; round < bench.options.warmRounds; round++) {
-    const result: WarmRound = {}
-    for (const { label, pattern, defaults, n } of rotate(WARM_VARIANTS, round)) {
-      const env = functionEnv(bench, pattern, n)
-      if (defaults) {
-        // Values stay in request.internal: the handler cannot show them to be checked
-        // (the cold starts check the same function with setToContext).
-        env.BENCH_SET_TO_CONTEXT = 'false'
-        delete env.BENCH_EXPECT
-      }
-      const files = [pattern, 'bare-middy', 'empty-middleware'].map((p) =>
-        fileOf(bench, p as Pattern),
-      )
-      const args = [...files, String(bench.options.warmInvocations), '20']
-      const message = await runWorker(join(here, 'warm.ts'), args, env, () => proxy.resetCounts())
-      const [ns, bare, floor] = (['ns', 'bare', 'floor'] as const).map(
-        (k) => message[k] as number[],
-      )
-      const minus = (a = [] as number[], b = [] as number[]) =>
-        median(a.map((v, i) => v - (b[i] as number)))
-      result[label] = {
+/** KMS requests counted from the worker's 'go', after its checked first invoke. */
+export const warmRounds = ({ options, stack, built, home }: Bench) =>
+  rounds(
+    'warm (ns per invoke over bare Middy), round',
+    options.warmRounds,
+    WARM_VARIANTS,
+    async ({ pattern, n, defaults }) => {
+      const env = functionEnv(stack, home, pattern, n)
+      // Values only in request.internal: the handler cannot show them (cold starts check it).
+      if (defaults) Object.assign(env, { BENCH_SET_TO_CONTEXT: 'false', BENCH_EXPECT: undefined })
+      const files = [pattern, 'bare-middy', 'empty-middleware'].map((p) => built[p]?.file as string)
+      const args = ['warm', ...files, String(options.warmInvocations), '20']
+      const m = await runWorker(args, env, () => stack.proxy.resetCounts())
+      const [ns, bare, floor] = [m.ns, m.bare, m.floor] as number[][]
+      const minus = (b: number[] = []) => median((ns ?? []).map((v, i) => v - (b[i] as number)))
+      return {
         ns: median(ns ?? []),
-        overBare: minus(ns, bare),
-        overFloor: minus(ns, floor),
-        kms: proxy.total(),
+        overBare: minus(bare),
+        overFloor: minus(floor),
+        kms: stack.proxy.total(),
       }
-    }
-    rounds.push(result)
-    const shown = ['per-variable', `per-variable${DEFAULTS}`, 'bundle', 'empty-middleware']
-    progress(
-      `warm round ${round + 1}/${bench.options.warmRounds}, ns per invoke over bare Middy: ${shown.map((l) => `${l} ${result[l]?.overBare.toFixed(0)}`).join(', ')}`,
-    )
-  }
-  return rounds
-}
+    },
+    (r) => r.overBare,
+  )
 
-/** The redactLogs guard: a log-cost.ts process per mode and round. */
-export const logRounds = async (bench: Bench): Promise<LogRound[]> => {
-  const env = functionEnv(bench, 'per-variable', LOG_SECRETS)
-  const rounds: LogRound[] = []
-  for (let round = 0; round < bench.options.logRounds; round++) {
-    const result: Partial<LogRound> = {}
-    for (const mode of rotate(['plain', 'guarded'] as const, round)) {
-      const message = await runWorker(
-        join(here, 'log-cost.ts'),
-        [mode, String(bench.options.logLines)],
-        env,
-      )
-      result[mode] = { cleanNs: message.cleanNs as number, leakyNs: message.leakyNs as number }
-    }
-    rounds.push(result as LogRound)
-    progress(
-      `log guard round ${round + 1}/${bench.options.logRounds}: ${result.plain?.cleanNs.toFixed(0)} ns/line plain, ${result.guarded?.cleanNs.toFixed(0)} ns/line guarded`,
-    )
-  }
-  return rounds
-}
+export const logRounds = ({ options, stack, home }: Bench) =>
+  rounds(
+    'log guard (ns per clean line), round',
+    options.logRounds,
+    [{ label: 'plain' }, { label: 'guarded' }],
+    async ({ label }) => {
+      const args = ['log', label, String(options.logLines)]
+      const m = await runWorker(args, functionEnv(stack, home, 'per-variable', LOG_SECRETS))
+      return m as { cleanNs: number; leakyNs: number }
+    },
+    (r) => r.cleanNs,
+  )
 
-/** What the local stack serves: Decrypt requests per second, 300 at once through the proxy. */
-export const localCapacity = async (bench: Bench): Promise<number> => {
-  const client = new KMSClient({
-    endpoint: bench.stack.proxy.endpoint,
-    region: LOCAL_REGION,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    maxAttempts: 1,
+/** Decrypt requests per second the local stack serves, 300 at once through the proxy. */
+export const localCapacity = async ({ stack }: Bench) => {
+  const endpoint = stack.proxy.endpoint
+  const client = new KMSClient({ endpoint, region: LOCAL_REGION, credentials: CREDENTIALS })
+  const command = new DecryptCommand({
+    CiphertextBlob: Buffer.from(stack.blobs[0] as string, 'base64'),
+    EncryptionContext: { LambdaFunctionName: FUNCTION_NAME },
   })
-  const CiphertextBlob = Buffer.from(bench.fixtures.blobs[0] as string, 'base64')
-  const request = () =>
-    client.send(
-      new DecryptCommand({
-        CiphertextBlob,
-        EncryptionContext: { LambdaFunctionName: FUNCTION_NAME },
-      }),
-    )
+  const burst = (count: number) =>
+    Promise.all(Array.from({ length: count }, () => client.send(command)))
   try {
-    await Promise.all(Array.from({ length: 20 }, request))
+    await burst(20)
     const start = performance.now()
-    await Promise.all(Array.from({ length: 300 }, request))
+    await burst(300)
     return 300_000 / (performance.now() - start)
   } finally {
     client.destroy()
   }
 }
 
-/** Most requests the proxy received in any 1-second span of the samples. */
-const peakPerSecond = (arrivals: readonly { at: number; total: number }[]): number => {
-  let from = 0
-  return Math.max(
-    0,
-    ...arrivals.map((sample) => {
-      while ((arrivals[from] as { at: number }).at < sample.at - 1000) from++
-      return sample.total - (arrivals[from] as { total: number }).total
-    }),
+/** Both modes once, the proxy throttling Decrypt above the rate from the worker's 'go'. */
+export const bursts = async ({ options, stack, home }: Bench) => {
+  const { proxy } = stack
+  const env = {
+    ...functionEnv(stack, home, 'per-variable', BURST_N),
+    ...secretsEnv(stack, 'bundle', BURST_N),
+  }
+  const [results] = await rounds(
+    'burst (failed cold starts)',
+    1,
+    [{ label: 'bundle' }, { label: 'per-variable' }],
+    async ({ label: mode }) => {
+      // Requests received since 'go', sampled every 50 ms.
+      const arrivals: { at: number; total: number }[] = []
+      let sampler: NodeJS.Timeout | undefined
+      const onGo = () => {
+        proxy.resetCounts()
+        proxy.throttleAbove({ ratePerSecond: options.burstRate, match: DECRYPT })
+        const go = performance.now()
+        const sample = () => arrivals.push({ at: performance.now() - go, total: proxy.total() })
+        sample()
+        sampler = setInterval(sample, 50)
+      }
+      const { burstCount, burstTimeoutMs } = options
+      const args = ['burst', mode, burstCount, BURST_N, burstTimeoutMs].map(String)
+      const m = await runWorker(args, env, onGo).finally(() => {
+        clearInterval(sampler)
+        proxy.throttleAbove(null)
+      })
+      const outcomes = m.outcomes as { ms: number; code?: string }[]
+      const failuresByCode: Record<string, number> = {}
+      for (const { code } of outcomes)
+        if (code) failuresByCode[code] = (failuresByCode[code] ?? 0) + 1
+      const all = outcomes.map((o) => o.ms)
+      let from = 0
+      const perSecond = arrivals.map((a) => {
+        while ((arrivals[from]?.at ?? 0) < a.at - 1000) from++
+        return a.total - (arrivals[from]?.total ?? 0)
+      })
+      return {
+        mode,
+        count: outcomes.length,
+        failed: outcomes.filter((o) => o.code).length,
+        failuresByCode,
+        slowestMs: Math.max(...all),
+        medianMs: median(all),
+        p95Ms: percentile(all, 95),
+        decryptRequests: proxy.counts()[DECRYPT] ?? 0,
+        throttled: m.throttled as number,
+        firstRequestMs: arrivals.find((a) => a.total > 0)?.at,
+        peakPerSecond: Math.max(0, ...perSecond),
+      }
+    },
+    (r) => r.failed,
   )
+  return Object.values(results ?? {})
 }
 
-/** One burst.ts process per mode, the proxy throttling Decrypt above the rate from its 'go'. */
-export const bursts = async (bench: Bench): Promise<BurstResult[]> => {
-  const { proxy } = bench.stack
-  const { burstCount, burstRate, burstTimeoutMs } = bench.options
-  const env = {
-    ...functionEnv(bench, 'per-variable', BURST_N),
-    ...secretsEnv(bench, 'bundle', BURST_N),
+/** JavaScript bytes a build wrote (the entry and its chunks). */
+const bytesOf = async (dir: string) => {
+  const files = (await readdir(dir)).filter((name) => /\.m?js$/.test(name))
+  const sizes = await Promise.all(files.map(async (name) => (await stat(join(dir, name))).size))
+  return sizes.reduce((sum, size) => sum + size, 0)
+}
+
+// functions/shared/tracing.ts as a no-op: secure-items as it was before tracing.
+const NO_TRACING = `export const tracingWanted = () => false
+export const traceDecryptRound = () => {}
+export const tracingMiddleware = () => []
+export const traceAwsClient = (client) => client
+export const traceCall = (_name, call) => call()`
+
+/**
+ * X-Ray tracing's module-load cost: secure-items built as the template builds it, with tracing on
+ * (as in Lambda), off (POWERTOOLS_TRACE_ENABLED=false: the SDK's chunk is never read), and once
+ * more with its tracing module stubbed out.
+ */
+export const tracingCost = async ({ options, work }: Bench) => {
+  const fn = functionsOf(readTemplate(join(ROOT, 'template.yaml'))).find(
+    (f) => f.logicalId === 'SecureItemsFunction',
+  )
+  if (fn === undefined) throw new Error('template.yaml has no SecureItemsFunction')
+  const traced = await buildFunction(fn, ROOT, join(work, 'traced'))
+  await build({
+    ...(esbuildOptionsOf(fn) as Parameters<typeof build>[0]),
+    entryPoints: [join(ROOT, 'functions/secure-items/handler.ts')],
+    outbase: undefined,
+    outdir: join(work, 'plain'),
+    absWorkingDir: ROOT,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'no-tracing',
+        setup: (b) => {
+          b.onResolve({ filter: /\/shared\/tracing\.ts$/ }, () => ({
+            path: 'x',
+            namespace: 'stub',
+          }))
+          b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: NO_TRACING }))
+        },
+      },
+    ],
+  })
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    // Import only: the prefetch it starts goes nowhere and dies with the process.
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-secure-items',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    TABLE_NAME: 'bench-items',
+    DATA_KEY: Buffer.alloc(96, 1).toString('base64'),
+    POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   }
-  const results: BurstResult[] = []
-  for (const mode of ['bundle', 'per-variable'] as const) {
-    progress(
-      `at scale: ${burstCount} concurrent cold starts, ${mode}, N=${BURST_N}, Decrypt throttled above ${burstRate}/s`,
-    )
-    // Arrivals at the proxy over time, sampled every 50 ms from 'go'.
-    const arrivals: { at: number; total: number }[] = []
-    let sampler: NodeJS.Timeout | undefined
-    const onGo = () => {
-      proxy.resetCounts()
-      proxy.throttleAbove({ ratePerSecond: burstRate, match: DECRYPT })
-      const go = performance.now()
-      const sample = () => arrivals.push({ at: performance.now() - go, total: proxy.total() })
-      sample()
-      sampler = setInterval(sample, 50)
-    }
-    const args = [mode, String(burstCount), String(BURST_N), String(burstTimeoutMs)]
-    const message = await runWorker(join(here, 'burst.ts'), args, env, onGo).finally(() => {
-      clearInterval(sampler)
-      proxy.throttleAbove(null)
-    })
-    const outcomes = message.outcomes as { ms: number; code?: string }[]
-    const failuresByCode: Record<string, number> = {}
-    for (const { code } of outcomes)
-      if (code) failuresByCode[code] = (failuresByCode[code] ?? 0) + 1
-    const ok = outcomes.filter((outcome) => outcome.code === undefined).map((o) => o.ms)
-    const all = outcomes.map((outcome) => outcome.ms)
-    const result: BurstResult = {
-      mode,
-      count: outcomes.length,
-      failed: outcomes.length - ok.length,
-      failuresByCode,
-      slowestMs: Math.max(...all),
-      medianMs: median(all),
-      p95Ms: percentile(all, 95),
-      decryptRequests: proxy.counts()[DECRYPT] ?? 0,
-      throttled: message.throttled as number,
-      firstRequestMs: arrivals.find((a) => a.total > 0)?.at,
-      peakPerSecond: peakPerSecond(arrivals),
-    }
-    results.push(result)
-    progress(
-      `  ${result.failed}/${result.count} failed ${JSON.stringify(failuresByCode)}, slowest ${result.slowestMs.toFixed(0)} ms, ${result.decryptRequests} Decrypt requests (${result.throttled} throttled)`,
-    )
+  const files = [join(work, 'plain', 'handler.mjs'), traced.handlerFile, traced.handlerFile]
+  const envs = [env, { ...env, POWERTOOLS_TRACE_ENABLED: 'false' }, env]
+  const variants = TRACING.map((label, i) => ({
+    label,
+    file: files[i] as string,
+    env: envs[i] as NodeJS.ProcessEnv,
+  }))
+  const all = await rounds(
+    'tracing (CPU ms), round',
+    options.loadRounds,
+    variants,
+    (v) => loadOf(v.file, v.env),
+    cpu,
+  )
+  const of = (label: string, key: 'wallMs' | 'cpuMs') =>
+    median(all.map((r) => r[label]?.[key] as number))
+  return {
+    rounds: all.length,
+    bytes: {
+      withTracing: await bytesOf(traced.outdir),
+      without: await bytesOf(join(work, 'plain')),
+    },
+    loadMs: Object.fromEntries(
+      TRACING.map((l) => [l, { wall: of(l, 'wallMs'), cpu: of(l, 'cpuMs') }]),
+    ),
   }
-  return results
 }

@@ -5,28 +5,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { BUILT, buildFunctions, ROOT } from './build.ts'
-import { coldStarts } from './cold.ts'
-import {
-  BURST_N,
-  bursts,
-  envBytes,
-  LOAD_N,
-  LOG_SECRETS,
-  loadRounds,
-  localCapacity,
-  logRounds,
-  progress,
-  SIZES,
-  warmRounds,
-} from './phases.ts'
-import { killChildren } from './proc.ts'
+import * as phases from './phases.ts'
 import { renderMarkdown } from './report.ts'
-import { cellKey, type Results } from './results.ts'
-import { encryptFixtures, makeSecrets, type Stack, startStack } from './stack.ts'
-import { tracingCost } from './tracing.ts'
+import { BUILT, buildFunctions, PATTERNS, ROOT, SIZES, secretsEnv, startStack } from './setup.ts'
 
-const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing'] as const
+const PHASES = ['cold', 'load', 'warm', 'log', 'burst', 'tracing']
 
 const HELP = `npm run bench [-- options]
 
@@ -53,51 +36,42 @@ Options:
 
 class UsageError extends Error {}
 
-const number = (name: string, text: string | undefined, fallback: number, least = 1): number => {
-  const value = text === undefined ? fallback : Number(text)
-  if (!Number.isFinite(value) || value < least)
-    throw new UsageError(`--${name} wants a number ≥ ${least}, got "${text}"`)
-  return Math.round(value)
-}
-
-const parseOptions = (argv: string[]) => {
+const parseOptions = (args: string[]) => {
   const string = { type: 'string' } as const
   const { values } = parseArgs({
-    args: argv,
+    args,
     options: {
       help: { type: 'boolean', short: 'h' },
       quick: { type: 'boolean' },
-      ...Object.fromEntries(
-        ['runs', 'latency-ms', 'out', 'burst', 'burst-rate', 'json', 'from-json', 'only'].map(
-          (o) => [o, string],
-        ),
-      ),
+      ...{ runs: string, 'latency-ms': string, out: string, burst: string, 'burst-rate': string },
+      ...{ json: string, 'from-json': string, only: string },
     },
-    strict: true,
-  }) as unknown as {
-    values: Record<string, string | undefined> & { help?: boolean; quick?: boolean }
-  }
+  })
   const quick = values.quick ?? false
+  const number = (name: keyof typeof values, fallback: number, least = 1) => {
+    const text = values[name] as string | undefined
+    const value = text === undefined ? fallback : Number(text)
+    if (!(value >= least))
+      throw new UsageError(`--${name} wants a number ≥ ${least}, got "${text}"`)
+    return Math.round(value)
+  }
   const only = values.only?.split(',').map((phase) => phase.trim())
-  const unknown = only?.filter((phase) => !(PHASES as readonly string[]).includes(phase))
-  if (unknown?.length)
+  const unknown = only?.filter((phase) => !PHASES.includes(phase)) ?? []
+  if (unknown.length)
     throw new UsageError(`--only takes ${PHASES.join(', ')}; got "${unknown.join(', ')}"`)
   return {
-    phases: new Set<string>(only ?? PHASES),
-    help: values.help ?? false,
+    ...values,
+    phases: new Set(only ?? PHASES),
     quick,
-    runs: number('runs', values.runs, quick ? 2 : 7),
-    latencyMs: number('latency-ms', values['latency-ms'], 10, 0),
-    out: values.out,
-    json: values.json,
-    fromJson: values['from-json'],
+    runs: number('runs', quick ? 2 : 7),
+    latencyMs: number('latency-ms', 10, 0),
     loadRounds: quick ? 2 : 40,
     warmInvocations: quick ? 10_000 : 100_000,
     warmRounds: quick ? 1 : 5,
     logLines: quick ? 20_000 : 100_000,
     logRounds: quick ? 1 : 5,
-    burstCount: number('burst', values.burst, quick ? 100 : 500),
-    burstRate: number('burst-rate', values['burst-rate'], 1000),
+    burstCount: number('burst', quick ? 100 : 500),
+    burstRate: number('burst-rate', 1000),
     // One process signs every simulated cold start's requests in turn (500 sandboxes would do it
     // in parallel): with the default 5 s deadline they would all time out before sending.
     burstTimeoutMs: 60_000,
@@ -105,10 +79,17 @@ const parseOptions = (argv: string[]) => {
 }
 
 export type Options = ReturnType<typeof parseOptions>
+export type Results = Awaited<ReturnType<typeof measure>>
 
-const machine = async (): Promise<Results['machine']> => {
+/** Every phase asked for, in turn, against a fresh stack (`onStack` lets the caller stop it). */
+const measure = async (
+  options: Options,
+  work: string,
+  onStack: (stop: () => Promise<void>) => void,
+) => {
+  const started = performance.now()
   const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
-  return {
+  const machine = {
     cpu: /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU',
     cores: availableParallelism(),
     node: process.version,
@@ -117,44 +98,38 @@ const machine = async (): Promise<Results['machine']> => {
       .map((load) => load.toFixed(2))
       .join(' '),
   }
-}
-
-/** Every phase asked for, in turn, against a fresh stack; the stack is left to the caller to stop. */
-const measure = async (
-  options: Options,
-  work: string,
-  onStack: (stack: Stack) => void,
-): Promise<Results> => {
-  const started = performance.now()
-  const host = await machine()
-  progress(`${host.cpu}, ${host.cores} cores, Node ${host.node}, load ${host.loadAverage}`)
-  progress(`bundling ${BUILT.length} functions (esbuild, minified ESM, node24)`)
-  const functions = await buildFunctions(join(work, 'functions'))
-  progress('starting moto and the fault proxy on 127.0.0.1')
-  const stack = await startStack()
-  onStack(stack)
-  const secrets = makeSecrets(Math.max(...SIZES))
-  progress(`encrypting ${secrets.length} secrets: KMS blobs, kse1 bundles and ESDK messages`)
-  const fixtures = await encryptFixtures(stack, secrets, SIZES)
+  phases.progress(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverage}`,
+  )
+  phases.progress(`bundling ${BUILT.length} functions (esbuild, minified ESM, node24)`)
+  const built = await buildFunctions(join(work, 'functions'))
+  phases.progress('starting moto and the fault proxy on 127.0.0.1; encrypting the secrets')
+  const stack = await startStack(Math.max(...SIZES))
+  onStack(stack.stop)
   stack.proxy.setLatency(options.latencyMs)
   const home = join(work, 'home')
   await mkdir(home)
-  const bench = { options, stack, fixtures, secrets, functions, home }
+  const bench = { options, stack, built, home, work }
   const has = (phase: string) => options.phases.has(phase)
-  const cold = has('cold') ? await coldStarts(bench) : {}
-  const load = has('load') ? await loadRounds(bench) : []
-  const warm = has('warm') ? await warmRounds(bench) : []
-  const log = has('log') ? await logRounds(bench) : []
-  const capacityPerSecond = has('burst') ? await localCapacity(bench) : Number.NaN
-  const burst = has('burst') ? await bursts(bench) : []
-  const tracingDir = join(work, 'tracing')
-  const tracing = has('tracing') ? await tracingCost(tracingDir, options.loadRounds) : undefined
+  const cold = has('cold') ? await phases.coldStarts(bench) : []
+  const load = has('load') ? await phases.loadRounds(bench) : []
+  const warm = has('warm') ? await phases.warmRounds(bench) : []
+  const log = has('log') ? await phases.logRounds(bench) : []
+  const capacityPerSecond = has('burst') ? await phases.localCapacity(bench) : Number.NaN
+  const burst = has('burst') ? await phases.bursts(bench) : []
+  const tracing = has('tracing') ? await phases.tracingCost(bench) : undefined
   // The command as it bears on the numbers (--json only adds a file).
   const argv = process.argv
     .slice(2)
     .filter((arg, i, all) => !arg.startsWith('--json') && all[i - 1] !== '--json')
+  const envBytes = PATTERNS.flatMap((p) =>
+    SIZES.map((n) => {
+      const vars = Object.entries(secretsEnv(stack, p, n))
+      return [`${p}|${n}`, vars.reduce((sum, [name, value]) => sum + name.length + value.length, 0)]
+    }),
+  )
   return {
-    machine: host,
+    machine,
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     quick: options.quick,
     latencyMs: options.latencyMs,
@@ -162,17 +137,17 @@ const measure = async (
     sizes: SIZES,
     cold,
     bytes: Object.fromEntries(
-      [...functions].map(([pattern, { bytes, bytesBy }]) => [pattern, { bytes, bytesBy }]),
+      Object.entries(built).map(([p, { bytes, bytesBy }]) => [p, { bytes, bytesBy }]),
     ),
-    envBytes: envBytes(bench, cellKey),
-    load: { n: LOAD_N, rounds: load },
+    envBytes: Object.fromEntries(envBytes) as Record<string, number>,
+    load: { n: phases.LOAD_N, rounds: load },
     warm: { invocations: options.warmInvocations, rounds: warm },
-    log: { lines: options.logLines, secrets: LOG_SECRETS, rounds: log },
+    log: { lines: options.logLines, secrets: phases.LOG_SECRETS, rounds: log },
     burst: {
       ratePerSecond: options.burstRate,
       capacityPerSecond,
       timeoutMs: options.burstTimeoutMs,
-      n: BURST_N,
+      n: phases.BURST_N,
       results: burst,
     },
     tracing,
@@ -193,7 +168,7 @@ const main = async (): Promise<number> => {
     return 0
   }
   if (process.versions.node.split('.')[0] !== '24')
-    progress(
+    phases.progress(
       `warning: Node ${process.version}; the numbers are meant for Node 24 (the Lambda runtime)`,
     )
   const partial = options.quick || options.phases.size < PHASES.length
@@ -202,38 +177,38 @@ const main = async (): Promise<number> => {
   )
   const mdFile = join(outDir, 'BENCHMARKS.md')
   // Said first, not only in --help: the default report replaces a tracked file.
-  progress(`the report goes to ${relative(process.cwd(), mdFile)}; --out DIR writes elsewhere`)
+  phases.progress(
+    `the report goes to ${relative(process.cwd(), mdFile)}; --out DIR writes elsewhere`,
+  )
   const write = async (results: Results) => {
     await mkdir(outDir, { recursive: true })
     await writeFile(mdFile, renderMarkdown(results))
-    progress(
+    phases.progress(
       `wrote ${relative(process.cwd(), mdFile)} (the run took ${results.durationS.toFixed(0)} s)`,
     )
     return 0
   }
-  if (options.fromJson)
-    return write(JSON.parse(await readFile(options.fromJson, 'utf8')) as Results)
+  if (options['from-json']) return write(JSON.parse(await readFile(options['from-json'], 'utf8')))
   const work = await mkdtemp(join(tmpdir(), 'kms-bench-'))
-  let stack: Stack | undefined
+  let stop = async () => {}
   const cleanup = async () => {
-    killChildren()
-    await stack?.stop().catch(() => {})
-    stack = undefined
+    phases.killChildren()
+    await stop().catch(() => {})
     await rm(work, { recursive: true, force: true }).catch(() => {})
   }
   const onSignal = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping`)
+    phases.progress(`${signal}: stopping`)
     cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
   }
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
   try {
-    const results = await measure(options, work, (started) => {
-      stack = started
+    const results = await measure(options, work, (stack) => {
+      stop = stack
     })
     if (options.json) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`)
     return await write(results)
   } catch (error) {
-    progress(`failed: ${(error as Error).stack ?? error}`)
+    phases.progress(`failed: ${(error as Error).stack ?? error}`)
     return 1
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)

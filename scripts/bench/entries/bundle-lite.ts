@@ -1,5 +1,3 @@
-// Ours, one bundle envelope holding every secret, on LiteKmsClient (no AWS SDK).
-
 import { kmsSecrets } from 'middy-kms-secrets/lite'
 import { bundle } from './ours.ts'
 

@@ -1,5 +1,3 @@
-// Ours, one bundle envelope holding every secret, on the AWS SDK's KMS client.
-
 import { kmsSecrets } from 'middy-kms-secrets'
 import { bundle } from './ours.ts'
 

@@ -1,26 +1,21 @@
-// The Lambda console's "decryption helper" snippet, once per variable: on the first
-// invoke, decrypt each encrypted variable in turn with @aws-sdk/client-kms.
+// The Lambda console's decryption snippet, once per variable: on first invoke, each variable in
+// turn, a new KMSClient and Decrypt.
 
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { type BenchEvent, digest, OK, secretCount } from './verify.ts'
+import { answer, keys } from './shared.ts'
 
-const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME
-const names = Array.from({ length: secretCount() }, (_, i) => `SECRET_${i}`)
 const decrypted: Record<string, string> = {}
 
-export const handler = async (event: BenchEvent) => {
-  for (const name of names) {
-    if (!decrypted[name]) {
-      const kms = new KMSClient()
-      const response = await kms.send(
-        new DecryptCommand({
-          CiphertextBlob: Buffer.from(process.env[name] as string, 'base64'),
-          EncryptionContext: { LambdaFunctionName: functionName as string },
-        }),
-      )
-      decrypted[name] = Buffer.from(response.Plaintext as Uint8Array).toString('ascii')
-    }
+export const handler = async (event: { verify?: boolean }) => {
+  for (const [i, key] of keys.entries()) {
+    if (decrypted[key]) continue
+    const { Plaintext } = await new KMSClient().send(
+      new DecryptCommand({
+        CiphertextBlob: Buffer.from(process.env[`SECRET_${i}`] as string, 'base64'),
+        EncryptionContext: { LambdaFunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME as string },
+      }),
+    )
+    decrypted[key] = Buffer.from(Plaintext as Uint8Array).toString('ascii')
   }
-  if (event.verify) return { digest: digest(names.map((name) => decrypted[name] as string)) }
-  return OK
+  return answer(event, (key) => decrypted[key])
 }

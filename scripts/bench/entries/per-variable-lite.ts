@@ -1,5 +1,3 @@
-// Ours, one environment variable per secret, on LiteKmsClient (no AWS SDK).
-
 import { kmsSecrets } from 'middy-kms-secrets/lite'
 import { perVariable } from './ours.ts'
 

@@ -1,5 +1,3 @@
-// Ours, one environment variable per secret, on the AWS SDK's KMS client.
-
 import { kmsSecrets } from 'middy-kms-secrets'
 import { perVariable } from './ours.ts'
 

@@ -1,15 +1,14 @@
-// The peer for warm invocations: the same secrets, copied into request.internal (and
-// context) on every invocation the way @middy/ssm does. Warm phase only.
+// The warm peer: the same secrets copied into request.internal (and context) on every invocation,
+// the way @middy/ssm does; synchronous once cached, like ours, so only the copy differs.
 
 import middy, { type Request } from '@middy/core'
-import type { Context } from 'aws-lambda'
 import { loadSecrets } from 'middy-kms-secrets'
-import { type BenchEvent, digest, OK, secretCount } from './verify.ts'
+import { answer, keys } from './shared.ts'
 
-const keys = Array.from({ length: secretCount() }, (_, i) => `s${i}`)
-const fetchData = Object.fromEntries(keys.map((key, i) => [key, `SECRET_${i}`]))
 const setToContext = process.env.BENCH_SET_TO_CONTEXT !== 'false'
-const values = loadSecrets({ fetchData })
+const values = loadSecrets({
+  fetchData: Object.fromEntries(keys.map((k, i) => [k, `SECRET_${i}`])),
+})
 let cached: Record<string, string> | undefined
 
 const copy = (request: Request, fetched: Record<string, string>) => {
@@ -18,12 +17,8 @@ const copy = (request: Request, fetched: Record<string, string>) => {
   if (setToContext) Object.assign(request.context, fetched)
 }
 
-// Synchronous once cached, like ours: only the copy differs.
-const before = (request: Request) =>
-  cached ? copy(request, cached) : values.then((fetched) => copy(request, fetched))
-
-export const handler = middy((event: BenchEvent, context: Context) => {
-  const secrets = context as unknown as Record<string, string>
-  if (event.verify) return { digest: digest(keys.map((key) => secrets[key] as string)) }
-  return OK
-}).use({ before })
+export const handler = middy((event: { verify?: boolean }, context: object) =>
+  answer(event, (key) => (context as Record<string, string>)[key]),
+).use({
+  before: (request) => (cached ? copy(request, cached) : values.then((v) => copy(request, v))),
+})

@@ -1,13 +1,12 @@
-// The bench's one worker protocol (scripts/bench/proc.ts), with real child processes: the
-// module-load worker answers its 'result'; a worker that fails rejects with its error.
+// The bench's one worker protocol (scripts/bench/phases.ts and worker.ts), with real child
+// processes: the module-load worker answers its 'result'; a worker that fails rejects with its error.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runWorker } from '../../../scripts/bench/proc.ts'
+import { runWorker } from '../../../scripts/bench/phases.ts'
 
-const LOAD = join(import.meta.dirname, '../../../scripts/bench/load.ts')
 let dir: string
 
 beforeAll(async () => {
@@ -19,7 +18,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 
 describe('runWorker', () => {
   it("resolves with the worker's result", async () => {
-    const result = await runWorker(LOAD, [join(dir, 'ok.mjs')], { PATH: process.env.PATH })
+    const result = await runWorker(['load', join(dir, 'ok.mjs')], { PATH: process.env.PATH })
 
     expect(result.type).toBe('result')
     expect(result.wallMs).toBeGreaterThan(0)
@@ -27,8 +26,10 @@ describe('runWorker', () => {
   })
 
   it("rejects with the worker's error", async () => {
-    const running = runWorker(LOAD, [join(dir, 'broken.mjs')], { PATH: process.env.PATH })
+    const running = runWorker(['load', join(dir, 'broken.mjs')], { PATH: process.env.PATH })
 
-    await expect(running).rejects.toThrow(/load\.ts .*broken\.mjs: Error: module scope failed/)
+    await expect(running).rejects.toThrow(
+      /worker\.ts load .*broken\.mjs: Error: module scope failed/,
+    )
   })
 })
