@@ -3,9 +3,11 @@
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { basename, dirname, join, relative, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { isRecord, type Json } from '../cli/src/template/read.ts'
 import { isText } from '../cli/src/template/resolve.ts'
@@ -25,10 +27,9 @@ import {
 
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
 
-Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) into
-.build/<LogicalId>/ and runs it as Lambda's nodejs runtime does: aws-lambda-ric (installed
-once per machine into a cache folder) in a fresh Node process, behind a Runtime API on
-127.0.0.1.
+Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) and runs it as
+Lambda's nodejs runtime does: aws-lambda-ric (installed once per machine into a cache folder)
+in a fresh Node process, behind a Runtime API on 127.0.0.1.
 
 Options:
   -e, --event FILE              event JSON (- for stdin); default {}. Repeated: the events go
@@ -78,7 +79,6 @@ export interface InvokeOptions {
   region?: string
   buildDir?: string
   skipBuild: boolean
-  /** Name the function by its logical id, as `sam local invoke` does. */
   samLocal: boolean
   help: boolean
 }
@@ -108,9 +108,6 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
   const { values, positionals } = parse(argv)
   if (positionals.length > 1) {
     throw new InvokeUsageError(`one LogicalId at a time, got: ${positionals.join(' ')}`)
-  }
-  if (values.event.filter((e) => e === '-').length > 1) {
-    throw new InvokeUsageError('-e -: stdin can be read only once')
   }
   const pairs = values['parameter-overrides'].flatMap((chunk) => chunk.split(/\s+/))
   const overrides = pairs.filter(Boolean).map((pair) => {
@@ -160,30 +157,23 @@ export function envOverrides(
   if (!isRecord(data)) {
     throw new InvokeUsageError(`${source}: expected {"<LogicalId>": {"VAR": "value"}, ...}`)
   }
-  const problems: string[] = []
-  for (const [key, vars] of Object.entries(data)) {
-    const target = functions.find((f) => f.logicalId === key)
-    if (key !== 'Parameters' && target === undefined) {
-      const ids = functions.map((f) => f.logicalId).join(', ')
-      problems.push(
-        `"${key}" is not a function of the template (functions: ${ids}; or "Parameters" for all)`,
-      )
-    } else if (!isRecord(vars)) {
-      problems.push(`"${key}" must map variable names to string values`)
-    } else {
-      const scope = target ? [target] : functions
-      const declared = new Set(scope.flatMap((f) => Object.keys(f.environment)))
-      for (const [name, value] of Object.entries(vars)) {
-        if (!declared.has(name)) {
-          problems.push(
-            `${key}.${name} is not an environment variable of ${target ? key : 'any function'} in the template (declared: ${[...declared].join(', ')})`,
-          )
-        } else if (typeof value !== 'string') {
-          problems.push(`${key}.${name} must be a string, got ${JSON.stringify(value)}`)
-        }
-      }
+  const ids = functions.map((f) => f.logicalId)
+  const problems = Object.entries(data).flatMap(([key, vars]) => {
+    if (key !== 'Parameters' && !ids.includes(key)) {
+      return `"${key}" is not a function of the template (functions: ${ids.join(', ')}; or "Parameters" for all)`
     }
-  }
+    if (!isRecord(vars)) return `"${key}" must map variable names to string values`
+    const scope = key === 'Parameters' ? functions : functions.filter((f) => f.logicalId === key)
+    const declared = new Set(scope.flatMap((f) => Object.keys(f.environment)))
+    return Object.entries(vars).flatMap(([name, value]) => {
+      if (!declared.has(name)) {
+        return `${key}.${name} is not an environment variable of ${key === 'Parameters' ? 'any function' : key} in the template (declared: ${[...declared].join(', ')})`
+      }
+      return typeof value === 'string'
+        ? []
+        : `${key}.${name} must be a string, got ${JSON.stringify(value)}`
+    })
+  })
   if (problems.length > 0) throw new InvokeUsageError(`${source}:\n  ${problems.join('\n  ')}`)
   // Strings only, checked above.
   const own = (vars: Json | undefined) =>
@@ -258,7 +248,7 @@ export interface InvokeIo {
   beforeEvent?: (index: number) => Promise<void>
 }
 
-/** Reads the template, events and env-vars, resolves the function's settings and builds it. */
+/** Reads the template, events and env-vars; builds the function; its environment as Lambda's. */
 async function prepare(options: InvokeOptions, io: InvokeIo) {
   const templatePath = resolve(io.cwd, options.template)
   const root = dirname(templatePath)
@@ -294,10 +284,7 @@ async function prepare(options: InvokeOptions, io: InvokeIo) {
     pseudo: { 'AWS::StackName': stackName, 'AWS::Region': region },
     unfixed: 'placeholder',
   }
-  const events =
-    options.events.length === 0
-      ? [{}]
-      : options.events.map((file) => readJsonFile(io.cwd, file, 'event'))
+  const events = options.events.map((file) => readJsonFile(io.cwd, file, 'event'))
   const { envVars } = options
   const overrides =
     envVars === undefined
@@ -313,22 +300,13 @@ async function prepare(options: InvokeOptions, io: InvokeIo) {
       `${fn.logicalId}: ${placeholders.join(', ')} ${placeholders.length === 1 ? 'is a placeholder' : 'are placeholders'}${envVars === undefined ? '' : ` (${envVars})`}, not an encrypted value. Against the local AWS: npm run local-stack, then --env-vars .local/env.json; otherwise encrypt one: npx kms-secrets encrypt --template template.yaml --function ${fn.logicalId} ...`,
     )
   }
-  const functionName = options.samLocal
-    ? fn.logicalId
-    : resolveValue(fn.functionName ?? fn.logicalId, ctx)
-  if (typeof functionName !== 'string') {
+  const name = options.samLocal ? fn.logicalId : resolveValue(fn.functionName ?? fn.logicalId, ctx)
+  if (typeof name !== 'string') {
     throw new InvokeUsageError(`${fn.logicalId}.FunctionName does not resolve to a string`)
   }
   const logging = resolveValue(fn.properties.LoggingConfig ?? {}, ctx)
-  const logLevels =
-    isRecord(logging) && logging.LogFormat === 'JSON'
-      ? {
-          AWS_LAMBDA_LOG_FORMAT: 'JSON',
-          AWS_LAMBDA_LOG_LEVEL: String(logging.ApplicationLogLevel ?? 'INFO'),
-        }
-      : { AWS_LAMBDA_LOG_FORMAT: 'Text' }
-  const buildDir =
-    options.buildDir === undefined ? join(root, '.build') : resolve(io.cwd, options.buildDir)
+  const json = isRecord(logging) && logging.LogFormat === 'JSON'
+  const buildDir = resolve(io.cwd, options.buildDir ?? join(root, '.build'))
   const outdir = join(buildDir, fn.logicalId)
   const shown = relative(io.cwd, outdir) || outdir
   if (!options.skipBuild) {
@@ -343,86 +321,64 @@ async function prepare(options: InvokeOptions, io: InvokeIo) {
       `--skip-build: ${shown} holds no module for Handler ${fn.handler} (not built yet?)`,
     )
   }
-  return { fn, region, functionName, environment, logLevels, events, outdir }
-}
-
-/** What the nodejs24.x runtime sets, after the caller's AWS_* variables and the function's. */
-function runtimeEnv(p: Prepared, env: NodeJS.ProcessEnv, runtimeApi: string) {
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
-  const passed = Object.entries(env).filter(
-    ([name, value]) =>
+  // The caller's AWS_* variables (credentials, endpoint), then the function's, then the runtime's.
+  const passed = Object.entries(io.env).filter(
+    ([variable, value]) =>
       value !== undefined &&
-      /^(AWS_|_X_AMZN_TRACE_ID$)/.test(name) &&
-      !/^AWS_(LAMBDA_|EXECUTION_ENV$)/.test(name),
+      /^(AWS_|_X_AMZN_TRACE_ID$)/.test(variable) &&
+      !/^AWS_(LAMBDA_|EXECUTION_ENV$)/.test(variable),
   )
-  return {
-    PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
+  const env = {
+    PATH: io.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
     ...Object.fromEntries(passed),
-    ...p.environment,
-    ...p.logLevels,
-    AWS_REGION: p.region,
-    AWS_DEFAULT_REGION: p.region,
-    AWS_EXECUTION_ENV: `AWS_Lambda_${p.fn.runtime ?? 'nodejs24.x'}`,
-    AWS_LAMBDA_FUNCTION_NAME: p.functionName,
+    ...environment,
+    AWS_LAMBDA_LOG_FORMAT: json ? 'JSON' : 'Text',
+    ...(json && { AWS_LAMBDA_LOG_LEVEL: String(logging.ApplicationLogLevel ?? 'INFO') }),
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime ?? 'nodejs24.x'}`,
+    AWS_LAMBDA_FUNCTION_NAME: name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${p.functionName}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_RUNTIME_API: runtimeApi,
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
-    LAMBDA_TASK_ROOT: p.outdir,
-    _HANDLER: p.fn.handler,
+    LAMBDA_TASK_ROOT: outdir,
+    _HANDLER: fn.handler,
   }
-}
-
-type Prepared = Awaited<ReturnType<typeof prepare>>
-
-/** Resolves with Lambda's timeout error after the function's Timeout; clear() cancels it. */
-function timeoutOf(fn: LocalFunction) {
-  let timer: NodeJS.Timeout | undefined
-  const promise = new Promise<RuntimeOutcome>((done) => {
-    const errorMessage = `Task timed out after ${fn.timeout.toFixed(2)} seconds`
-    const error = { errorType: 'Sandbox.Timedout', errorMessage }
-    timer = setTimeout(() => done({ ok: false, error }), fn.timeout * 1000)
-  })
-  return { promise, clear: () => clearTimeout(timer) }
+  const arn = `arn:aws:lambda:${region}:123456789012:function:${name}`
+  return { fn, arn, env, events: events.length === 0 ? [{}] : events, outdir }
 }
 
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
-  const p = await prepare(options, io)
-  const { fn } = p
-  const requestIds = p.events.map(() => randomUUID())
+  const { fn, arn, env, events, outdir } = await prepare(options, io)
+  const requestIds = events.map(() => randomUUID())
   const api = await startRuntimeApi()
   const invocations: Invocation[] = []
-  const record = (
-    outcome: RuntimeOutcome,
-    phase: Invocation['phase'],
-    initMs: number,
-    durationMs: number,
-  ) => {
+  const record = (outcome: RuntimeOutcome, initMs: number, durationMs?: number) => {
     const index = invocations.length
     const requestId = requestIds[index] as string
     const value = outcome.ok ? outcome.value : outcome.error
-    const maxRssKb = peakRssKb(child.pid)
-    const output = JSON.stringify(value)
-    const invocation = {
+    const invocation: Invocation = {
       requestId,
       ok: outcome.ok,
-      phase,
+      phase: durationMs === undefined ? 'init' : 'invoke',
       value,
-      output,
+      output: JSON.stringify(value),
       initMs,
-      durationMs,
-      maxRssKb,
+      durationMs: durationMs ?? 0,
+      maxRssKb: peakRssKb(child.pid),
     }
     invocations.push(invocation)
     const init = index === 0 ? `\tInit Duration: ${initMs.toFixed(2)} ms` : ''
+    const duration = invocation.durationMs
     io.log(`END RequestId: ${requestId}`)
     io.log(
-      `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(maxRssKb / 1024)} MB${init}`,
+      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
     )
     io.onInvocation?.(invocation, index)
   }
@@ -431,8 +387,8 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
   const entry = ricEntry(io.log)
   const started = performance.now()
   const child = spawn(process.execPath, [entry], {
-    cwd: p.outdir,
-    env: runtimeEnv(p, io.env, api.address),
+    cwd: outdir,
+    env: { ...env, AWS_LAMBDA_RUNTIME_API: api.address },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
   })
@@ -445,32 +401,36 @@ export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<Invo
       done({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } })
     })
   })
+  const errorMessage = `Task timed out after ${fn.timeout.toFixed(2)} seconds`
+  const timedOut = { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage } } as const
   try {
     const init = await Promise.race([api.init, exited])
     const initMs = performance.now() - started
     io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
-    if (!init.ok) record(init, 'init', initMs, 0)
+    if (!init.ok) record(init, initMs)
     else io.onInit?.()
-    for (const [index, payload] of p.events.entries()) {
+    for (const [index, payload] of events.entries()) {
       if (!init.ok) break
       await io.beforeEvent?.(index)
       if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
       const begun = performance.now()
-      const timeout = timeoutOf(fn)
-      const outcome = await Promise.race([
+      const timer = new AbortController()
+      const outcome: RuntimeOutcome = await Promise.race([
         api.invoke({
           payload,
           requestId: requestIds[index] as string,
           deadlineMs: Date.now() + fn.timeout * 1000,
-          invokedFunctionArn: `arn:aws:lambda:${p.region}:123456789012:function:${p.functionName}`,
+          invokedFunctionArn: arn,
           // A trace header given by the caller (e.g. Sampled=0) wins, as an upstream would.
           traceId: io.env._X_AMZN_TRACE_ID ?? traceHeader(),
         }),
-        timeout.promise,
+        sleep(fn.timeout * 1000, timedOut, { signal: timer.signal }).catch(
+          (): RuntimeOutcome => timedOut,
+        ),
         exited,
       ])
-      timeout.clear()
-      record(outcome, 'invoke', initMs, performance.now() - begun)
+      timer.abort()
+      record(outcome, initMs, performance.now() - begun)
       const error = outcome.ok ? undefined : outcome.error.errorType
       if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
     }
@@ -513,8 +473,8 @@ export async function checkLocalStack(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const path = envVars === undefined ? undefined : resolve(cwd, envVars)
-  if (path !== undefined && basename(dirname(path)) === '.local') {
+  const path = resolve(cwd, envVars ?? '')
+  if (envVars !== undefined && basename(dirname(path)) === '.local') {
     if (!existsSync(path)) {
       throw new InvokeUsageError(
         `${envVars} does not exist: start the local stack first (\`npm run local-stack\` in another shell writes it), then \`. .local/aws.env\` in this one`,
@@ -532,27 +492,21 @@ export async function checkLocalStack(
   }
   const endpoint = env.AWS_ENDPOINT_URL
   if (endpoint && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint)) {
-    if (!(await answers(new URL(endpoint)))) {
+    const url = new URL(endpoint)
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+    const socket = connect({ host: url.hostname, port })
+    const answers = await once(socket, 'connect', { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    )
+    socket.destroy()
+    if (!answers) {
       throw new InvokeUsageError(
         `nothing answers at AWS_ENDPOINT_URL ${endpoint}: is \`npm run local-stack\` still running? (started again, it has a new port: \`. .local/aws.env\` again)`,
       )
     }
   }
 }
-
-/** Whether a TCP connection to the URL's host and port opens. */
-const answers = (url: URL): Promise<boolean> =>
-  new Promise((done) => {
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
-    const socket = connect({ host: url.hostname, port, timeout: 2000 })
-    const end = (ok: boolean) => {
-      socket.destroy()
-      done(ok)
-    }
-    socket.once('connect', () => end(true))
-    socket.once('error', () => end(false))
-    socket.once('timeout', () => end(false))
-  })
 
 /** An API answer of 500 or more: the function failed, whatever the runtime saw. */
 export const serverError = (value: unknown): number | undefined => {
