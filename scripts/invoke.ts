@@ -28,39 +28,34 @@ import {
 export const HELP = `Usage: npm run invoke -- <LogicalId> [options]
 
 Builds a function of template.yaml with esbuild (its Metadata.BuildProperties) and runs it as
-Lambda's nodejs runtime does: aws-lambda-ric (installed once per machine into a cache folder)
-in a fresh Node process, behind a Runtime API on 127.0.0.1.
+Lambda's nodejs runtime does: aws-lambda-ric (built once per machine into a cache folder) in
+a fresh Node process behind a Runtime API on 127.0.0.1, with the template's Handler,
+Environment, LoggingConfig, MemorySize and Timeout.
 
 Options:
   -e, --event FILE              event JSON (- for stdin); default {}. Repeated: the events go
                                 in turn to one process (a cold start, then warm invocations)
-  -n, --env-vars FILE           overrides in sam local's format, {"<LogicalId>": {"VAR": "v"},
-                                "Parameters": {"VAR": "v"}}; only variables the template declares
+  -n, --env-vars FILE           overrides, sam local's format: {"<LogicalId>" or "Parameters":
+                                {"VAR": "value"}}; only variables the template declares
       --parameter-overrides K=V template parameters (repeatable, or "K=V K2=V2")
   -t, --template FILE           default template.yaml
-      --stack-name NAME         \${AWS::StackName}; default samconfig.toml's stack_name
+      --stack-name NAME         default samconfig.toml's stack_name
       --region REGION           default $AWS_REGION, then samconfig.toml's, then us-east-1
       --build-dir DIR           default .build beside the template; the bundle: DIR/<LogicalId>/
       --skip-build              run DIR/<LogicalId>/ as it is, e.g. \`sam build\`'s
                                 (-t .aws-sam/build/template.yaml --build-dir .aws-sam/build)
       --sam-local               name the function by its logical id, as \`sam local invoke\` does
-                                (then set KMS_SECRETS_FUNCTION_NAME in --env-vars)
   -h, --help                    this text
 
-Environment: the template's, then --env-vars, then what the runtime sets (_HANDLER,
-LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME as deployed, AWS_LAMBDA_FUNCTION_VERSION /
-MEMORY_SIZE, AWS_LAMBDA_LOG_FORMAT / LOG_LEVEL from LoggingConfig, AWS_REGION, TZ, a fresh
-_X_AMZN_TRACE_ID per event), plus this shell's AWS_* variables (credentials,
-AWS_ENDPOINT_URL). The context is the runtime client's: a fresh awsRequestId, and
-getRemainingTimeInMillis() counting down the template's Timeout.
+The function also gets what the runtime sets (_HANDLER, LAMBDA_TASK_ROOT,
+AWS_LAMBDA_FUNCTION_NAME as deployed, AWS_LAMBDA_LOG_FORMAT / LOG_LEVEL, AWS_REGION, a fresh
+_X_AMZN_TRACE_ID per event, ...) and this shell's AWS_* variables (credentials, endpoint).
 
-Output: per event, one JSON line on stdout, the result or Lambda's error shape
-{"errorType","errorMessage","trace"}; logs and START / END / REPORT on stderr. Exit 1: the
-handler threw or answered a statusCode of 500 or more, INIT failed or the Timeout passed
-(then the remaining events are not invoked). Exit 2: a bad command line, template, event or
-env-vars file, a build failure, or the local stack not ready: .local/env.json missing (start
-npm run local-stack), this shell not pointing at it (. .local/aws.env), nothing answering
-at a loopback AWS_ENDPOINT_URL.
+Output: one JSON line per event on stdout (the result, or Lambda's error shape); logs and
+START / END / REPORT on stderr. Exit 1: the handler threw or answered 500 or more, INIT
+failed or the Timeout passed. Exit 2: a bad command line, template, event, env-vars file or
+build, or the local stack not ready (.local/env.json missing: npm run local-stack; this shell
+not pointing at it: . .local/aws.env; nothing answering at a loopback AWS_ENDPOINT_URL).
 `
 
 /** A problem with the command line or its inputs (exit 2). */
@@ -70,7 +65,6 @@ export class InvokeUsageError extends Error {
 
 export interface InvokeOptions {
   logicalId?: string
-  /** Invoked in turn in one process; none: one invocation with {}. */
   events: string[]
   envVars?: string
   parameterOverrides: Record<string, string>
@@ -131,16 +125,17 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
 }
 
 function readJsonFile(cwd: string, path: string, what: string): unknown {
-  let text: string
+  let text: string | undefined
   try {
     text = readFileSync(path === '-' ? 0 : resolve(cwd, path), 'utf8')
-  } catch (error) {
-    throw new InvokeUsageError(`cannot read ${what} ${path}: ${(error as Error).message}`)
-  }
-  try {
     return JSON.parse(text) as unknown
   } catch (error) {
-    throw new InvokeUsageError(`${what} ${path} is not valid JSON: ${(error as Error).message}`)
+    const why = (error as Error).message
+    throw new InvokeUsageError(
+      text === undefined
+        ? `cannot read ${what} ${path}: ${why}`
+        : `${what} ${path} is not valid JSON: ${why}`,
+    )
   }
 }
 
@@ -215,7 +210,6 @@ export interface Invocation {
   phase: 'init' | 'invoke'
   /** The handler's result, or Lambda's error shape {errorType, errorMessage, trace}. */
   value: unknown
-  /** `value` as JSON (what the CLI prints). */
   output: string
   /** Lambda's Init Duration (of the process) and Duration (of this call). */
   initMs: number
@@ -224,9 +218,7 @@ export interface Invocation {
 }
 
 export interface InvokeResult {
-  /** 0 every handler call returned, 1 a function error. */
   exitCode: 0 | 1 | 2
-  /** One JSON document per invocation, one per line. */
   output?: string
   /** Fewer than the events when INIT failed or a timeout ended the process. */
   invocations: Invocation[]
@@ -236,9 +228,8 @@ export interface InvokeIo {
   cwd: string
   env: NodeJS.ProcessEnv
   log: (line: string) => void
-  /** Where the function's stdout and stderr go. */
+  /** The function's stdout and stderr. */
   logStream: NodeJS.WritableStream
-  /** Aborting it kills the function's process. */
   signal?: AbortSignal
   /** As each result arrives (the process goes on with the next event meanwhile). */
   onInvocation?: (invocation: Invocation, index: number) => void

@@ -105,27 +105,18 @@ const keyValues = (value: Json, name: string): Record<string, string> =>
     }),
   )
 
-const flag = (value: Json) => value === true
+type Reader = (value: Json, name: string) => unknown
+const each = (names: string[], read: Reader) => Object.fromEntries(names.map((n) => [n, read]))
 
 /** How sam build reads each BuildProperty it passes on to esbuild (as its camelCase option). */
-const READERS: Record<string, (value: Json, name: string) => unknown> = {
+const READERS: Record<string, Reader> = {
   Format: (v) => (['esm', 'cjs', 'iife'].includes(v as string) ? v : undefined),
-  Target: String,
-  Outbase: String,
-  Tsconfig: String,
-  Minify: flag,
-  Sourcemap: flag,
-  KeepNames: flag,
-  Splitting: flag,
-  TreeShaking: flag,
   SourcesContent: (v) => String(v) !== 'false',
-  OutExtension: keyValues,
-  Banner: keyValues,
-  Footer: keyValues,
-  Loader: keyValues,
-  Define: keyValues,
-  External: list,
   MainFields: (v) => String(v).split(','),
+  External: list,
+  ...each(['Target', 'Outbase', 'Tsconfig'], String),
+  ...each(['Minify', 'Sourcemap', 'KeepNames', 'Splitting', 'TreeShaking'], (v) => v === true),
+  ...each(['OutExtension', 'Banner', 'Footer', 'Loader', 'Define'], keyValues),
 }
 
 /** Read by sam build itself, or fixed by it (bundle, node, its own outdir). */
