@@ -103,6 +103,9 @@ export function parseInvokeArgs(argv: string[]): InvokeOptions {
   if (positionals.length > 1) {
     throw new InvokeUsageError(`one LogicalId at a time, got: ${positionals.join(' ')}`)
   }
+  if (values.event.filter((e) => e === '-').length > 1) {
+    throw new InvokeUsageError('-e -: stdin can be read only once')
+  }
   const pairs = values['parameter-overrides'].flatMap((chunk) => chunk.split(/\s+/))
   const overrides = pairs.filter(Boolean).map((pair) => {
     const at = pair.indexOf('=')
