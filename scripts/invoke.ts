@@ -45,17 +45,20 @@ Options:
       --skip-build              run DIR/<LogicalId>/ as it is, e.g. \`sam build\`'s
                                 (-t .aws-sam/build/template.yaml --build-dir .aws-sam/build)
       --sam-local               name the function by its logical id, as \`sam local invoke\` does
+                                (then set KMS_SECRETS_FUNCTION_NAME in --env-vars)
   -h, --help                    this text
 
 The function also gets what the runtime sets (_HANDLER, LAMBDA_TASK_ROOT,
 AWS_LAMBDA_FUNCTION_NAME as deployed, AWS_LAMBDA_LOG_FORMAT / LOG_LEVEL, AWS_REGION, a fresh
 _X_AMZN_TRACE_ID per event, ...) and this shell's AWS_* variables (credentials, endpoint).
+The context is the runtime client's: a fresh awsRequestId, the template's Timeout counting.
 
 Output: one JSON line per event on stdout (the result, or Lambda's error shape); logs and
 START / END / REPORT on stderr. Exit 1: the handler threw or answered 500 or more, INIT
-failed or the Timeout passed. Exit 2: a bad command line, template, event, env-vars file or
-build, or the local stack not ready (.local/env.json missing: npm run local-stack; this shell
-not pointing at it: . .local/aws.env; nothing answering at a loopback AWS_ENDPOINT_URL).
+failed or the Timeout passed (no further events then). Exit 2: a bad command line,
+template, event, env-vars file or build, or the local stack not ready (.local/env.json
+missing: npm run local-stack; this shell not pointing at it: . .local/aws.env; nothing
+answering at a loopback AWS_ENDPOINT_URL).
 `
 
 /** A problem with the command line or its inputs (exit 2). */
