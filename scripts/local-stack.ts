@@ -1,35 +1,35 @@
-// npm run local-stack: the local AWS the README's local-invoke steps run against. Starts moto
-// (KMS, DynamoDB) on a free 127.0.0.1 port, creates the key, alias and table of template.yaml,
-// starts an HTTPS upstream for secure-fetch (a CA generated now, a bearer-token check),
-// encrypts fresh values for both functions under the names they are deployed with (stack
-// name from samconfig.toml), and writes
-//   .local/env.json  the --env-vars file (ciphertexts, table, upstream, KMS_SECRETS_FUNCTION_NAME)
-//   .local/aws.env   `. .local/aws.env` points this shell's AWS SDK and CLI at moto
-// then runs until Ctrl-C, and removes them. No value is printed. Dev tooling: never bundled.
+// npm run local-stack: the local AWS the README's local-invoke steps run against. moto (KMS,
+// DynamoDB) with template.yaml's key, alias and table, and an HTTPS upstream for secure-fetch;
+// writes .local/env.json (values encrypted for the deployed function names) and .local/aws.env, then
+// runs until Ctrl-C and removes them. No value is printed. Dev tooling: never bundled.
 
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms'
+import { KMSClient } from '@aws-sdk/client-kms'
+import { encryptValue } from '../cli/src/encrypt/values.ts'
 import { createStack } from './demo/stack.ts'
-import { samconfigValue } from './invoke.ts'
 import { startHttpsServer } from './local/https-server.ts'
 import { awsEnv, LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki } from './local/tls.ts'
-import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
+import {
+  functionsOf,
+  type ResolveScope,
+  readTemplate,
+  resolveValue,
+  samconfigValue,
+} from './template.ts'
 
 const ROOT = join(import.meta.dirname, '..')
-export const LOCAL_DIR = join(ROOT, '.local')
+const LOCAL_DIR = join(ROOT, '.local')
 
 const log = (line: string) => process.stderr.write(`local-stack: ${line}\n`)
 
 async function main(): Promise<void> {
   const stopping = new AbortController()
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // `on`, not `once`: under npm run, Ctrl-C reaches this process twice (from the terminal
-    // and forwarded by npm), and a second default SIGINT would cut the clean-up short.
-    process.on(signal, () => stopping.abort())
-  }
+  // `on`, not `once`: under npm run, Ctrl-C arrives twice (terminal and npm); a second
+  // default SIGINT would cut the clean-up short.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopping.abort())
   const stops: Array<() => Promise<unknown>> = []
   try {
     const moto = await startMoto()
@@ -38,29 +38,28 @@ async function main(): Promise<void> {
     Object.assign(process.env, aws)
 
     const template = readTemplate(join(ROOT, 'template.yaml'))
-    const stackName = samconfigValue(join(ROOT, 'samconfig.toml'), 'stack_name') ?? 'local'
     const ctx: ResolveScope = {
       template,
       parameters: { UpstreamUrl: 'https://127.0.0.1/' },
-      pseudo: { 'AWS::StackName': stackName, 'AWS::Region': LOCAL_REGION },
+      pseudo: {
+        'AWS::StackName': samconfigValue(join(ROOT, 'samconfig.toml'), 'stack_name') ?? 'local',
+        'AWS::Region': LOCAL_REGION,
+      },
       unfixed: 'placeholder',
     }
     const stack = await createStack(template, ctx, () => {}, stopping.signal)
-    const nameOf = (logicalId: string): string => {
+    const [items, fetch] = ['SecureItemsFunction', 'SecureFetchFunction'].map((logicalId) => {
       const fn = functionsOf(template).find((f) => f.logicalId === logicalId)
       return String(resolveValue(fn?.functionName ?? logicalId, ctx))
-    }
+    }) as [string, string]
     const kms = new KMSClient({})
-    const encrypt = async (plaintext: Uint8Array, functionName: string): Promise<string> => {
-      const { CiphertextBlob } = await kms.send(
-        new EncryptCommand({
-          KeyId: stack.alias,
-          Plaintext: plaintext,
-          EncryptionContext: { LambdaFunctionName: functionName },
-        }),
-      )
-      return Buffer.from(CiphertextBlob as Uint8Array).toString('base64')
-    }
+    const encrypt = (plaintext: Uint8Array, functionName: string) =>
+      encryptValue({
+        client: kms,
+        keyId: stack.alias,
+        context: { LambdaFunctionName: functionName },
+        plaintext,
+      })
 
     // secure-fetch's upstream: verified TLS with a CA made now, the token checked.
     const token = randomBytes(24).toString('base64url')
@@ -79,8 +78,6 @@ async function main(): Promise<void> {
     stops.push(async () => rmSync(LOCAL_DIR, { recursive: true, force: true }))
     const caFile = join(LOCAL_DIR, 'upstream-ca.pem')
     writeFileSync(caFile, pki.ca.cert)
-    const items = nameOf('SecureItemsFunction')
-    const fetch = nameOf('SecureFetchFunction')
     const envJson = {
       SecureItemsFunction: {
         TABLE_NAME: stack.tableName,
@@ -94,15 +91,10 @@ async function main(): Promise<void> {
         KMS_SECRETS_FUNCTION_NAME: fetch,
       },
     }
-    writeFileSync(join(LOCAL_DIR, 'env.json'), `${JSON.stringify(envJson, null, 2)}\n`, {
-      mode: 0o600,
-    })
-    writeFileSync(
-      join(LOCAL_DIR, 'aws.env'),
-      `${Object.entries(aws)
-        .map(([name, value]) => `export ${name}=${value}`)
-        .join('\n')}\n`,
-    )
+    const envFile = join(LOCAL_DIR, 'env.json')
+    writeFileSync(envFile, `${JSON.stringify(envJson, null, 2)}\n`, { mode: 0o600 })
+    const exports = Object.entries(aws).map(([name, value]) => `export ${name}=${value}\n`)
+    writeFileSync(join(LOCAL_DIR, 'aws.env'), exports.join(''))
     log(`moto on ${moto.endpoint}: key ${stack.alias}, table ${stack.tableName}`)
     log(`upstream for secure-fetch on ${upstream.url} (CA in .local/upstream-ca.pem)`)
     log(
@@ -119,7 +111,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && process.argv[1] === import.meta.filename) {
+if (process.argv[1] === import.meta.filename) {
   await main().catch((error: Error) => {
     log(`failed: ${error.message}`)
     process.exitCode = 1

@@ -24,10 +24,11 @@ let moto: MotoServer
 let upstream: RunningHttpsServer
 let envFile: string
 
-const invoke = (args: string[], env: Record<string, string> = {}): Promise<RunNodeResult> =>
+const invoke = (args: string[], input?: string): Promise<RunNodeResult> =>
   runNode(join(REPO_ROOT, 'scripts/invoke.ts'), {
     args: [...args, '--build-dir', join(work, 'build')],
-    env: { ...awsEnv(moto.endpoint), ...env },
+    env: awsEnv(moto.endpoint),
+    input,
     timeoutMs: 90_000,
   })
 
@@ -277,16 +278,19 @@ Resources:
       writeFileSync(join(fns, name), code)
     }
   })
-  const run = (args: string[]) =>
-    invoke([
-      ...args,
-      '-t',
-      join(fixture, 'template.yaml'),
-      '--stack-name',
-      'fx',
-      '--region',
-      'eu-west-3',
-    ])
+  const run = (args: string[], input?: string) =>
+    invoke(
+      [
+        ...args,
+        '-t',
+        join(fixture, 'template.yaml'),
+        '--stack-name',
+        'fx',
+        '--region',
+        'eu-west-3',
+      ],
+      input,
+    )
 
   it('passes the event, a real context, the resolved environment; logs stay on stderr', async () => {
     // Prepare
@@ -320,6 +324,14 @@ Resources:
     )
     expect(out.remaining).toBeGreaterThan(1000)
     expect(out.remaining).toBeLessThanOrEqual(2000)
+  }, 60_000)
+
+  it('reads the event from stdin with -e -', async () => {
+    // Prepare / Act
+    const result = await run(['Echo', '-e', '-'], JSON.stringify({ from: 'stdin' }))
+    // Assess
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.json).toMatchObject({ event: { from: 'stdin' } })
   }, 60_000)
 
   it("sets the runtime's variables: _HANDLER, LoggingConfig's format and level, a trace id per invocation", async () => {
