@@ -19,9 +19,9 @@ import {
   isYes,
   parseDemoArgs,
 } from './demo/args.ts'
-import { distStaleness, runBuild } from './demo/build.ts'
+import { buildIfStale } from './demo/build.ts'
 import { formatDrill, runDrill } from './demo/drill.ts'
-import { type FunctionsContext, fetchCalls, itemsCalls, runFunction } from './demo/functions.ts'
+import { type Demo, fetchCalls, itemsCalls, runFunction } from './demo/functions.ts'
 import { type DemoReport, formatReport } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
 import { createStack } from './demo/stack.ts'
@@ -29,312 +29,279 @@ import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
 import { startFaultProxy } from './local/fault-proxy.ts'
 import { startHttpsServer } from './local/https-server.ts'
 import { LOCAL_REGION, startMoto } from './local/moto.ts'
-import { createTestPki, spkiPin } from './local/tls.ts'
-import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
+import { createTestPki, spkiPin, type TestPki } from './local/tls.ts'
+import { functionsOf, readTemplate, resolveValue } from './template.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
-/** --aws: prints what it creates, then asks (unless --yes). An exit code means stop. */
-async function confirmAws(options: DemoOptions): Promise<number | undefined> {
-  if (options.mode === 'local') {
-    if (process.env.AWS_PROFILE) {
-      stderr(
-        'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
-      )
-    }
-    return undefined
-  }
+let options: DemoOptions
+try {
+  options = parseDemoArgs(process.argv.slice(2))
+} catch (error) {
+  if (!(error instanceof DemoUsageError)) throw error
+  stderr(`npm start: ${error.message}`)
+  process.exit(2)
+}
+if (options.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+if (options.mode === 'local' && process.env.AWS_PROFILE) {
+  stderr(
+    'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
+  )
+}
+if (options.mode === 'aws') {
+  // Prints what it creates, then asks (unless --yes).
   process.stderr.write(awsNotice(process.env.AWS_REGION))
-  if (options.yes) return undefined
-  if (!process.stdin.isTTY) {
+  if (!options.yes && !process.stdin.isTTY) {
     stderr('npm start: --aws asks before creating anything; without a terminal, pass --yes')
-    return 2
+    process.exit(2)
   }
-  const prompt = createInterface({ input: process.stdin, output: process.stderr })
-  const answer = await prompt.question('Create them? [y/N] ')
-  prompt.close()
-  if (isYes(answer)) return undefined
-  stderr('npm start: nothing created')
-  return 1
+  if (!options.yes) {
+    const prompt = createInterface({ input: process.stdin, output: process.stderr })
+    const answer = await prompt.question('Create them? [y/N] ')
+    prompt.close()
+    if (!isYes(answer)) {
+      stderr('npm start: nothing created')
+      process.exit(1)
+    }
+  }
 }
 
-/** Stop and remove steps, run last-in first-out, once; returns the failures. */
-function createTeardown() {
-  const steps: Array<{ what: string; step: () => unknown }> = []
-  let running: Promise<string[]> | undefined
-  const runAll = async () => {
+const started = performance.now()
+const progress = (line: string) =>
+  stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`)
+const controller = new AbortController()
+const { signal } = controller
+let current = 'starting'
+const begin = (what: string) => {
+  signal.throwIfAborted()
+  current = what
+  progress(`${what}...`)
+}
+// What the demo started: stopped last-in first-out, once; one deferred meanwhile (Ctrl-C
+// mid-start) still runs.
+const steps: Array<{ what: string; step: () => unknown }> = []
+const defer = (what: string, step: () => unknown) => steps.push({ what, step })
+let teardown: Promise<string[]> | undefined
+const stopAll = () => {
+  teardown ??= (async () => {
     const failures: string[] = []
-    // A step deferred meanwhile (Ctrl-C mid-start) still runs.
     for (let next = steps.pop(); next; next = steps.pop()) {
+      const { what, step } = next
       await Promise.resolve()
-        .then(next.step)
-        .catch((error: Error) => failures.push(`${next.what}: ${error.message}`))
+        .then(step)
+        .catch((error: Error) => failures.push(`${what}: ${error.message}`))
     }
     return failures
+  })()
+  return teardown
+}
+// SIGINT / SIGTERM / SIGHUP: abort (children are killed), stop everything, exit 128 + signal.
+// A second signal exits at once (moto's own exit hook still kills its process group).
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
+const onSignal = async (name: keyof typeof SIGNALS) => {
+  const code = 128 + SIGNALS[name]
+  if (signal.aborted) process.exit(code)
+  progress(`interrupted (${name}): stopping everything the demo started`)
+  controller.abort(new Error(`interrupted (${name})`))
+  const failures = await stopAll()
+  for (const failure of failures) progress(`cleanup: ${failure}`)
+  const how = failures.length
+    ? 'some cleanup failed, see above'
+    : 'everything it started is stopped'
+  stderr(`npm start interrupted (${name}): ${how}`)
+  process.exit(code)
+}
+for (const name of Object.keys(SIGNALS)) process.on(name, onSignal)
+
+const report: DemoReport = {
+  mode: options.mode,
+  where: '',
+  stackName: '',
+  keyAlias: '',
+  tableName: '',
+  names: {},
+  commands: [],
+  functions: [],
+  upstream: '',
+  totalMs: 0,
+  failures: [],
+}
+let running: Promise<unknown> | undefined // a function run (or the drill): workDir outlives it
+
+/** Local: moto behind the counting proxy, this process pointed at it only. --aws: the real thing. */
+async function startAws() {
+  if (options.mode === 'aws') {
+    begin('checking the AWS configuration')
+    const region = process.env.AWS_REGION ?? (await new KMSClient({}).config.region())
+    process.env.AWS_REGION = region
+    // The functions get no HOME: name the config files.
+    process.env.AWS_CONFIG_FILE ??= join(process.env.HOME ?? '', '.aws', 'config')
+    process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(process.env.HOME ?? '', '.aws', 'credentials')
+    const profile = process.env.AWS_PROFILE
+    report.where = `region ${region}${profile ? `, profile ${profile}` : ''}`
+    progress('mode: real AWS (--aws); creates a throwaway key, alias and table, removed at the end')
+    return { region }
   }
-  return {
-    defer: (what: string, step: () => unknown) => steps.push({ what, step }),
-    run: () => {
-      running ??= runAll()
-      return running
+  begin('starting the local AWS (moto) and the fault proxy')
+  const moto = await startMoto()
+  defer('stop moto', () => moto.stop())
+  signal.throwIfAborted()
+  const proxy = await startFaultProxy({ target: moto.endpoint })
+  defer('stop the fault proxy', () => proxy.stop())
+  for (const name of Object.keys(process.env).filter(isAwsConfigVariable)) {
+    delete process.env[name]
+  }
+  Object.assign(process.env, awsEnv(proxy.endpoint))
+  const [at, behind] = [moto.port, proxy.port].map((port) => `127.0.0.1:${port}`)
+  progress(`moto answers on ${at}, the fault proxy on ${behind}`)
+  report.where = `moto on ${at}, behind the fault proxy on ${behind} (it counts the KMS calls)`
+  return { region: LOCAL_REGION, proxyDecrypts: () => proxy.counts()['TrentService.Decrypt'] ?? 0 }
+}
+
+/** The HTTPS upstream secure-fetch calls: mutual TLS with a CA of this run, a bearer token. */
+async function startUpstream(pki: TestPki, token: string, workDir: string) {
+  // Compared as digests: constant time whatever the length.
+  const digest = (text: string) => createHash('sha256').update(text).digest()
+  const expected = digest(`Bearer ${token}`)
+  const tally = { accepted: 0, rejected: 0 }
+  const server = await startHttpsServer({
+    ...pki.server,
+    ca: pki.ca.cert,
+    requestCert: true, // with `ca`: no verified client certificate, no handshake
+    minVersion: 'TLSv1.2',
+    handler: ({ headers, path, tlsVersion, clientCertSubject }) => {
+      if (!timingSafeEqual(digest(headers.authorization ?? ''), expected)) {
+        tally.rejected++
+        return { status: 401, json: { error: 'missing or wrong bearer token' } }
+      }
+      tally.accepted++
+      return { json: { ok: true, path, tls: tlsVersion, client: clientCertSubject ?? null } }
     },
+  })
+  defer('stop the HTTPS upstream', () => server.stop())
+  const caFile = join(workDir, 'upstream-ca.pem')
+  writeFileSync(caFile, pki.ca.cert)
+  const summary = () => {
+    const tls = [...new Set(server.connections.map((c) => c.tlsVersion))].join(', ')
+    const n = server.tlsHandshakes
+    const { accepted, rejected } = tally
+    return `upstream ${server.url}: ${accepted} requests with the right bearer token, ${rejected} rejected; mutual TLS (${tls || 'no handshake'}), ${n} TLS handshake${n === 1 ? '' : 's'} (keep-alive)`
   }
+  const pin = spkiPin(pki.server.cert)
+  return { UpstreamUrl: `${server.url}/v1`, UpstreamCaFile: caFile, UpstreamSpkiPins: pin, summary }
 }
 
-async function run(argv: string[]): Promise<number> {
-  let options: DemoOptions
-  try {
-    options = parseDemoArgs(argv)
-  } catch (error) {
-    if (!(error instanceof DemoUsageError)) throw error
-    stderr(`npm start: ${error.message}`)
-    return 2
+/** The steps, in order, into the report; the drill's rows with --drill. */
+async function demo(): Promise<string[][] | undefined> {
+  await buildIfStale(ROOT, { begin, progress, verbose: options.verbose, signal })
+  const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
+  defer(`remove ${workDir}`, async () => {
+    await running?.catch(() => {})
+    rmSync(workDir, { recursive: true, force: true })
+  })
+  const { region, proxyDecrypts } = await startAws()
+  const random = randomBytes(3).toString('hex')
+  const stackName = proxyDecrypts ? 'kms-secrets-demo' : `kms-secrets-demo-${random}`
+  report.stackName = stackName
+  const template = readTemplate(join(ROOT, 'template.yaml'))
+  const pseudo = { 'AWS::StackName': stackName, 'AWS::Region': region }
+  const ctx = { template, pseudo, unfixed: 'placeholder' as const }
+  for (const { logicalId, functionName = '' } of functionsOf(template)) {
+    report.names[logicalId] = String(resolveValue(functionName, ctx))
   }
-  if (options.help) {
-    process.stdout.write(HELP)
-    return 0
-  }
-  const stop = await confirmAws(options)
-  if (stop !== undefined) return stop
+  begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
+  // moto forgets everything when it stops; real AWS needs each resource removed.
+  const created = (step: { what: string; undo: () => unknown }) =>
+    proxyDecrypts || defer(step.what, step.undo)
+  const stack = await createStack(template, ctx, created, signal)
+  report.keyAlias = stack.alias
+  report.tableName = stack.tableName
 
-  const started = performance.now()
-  const progress = (line: string) =>
-    stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`)
-  const controller = new AbortController()
-  const { signal } = controller
-  const teardown = createTeardown()
-  let step = 'starting'
-  const begin = (what: string) => {
-    signal.throwIfAborted()
-    step = what
-    progress(`${what}...`)
+  begin('generating the demo secrets and a PKI (CA, server and client certificates)')
+  const pki = await createTestPki()
+  const client = await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' })
+  const secrets = generateSecrets(client)
+  if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
+  const run: Demo = {
+    root: ROOT,
+    workDir,
+    stackName,
+    keyAlias: stack.alias,
+    region,
+    parameterOverrides: {},
+    signal,
+    verbose: options.verbose,
+    progress,
+    ...(proxyDecrypts && { proxyDecrypts }),
+    ...(options.built !== undefined && { built: resolve(options.built) }),
   }
-  // SIGINT / SIGTERM / SIGHUP: abort (children are killed), stop everything, exit 128 + signal.
-  // A second signal exits at once (moto's own exit hook still kills its process group).
-  const numbers = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
-  const onSignal = (name: keyof typeof numbers) => {
-    const code = 128 + numbers[name]
-    if (signal.aborted) process.exit(code)
-    progress(`interrupted (${name}): stopping everything the demo started`)
-    controller.abort(new Error(`interrupted (${name})`))
-    void teardown.run().then((failures) => {
-      for (const failure of failures) progress(`cleanup: ${failure}`)
-      const how =
-        failures.length === 0
-          ? 'everything it started is stopped'
-          : 'some cleanup failed, see above'
-      stderr(`npm start interrupted (${name}): ${how}`)
-      process.exit(code)
-    })
-  }
-  for (const name of Object.keys(numbers)) process.on(name, onSignal)
+  begin(`encrypting them with kms-secrets (key ${stack.alias})`)
+  const encrypted = await encryptSecrets(secrets, run)
+  if (options.verbose) process.stderr.write(encrypted.log)
+  report.commands = encrypted.commands
 
-  const report: DemoReport = {
-    mode: options.mode,
-    where: '',
-    stackName: '',
-    keyAlias: '',
-    tableName: '',
-    names: {},
-    commands: [],
-    functions: [],
-    upstream: '',
-    totalMs: 0,
-    failures: [],
+  begin('starting the HTTPS upstream (mutual TLS, bearer token)')
+  const { summary, ...upstream } = await startUpstream(pki, secrets.apiToken, workDir)
+  const drill = options.drill
+  const expiry: Record<string, string> = drill ? { SecretsCacheExpiry: `${drill}` } : {}
+  run.parameterOverrides = { ...encrypted.parameters, ...upstream, ...expiry }
+  if (options.drill !== undefined && proxyDecrypts) {
+    begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
+    const drill = runDrill(run, secrets.items, stack.keyArn, options.drill)
+    running = drill
+    return drill
   }
-  let drill: string[][] | undefined
-  let running: Promise<unknown> | undefined // a function run in flight: workDir outlives it
-  try {
-    const why = await distStaleness(ROOT)
-    if (why === undefined) progress('library: dist/ is up to date')
-    else {
-      begin(`building the library (npm run build: ${why})`)
-      const output = await runBuild(ROOT, signal)
-      if (options.verbose) process.stderr.write(output)
+  const plan = {
+    SecureItemsFunction: itemsCalls(ROOT, secrets.items, options.warm),
+    SecureFetchFunction: fetchCalls(ROOT, options.warm),
+  }
+  for (const [id, calls] of Object.entries(plan)) {
+    const how = options.built
+      ? `taking ${id} from ${options.built}`
+      : `building ${id} (esbuild, template Metadata)`
+    begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
+    const result = runFunction(id, calls, run)
+    running = result
+    const { calls: results, failure, logs } = await result
+    report.functions.push(await result)
+    const bad = results
+      .filter((call) => !call.ok)
+      .map((call) => `${id} ${call.request}: ${call.summary}`)
+    if (failure) bad.push(`${id}: ${failure}`)
+    report.failures.push(...bad)
+    if (bad.length > 0 && !options.verbose && !signal.aborted) {
+      // The functions never log a secret (their contract): their last lines explain.
+      const tail = logs.trimEnd().split('\n').slice(-20).join('\n')
+      stderr(`--- last lines of ${id}'s output ---\n${tail}\n---`)
     }
-    const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
-    teardown.defer(`remove ${workDir}`, async () => {
-      await running?.catch(() => {})
-      rmSync(workDir, { recursive: true, force: true })
-    })
-
-    let region = LOCAL_REGION
-    let proxyDecrypts: (() => number) | undefined
-    if (options.mode === 'aws') {
-      begin('checking the AWS configuration')
-      region = process.env.AWS_REGION ?? (await new KMSClient({}).config.region())
-      process.env.AWS_REGION = region
-      // The functions get no HOME: name the config files.
-      process.env.AWS_CONFIG_FILE ??= join(process.env.HOME ?? '', '.aws', 'config')
-      process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(
-        process.env.HOME ?? '',
-        '.aws',
-        'credentials',
-      )
-      const profile = process.env.AWS_PROFILE
-      report.where = `region ${region}${profile ? `, profile ${profile}` : ''}`
-      progress(
-        'mode: real AWS (--aws); creates a throwaway key, alias and table, removed at the end',
-      )
-    } else {
-      begin('starting the local AWS (moto) and the fault proxy')
-      const moto = await startMoto()
-      teardown.defer('stop moto', () => moto.stop())
-      signal.throwIfAborted()
-      const proxy = await startFaultProxy({ target: moto.endpoint })
-      teardown.defer('stop the fault proxy', () => proxy.stop())
-      for (const name of Object.keys(process.env).filter(isAwsConfigVariable))
-        delete process.env[name]
-      Object.assign(process.env, awsEnv(proxy.endpoint))
-      progress(`moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${proxy.port}`)
-      report.where = `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${proxy.port} (it counts the KMS calls)`
-      proxyDecrypts = () => proxy.counts()['TrentService.Decrypt'] ?? 0
-    }
-    const stackName = proxyDecrypts
-      ? 'kms-secrets-demo'
-      : `kms-secrets-demo-${randomBytes(3).toString('hex')}`
-    report.stackName = stackName
-    const template = readTemplate(join(ROOT, 'template.yaml'))
-    const pseudo = { 'AWS::StackName': stackName, 'AWS::Region': region }
-    const ctx: ResolveScope = { template, pseudo, unfixed: 'placeholder' }
-    for (const fn of functionsOf(template))
-      report.names[fn.logicalId] = String(resolveValue(fn.functionName ?? '', ctx))
-
-    begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
-    // moto forgets everything when it stops; real AWS needs each resource removed.
-    const stack = await createStack(
-      template,
-      ctx,
-      ({ what, undo }) => {
-        if (!proxyDecrypts) teardown.defer(what, undo)
-      },
-      signal,
-    )
-    report.keyAlias = stack.alias
-    report.tableName = stack.tableName
-
-    begin('generating the demo secrets and a PKI (CA, server and client certificates)')
-    const pki = await createTestPki()
-    const secrets = generateSecrets(
-      await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' }),
-    )
-    if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
-    begin(`encrypting them with kms-secrets (key ${stack.alias})`)
-    const target = { keyId: stack.alias, stackName, workDir, root: ROOT, env: process.env }
-    const encrypted = await encryptSecrets(secrets, target)
-    if (options.verbose) process.stderr.write(encrypted.log)
-    report.commands = encrypted.commands
-
-    begin('starting the HTTPS upstream (mutual TLS, bearer token)')
-    // Bearer tokens compared as digests: constant time whatever the length.
-    const digest = (text: string) => createHash('sha256').update(text).digest()
-    const expected = digest(`Bearer ${secrets.apiToken}`)
-    const tally = { accepted: 0, rejected: 0 }
-    const upstream = await startHttpsServer({
-      ...pki.server,
-      ca: pki.ca.cert,
-      requestCert: true, // with `ca`: no verified client certificate, no handshake
-      minVersion: 'TLSv1.2',
-      handler: ({ headers, path, tlsVersion, clientCertSubject }) => {
-        if (!timingSafeEqual(digest(headers.authorization ?? ''), expected)) {
-          tally.rejected++
-          return { status: 401, json: { error: 'missing or wrong bearer token' } }
-        }
-        tally.accepted++
-        return { json: { ok: true, path, tls: tlsVersion, client: clientCertSubject ?? null } }
-      },
-    })
-    teardown.defer('stop the HTTPS upstream', () => upstream.stop())
-    const caFile = join(workDir, 'upstream-ca.pem')
-    writeFileSync(caFile, pki.ca.cert)
-
-    const functions: FunctionsContext = {
-      root: ROOT,
-      workDir,
-      stackName,
-      region,
-      env: process.env,
-      parameterOverrides: {
-        DataKeyCiphertext: encrypted.dataKey,
-        ApiTokenCiphertext: encrypted.apiToken,
-        UpstreamUrl: `${upstream.url}/v1`,
-        UpstreamCaFile: caFile,
-        UpstreamSpkiPins: spkiPin(pki.server.cert),
-        ClientTlsFile: encrypted.clientTlsFile,
-        ...(options.drill !== undefined && { SecretsCacheExpiry: String(options.drill) }),
-      },
-      signal,
-      verbose: options.verbose,
-      ...(proxyDecrypts && { proxyDecrypts }),
-      ...(options.built !== undefined && { built: resolve(options.built) }),
-    }
-    if (options.drill !== undefined && proxyDecrypts) {
-      begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
-      const { keyArn } = stack
-      running = runDrill({
-        functions,
-        secrets,
-        decrypts: proxyDecrypts,
-        keyArn,
-        target,
-        cacheExpiryMs: options.drill,
-        progress,
-      })
-      drill = (await running) as string[][]
-    } else {
-      const plan = {
-        SecureItemsFunction: itemsCalls(ROOT, secrets, options.warm),
-        SecureFetchFunction: fetchCalls(ROOT, options.warm),
-      }
-      for (const [id, calls] of Object.entries(plan)) {
-        const how =
-          options.built === undefined
-            ? `building ${id} (esbuild, template Metadata)`
-            : `taking ${id} from ${options.built}`
-        begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
-        running = runFunction(id, calls, functions)
-        const result = (await running) as Awaited<ReturnType<typeof runFunction>>
-        report.functions.push(result)
-        const bad = result.calls
-          .filter((call) => !call.ok)
-          .map((call) => `${id} ${call.request}: ${call.summary}`)
-        report.failures.push(...bad, ...(result.failure ? [`${id}: ${result.failure}`] : []))
-        if ((bad.length > 0 || result.failure) && !options.verbose && !signal.aborted) {
-          // The functions never log a secret (their contract): their last lines explain.
-          const tail = result.logs.trimEnd().split('\n').slice(-20)
-          stderr(`--- last lines of ${id}'s output ---\n${tail.join('\n')}\n---`)
-        }
-      }
-      const { accepted, rejected } = tally
-      const handshakes = upstream.tlsHandshakes
-      const tls =
-        [...new Set(upstream.connections.map((c) => c.tlsVersion ?? '?'))].join(', ') ||
-        'no handshake'
-      report.upstream = `upstream ${upstream.url}: ${accepted} requests with the right bearer token, ${rejected} rejected; mutual TLS (${tls}), ${handshakes} TLS handshake${handshakes === 1 ? '' : 's'} (keep-alive)`
-    }
-  } catch (error) {
-    const message = signal.aborted
-      ? (signal.reason as Error).message
-      : String((error as Error).message ?? error).split('\n')[0]
-    report.failures.push(`${step}: ${message}`)
   }
-
-  progress('stopping everything the demo started')
-  for (const failure of await teardown.run()) report.failures.push(`cleanup: ${failure}`)
-  for (const name of Object.keys(numbers)) process.off(name, onSignal)
-  report.totalMs = performance.now() - started
-  progress('done')
-
-  if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
-  else if (report.stackName !== '') process.stdout.write(formatReport(report))
-  if (report.failures.length === 0) return 0
-  const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''
-  stderr(`npm start failed: ${report.failures[0]}${more}`)
-  return 1
+  report.upstream = summary()
+  return undefined
 }
 
-const code = await run(process.argv.slice(2))
-process.exitCode = code
+let drill: string[][] | undefined
+try {
+  drill = await demo()
+} catch (error) {
+  const message = String(((signal.aborted ? signal.reason : error) as Error).message ?? error)
+  report.failures.push(`${current}: ${message.split('\n')[0]}`)
+}
+progress('stopping everything the demo started')
+for (const failure of await stopAll()) report.failures.push(`cleanup: ${failure}`)
+for (const name of Object.keys(SIGNALS)) process.off(name, onSignal)
+report.totalMs = performance.now() - started
+progress('done')
+
+if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
+else if (report.stackName !== '') process.stdout.write(formatReport(report))
+const [first, ...more] = report.failures
+if (first !== undefined) {
+  stderr(`npm start failed: ${first}${more.length > 0 ? ` (and ${more.length} more)` : ''}`)
+}
+process.exitCode = first === undefined ? 0 : 1
 // SDK keep-alive sockets (real AWS) must not hold the exit.
-setTimeout(() => process.exit(code), 200).unref()
+setTimeout(() => process.exit(), 200).unref()

@@ -4,52 +4,34 @@ import { parseArgs } from 'node:util'
 
 export const HELP = `Usage: npm start [-- options]        (node scripts/demo.ts [options])
 
-The whole product, end to end, on this machine: a local AWS (moto on a free 127.0.0.1
-port, behind a fault proxy that counts the KMS calls), the KMS key, alias and DynamoDB
-table of template.yaml, the demo secrets encrypted with this project's CLI, an HTTPS
-upstream (generated CA, mutual TLS, bearer token), both functions of template.yaml built
-and invoked through the local invoke (a cold start, then warm), and a report: what was
-decrypted (names only, values masked), each call's result, KMS calls per cold start,
-cold and warm timings. Progress on stderr, the report on stdout. Everything it started
-is stopped at the end, on Ctrl-C and on failure.
+The whole product on this machine: a local AWS (moto on 127.0.0.1, behind a fault proxy
+that counts the KMS calls) with the key, alias and table of template.yaml; the demo secrets
+encrypted with this project's CLI; an HTTPS upstream (mutual TLS, bearer token); both
+functions built and invoked through the local invoke (a cold start, then warm); a report
+(names only, values masked; each call; KMS calls per cold start; timings) on stdout.
+Progress on stderr. Everything it started is stopped at the end, on Ctrl-C and on failure.
 
 Options:
       --aws           real AWS instead, with your credentials (AWS_PROFILE, AWS_REGION...):
-                      a throwaway KMS key (billed while it exists; scheduled for deletion
-                      at the end, which takes 7 days), its alias and a DynamoDB table named
-                      kms-secrets-demo-<random>; prints what it creates and what that
-                      costs, then asks. KMS calls are counted inside the function's process
+                      a throwaway KMS key (billed while it exists, scheduled for deletion at
+                      the end), its alias and a DynamoDB table; prints what it creates and
+                      what that costs, then asks
   -y, --yes           with --aws: do not ask
       --warm N        warm invocations after each cold start (default 3, 1-20)
-      --built DIR     run the functions as \`sam build\` built them (DIR/template.yaml,
-                      DIR/<LogicalId>/, e.g. .aws-sam/build) instead of building them
+      --built DIR     run the functions as \`sam build\` built them (e.g. .aws-sam/build)
       --drill         the key's life instead (npm run drill): rotate, re-encrypt, disable,
                       enable, schedule and cancel deletion, both functions cold and warm
-                      after each step, and a table (local AWS only)
+                      after each step (local AWS only)
       --cache-expiry MS  with --drill: the functions' SecretsCacheExpiry (default 5000)
   -v, --verbose       also print the functions' logs and the CLI output (stderr)
   -h, --help          this text
 
-Environment:
-  DEMO_SECRETS_OUT=FILE  for tests only: also writes the generated (throwaway) secret values
-                         to FILE (mode 600), so a test can check that no output holds them
-
-Exit status: 0 when every step and call succeeded; 1 otherwise, with a one-line reason
-on stderr; 2 for a bad command line; 130 / 143 / 129 when interrupted (SIGINT / SIGTERM /
-SIGHUP), after stopping everything.
+DEMO_SECRETS_OUT=FILE (tests only) also writes the throwaway secret values to FILE (mode 600).
+Exit status: 0 all went as expected; 1 otherwise, the reason on stderr; 2 bad command line;
+130 / 143 / 129 interrupted (SIGINT / SIGTERM / SIGHUP), after stopping everything.
 `
 
-export interface DemoOptions {
-  mode: 'local' | 'aws'
-  yes: boolean
-  warm: number
-  /** A \`sam build\` output folder to run the functions from (else they are built). */
-  built?: string
-  verbose: boolean
-  help: boolean
-  /** --drill: the functions' cacheExpiry (ms); undefined: the demo. */
-  drill?: number
-}
+export type DemoOptions = ReturnType<typeof parseDemoArgs>
 
 export class DemoUsageError extends Error {}
 
@@ -61,7 +43,7 @@ function whole(text: string, min: number, max: number, error: string): number {
 }
 
 /** Parses argv (without node and the script); nothing in the environment selects real AWS. */
-export function parseDemoArgs(argv: readonly string[]): DemoOptions {
+export function parseDemoArgs(argv: readonly string[]) {
   let values: Record<string, string | boolean | undefined>
   try {
     values = parseArgs({
@@ -88,7 +70,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
     throw new DemoUsageError('--cache-expiry applies to --drill')
   }
   return {
-    mode: aws ? 'aws' : 'local',
+    mode: aws ? ('aws' as const) : ('local' as const),
     yes: values.yes === true,
     warm: whole(values.warm as string, 1, 20, '--warm is a whole number from 1 to 20'),
     verbose: values.verbose === true,

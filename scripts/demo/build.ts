@@ -2,8 +2,7 @@
 // is missing or older than its sources. Run directly before npm run kms-secrets and bench.
 
 import { execFile } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
-import { glob } from 'node:fs/promises'
+import { existsSync, globSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 
@@ -11,41 +10,42 @@ const OUTPUTS = ['dist/index.js', 'dist/lite.js', 'dist/provider.js', 'dist/form
 // A deleted source file changes its folder's mtime: folders count too.
 const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'src/**']
 
-/** Why dist/ must be built, or undefined when it is up to date. */
-export async function distStaleness(root: string): Promise<string | undefined> {
-  const missing = OUTPUTS.find((file) => !existsSync(join(root, file)))
-  if (missing !== undefined) return `${missing} is missing`
-  const mtime = (file: string) => statSync(join(root, file)).mtimeMs
-  const built = Math.min(...OUTPUTS.map(mtime))
-  for await (const file of glob(INPUTS, { cwd: root })) {
-    if (mtime(file) > built) return 'src/ changed since the last build'
-  }
-  return undefined
+interface Io {
+  begin: (what: string) => void
+  progress: (line: string) => void
+  verbose?: boolean
+  signal?: AbortSignal
 }
 
-/** `npm run build` (npm beside this node, as Node's installers lay it out); its output. */
-export async function runBuild(root: string, signal?: AbortSignal): Promise<string> {
-  const npm = join(dirname(process.execPath), 'npm')
+export async function buildIfStale(root: string, io: Io): Promise<void> {
+  const mtime = (file: string) => statSync(join(root, file)).mtimeMs
+  const missing = OUTPUTS.find((file) => !existsSync(join(root, file)))
+  const built = missing ? 0 : Math.min(...OUTPUTS.map(mtime))
+  const changed = globSync(INPUTS, { cwd: root }).some((file) => mtime(file) > built)
+  if (!missing && !changed) return io.progress('library: dist/ is up to date')
+  io.begin(
+    `building the library (npm run build: ${missing ? `${missing} is missing` : 'src/ changed since the last build'})`,
+  )
+  const npm = join(dirname(process.execPath), 'npm') // where Node's installers put it
   const build = promisify(execFile)(existsSync(npm) ? npm : 'npm', ['run', 'build'], {
     cwd: root,
-    signal,
+    signal: io.signal,
   })
   const { stdout, stderr } = await build.catch((error) => {
-    const tail = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim().split('\n').slice(-15)
-    throw new Error(`npm run build failed (exit ${error.code}):\n${tail.join('\n')}`)
+    const tail = `${error.stdout}${error.stderr}`.trim().split('\n').slice(-15).join('\n')
+    throw new Error(`npm run build failed (exit ${error.code}):\n${tail}`)
   })
-  return stdout + stderr
+  if (io.verbose) process.stderr.write(stdout + stderr)
 }
 
 if (process.argv[1] === import.meta.filename) {
-  const root = join(import.meta.dirname, '..', '..')
-  const why = await distStaleness(root)
-  if (why !== undefined) {
-    // stderr: `npm run -s kms-secrets` writes its values to stdout.
-    process.stderr.write(`building the library (npm run build: ${why})\n`)
-    await runBuild(root).catch((error: Error) => {
-      process.stderr.write(`${error.message}\n`)
-      process.exitCode = 1
-    })
-  }
+  // stderr: `npm run -s kms-secrets` writes its values to stdout.
+  const log = (line: string) => process.stderr.write(`${line}\n`)
+  await buildIfStale(join(import.meta.dirname, '..', '..'), {
+    begin: log,
+    progress: () => {},
+  }).catch((error: Error) => {
+    log(error.message)
+    process.exitCode = 1
+  })
 }

@@ -3,39 +3,19 @@
 // (paced call by call); a fresh process per function is the cold start. After each step:
 // invocations, then one row of the table (ok / failed, KMS Decrypt calls, notes).
 
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  CancelKeyDeletionCommand,
-  DisableKeyCommand,
-  EnableKeyCommand,
-  KMSClient,
-  ListKeyRotationsCommand,
-  RotateKeyOnDemandCommand,
-  ScheduleKeyDeletionCommand,
-} from '@aws-sdk/client-kms'
+import * as kms from '@aws-sdk/client-kms'
 import { markdownTable } from 'markdown-table'
 import {
   type Call,
   type CallResult,
-  type FunctionsContext,
+  type Demo,
   fetchCalls,
   itemsCalls,
   runFunction,
 } from './functions.ts'
-import { cliTarget, type DemoSecrets, type EncryptTarget, runCli } from './secrets.ts'
-
-export interface DrillSetup {
-  functions: FunctionsContext
-  secrets: DemoSecrets
-  /** Decrypt requests the fault proxy has counted so far. */
-  decrypts: () => number
-  keyArn: string
-  /** For the in-process CLI. */
-  target: EncryptTarget
-  cacheExpiryMs: number
-  progress: (line: string) => void
-}
+import { kmsSecrets } from './secrets.ts'
 
 /** What moto cannot show, named in the report. */
 export const UNSHOWN = [
@@ -47,72 +27,58 @@ export const UNSHOWN = [
 type Answer = CallResult | undefined
 
 /** A function's process kept warm: each call() hands it one more event; stop() ends it. */
-function warmInstance(id: string, calls: Call[], ctx: FunctionsContext) {
+function warmInstance(id: string, calls: Call[], demo: Demo) {
   let turn = Promise.withResolvers<boolean>()
   let answer = Promise.withResolvers<Answer>()
   let ended = false
-  const run = runFunction(id, calls, {
-    ...ctx,
-    beforeCall: async () => {
-      const go = await turn.promise
-      turn = Promise.withResolvers()
-      if (!go) throw new Error('the drill is over')
-    },
-    onCall: (call) => answer.resolve(call),
-  }).finally(() => {
+  const beforeCall = async () => {
+    const go = await turn.promise
+    turn = Promise.withResolvers()
+    if (!go) throw new Error('the drill is over')
+  }
+  const onCall = (result: CallResult) => answer.resolve(result)
+  const run = runFunction(id, calls, demo, { beforeCall, onCall }).finally(() => {
     ended = true
     answer.resolve(undefined)
   })
-  return {
-    call: () => {
-      if (ended) return Promise.resolve(undefined)
-      answer = Promise.withResolvers()
-      turn.resolve(true)
-      return answer.promise
-    },
-    stop: () => {
-      turn.resolve(false)
-      return run
-    },
+  const call = () => {
+    if (ended) return Promise.resolve(undefined)
+    answer = Promise.withResolvers()
+    turn.resolve(true)
+    return answer.promise
   }
+  const stop = () => {
+    turn.resolve(false)
+    return run
+  }
+  return { call, stop }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ms = (at: number | undefined) => (at === undefined ? 'never' : `${Math.round(at)} ms`)
 
-export async function runDrill(setup: DrillSetup): Promise<string[][]> {
-  const { functions, secrets, decrypts, keyArn, target, cacheExpiryMs, progress } = setup
-  const root = functions.root
-  const [create, get] = itemsCalls(root, secrets, 1) as [Call, Call]
-  const fetches = fetchCalls(root, 60)
+/** The drill's table rows: step, ok, failed, KMS Decrypt, notes. */
+export async function runDrill(demo: Demo, items: string[], keyArn: string, expiry: number) {
+  const decrypts = demo.proxyDecrypts as () => number
+  const [create, get] = itemsCalls(demo.root, items, 1) as [Call, Call]
+  const fetches = fetchCalls(demo.root, 60)
   const plan = [
     { id: 'SecureItemsFunction', warm: [create, ...Array(60).fill(get)], cold: get },
     { id: 'SecureFetchFunction', warm: fetches, cold: fetches[0] as Call },
   ]
-  const kms = new KMSClient({})
+  const client = new kms.KMSClient({})
   // moto takes only a key id (KMS also an ARN) for DisableKey, EnableKey and the deletions.
   const KeyId = keyArn.split('/').at(-1)
-  let overrides = { ...functions.parameterOverrides }
+  const overrides = { ...demo.parameterOverrides }
   const rows: string[][] = []
   let tally = { ok: 0, failed: 0 }
   const use = (calls: Answer[]) => {
     for (const call of calls) tally[call?.ok ? 'ok' : 'failed'] += 1
     return calls
   }
-  const step = async (name: string, body: () => Promise<string>) => {
-    progress(`drill: ${name}`)
-    tally = { ok: 0, failed: 0 }
-    const before = decrypts()
-    const notes = await body()
-    rows.push([name, String(tally.ok), String(tally.failed), String(decrypts() - before), notes])
-  }
-  const check = async () => {
-    const values = Object.entries(overrides).flatMap(([k, v]) => [
-      '--parameter-overrides',
-      `${k}=${v}`,
-    ])
-    const argv = ['check', '--template', 'template.yaml', '--stack-name', target.stackName]
-    return runCli([...argv, ...values], undefined, target)
+  const check = () => {
+    const values = Object.entries(overrides).map(([name, value]) => `${name}=${value}`)
+    return kmsSecrets(demo, ['check', ...values.flatMap((v) => ['--parameter-overrides', v])])
   }
   let warm: Array<ReturnType<typeof warmInstance>> = []
   const warmCalls = () => Promise.all(warm.map((w) => w.call())).then(use)
@@ -121,122 +87,103 @@ export async function runDrill(setup: DrillSetup): Promise<string[][]> {
     const calls: Answer[] = []
     coldLogs = ''
     for (const fn of plan) {
-      const ctx = { ...functions, skipBuild: true, parameterOverrides: overrides }
-      const run = await runFunction(fn.id, [fn.cold], ctx)
+      const cold = { ...demo, parameterOverrides: overrides }
+      const run = await runFunction(fn.id, [fn.cold], cold, { skipBuild: true })
       calls.push(run.calls[0])
       coldLogs += run.logs
     }
     return use(calls)
   }
+  const both = async () => [...(await warmCalls()), ...(await coldCalls())]
   /** What the cold starts answered, once per distinct answer; the functions log the reason. */
-  const refusals = (calls: Answer[]) =>
-    `${[...new Set(calls.map((call) => call?.summary ?? 'no answer'))].join('; ')}${coldLogs.includes('"KEY_DISABLED"') ? ', KEY_DISABLED logged' : ''}`
+  const refused = (calls: Answer[]) => {
+    const answers = new Set(calls.map((call) => call?.summary ?? 'no answer'))
+    return `${[...answers].join('; ')}${coldLogs.includes('"KEY_DISABLED"') ? ', KEY_DISABLED logged' : ''}`
+  }
 
-  try {
-    await step('cold start, then warm', async () => {
-      warm = plan.map((fn) => warmInstance(fn.id, fn.warm, functions))
+  const steps: Record<string, () => Promise<string>> = {
+    'cold start, then warm': async () => {
+      warm = plan.map((fn) => warmInstance(fn.id, fn.warm, demo))
       await warmCalls()
       await warmCalls()
       return 'both functions, INIT decrypts, warm from cache'
-    })
-
-    await step('RotateKeyOnDemand', async () => {
-      await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }))
-      const { Rotations = [] } = await kms.send(new ListKeyRotationsCommand({ KeyId: keyArn }))
-      await warmCalls()
-      await coldCalls()
-      return `old ciphertexts decrypt, cold and warm; kms-secrets check exit ${(await check()).code}; ListKeyRotations: ${Rotations.length} (ON_DEMAND)`
-    })
-
-    await step('kms-secrets reencrypt (same key)', async () => {
-      const again = async (id: string, value: string) => {
-        const out = await runCli(
-          ['reencrypt', ...cliTarget(target, id)],
-          Buffer.from(value),
-          target,
-        )
-        if (out.code !== 0)
-          throw new Error(`kms-secrets reencrypt exited ${out.code}: ${out.stderr}`)
-        return out.stdout.trim()
+    },
+    RotateKeyOnDemand: async () => {
+      await client.send(new kms.RotateKeyOnDemandCommand({ KeyId }))
+      const { Rotations = [] } = await client.send(new kms.ListKeyRotationsCommand({ KeyId }))
+      await both()
+      const checked = `kms-secrets check exit ${(await check()).code}`
+      return `old ciphertexts decrypt, cold and warm; ${checked}; ListKeyRotations: ${Rotations.length} (ON_DEMAND)`
+    },
+    'kms-secrets reencrypt (same key)': async () => {
+      const values = {
+        DataKeyCiphertext: 'SecureItemsFunction',
+        ApiTokenCiphertext: 'SecureFetchFunction',
+        ClientTlsFile: 'SecureFetchFunction', // a file: its content, into a new file
       }
-      const file = join(target.workDir, 'client-tls-reencrypted.kse')
-      await writeFile(
-        file,
-        await again(
-          'SecureFetchFunction',
-          await readFile(overrides.ClientTlsFile as string, 'utf8'),
-        ),
-      )
-      overrides = {
-        ...overrides,
-        DataKeyCiphertext: await again(
-          'SecureItemsFunction',
-          overrides.DataKeyCiphertext as string,
-        ),
-        ApiTokenCiphertext: await again(
-          'SecureFetchFunction',
-          overrides.ApiTokenCiphertext as string,
-        ),
-        ClientTlsFile: file,
+      for (const [name, id] of Object.entries(values)) {
+        const file = name === 'ClientTlsFile' && join(demo.workDir, 'client-tls-reencrypted.kse')
+        const value = file ? readFileSync(overrides[name] as string) : overrides[name]
+        const { stdout } = await kmsSecrets(demo, ['reencrypt'], id, value)
+        if (file) writeFileSync(file, stdout)
+        overrides[name] = file || stdout.trim()
       }
-      const changed = ['DataKeyCiphertext', 'ApiTokenCiphertext', 'ClientTlsFile'].filter(
-        (name) => overrides[name] !== functions.parameterOverrides[name],
+      const changed = Object.keys(values).filter(
+        (name) => overrides[name] !== demo.parameterOverrides[name],
       )
       await coldCalls()
       await warmCalls()
       return `${changed.length} values re-encrypted (DATA_KEY, API_TOKEN, CLIENT_TLS_FILE); cold starts decrypt the new values`
-    })
-
-    await step('DisableKey', async () => {
-      await kms.send(new DisableKeyCommand({ KeyId }))
+    },
+    DisableKey: async () => {
+      await client.send(new kms.DisableKeyCommand({ KeyId }))
       // Warm calls until each instance has refused once (or two cache lifetimes have passed).
       const disabledAt = performance.now()
       const lastOk = plan.map(() => 0)
-      const refused: Array<number | undefined> = plan.map(() => undefined)
-      while (
-        refused.includes(undefined) &&
-        performance.now() - disabledAt < 2 * cacheExpiryMs + 2_000
-      ) {
+      const refusedAt: Array<number | undefined> = plan.map(() => undefined)
+      while (refusedAt.includes(undefined) && performance.now() - disabledAt < 2 * expiry + 2_000) {
         const calls = await warmCalls()
         const at = performance.now() - disabledAt
         calls.forEach((call, i) => {
           if (call?.ok) lastOk[i] = at
-          else refused[i] ??= at
+          else refusedAt[i] ??= at
         })
-        if (refused.includes(undefined)) await sleep(cacheExpiryMs / 5)
+        if (refusedAt.includes(undefined)) await sleep(expiry / 5)
       }
       const cold = await coldCalls()
       const each = plan.map(
-        (fn, i) => `${fn.id} ok until ${ms(lastOk[i])}, refused from ${ms(refused[i])}`,
+        (fn, i) => `${fn.id} ok until ${ms(lastOk[i])}, refused from ${ms(refusedAt[i])}`,
       )
-      return `after DisableKey (cacheExpiry ${cacheExpiryMs} ms), warm: ${each.join(', ')}; last successful use of a secret ${ms(Math.max(...lastOk))}; cold starts refused at once: ${refusals(cold)}`
-    })
-
-    await step('EnableKey', async () => {
-      await kms.send(new EnableKeyCommand({ KeyId }))
-      await warmCalls()
-      await coldCalls()
+      return `after DisableKey (cacheExpiry ${expiry} ms), warm: ${each.join(', ')}; last successful use of a secret ${ms(Math.max(...lastOk))}; cold starts refused at once: ${refused(cold)}`
+    },
+    EnableKey: async () => {
+      await client.send(new kms.EnableKeyCommand({ KeyId }))
+      await both()
       return 'the next invocation recovers, warm and cold'
-    })
-
-    await step('ScheduleKeyDeletion (7 days)', async () => {
-      const scheduled = await kms.send(
-        new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }),
-      )
-      const date = scheduled.DeletionDate?.toISOString()
+    },
+    'ScheduleKeyDeletion (7 days)': async () => {
+      const command = new kms.ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })
+      const date = (await client.send(command)).DeletionDate?.toISOString()
       const checked = await check()
       const named = checked.stdout.includes(`the key is PendingDeletion, deletion on ${date}`)
-      const cold = await coldCalls()
-      return `kms-secrets check exit ${checked.code}${named ? `: "PendingDeletion, deletion on ${date}"` : ''}; cold starts refused: ${refusals(cold)}`
-    })
-
-    await step('CancelKeyDeletion + EnableKey', async () => {
-      await kms.send(new CancelKeyDeletionCommand({ KeyId }))
-      await kms.send(new EnableKeyCommand({ KeyId }))
-      await warmCalls()
-      await coldCalls()
+      const quote = named ? `: "PendingDeletion, deletion on ${date}"` : ''
+      return `kms-secrets check exit ${checked.code}${quote}; cold starts refused: ${refused(await coldCalls())}`
+    },
+    'CancelKeyDeletion + EnableKey': async () => {
+      await client.send(new kms.CancelKeyDeletionCommand({ KeyId }))
+      await client.send(new kms.EnableKeyCommand({ KeyId }))
+      await both()
       return 'cancelled deletion leaves the key Disabled; enabled again'
-    })
+    },
+  }
+  try {
+    for (const [name, body] of Object.entries(steps)) {
+      demo.progress(`drill: ${name}`)
+      tally = { ok: 0, failed: 0 }
+      const before = decrypts()
+      const notes = await body()
+      rows.push([name, `${tally.ok}`, `${tally.failed}`, `${decrypts() - before}`, notes])
+    }
   } finally {
     await Promise.all(warm.map((w) => w.stop()))
   }
@@ -244,10 +191,10 @@ export async function runDrill(setup: DrillSetup): Promise<string[][]> {
 }
 
 /** The report: a Markdown table (as the README shows it), then what moto cannot show. */
-export function formatDrill(rows: string[][], cacheExpiryMs: number): string {
+export function formatDrill(rows: string[][], expiry: number): string {
   // ' ok': biome's Markdown columns are at least 3 wide.
   const head = ['step', ' ok', 'failed', 'KMS Decrypt', 'notes']
-  return `middy-kms-secrets drill: the key's life, both functions cold and warm (SecretsCacheExpiry ${cacheExpiryMs} ms).
+  return `middy-kms-secrets drill: the key's life, both functions cold and warm (SecretsCacheExpiry ${expiry} ms).
 ok / failed: invocations after the step; KMS Decrypt: requests the fault proxy saw during it (INIT rounds, background refreshes every cacheExpiry, refused ones included).
 
 ${markdownTable([head, ...rows], { align: ['', 'r', 'r', 'r', ''] })}

@@ -2,33 +2,9 @@
 // (SecretsKeyAlias) and the items table (ItemsTable, encrypted at rest with the key). Created
 // with the AWS SDK from the environment: moto (AWS_ENDPOINT_URL), or real AWS with --aws.
 
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb'
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-  DeleteAliasCommand,
-  EnableKeyRotationCommand,
-  KMSClient,
-  ScheduleKeyDeletionCommand,
-} from '@aws-sdk/client-kms'
+import * as ddb from '@aws-sdk/client-dynamodb'
+import * as kms from '@aws-sdk/client-kms'
 import { type Json, type ResolveScope, resolveValue, type Template } from '../template.ts'
-
-export interface DemoStack {
-  keyArn: string
-  /** alias/<stack>-secrets */
-  alias: string
-  tableName: string
-}
-
-export interface StackStep {
-  what: string
-  undo: () => Promise<unknown>
-}
 
 /**
  * Creates key, alias and table. Each resource is handed to `created` at once with its undo
@@ -37,17 +13,17 @@ export interface StackStep {
 export async function createStack(
   template: Template,
   ctx: ResolveScope,
-  created: (step: StackStep) => void,
+  created: (step: { what: string; undo: () => Promise<unknown> }) => void,
   signal: AbortSignal,
-): Promise<DemoStack> {
+) {
   // `never`: whatever SDK shape the template declares it in.
   const declared = (id: string, name: string) =>
     resolveValue(template.Resources[id]?.Properties?.[name] as Json, ctx) as never
   const abort = { abortSignal: signal }
-  const kms = new KMSClient({})
-  const dynamodb = new DynamoDBClient({})
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({
+  const keys = new kms.KMSClient({})
+  const dynamodb = new ddb.DynamoDBClient({})
+  const { KeyMetadata } = await keys.send(
+    new kms.CreateKeyCommand({
       Description: declared('SecretsKey', 'Description'),
       KeySpec: declared('SecretsKey', 'KeySpec'),
       KeyUsage: declared('SecretsKey', 'KeyUsage'),
@@ -59,21 +35,22 @@ export async function createStack(
   const keyId = KeyMetadata?.KeyId as string
   created({
     what: `schedule the deletion of key ${keyId}`,
-    undo: () => kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })),
+    undo: () =>
+      keys.send(new kms.ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })),
   })
   if (declared('SecretsKey', 'EnableKeyRotation')) {
-    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }), abort)
+    await keys.send(new kms.EnableKeyRotationCommand({ KeyId: keyId }), abort)
   }
   const alias: string = declared('SecretsKeyAlias', 'AliasName')
-  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), abort)
+  await keys.send(new kms.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), abort)
   created({
     what: `delete alias ${alias}`,
-    undo: () => kms.send(new DeleteAliasCommand({ AliasName: alias })),
+    undo: () => keys.send(new kms.DeleteAliasCommand({ AliasName: alias })),
   })
   // A throwaway: no deletion protection, no point-in-time recovery.
   const tableName: string = declared('ItemsTable', 'TableName')
   await dynamodb.send(
-    new CreateTableCommand({
+    new ddb.CreateTableCommand({
       TableName: tableName,
       BillingMode: declared('ItemsTable', 'BillingMode'),
       AttributeDefinitions: declared('ItemsTable', 'AttributeDefinitions'),
@@ -85,9 +62,9 @@ export async function createStack(
   )
   created({
     what: `delete table ${tableName}`,
-    undo: () => dynamodb.send(new DeleteTableCommand({ TableName: tableName })),
+    undo: () => dynamodb.send(new ddb.DeleteTableCommand({ TableName: tableName })),
   })
-  await waitUntilTableExists(
+  await ddb.waitUntilTableExists(
     { client: dynamodb, maxWaitTime: 120, minDelay: 1, abortSignal: signal },
     { TableName: tableName },
   )
