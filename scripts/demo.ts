@@ -21,8 +21,15 @@ import {
 } from './demo/args.ts'
 import { buildIfStale } from './demo/build.ts'
 import { formatDrill, runDrill } from './demo/drill.ts'
-import { type Demo, fetchCalls, itemsCalls, runFunction } from './demo/functions.ts'
-import { type DemoReport, formatReport } from './demo/report.ts'
+import {
+  type Demo,
+  type FunctionRun,
+  fetchCalls,
+  itemsCalls,
+  ROOT,
+  runFunction,
+} from './demo/functions.ts'
+import { encryptedLines, functionLines, summaryLines } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
 import { createStack } from './demo/stack.ts'
 import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
@@ -32,7 +39,6 @@ import { LOCAL_REGION, startMoto } from './local/moto.ts'
 import { createTestPki, spkiPin, type TestPki } from './local/tls.ts'
 import { functionsOf, readTemplate, resolveValue } from './template.ts'
 
-const ROOT = resolve(import.meta.dirname, '..')
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
 let options: DemoOptions
@@ -117,19 +123,9 @@ const onSignal = async (name: keyof typeof SIGNALS) => {
 }
 for (const name of Object.keys(SIGNALS)) process.on(name, onSignal)
 
-const report: DemoReport = {
-  mode: options.mode,
-  where: '',
-  stackName: '',
-  keyAlias: '',
-  tableName: '',
-  names: {},
-  commands: [],
-  functions: [],
-  upstream: '',
-  totalMs: 0,
-  failures: [],
-}
+const lines: string[] = [] // the report
+const runs: FunctionRun[] = []
+const failures: string[] = [] // why the demo failed, one line each
 let running: Promise<unknown> | undefined // a function run (or the drill): workDir outlives it
 
 /** Local: moto behind the counting proxy, this process pointed at it only. --aws: the real thing. */
@@ -142,9 +138,9 @@ async function startAws() {
     process.env.AWS_CONFIG_FILE ??= join(process.env.HOME ?? '', '.aws', 'config')
     process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(process.env.HOME ?? '', '.aws', 'credentials')
     const profile = process.env.AWS_PROFILE
-    report.where = `region ${region}${profile ? `, profile ${profile}` : ''}`
+    const where = `real AWS, region ${region}${profile ? `, profile ${profile}` : ''}`
     progress('mode: real AWS (--aws); creates a throwaway key, alias and table, removed at the end')
-    return { region }
+    return { region, where }
   }
   begin('starting the local AWS (moto) and the fault proxy')
   const moto = await startMoto()
@@ -158,8 +154,11 @@ async function startAws() {
   Object.assign(process.env, awsEnv(proxy.endpoint))
   const [at, behind] = [moto.port, proxy.port].map((port) => `127.0.0.1:${port}`)
   progress(`moto answers on ${at}, the fault proxy on ${behind}`)
-  report.where = `moto on ${at}, behind the fault proxy on ${behind} (it counts the KMS calls)`
-  return { region: LOCAL_REGION, proxyDecrypts: () => proxy.counts()['TrentService.Decrypt'] ?? 0 }
+  return {
+    region: LOCAL_REGION,
+    where: `local AWS, moto on ${at}, behind the fault proxy on ${behind} (it counts the KMS calls)`,
+    proxyDecrypts: () => proxy.counts()['TrentService.Decrypt'] ?? 0,
+  }
 }
 
 /** The HTTPS upstream secure-fetch calls: mutual TLS with a CA of this run, a bearer token. */
@@ -203,23 +202,26 @@ async function demo(): Promise<string[][] | undefined> {
     await running?.catch(() => {})
     rmSync(workDir, { recursive: true, force: true })
   })
-  const { region, proxyDecrypts } = await startAws()
+  const { region, where, proxyDecrypts } = await startAws()
   const random = randomBytes(3).toString('hex')
   const stackName = proxyDecrypts ? 'kms-secrets-demo' : `kms-secrets-demo-${random}`
-  report.stackName = stackName
   const template = readTemplate(join(ROOT, 'template.yaml'))
   const pseudo = { 'AWS::StackName': stackName, 'AWS::Region': region }
   const ctx = { template, pseudo, unfixed: 'placeholder' as const }
+  const names: Record<string, string> = {}
   for (const { logicalId, functionName = '' } of functionsOf(template)) {
-    report.names[logicalId] = String(resolveValue(functionName, ctx))
+    names[logicalId] = String(resolveValue(functionName, ctx))
   }
   begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
   // moto forgets everything when it stops; real AWS needs each resource removed.
   const created = (step: { what: string; undo: () => unknown }) =>
     proxyDecrypts || defer(step.what, step.undo)
   const stack = await createStack(template, ctx, created, signal)
-  report.keyAlias = stack.alias
-  report.tableName = stack.tableName
+  lines.push(
+    `middy-kms-secrets demo: ${where}`,
+    `stack ${stackName}: KMS key ${stack.alias}, DynamoDB table ${stack.tableName} (from template.yaml)`,
+    '',
+  )
 
   begin('generating the demo secrets and a PKI (CA, server and client certificates)')
   const pki = await createTestPki()
@@ -227,7 +229,6 @@ async function demo(): Promise<string[][] | undefined> {
   const secrets = generateSecrets(client)
   if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
   const run: Demo = {
-    root: ROOT,
     workDir,
     stackName,
     keyAlias: stack.alias,
@@ -242,7 +243,7 @@ async function demo(): Promise<string[][] | undefined> {
   begin(`encrypting them with kms-secrets (key ${stack.alias})`)
   const encrypted = await encryptSecrets(secrets, run)
   if (options.verbose) process.stderr.write(encrypted.log)
-  report.commands = encrypted.commands
+  lines.push(...encryptedLines(stack.alias, names, encrypted.commands))
 
   begin('starting the HTTPS upstream (mutual TLS, bearer token)')
   const { summary, ...upstream } = await startUpstream(pki, secrets.apiToken, workDir)
@@ -256,8 +257,8 @@ async function demo(): Promise<string[][] | undefined> {
     return drill
   }
   const plan = {
-    SecureItemsFunction: itemsCalls(ROOT, secrets.items, options.warm),
-    SecureFetchFunction: fetchCalls(ROOT, options.warm),
+    SecureItemsFunction: itemsCalls(secrets.items, options.warm),
+    SecureFetchFunction: fetchCalls(options.warm),
   }
   for (const [id, calls] of Object.entries(plan)) {
     const how = options.built
@@ -266,20 +267,20 @@ async function demo(): Promise<string[][] | undefined> {
     begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
     const result = runFunction(id, calls, run)
     running = result
-    const { calls: results, failure, logs } = await result
-    report.functions.push(await result)
-    const bad = results
+    const done = await result
+    runs.push(done)
+    lines.push(...functionLines(done, names[id], id === 'SecureFetchFunction' ? [summary()] : []))
+    const bad = done.calls
       .filter((call) => !call.ok)
-      .map((call) => `${id} ${call.request}: ${call.summary}`)
-    if (failure) bad.push(`${id}: ${failure}`)
-    report.failures.push(...bad)
+      .map((call) => `${call.request}: ${call.summary}`)
+    if (done.failure) bad.push(done.failure)
+    failures.push(...bad.map((line) => `${id} ${line}`))
     if (bad.length > 0 && !options.verbose && !signal.aborted) {
       // The functions never log a secret (their contract): their last lines explain.
-      const tail = logs.trimEnd().split('\n').slice(-20).join('\n')
+      const tail = done.logs.trimEnd().split('\n').slice(-20).join('\n')
       stderr(`--- last lines of ${id}'s output ---\n${tail}\n---`)
     }
   }
-  report.upstream = summary()
   return undefined
 }
 
@@ -288,20 +289,23 @@ try {
   drill = await demo()
 } catch (error) {
   const message = String(((signal.aborted ? signal.reason : error) as Error).message ?? error)
-  report.failures.push(`${current}: ${message.split('\n')[0]}`)
+  failures.push(`${current}: ${message.split('\n')[0]}`)
 }
 progress('stopping everything the demo started')
-for (const failure of await stopAll()) report.failures.push(`cleanup: ${failure}`)
+for (const failure of await stopAll()) failures.push(`cleanup: ${failure}`)
 for (const name of Object.keys(SIGNALS)) process.off(name, onSignal)
-report.totalMs = performance.now() - started
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
 progress('done')
 
+const calls = runs.reduce((n, run) => n + run.calls.length, 0)
+const ok = [`OK: ${calls} calls, all as expected, in ${seconds} s`]
+lines.push(...summaryLines(runs), ...(failures.length ? failures.map((f) => `FAILED: ${f}`) : ok))
 if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
-else if (report.stackName !== '') process.stdout.write(formatReport(report))
-const [first, ...more] = report.failures
-if (first !== undefined) {
-  stderr(`npm start failed: ${first}${more.length > 0 ? ` (and ${more.length} more)` : ''}`)
+else if (lines.length > 1) process.stdout.write(`${lines.join('\n')}\n`)
+if (failures.length > 0) {
+  const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''
+  stderr(`npm start failed: ${failures[0]}${more}`)
 }
-process.exitCode = first === undefined ? 0 : 1
+process.exitCode = failures.length > 0 ? 1 : 0
 // SDK keep-alive sockets (real AWS) must not hold the exit.
 setTimeout(() => process.exit(), 200).unref()

@@ -60,8 +60,8 @@ const ms = (at: number | undefined) => (at === undefined ? 'never' : `${Math.rou
 /** The drill's table rows: step, ok, failed, KMS Decrypt, notes. */
 export async function runDrill(demo: Demo, items: string[], keyArn: string, expiry: number) {
   const decrypts = demo.proxyDecrypts as () => number
-  const [create, get] = itemsCalls(demo.root, items, 1) as [Call, Call]
-  const fetches = fetchCalls(demo.root, 60)
+  const [create, get] = itemsCalls(items, 1) as [Call, Call]
+  const fetches = fetchCalls(60)
   const plan = [
     { id: 'SecureItemsFunction', warm: [create, ...Array(60).fill(get)], cold: get },
     { id: 'SecureFetchFunction', warm: fetches, cold: fetches[0] as Call },

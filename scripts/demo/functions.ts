@@ -8,9 +8,10 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { invoke } from '../invoke.ts'
 
+export const ROOT = join(import.meta.dirname, '..', '..')
+
 /** What a run of the demo shares with the functions, the CLI and the drill. */
 export interface Demo {
-  root: string
   workDir: string
   stackName: string
   keyAlias: string
@@ -58,13 +59,13 @@ export const DECRYPTED: Record<string, string[]> = {
   SecureFetchFunction: ['API_TOKEN', 'CLIENT_TLS_FILE#cert', 'CLIENT_TLS_FILE#key'],
 }
 
-const event = (root: string, name: string, more: Body = {}): Body => ({
-  ...JSON.parse(readFileSync(join(root, 'events', `${name}.json`), 'utf8')),
+const event = (name: string, more: Body = {}): Body => ({
+  ...JSON.parse(readFileSync(join(ROOT, 'events', `${name}.json`), 'utf8')),
   ...more,
 })
 
 /** The calls on secure-items: create, then get, create, list, get... from events/*.json. */
-export function itemsCalls(root: string, secrets: string[], warm: number): Call[] {
+export function itemsCalls(secrets: string[], warm: number): Call[] {
   const owner = 'demo'
   const [first, second] = secrets.map((secret, index): Record<string, Call> => {
     const item = { owner, id: randomUUID(), name: `demo item ${index + 1}`, secret }
@@ -73,14 +74,14 @@ export function itemsCalls(root: string, secrets: string[], warm: number): Call[
     return {
       create: {
         request: 'POST /items',
-        event: event(root, 'secure-items-create', { body: JSON.stringify(item) }),
+        event: event('secure-items-create', { body: JSON.stringify(item) }),
         describe: (body) =>
           body.id === item.id && `created ${short}, secret sealed with DATA_KEY ****`,
         status: 201,
       },
       get: {
         request: `GET /items/${short}`,
-        event: event(root, 'secure-items-get', {
+        event: event('secure-items-get', {
           rawPath: `/items/${owner}/${item.id}`,
           pathParameters,
         }),
@@ -90,7 +91,7 @@ export function itemsCalls(root: string, secrets: string[], warm: number): Call[
   }) as Array<Record<string, Call>>
   const list: Call = {
     request: `GET /items/${owner}`,
-    event: event(root, 'secure-items-list', {
+    event: event('secure-items-list', {
       rawPath: `/items/${owner}`,
       pathParameters: { owner },
     }),
@@ -109,9 +110,9 @@ export function itemsCalls(root: string, secrets: string[], warm: number): Call[
 }
 
 /** The calls on secure-fetch: GET /fetch and GET /fetch/{id}, alternately. */
-export function fetchCalls(root: string, warm: number): Call[] {
+export function fetchCalls(warm: number): Call[] {
   const calls = ['secure-fetch-get', 'secure-fetch-get-by-id'].map((name): Call => {
-    const fetch = event(root, name)
+    const fetch = event(name)
     const path = `${fetch.rawPath}`.replace('/fetch', '/v1')
     return {
       request: `GET ${fetch.rawPath}`,
@@ -140,14 +141,20 @@ function check(call: Call, answer: { statusCode?: number; body?: string }) {
   return { ok: false, summary: `expected ${status}, got ${got}` }
 }
 
-export interface Hooks {
-  skipBuild?: boolean // run what workDir/build holds (the drill's later processes)
-  beforeCall?: () => Promise<void> // the drill paces its warm instances
-  onCall?: (call: CallResult) => void
-}
-
-/** Builds and invokes one function with `calls` in one process. */
-export async function runFunction(id: string, calls: Call[], demo: Demo, hooks: Hooks = {}) {
+/**
+ * Builds (unless `skipBuild`: the drill's later processes) and invokes one function with
+ * `calls` in one process; `beforeCall` and `onCall` let the drill pace a warm instance.
+ */
+export async function runFunction(
+  id: string,
+  calls: Call[],
+  demo: Demo,
+  hooks: {
+    skipBuild?: boolean
+    beforeCall?: () => Promise<void>
+    onCall?: (call: CallResult) => void
+  } = {},
+) {
   const run: FunctionRun = { logicalId: id, calls: [], logs: '' }
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -181,7 +188,7 @@ export async function runFunction(id: string, calls: Call[], demo: Demo, hooks: 
     help: false,
   }
   const result = await invoke(options, {
-    cwd: demo.root,
+    cwd: ROOT,
     env: process.env,
     log: (line) => logStream.write(`${line}\n`),
     logStream,

@@ -1,21 +1,7 @@
-// The report npm start prints on stdout: names only, every value masked with the same four
-// stars whatever its length.
+// The lines of the report npm start prints on stdout: names only, every value masked with the
+// same four stars whatever its length.
 
 import { DECRYPTED, type FunctionRun } from './functions.ts'
-
-export interface DemoReport {
-  mode: 'local' | 'aws'
-  where: string // 'moto on 127.0.0.1:1234, behind the fault proxy on 127.0.0.1:1235 (...)'
-  stackName: string
-  keyAlias: string
-  tableName: string
-  names: Record<string, string> // function names (encryption contexts) by logical id
-  commands: string[]
-  functions: FunctionRun[]
-  upstream: string
-  totalMs: number
-  failures: string[] // why the demo failed, one line each (none: success)
-}
 
 const ms = (value: number) => (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`)
 const masked = (names: string[]) => names.map((name) => `${name} ****`).join(', ')
@@ -29,13 +15,27 @@ function columns(rows: string[][], gap: number): string[] {
   return rows.map((row) => `  ${line(row).join('')}`.trimEnd())
 }
 
+export function encryptedLines(alias: string, names: Record<string, string>, commands: string[]) {
+  const [items, fetch] = [names.SecureItemsFunction, names.SecureFetchFunction]
+  const rows = [
+    ['API_TOKEN', `for ${fetch}`, '****  raw KMS value, from stdin'],
+    ['DATA_KEY', `for ${items}`, '****  raw KMS value, 32 random bytes from --in FILE'],
+    ['CLIENT_TLS_FILE', `for ${fetch}`, 'secrets file client-tls.kse: cert ****, key ****'],
+  ]
+  return [
+    `Encrypted with kms-secrets under ${alias} (names only, values masked)`,
+    ...columns(rows, 2),
+    '  with:',
+    ...commands.map((command) => `    ${command}`),
+    '',
+  ]
+}
+
 /** Local AWS: what the proxy saw (INIT + first call). --aws: the functions' own log lines. */
-const coldDecrypts = (run: FunctionRun, mode: DemoReport['mode']) => {
+function coldDecrypts(run: FunctionRun) {
+  if (run.initDecrypts !== undefined) return `${sum([run.initDecrypts, run.calls[0]?.kmsDecrypt])}`
   const logged = [...run.logs.matchAll(/"message":"secrets decrypted".*"kmsCalls":(\d+)/g)]
-  const aws = logged.length > 0 ? sum(logged.map((match) => Number(match[1]))) : undefined
-  return String(
-    (mode === 'local' ? sum([run.initDecrypts, run.calls[0]?.kmsDecrypt]) : aws) ?? 'n/a',
-  )
+  return `${logged.length > 0 ? sum(logged.map((match) => Number(match[1]))) : 'n/a'}`
 }
 
 function timings(run: FunctionRun) {
@@ -56,93 +56,39 @@ function timings(run: FunctionRun) {
   }
 }
 
-function functionLines(run: FunctionRun, report: DemoReport): string[] {
+/** A function's section: each call, its KMS calls and timings, then `more` lines. */
+export function functionLines(run: FunctionRun, name: string | undefined, more: string[] = []) {
   const width = Math.max(12, ...run.calls.map((call) => call.request.length)) + 2
   const row = (cells: string[]) =>
     `  ${[5, 6, width, 8, 11, 5].map((w, i) => `${cells[i]}`.padEnd(w)).join('')}${cells[6]}`
   const warm = run.calls.slice(1)
-  const note =
-    report.mode === 'aws'
-      ? ' (from the functions\' own "secrets decrypted" logs, warm invocations included)'
-      : ` (${sum(warm.map((call) => call.kmsDecrypt)) ?? 'n/a'} on ${warm.length} warm invocations)`
   const first = run.calls[0]?.kmsDecrypt ?? 'n/a'
-  const split =
-    run.initDecrypts === undefined ? '' : ` [INIT ${run.initDecrypts}, first invocation ${first}]`
+  const proxy = run.initDecrypts !== undefined
+  const note = proxy
+    ? ` (${sum(warm.map((call) => call.kmsDecrypt)) ?? 'n/a'} on ${warm.length} warm invocations) [INIT ${run.initDecrypts}, first invocation ${first}]`
+    : ' (from the functions\' own "secrets decrypted" logs, warm invocations included)'
   return [
-    `${run.logicalId} (${report.names[run.logicalId]}): decrypted ${masked(DECRYPTED[run.logicalId] ?? [])}`,
+    `${run.logicalId} (${name}): decrypted ${masked(DECRYPTED[run.logicalId] ?? [])}`,
     row(['', '', 'request', 'status', 'time', 'KMS', 'result']),
     ...run.calls.map((call) => {
       const time = ms(call.cold ? call.initMs + call.durationMs : call.durationMs)
-      const [ok, cold, status] = [
-        call.ok ? 'ok' : 'FAIL',
-        call.cold ? 'cold' : 'warm',
-        call.status ?? '-',
-      ]
-      return row([
-        ok,
-        cold,
-        call.request,
-        `${status}`,
-        time,
-        `${call.kmsDecrypt ?? '-'}`,
-        call.summary,
-      ])
+      const [ok, cold] = [call.ok ? 'ok' : 'FAIL', call.cold ? 'cold' : 'warm']
+      const [status, kms] = [call.status ?? '-', call.kmsDecrypt ?? '-']
+      return row([ok, cold, call.request, `${status}`, time, `${kms}`, call.summary])
     }),
     ...(run.failure ? [`  FAIL ${run.failure}`] : []),
-    `  KMS Decrypt calls per cold start: ${coldDecrypts(run, report.mode)}${warm.length > 0 ? note : ''}${split}`,
+    `  KMS Decrypt calls per cold start: ${coldDecrypts(run)}${note}`,
     `  ${timings(run).detail}`,
-    ...(run.logicalId === 'SecureFetchFunction' && report.upstream ? [`  ${report.upstream}`] : []),
+    ...more.map((line) => `  ${line}`),
     '',
   ]
 }
 
-export function formatReport(report: DemoReport): string {
-  const { names, keyAlias, functions, failures } = report
-  const encrypted = [
-    ['API_TOKEN', `for ${names.SecureFetchFunction}`, '****  raw KMS value, from stdin'],
-    [
-      'DATA_KEY',
-      `for ${names.SecureItemsFunction}`,
-      '****  raw KMS value, 32 random bytes from --in FILE',
-    ],
-    [
-      'CLIENT_TLS_FILE',
-      `for ${names.SecureFetchFunction}`,
-      'secrets file client-tls.kse: cert ****, key ****',
-    ],
-  ]
-  const summary = functions.map((run) => {
+export function summaryLines(runs: FunctionRun[]) {
+  const rows = runs.map((run) => {
     const { cold = '-', warm = '-' } = timings(run)
-    return [run.logicalId, coldDecrypts(run, report.mode), cold, warm]
+    return [run.logicalId, coldDecrypts(run), cold, warm]
   })
-  const calls = functions.reduce((n, run) => n + run.calls.length, 0)
-  const seconds = (report.totalMs / 1000).toFixed(1)
-  return `${[
-    `middy-kms-secrets demo: ${report.mode === 'local' ? 'local AWS' : 'real AWS'}, ${report.where}`,
-    `stack ${report.stackName}: KMS key ${keyAlias}, DynamoDB table ${report.tableName} (from template.yaml)`,
-    '',
-    ...(report.commands.length === 0
-      ? []
-      : [
-          `Encrypted with kms-secrets under ${keyAlias} (names only, values masked)`,
-          ...columns(encrypted, 2),
-          '  with:',
-          ...report.commands.map((command) => `    ${command}`),
-          '',
-        ]),
-    ...functions.flatMap((run) => functionLines(run, report)),
-    ...(functions.length === 0
-      ? []
-      : [
-          'Summary',
-          ...columns(
-            [['', 'KMS Decrypt / cold start', 'cold start', 'warm (median)'], ...summary],
-            3,
-          ),
-          '',
-        ]),
-    ...(failures.length === 0
-      ? [`OK: ${calls} calls, all as expected, in ${seconds} s`]
-      : failures.map((failure) => `FAILED: ${failure}`)),
-  ].join('\n')}\n`
+  const head = ['', 'KMS Decrypt / cold start', 'cold start', 'warm (median)']
+  return rows.length === 0 ? [] : ['Summary', ...columns([head, ...rows], 3), '']
 }

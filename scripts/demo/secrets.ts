@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import type { Demo } from './functions.ts'
+import { type Demo, ROOT } from './functions.ts'
 
 export function generateSecrets(clientTls: { cert: string; key: string }) {
   const random = () => randomBytes(12).toString('base64url')
@@ -49,7 +49,7 @@ export async function kmsSecrets(demo: Demo, argv: string[], id?: string, input?
     stdout: collect('stdout'),
     stderr: collect('stderr'),
     env: process.env,
-    cwd: demo.root,
+    cwd: ROOT,
   })
   if (code !== 0 && command !== 'check') {
     throw new Error(
