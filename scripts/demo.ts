@@ -11,14 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { KMSClient } from '@aws-sdk/client-kms'
-import {
-  awsNotice,
-  type DemoOptions,
-  DemoUsageError,
-  HELP,
-  isYes,
-  parseDemoArgs,
-} from './demo/args.ts'
+import { awsNotice, type DemoOptions, HELP, isYes, parseDemoArgs } from './demo/args.ts'
 import { buildIfStale } from './demo/build.ts'
 import { formatDrill, runDrill } from './demo/drill.ts'
 import {
@@ -45,8 +38,7 @@ let options: DemoOptions
 try {
   options = parseDemoArgs(process.argv.slice(2))
 } catch (error) {
-  if (!(error instanceof DemoUsageError)) throw error
-  stderr(`npm start: ${error.message}`)
+  stderr(`npm start: ${(error as Error).message} (see npm start -- --help)`)
   process.exit(2)
 }
 if (options.help) {
@@ -196,7 +188,7 @@ async function startUpstream(pki: TestPki, token: string, workDir: string) {
 
 /** The steps, in order, into the report; the drill's rows with --drill. */
 async function demo(): Promise<string[][] | undefined> {
-  await buildIfStale(ROOT, { begin, progress, verbose: options.verbose, signal })
+  await buildIfStale(begin, progress, options.verbose, signal)
   const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
   defer(`remove ${workDir}`, async () => {
     await running?.catch(() => {})
@@ -247,14 +239,13 @@ async function demo(): Promise<string[][] | undefined> {
 
   begin('starting the HTTPS upstream (mutual TLS, bearer token)')
   const { summary, ...upstream } = await startUpstream(pki, secrets.apiToken, workDir)
-  const drill = options.drill
+  const { drill } = options
   const expiry: Record<string, string> = drill ? { SecretsCacheExpiry: `${drill}` } : {}
   run.parameterOverrides = { ...encrypted.parameters, ...upstream, ...expiry }
-  if (options.drill !== undefined && proxyDecrypts) {
+  if (drill !== undefined && proxyDecrypts) {
     begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
-    const drill = runDrill(run, secrets.items, stack.keyArn, options.drill)
-    running = drill
-    return drill
+    running = runDrill(run, secrets.items, stack.keyArn, drill)
+    return running as Promise<string[][]>
   }
   const plan = {
     SecureItemsFunction: itemsCalls(secrets.items, options.warm),

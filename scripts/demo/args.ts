@@ -33,57 +33,43 @@ Exit status: 0 all went as expected; 1 otherwise, the reason on stderr; 2 bad co
 
 export type DemoOptions = ReturnType<typeof parseDemoArgs>
 
-export class DemoUsageError extends Error {}
-
 /** A whole number within [min, max], else a usage error. */
 function whole(text: string, min: number, max: number, error: string): number {
   const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new DemoUsageError(error)
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(error)
   return value
 }
 
-/** Parses argv (without node and the script); nothing in the environment selects real AWS. */
-export function parseDemoArgs(argv: readonly string[]) {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        aws: { type: 'boolean' },
-        yes: { type: 'boolean', short: 'y' },
-        warm: { type: 'string', default: '3' },
-        built: { type: 'string' },
-        drill: { type: 'boolean' },
-        'cache-expiry': { type: 'string' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values
-  } catch (error) {
-    throw new DemoUsageError(`${(error as Error).message} (see npm start -- --help)`)
-  }
-  const aws = values.aws === true
-  if (values.yes && !aws) throw new DemoUsageError('--yes applies to --aws only')
-  if (values.drill && aws) throw new DemoUsageError('--drill runs on the local AWS only')
-  const expiry = values['cache-expiry'] as string | undefined
-  if (expiry !== undefined && !values.drill) {
-    throw new DemoUsageError('--cache-expiry applies to --drill')
-  }
+/** Parses argv (without node and the script); any error is a usage error. */
+export function parseDemoArgs(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      aws: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+      warm: { type: 'string', default: '3' },
+      built: { type: 'string' },
+      drill: { type: 'boolean' },
+      'cache-expiry': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  const { aws = false, yes = false, drill, built, 'cache-expiry': expiry = '5000' } = values
+  if (yes && !aws) throw new Error('--yes applies to --aws only')
+  if (drill && aws) throw new Error('--drill runs on the local AWS only')
+  if (values['cache-expiry'] && !drill) throw new Error('--cache-expiry applies to --drill')
+  const ms = drill
+    ? whole(expiry, 500, 60_000, '--cache-expiry is a whole number of ms from 500 to 60000')
+    : undefined
   return {
     mode: aws ? ('aws' as const) : ('local' as const),
-    yes: values.yes === true,
-    warm: whole(values.warm as string, 1, 20, '--warm is a whole number from 1 to 20'),
+    yes,
+    warm: whole(values.warm, 1, 20, '--warm is a whole number from 1 to 20'),
     verbose: values.verbose === true,
     help: values.help === true,
-    ...(typeof values.built === 'string' && { built: values.built }),
-    ...(values.drill && {
-      drill: whole(
-        expiry ?? '5000',
-        500,
-        60_000,
-        '--cache-expiry is a whole number of ms from 500 to 60000',
-      ),
-    }),
+    ...(built !== undefined && { built }),
+    ...(ms !== undefined && { drill: ms }),
   }
 }
 

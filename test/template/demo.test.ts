@@ -296,7 +296,7 @@ describe('npm start: command line (parsed only: --aws never runs here)', () => {
     expect(help.stderr).toBe('')
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim().split('\n')).toEqual([
-      'npm start: --warm is a whole number from 1 to 20',
+      'npm start: --warm is a whole number from 1 to 20 (see npm start -- --help)',
     ])
   })
 })
