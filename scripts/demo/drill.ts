@@ -30,26 +30,20 @@ type Answer = CallResult | undefined
 function warmInstance(id: string, calls: Call[], demo: Demo) {
   let turn = Promise.withResolvers<boolean>()
   let answer = Promise.withResolvers<Answer>()
-  let ended = false
   const beforeCall = async () => {
-    const go = await turn.promise
+    if (!(await turn.promise)) throw new Error('the drill is over')
     turn = Promise.withResolvers()
-    if (!go) throw new Error('the drill is over')
   }
   const onCall = (result: CallResult) => answer.resolve(result)
-  const run = runFunction(id, calls, demo, { beforeCall, onCall }).finally(() => {
-    ended = true
-    answer.resolve(undefined)
-  })
+  const ended = runFunction(id, calls, demo, { beforeCall, onCall }).then(() => undefined)
   const call = () => {
-    if (ended) return Promise.resolve(undefined)
     answer = Promise.withResolvers()
     turn.resolve(true)
-    return answer.promise
+    return Promise.race([answer.promise, ended]) // no answer once the process has ended
   }
   const stop = () => {
     turn.resolve(false)
-    return run
+    return ended
   }
   return { call, stop }
 }
@@ -87,8 +81,8 @@ export async function runDrill(demo: Demo, items: string[], keyArn: string, expi
     const calls: Answer[] = []
     coldLogs = ''
     for (const fn of plan) {
-      const cold = { ...demo, parameterOverrides: overrides }
-      const run = await runFunction(fn.id, [fn.cold], cold, { skipBuild: true })
+      const cold = { ...demo, parameterOverrides: overrides, skipBuild: true }
+      const run = await runFunction(fn.id, [fn.cold], cold)
       calls.push(run.calls[0])
       coldLogs += run.logs
     }

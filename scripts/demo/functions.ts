@@ -22,11 +22,11 @@ export interface Demo {
   progress: (line: string) => void
   proxyDecrypts?: () => number // KMS Decrypt requests the fault proxy saw so far (local AWS)
   built?: string // a \`sam build\` output folder to run instead of building
+  skipBuild?: boolean // run what workDir/build holds (the drill's later processes)
 }
 
 export interface CallResult {
   request: string
-  cold: boolean
   ok: boolean
   status?: number
   summary: string // one line, no secret in it
@@ -95,13 +95,9 @@ export function itemsCalls(secrets: string[], warm: number): Call[] {
       rawPath: `/items/${owner}`,
       pathParameters: { owner },
     }),
-    describe: ({ items = [] }) => {
-      const listed = items as Body[]
-      const what = `${listed.length} item${listed.length === 1 ? '' : 's'} listed`
-      return (
-        listed.every((item) => !('secret' in item)) && `${what}, no secret attribute in the list`
-      )
-    },
+    describe: ({ items = [] }) =>
+      (items as Body[]).every((item) => !('secret' in item)) &&
+      `${(items as Body[]).length} items listed, no secret attribute in the list`,
   }
   const then = [first?.get, second?.create]
   const cycle = [list, second?.get, first?.get]
@@ -118,7 +114,6 @@ export function fetchCalls(warm: number): Call[] {
       request: `GET ${fetch.rawPath}`,
       event: fetch,
       describe: (body) =>
-        body.ok === true &&
         body.path === path &&
         `upstream ${path}: bearer token accepted, ${body.tls}, client cert "${body.client}"`,
     }
@@ -141,20 +136,10 @@ function check(call: Call, answer: { statusCode?: number; body?: string }) {
   return { ok: false, summary: `expected ${status}, got ${got}` }
 }
 
-/**
- * Builds (unless `skipBuild`: the drill's later processes) and invokes one function with
- * `calls` in one process; `beforeCall` and `onCall` let the drill pace a warm instance.
- */
-export async function runFunction(
-  id: string,
-  calls: Call[],
-  demo: Demo,
-  hooks: {
-    skipBuild?: boolean
-    beforeCall?: () => Promise<void>
-    onCall?: (call: CallResult) => void
-  } = {},
-) {
+type Hooks = { beforeCall?: () => Promise<void>; onCall?: (call: CallResult) => void }
+
+/** Builds and invokes one function with `calls` in one process; the drill paces with `hooks`. */
+export async function runFunction(id: string, calls: Call[], demo: Demo, hooks: Hooks = {}) {
   const run: FunctionRun = { logicalId: id, calls: [], logs: '' }
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -183,7 +168,7 @@ export async function runFunction(
     stackName: demo.stackName,
     region: demo.region,
     buildDir: demo.built ?? join(demo.workDir, 'build'),
-    skipBuild: demo.built !== undefined || hooks.skipBuild === true,
+    skipBuild: demo.built !== undefined || demo.skipBuild === true,
     samLocal: false,
     help: false,
   }
@@ -203,7 +188,6 @@ export async function runFunction(
       const error = `function error ${answer?.errorType}: ${answer?.errorMessage}`
       const result: CallResult = {
         request: call.request,
-        cold: index === 0,
         ...(invocation.ok ? check(call, answer) : { ok: false, summary: error }),
         ...(invocation.ok && { status: answer.statusCode }),
         initMs: invocation.initMs,

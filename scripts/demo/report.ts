@@ -70,9 +70,9 @@ export function functionLines(run: FunctionRun, name: string | undefined, more: 
   return [
     `${run.logicalId} (${name}): decrypted ${masked(DECRYPTED[run.logicalId] ?? [])}`,
     row(['', '', 'request', 'status', 'time', 'KMS', 'result']),
-    ...run.calls.map((call) => {
-      const time = ms(call.cold ? call.initMs + call.durationMs : call.durationMs)
-      const [ok, cold] = [call.ok ? 'ok' : 'FAIL', call.cold ? 'cold' : 'warm']
+    ...run.calls.map((call, i) => {
+      const time = ms(i === 0 ? call.initMs + call.durationMs : call.durationMs)
+      const [ok, cold] = [call.ok ? 'ok' : 'FAIL', i === 0 ? 'cold' : 'warm']
       const [status, kms] = [call.status ?? '-', call.kmsDecrypt ?? '-']
       return row([ok, cold, call.request, `${status}`, time, `${kms}`, call.summary])
     }),

@@ -7,7 +7,6 @@ import { functionLines } from '../../../scripts/demo/report.ts'
 
 const call = (cold: boolean, kmsDecrypt?: number): CallResult => ({
   request: 'GET /fetch',
-  cold,
   ok: true,
   status: 200,
   summary: 'upstream /v1: bearer token accepted',
