@@ -12,16 +12,14 @@ functions built and invoked through the local invoke (a cold start, then warm); 
 Progress on stderr. Everything it started is stopped at the end, on Ctrl-C and on failure.
 
 Options:
-      --aws           real AWS instead, with your credentials (AWS_PROFILE, AWS_REGION...):
-                      a throwaway KMS key (billed while it exists, scheduled for deletion at
-                      the end), its alias and a DynamoDB table; prints what it creates and
-                      what that costs, then asks
+      --aws           real AWS instead, with your credentials (AWS_PROFILE, AWS_REGION...): a
+                      throwaway KMS key (billed while it exists, scheduled for deletion at the
+                      end), its alias and a DynamoDB table; prints what it costs, then asks
   -y, --yes           with --aws: do not ask
       --warm N        warm invocations after each cold start (default 3, 1-20)
       --built DIR     run the functions as \`sam build\` built them (e.g. .aws-sam/build)
-      --drill         the key's life instead (npm run drill): rotate, re-encrypt, disable,
-                      enable, schedule and cancel deletion, both functions cold and warm
-                      after each step (local AWS only)
+      --drill         the key's life instead (npm run drill; local AWS only): rotate, re-encrypt,
+                      disable, enable, schedule and cancel deletion; both functions after each
       --cache-expiry MS  with --drill: the functions' SecretsCacheExpiry (default 5000)
   -v, --verbose       also print the functions' logs and the CLI output (stderr)
   -h, --help          this text

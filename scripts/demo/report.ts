@@ -43,17 +43,14 @@ function timings(run: FunctionRun) {
   const warm = run.calls.slice(1).map((call) => call.durationMs)
   if (cold === undefined) return { detail: 'no call completed' }
   const coldText = ms(cold.initMs + cold.durationMs)
-  const detail = `cold start ${coldText} (init ${ms(cold.initMs)} + first call ${ms(cold.durationMs)})`
-  if (warm.length === 0) return { cold: coldText, detail }
+  const first = `cold start ${coldText} (init ${ms(cold.initMs)} + first call ${ms(cold.durationMs)})`
+  if (warm.length === 0) return { cold: coldText, detail: first }
   const sorted = warm.sort((a, b) => a - b)
   const [low = 0, high = 0] = [sorted[(sorted.length - 1) >> 1], sorted[sorted.length >> 1]]
   const median = ms((low + high) / 2)
   const range = `min ${ms(sorted[0] ?? 0)}, max ${ms(sorted.at(-1) ?? 0)}`
-  return {
-    cold: coldText,
-    warm: median,
-    detail: `${detail}; warm: median ${median} (${range}) over ${warm.length} calls`,
-  }
+  const detail = `${first}; warm: median ${median} (${range}) over ${warm.length} calls`
+  return { cold: coldText, warm: median, detail }
 }
 
 /** A function's section: each call, its KMS calls and timings, then `more` lines. */

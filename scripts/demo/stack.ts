@@ -38,6 +38,9 @@ export async function createStack(
     undo: () =>
       keys.send(new kms.ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })),
   })
+  if (declared('SecretsKey', 'EnableKeyRotation')) {
+    await keys.send(new kms.EnableKeyRotationCommand({ KeyId: keyId }), abort)
+  }
   const alias: string = declared('SecretsKeyAlias', 'AliasName')
   await keys.send(new kms.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }), abort)
   created({
