@@ -1,364 +1,302 @@
 // npm start: the whole product, end to end, on this machine (see HELP in scripts/demo/args.ts).
-//
-// Local AWS (moto behind the fault proxy, which counts the KMS calls) -> KMS key, alias and
-// DynamoDB table as template.yaml declares them -> the demo secrets encrypted with this
-// project's CLI -> an HTTPS upstream with mutual TLS -> both functions built from
-// template.yaml and invoked through the local invoke (cold start, then warm) -> a report.
-// Progress on stderr, the report on stdout; everything started is stopped at the end, on
-// failure and on Ctrl-C. Dev tooling: never bundled.
+// Local AWS (moto behind the fault proxy, which counts the KMS calls) -> key, alias and table
+// of template.yaml -> the demo secrets encrypted with this project's CLI -> an HTTPS upstream
+// with mutual TLS -> both functions invoked through the local invoke -> a report. Progress on
+// stderr, the report on stdout; everything started is stopped at the end, on failure and on
+// Ctrl-C.
 
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { KMSClient } from '@aws-sdk/client-kms'
+import { awsNotice, type DemoOptions, HELP, isYes, parseDemoArgs } from './demo/args.ts'
+import { buildIfStale } from './demo/build.ts'
+import { formatDrill, runDrill } from './demo/drill.ts'
 import {
-  awsNotice,
-  type DemoOptions,
-  DemoUsageError,
-  HELP,
-  isYes,
-  parseDemoArgs,
-} from './demo/args.ts'
-import { distStaleness, runBuild } from './demo/build.ts'
-import { createTeardown, onInterrupt, type Teardown } from './demo/cleanup.ts'
-import { type DrillRow, drillPlan, formatDrill, runDrill } from './demo/drill.ts'
-import {
-  DECRYPTED,
-  type FunctionsContext,
+  type Demo,
+  type FunctionRun,
   fetchCalls,
   itemsCalls,
+  ROOT,
   runFunction,
 } from './demo/functions.ts'
-import { countKmsRequests } from './demo/kms-counter.ts'
-import { type DemoReport, encryptedEntries, formatReport } from './demo/report.ts'
+import { encryptedLines, functionLines, summaryLines } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
 import { createStack } from './demo/stack.ts'
-import { startUpstream } from './demo/upstream.ts'
 import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
-import { type FaultProxy, startFaultProxy } from './local/fault-proxy.ts'
+import { startFaultProxy } from './local/fault-proxy.ts'
+import { startHttpsServer } from './local/https-server.ts'
 import { LOCAL_REGION, startMoto } from './local/moto.ts'
-import { createTestPki } from './local/tls.ts'
-import { functionsOf, type ResolveScope, readTemplate, resolveValue } from './template.ts'
+import { createTestPki, spkiPin, type TestPki } from './local/tls.ts'
+import { functionsOf, readTemplate, resolveValue } from './template.ts'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const DECRYPT = 'TrentService.Decrypt'
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
-/** What a run shares: the abort signal, the teardown, the progress lines and the current step. */
-interface Session {
-  options: DemoOptions
-  signal: AbortSignal
-  teardown: Teardown
-  progress: (line: string) => void
-  begin: (what: string) => void
-  /** A function run (or the drill) in flight: the work folder outlives it. */
-  running?: Promise<unknown>
+let options: DemoOptions
+try {
+  options = parseDemoArgs(process.argv.slice(2))
+} catch (error) {
+  stderr(`npm start: ${(error as Error).message} (see npm start -- --help)`)
+  process.exit(2)
 }
-
-/** --aws: prints what it creates, then asks (unless --yes). An exit code means stop. */
-async function confirmAws(options: DemoOptions): Promise<number | undefined> {
-  if (options.mode !== 'aws') {
-    if ((process.env.AWS_PROFILE ?? '') !== '') {
-      stderr(
-        'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
-      )
-    }
-    return undefined
-  }
-  process.stderr.write(awsNotice(options.region ?? process.env.AWS_REGION))
-  if (options.yes) return undefined
-  if (!process.stdin.isTTY) {
+if (options.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+if (options.mode === 'local' && process.env.AWS_PROFILE) {
+  stderr(
+    'npm start: AWS_PROFILE is set, but the demo runs on the local AWS (moto); --aws for real AWS',
+  )
+}
+if (options.mode === 'aws') {
+  // Prints what it creates, then asks (unless --yes).
+  process.stderr.write(awsNotice(process.env.AWS_REGION))
+  if (!options.yes && !process.stdin.isTTY) {
     stderr('npm start: --aws asks before creating anything; without a terminal, pass --yes')
-    return 2
+    process.exit(2)
   }
-  const prompt = createInterface({ input: process.stdin, output: process.stderr })
-  const answer = await prompt.question('Create them? [y/N] ')
-  prompt.close()
-  if (isYes(answer)) return undefined
-  stderr('npm start: nothing created')
-  return 1
+  if (!options.yes) {
+    const prompt = createInterface({ input: process.stdin, output: process.stderr })
+    const answer = await prompt.question('Create them? [y/N] ')
+    prompt.close()
+    if (!isYes(answer)) {
+      stderr('npm start: nothing created')
+      process.exit(1)
+    }
+  }
 }
 
-interface Aws {
-  region: string
-  /** Where AWS is, for the report's first line. */
-  where: string
-  /** KMS Decrypt requests so far. */
-  decrypts: () => number
-  /** Local AWS only: the proxy that counts (and, in the drill, refuses) KMS calls. */
-  proxy?: FaultProxy
+const started = performance.now()
+const progress = (line: string) =>
+  stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`)
+const controller = new AbortController()
+const { signal } = controller
+let current = 'starting'
+const begin = (what: string) => {
+  signal.throwIfAborted()
+  current = what
+  progress(`${what}...`)
 }
+// What the demo started: stopped last-in first-out, once; one deferred meanwhile (Ctrl-C
+// mid-start) still runs.
+const steps: Array<{ what: string; step: () => unknown }> = []
+const defer = (what: string, step: () => unknown) => steps.push({ what, step })
+let teardown: Promise<string[]> | undefined
+const stopAll = () => {
+  teardown ??= (async () => {
+    const failures: string[] = []
+    for (let next = steps.pop(); next; next = steps.pop()) {
+      const { what, step } = next
+      await Promise.resolve()
+        .then(step)
+        .catch((error: Error) => failures.push(`${what}: ${error.message}`))
+    }
+    return failures
+  })()
+  return teardown
+}
+// SIGINT / SIGTERM / SIGHUP: abort (children are killed), stop everything, exit 128 + signal.
+// A second signal exits at once (moto's own exit hook still kills its process group).
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
+const onSignal = async (name: keyof typeof SIGNALS) => {
+  const code = 128 + SIGNALS[name]
+  if (signal.aborted) process.exit(code)
+  progress(`interrupted (${name}): stopping everything the demo started`)
+  controller.abort(new Error(`interrupted (${name})`))
+  const failures = await stopAll()
+  for (const failure of failures) progress(`cleanup: ${failure}`)
+  const how = failures.length
+    ? 'some cleanup failed, see above'
+    : 'everything it started is stopped'
+  stderr(`npm start interrupted (${name}): ${how}`)
+  process.exit(code)
+}
+for (const name of Object.keys(SIGNALS)) process.on(name, onSignal)
+
+const lines: string[] = [] // the report
+const runs: FunctionRun[] = []
+const failures: string[] = [] // why the demo failed, one line each
+let running: Promise<unknown> | undefined // a function run (or the drill): workDir outlives it
 
 /** Local: moto behind the counting proxy, this process pointed at it only. --aws: the real thing. */
-async function startAws(session: Session): Promise<Aws> {
-  const { options, teardown, begin } = session
+async function startAws() {
   if (options.mode === 'aws') {
     begin('checking the AWS configuration')
-    const region =
-      options.region ??
-      process.env.AWS_REGION ??
-      process.env.AWS_DEFAULT_REGION ??
-      (await new KMSClient({}).config.region().catch(() => undefined))
-    if (!region) throw new Error('no AWS region: pass --region or set AWS_REGION')
+    const region = process.env.AWS_REGION ?? (await new KMSClient({}).config.region())
     process.env.AWS_REGION = region
     // The functions get no HOME: name the config files.
-    const home = process.env.HOME
-    if (home) {
-      process.env.AWS_CONFIG_FILE ??= join(home, '.aws', 'config')
-      process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(home, '.aws', 'credentials')
-    }
-    const counter = countKmsRequests()
+    process.env.AWS_CONFIG_FILE ??= join(process.env.HOME ?? '', '.aws', 'config')
+    process.env.AWS_SHARED_CREDENTIALS_FILE ??= join(process.env.HOME ?? '', '.aws', 'credentials')
     const profile = process.env.AWS_PROFILE
-    return {
-      region,
-      where: `region ${region}${profile ? `, profile ${profile}` : ''}`,
-      decrypts: () => counter.counts()[DECRYPT] ?? 0,
-    }
+    const where = `real AWS, region ${region}${profile ? `, profile ${profile}` : ''}`
+    progress('mode: real AWS (--aws); creates a throwaway key, alias and table, removed at the end')
+    return { region, where }
   }
   begin('starting the local AWS (moto) and the fault proxy')
   const moto = await startMoto()
-  teardown.defer('stop moto', () => moto.stop())
-  session.signal.throwIfAborted()
+  defer('stop moto', () => moto.stop())
+  signal.throwIfAborted()
   const proxy = await startFaultProxy({ target: moto.endpoint })
-  teardown.defer('stop the fault proxy', () => proxy.stop())
-  for (const name of Object.keys(process.env)) {
-    if (isAwsConfigVariable(name)) delete process.env[name]
+  defer('stop the fault proxy', () => proxy.stop())
+  for (const name of Object.keys(process.env).filter(isAwsConfigVariable)) {
+    delete process.env[name]
   }
   Object.assign(process.env, awsEnv(proxy.endpoint))
-  session.progress(
-    `moto answers on 127.0.0.1:${moto.port}, the fault proxy on 127.0.0.1:${proxy.port}`,
-  )
+  const [at, behind] = [moto.port, proxy.port].map((port) => `127.0.0.1:${port}`)
+  progress(`moto answers on ${at}, the fault proxy on ${behind}`)
   return {
     region: LOCAL_REGION,
-    where: `moto on 127.0.0.1:${moto.port}, behind the fault proxy on 127.0.0.1:${proxy.port} (it counts the KMS calls)`,
-    decrypts: () => proxy.counts()[DECRYPT] ?? 0,
-    proxy,
+    where: `local AWS, moto on ${at}, behind the fault proxy on ${behind} (it counts the KMS calls)`,
+    proxyDecrypts: () => proxy.counts()['TrentService.Decrypt'] ?? 0,
   }
 }
 
-function functionName(template: ReturnType<typeof readTemplate>, ctx: ResolveScope, id: string) {
-  const fn = functionsOf(template).find((f) => f.logicalId === id)
-  const name = fn?.functionName === undefined ? undefined : resolveValue(fn.functionName, ctx)
-  if (typeof name !== 'string') throw new Error(`template.yaml: no FunctionName for ${id}`)
-  return name
+/** The HTTPS upstream secure-fetch calls: mutual TLS with a CA of this run, a bearer token. */
+async function startUpstream(pki: TestPki, token: string, workDir: string) {
+  // Compared as digests: constant time whatever the length.
+  const digest = (text: string) => createHash('sha256').update(text).digest()
+  const expected = digest(`Bearer ${token}`)
+  const tally = { accepted: 0, rejected: 0 }
+  const server = await startHttpsServer({
+    ...pki.server,
+    ca: pki.ca.cert,
+    requestCert: true, // with `ca`: no verified client certificate, no handshake
+    minVersion: 'TLSv1.2',
+    handler: ({ headers, path, tlsVersion, clientCertSubject }) => {
+      if (!timingSafeEqual(digest(headers.authorization ?? ''), expected)) {
+        tally.rejected++
+        return { status: 401, json: { error: 'missing or wrong bearer token' } }
+      }
+      tally.accepted++
+      return { json: { ok: true, path, tls: tlsVersion, client: clientCertSubject ?? null } }
+    },
+  })
+  defer('stop the HTTPS upstream', () => server.stop())
+  const caFile = join(workDir, 'upstream-ca.pem')
+  writeFileSync(caFile, pki.ca.cert)
+  const summary = () => {
+    const tls = [...new Set(server.connections.map((c) => c.tlsVersion))].join(', ')
+    const n = server.tlsHandshakes
+    const { accepted, rejected } = tally
+    return `upstream ${server.url}: ${accepted} requests with the right bearer token, ${rejected} rejected; mutual TLS (${tls || 'no handshake'}), ${n} TLS handshake${n === 1 ? '' : 's'} (keep-alive)`
+  }
+  const pin = spkiPin(pki.server.cert)
+  return { UpstreamUrl: `${server.url}/v1`, UpstreamCaFile: caFile, UpstreamSpkiPins: pin, summary }
 }
 
-/** The steps, in order, into `report`; returns the drill's rows with --drill. */
-async function demo(session: Session, report: DemoReport): Promise<DrillRow[] | undefined> {
-  const { options, teardown, begin, progress } = session
-  if (options.mode === 'aws') {
-    progress(
-      `mode: real AWS (${options.modeReason}); creates a throwaway key, alias and table, removed at the end`,
-    )
-  }
-  if (options.skipBuild) progress('using dist/ as it is (--skip-build)')
-  else {
-    const why = distStaleness(ROOT)
-    if (why === undefined) progress('library: dist/ is up to date')
-    else {
-      begin(`building the library (npm run build: ${why})`)
-      const output = await runBuild(ROOT, session.signal)
-      if (options.verbose) process.stderr.write(output)
-    }
-  }
+/** The steps, in order, into the report; the drill's rows with --drill. */
+async function demo(): Promise<string[][] | undefined> {
+  await buildIfStale(begin, progress, options.verbose, signal)
   const workDir = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'))
-  // A function build still running on Ctrl-C would write into workDir after its removal.
-  teardown.defer(`remove ${workDir}`, async () => {
-    await session.running?.catch(() => {})
+  defer(`remove ${workDir}`, async () => {
+    await running?.catch(() => {})
     rmSync(workDir, { recursive: true, force: true })
   })
-
-  const aws = await startAws(session)
-  report.where = aws.where
-  const stackName =
-    options.stackName ??
-    (aws.proxy ? 'kms-secrets-demo' : `kms-secrets-demo-${randomBytes(3).toString('hex')}`)
-  report.stackName = stackName
+  const { region, where, proxyDecrypts } = await startAws()
+  const random = randomBytes(3).toString('hex')
+  const stackName = proxyDecrypts ? 'kms-secrets-demo' : `kms-secrets-demo-${random}`
   const template = readTemplate(join(ROOT, 'template.yaml'))
-  const ctx: ResolveScope = {
-    template,
-    pseudo: { 'AWS::StackName': stackName, 'AWS::Region': aws.region },
-    unfixed: 'placeholder',
+  const pseudo = { 'AWS::StackName': stackName, 'AWS::Region': region }
+  const ctx = { template, pseudo, unfixed: 'placeholder' as const }
+  const names: Record<string, string> = {}
+  for (const { logicalId, functionName = '' } of functionsOf(template)) {
+    names[logicalId] = String(resolveValue(functionName, ctx))
   }
   begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
   // moto forgets everything when it stops; real AWS needs each resource removed.
-  const stack = await createStack(
-    template,
-    ctx,
-    ({ what, undo }) => {
-      if (!aws.proxy) teardown.defer(what, undo)
-    },
-    session.signal,
+  const created = (step: { what: string; undo: () => unknown }) =>
+    proxyDecrypts || defer(step.what, step.undo)
+  const stack = await createStack(template, ctx, created, signal)
+  lines.push(
+    `middy-kms-secrets demo: ${where}`,
+    `stack ${stackName}: KMS key ${stack.alias}, DynamoDB table ${stack.tableName} (from template.yaml)`,
+    '',
   )
-  report.keyAlias = stack.alias
-  report.tableName = stack.tableName
 
   begin('generating the demo secrets and a PKI (CA, server and client certificates)')
   const pki = await createTestPki()
-  const secrets = generateSecrets(
-    await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' }),
-  )
+  const client = await pki.issue({ usage: 'client', commonName: 'secure-fetch demo client' })
+  const secrets = generateSecrets(client)
   if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
-  begin(`encrypting them with kms-secrets (key ${stack.alias})`)
-  const target = { keyId: stack.alias, stackName, workDir, root: ROOT, env: process.env }
-  const encrypted = await encryptSecrets(secrets, target)
-  if (options.verbose) process.stderr.write(encrypted.log)
-  report.commands = encrypted.commands
-  const names = {
-    SecureItemsFunction: functionName(template, ctx, 'SecureItemsFunction'),
-    SecureFetchFunction: functionName(template, ctx, 'SecureFetchFunction'),
-  }
-  report.encrypted = encryptedEntries(names)
-
-  begin('starting the HTTPS upstream (mutual TLS, bearer token)')
-  const upstream = await startUpstream(pki, secrets.apiToken, workDir)
-  teardown.defer('stop the HTTPS upstream', () => upstream.server.stop())
-
-  const functions: FunctionsContext = {
-    root: ROOT,
+  const run: Demo = {
     workDir,
     stackName,
-    region: aws.region,
-    env: process.env,
-    parameterOverrides: {
-      DataKeyCiphertext: encrypted.dataKey,
-      ApiTokenCiphertext: encrypted.apiToken,
-      UpstreamUrl: upstream.url,
-      UpstreamCaFile: upstream.caFile,
-      UpstreamSpkiPins: upstream.pin,
-      ClientTlsFile: encrypted.clientTlsFile,
-      ...(options.drill !== undefined && { SecretsCacheExpiry: String(options.drill) }),
-    },
-    warm: options.warm,
-    signal: session.signal,
+    keyAlias: stack.alias,
+    region,
+    parameterOverrides: {},
+    signal,
     verbose: options.verbose,
-    proxyDecrypts: aws.proxy ? aws.decrypts : () => undefined,
+    progress,
+    ...(proxyDecrypts && { proxyDecrypts }),
     ...(options.built !== undefined && { built: resolve(options.built) }),
   }
-  if (options.drill !== undefined && aws.proxy) {
+  begin(`encrypting them with kms-secrets (key ${stack.alias})`)
+  const encrypted = await encryptSecrets(secrets, run)
+  if (options.verbose) process.stderr.write(encrypted.log)
+  lines.push(...encryptedLines(stack.alias, names, encrypted.commands))
+
+  begin('starting the HTTPS upstream (mutual TLS, bearer token)')
+  const { summary, ...upstream } = await startUpstream(pki, secrets.apiToken, workDir)
+  const { drill } = options
+  const expiry: Record<string, string> = drill ? { SecretsCacheExpiry: `${drill}` } : {}
+  run.parameterOverrides = { ...encrypted.parameters, ...upstream, ...expiry }
+  if (drill !== undefined && proxyDecrypts) {
     begin('the drill: both functions under aws-lambda-ric, the key changed step by step')
-    const drill = runDrill({
-      functions,
-      plan: drillPlan(ROOT, secrets),
-      proxy: aws.proxy,
-      keyArn: stack.keyArn,
-      target,
-      cacheExpiryMs: options.drill,
-      progress,
-    })
-    session.running = drill
-    return drill
+    running = runDrill(run, secrets.items, stack.keyArn, drill)
+    return running as Promise<string[][]>
   }
   const plan = {
-    SecureItemsFunction: itemsCalls(ROOT, secrets, options.warm),
-    SecureFetchFunction: fetchCalls(ROOT, options.warm),
+    SecureItemsFunction: itemsCalls(secrets.items, options.warm),
+    SecureFetchFunction: fetchCalls(options.warm),
   }
   for (const [id, calls] of Object.entries(plan)) {
-    const how =
-      options.built === undefined
-        ? `building ${id} (esbuild, template Metadata)`
-        : `taking ${id} from ${options.built}`
+    const how = options.built
+      ? `taking ${id} from ${options.built}`
+      : `building ${id} (esbuild, template Metadata)`
     begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
-    const run = runFunction(id, DECRYPTED[id as keyof typeof DECRYPTED], calls, functions)
-    session.running = run
-    const result = await run
-    report.functions.push({ ...result, functionName: names[id as keyof typeof names] })
-    const bad = result.calls.filter((call) => !call.ok)
-    for (const call of bad) report.failures.push(`${id} ${call.request}: ${call.summary}`)
-    if (result.failure) report.failures.push(`${id}: ${result.failure}`)
-    if ((bad.length > 0 || result.failure) && !options.verbose && !session.signal.aborted) {
+    const result = runFunction(id, calls, run)
+    running = result
+    const done = await result
+    runs.push(done)
+    lines.push(...functionLines(done, names[id], id === 'SecureFetchFunction' ? [summary()] : []))
+    const bad = done.calls
+      .filter((call) => !call.ok)
+      .map((call) => `${call.request}: ${call.summary}`)
+    if (done.failure) bad.push(done.failure)
+    failures.push(...bad.map((line) => `${id} ${line}`))
+    if (bad.length > 0 && !options.verbose && !signal.aborted) {
       // The functions never log a secret (their contract): their last lines explain.
-      const tail = result.logs.trimEnd().split('\n').slice(-20)
-      stderr(`--- last lines of ${id}'s output ---\n${tail.join('\n')}\n---`)
+      const tail = done.logs.trimEnd().split('\n').slice(-20).join('\n')
+      stderr(`--- last lines of ${id}'s output ---\n${tail}\n---`)
     }
-  }
-  report.upstream = {
-    url: upstream.url.replace(/\/v1$/, ''),
-    accepted: upstream.accepted(),
-    rejected: upstream.rejected(),
-    handshakes: upstream.server.tlsHandshakes,
-    tls: upstream.server.connections.map((c) => c.tlsVersion ?? '?'),
   }
   return undefined
 }
 
-async function run(argv: string[]): Promise<number> {
-  let options: DemoOptions
-  try {
-    options = parseDemoArgs(argv, process.env)
-  } catch (error) {
-    if (!(error instanceof DemoUsageError)) throw error
-    stderr(`npm start: ${error.message}`)
-    return 2
-  }
-  if (options.help) {
-    process.stdout.write(HELP)
-    return 0
-  }
-  const stop = await confirmAws(options)
-  if (stop !== undefined) return stop
-
-  const started = performance.now()
-  const progress = (line: string) =>
-    stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`)
-  const controller = new AbortController()
-  const teardown = createTeardown()
-  const removeHandlers = onInterrupt(controller, teardown, progress)
-  let step = 'starting'
-  const session: Session = {
-    options,
-    signal: controller.signal,
-    teardown,
-    progress,
-    begin: (what) => {
-      controller.signal.throwIfAborted()
-      step = what
-      progress(`${what}...`)
-    },
-  }
-  const report: DemoReport = {
-    mode: options.mode,
-    where: '',
-    stackName: '',
-    keyAlias: '',
-    tableName: '',
-    encrypted: [],
-    commands: [],
-    functions: [],
-    upstream: undefined,
-    totalMs: 0,
-    failures: [],
-  }
-  let drill: DrillRow[] | undefined
-  try {
-    drill = await demo(session, report)
-    for (const row of drill?.filter((r) => !r.expected) ?? []) {
-      report.failures.push(`drill step ${row.step}: ${row.notes}`)
-    }
-  } catch (error) {
-    const message = controller.signal.aborted
-      ? String((controller.signal.reason as Error)?.message ?? 'interrupted')
-      : ((error as Error).message ?? String(error)).split('\n')[0]
-    report.failures.push(`${step}: ${message}`)
-  }
-
-  progress('stopping everything the demo started')
-  for (const failure of await teardown.run()) report.failures.push(`cleanup: ${failure}`)
-  removeHandlers()
-  report.totalMs = performance.now() - started
-  progress('done')
-
-  if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
-  else if (report.stackName !== '') process.stdout.write(formatReport(report))
-  if (report.failures.length === 0) return 0
-  const more = report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''
-  stderr(`npm start failed: ${report.failures[0]}${more}`)
-  return 1
+let drill: string[][] | undefined
+try {
+  drill = await demo()
+} catch (error) {
+  const message = String(((signal.aborted ? signal.reason : error) as Error).message ?? error)
+  failures.push(`${current}: ${message.split('\n')[0]}`)
 }
+progress('stopping everything the demo started')
+for (const failure of await stopAll()) failures.push(`cleanup: ${failure}`)
+for (const name of Object.keys(SIGNALS)) process.off(name, onSignal)
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
+progress('done')
 
-const code = await run(process.argv.slice(2))
-process.exitCode = code
+const calls = runs.reduce((n, run) => n + run.calls.length, 0)
+const ok = [`OK: ${calls} calls, all as expected, in ${seconds} s`]
+lines.push(...summaryLines(runs), ...(failures.length ? failures.map((f) => `FAILED: ${f}`) : ok))
+if (drill !== undefined) process.stdout.write(formatDrill(drill, options.drill as number))
+else if (lines.length > 1) process.stdout.write(`${lines.join('\n')}\n`)
+if (failures.length > 0) {
+  const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''
+  stderr(`npm start failed: ${failures[0]}${more}`)
+}
+process.exitCode = failures.length > 0 ? 1 : 0
 // SDK keep-alive sockets (real AWS) must not hold the exit.
-setTimeout(() => process.exit(code), 200).unref()
+setTimeout(() => process.exit(), 200).unref()

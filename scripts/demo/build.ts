@@ -1,74 +1,48 @@
-// dist/ (the built library the functions bundle as `middy-kms-secrets`, and the CLI run from
-// cli/src imports): built with `npm run build` when it is missing or older than its sources.
-// `node scripts/demo/build.ts` does that before npm run kms-secrets and npm run bench.
+// dist/ (the built library the functions bundle and the CLI imports): `npm run build` when it
+// is missing or older than its sources. Run directly before npm run kms-secrets and bench.
 
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, globSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 
-/** What package.json exports: all must be there. */
+const ROOT = join(import.meta.dirname, '..', '..')
 const OUTPUTS = ['dist/index.js', 'dist/lite.js', 'dist/provider.js', 'dist/format.js']
-const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json']
+// A deleted source file changes its folder's mtime: folders count too.
+const INPUTS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'src/**']
+const mtime = (file: string) => statSync(join(ROOT, file)).mtimeMs
 
-function newestMtime(path: string): number {
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let newest = stat.mtimeMs // a deleted source file changes its folder's mtime
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)))
-  return newest
-}
+type Log = (line: string) => void
 
-/** Why dist/ must be built, or undefined when it is up to date. */
-export function distStaleness(root: string): string | undefined {
-  const missing = OUTPUTS.filter((file) => !existsSync(join(root, file)))
-  if (missing.length > 0) return `${missing[0]} is missing`
-  const built = Math.min(...OUTPUTS.map((file) => statSync(join(root, file)).mtimeMs))
-  const sources = Math.max(
-    newestMtime(join(root, 'src')),
-    ...INPUTS.filter((file) => existsSync(join(root, file))).map(
-      (file) => statSync(join(root, file)).mtimeMs,
-    ),
-  )
-  return sources > built ? 'src/ changed since the last build' : undefined
-}
-
-/** npm next to this node (as Node's installers lay it out), else npm from PATH. */
-function npmCommand(): string {
-  const beside = join(dirname(process.execPath), 'npm')
-  return existsSync(beside) ? beside : 'npm'
-}
-
-/** Runs `npm run build` in `root`; rejects with its output's last lines on failure. */
-export async function runBuild(root: string, signal: AbortSignal): Promise<string> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(npmCommand(), ['run', 'build'], {
-      cwd: root,
-      signal,
-    })
-    return stdout + stderr
-  } catch (error) {
-    const {
-      stdout = '',
-      stderr = '',
-      code,
-    } = error as { stdout?: string; stderr?: string; code?: unknown }
-    const tail = `${stdout}${stderr}`.trim().split('\n').slice(-15).join('\n')
-    throw new Error(`npm run build failed (exit ${String(code)}):\n${tail}`)
-  }
+export async function buildIfStale(
+  begin: Log,
+  progress: Log,
+  verbose = false,
+  signal?: AbortSignal,
+) {
+  const missing = OUTPUTS.find((file) => !existsSync(join(ROOT, file)))
+  const built = missing ? 0 : Math.min(...OUTPUTS.map(mtime))
+  const changed = globSync(INPUTS, { cwd: ROOT }).some((file) => mtime(file) > built)
+  if (!missing && !changed) return progress('library: dist/ is up to date')
+  const why = missing ? `${missing} is missing` : 'src/ changed since the last build'
+  begin(`building the library (npm run build: ${why})`)
+  const npm = join(dirname(process.execPath), 'npm') // where Node's installers put it
+  const run = promisify(execFile)(existsSync(npm) ? npm : 'npm', ['run', 'build'], {
+    cwd: ROOT,
+    signal,
+  })
+  const { stdout, stderr } = await run.catch((error) => {
+    const tail = `${error.stdout}${error.stderr}`.trim().split('\n').slice(-15).join('\n')
+    throw new Error(`npm run build failed (exit ${error.code}):\n${tail}`)
+  })
+  if (verbose) process.stderr.write(stdout + stderr)
 }
 
 if (process.argv[1] === import.meta.filename) {
-  const root = join(import.meta.dirname, '..', '..')
-  const why = distStaleness(root)
-  if (why !== undefined) {
-    // stderr: `npm run -s kms-secrets` writes its values to stdout.
-    process.stderr.write(`building the library (npm run build: ${why})\n`)
-    try {
-      await runBuild(root, new AbortController().signal)
-    } catch (error) {
-      process.stderr.write(`${(error as Error).message}\n`)
-      process.exitCode = 1
-    }
-  }
+  // stderr: `npm run -s kms-secrets` writes its values to stdout.
+  const log = (line: string) => process.stderr.write(`${line}\n`)
+  await buildIfStale(log, () => {}).catch((error: Error) => {
+    log(error.message)
+    process.exitCode = 1
+  })
 }

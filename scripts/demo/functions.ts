@@ -1,333 +1,206 @@
 // Both sample functions, built from template.yaml and run through the local invoke
-// (scripts/invoke.ts): one process per function, a cold start, then warm invocations.
-// Each call's answer is checked here (status, round trips) and summed up in a line that
-// holds no secret: the values are compared, never shown.
+// (scripts/invoke.ts): one process per function, a cold start, then warm invocations. Each
+// answer is summed up in a line that holds no secret: values are compared, never shown.
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { type Invocation, invoke } from '../invoke.ts'
-import type { DemoSecrets } from './secrets.ts'
+import { invoke } from '../invoke.ts'
+
+export const ROOT = join(import.meta.dirname, '..', '..')
+
+/** What a run of the demo shares with the functions, the CLI and the drill. */
+export interface Demo {
+  workDir: string
+  stackName: string
+  keyAlias: string
+  region: string
+  parameterOverrides: Record<string, string>
+  signal: AbortSignal
+  verbose: boolean
+  progress: (line: string) => void
+  proxyDecrypts?: () => number // KMS Decrypt requests the fault proxy saw so far (local AWS)
+  built?: string // a \`sam build\` output folder to run instead of building
+  skipBuild?: boolean // run what workDir/build holds (the drill's later processes)
+}
 
 export interface CallResult {
-  /** e.g. 'POST /items' */
   request: string
-  cold: boolean
   ok: boolean
-  status: number | undefined
-  /** One line, no secret in it. */
-  summary: string
+  status?: number
+  summary: string // one line, no secret in it
   initMs: number
   durationMs: number
-  /** KMS Decrypt requests seen by the proxy during this call (local mode only). */
-  kmsDecrypt: number | undefined
+  kmsDecrypt?: number // KMS Decrypt requests the proxy saw during this call
 }
 
 export interface FunctionRun {
   logicalId: string
-  /** Decrypted values, by name (e.g. 'DATA_KEY'); the report masks them. */
-  decrypted: string[]
   calls: CallResult[]
-  /** KMS Decrypt requests of the cold start (INIT + first call), counted by the proxy (local mode). */
-  proxyDecrypts: number | undefined
-  /** Of those, the ones sent during INIT: before the runtime asked for the first event. */
-  initDecrypts: number | undefined
-  /** KMS Decrypt requests the function's process counted itself (whole process). */
-  processDecrypts: number | undefined
-  /** The function's logs and the START / REPORT lines. */
+  initDecrypts?: number // KMS Decrypt requests the proxy saw during INIT
   logs: string
-  /** Why the invoke itself failed (build, process), if it did. */
-  failure?: string
-}
-
-export interface Call {
-  request: string
-  event: unknown
-  check: (answer: ApiAnswer | undefined, invocation: Invocation) => { ok: boolean; summary: string }
-}
-
-interface ApiAnswer {
-  statusCode?: number
-  body?: string
-}
-
-export interface FunctionsContext {
-  root: string
-  workDir: string
-  stackName: string
-  region: string
-  env: NodeJS.ProcessEnv
-  parameterOverrides: Record<string, string>
-  warm: number
-  signal: AbortSignal
-  verbose: boolean
-  /** Decrypt requests the proxy has counted so far (local mode), else undefined. */
-  proxyDecrypts: () => number | undefined
-  /** A \`sam build\` output folder: run its template and artifacts instead of building. */
-  built?: string
-  /** Run what workDir/build holds (the drill's second process of a function). */
-  skipBuild?: boolean
-  /** Awaited before each call; told each call's result (the drill paces warm instances). */
-  beforeCall?: (index: number) => Promise<void>
-  onCall?: (call: CallResult) => void
-}
-
-/** What each function decrypts, by name (the report masks them). */
-export const DECRYPTED = {
-  SecureItemsFunction: ['DATA_KEY'],
-  SecureFetchFunction: ['API_TOKEN', 'CLIENT_TLS_FILE#cert', 'CLIENT_TLS_FILE#key'],
-}
-
-const readEvent = (root: string, name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(root, 'events', name), 'utf8')) as Record<string, unknown>
-
-const short = (id: string) => `${id.slice(0, 8)}…`
-
-function parseBody(answer: ApiAnswer | undefined): unknown {
-  try {
-    return JSON.parse(answer?.body ?? '')
-  } catch {
-    return undefined
-  }
-}
-
-/** `502 UPSTREAM_STATUS: the upstream answered HTTP 401`: status and the error body's code and message (the functions' error bodies hold no secret). */
-function got(answer: ApiAnswer | undefined): string {
-  const body = parseBody(answer) as { code?: unknown; message?: unknown } | undefined
-  const detail = [body?.code, body?.message].filter((part) => typeof part === 'string').join(': ')
-  return `got ${answer?.statusCode ?? 'no status'}${detail ? ` ${detail}` : ''}`
-}
-
-function failed(invocation: Invocation): { ok: false; summary: string } {
-  const error = invocation.value as { errorType?: string; errorMessage?: string } | null
-  return {
-    ok: false,
-    summary: `function error ${error?.errorType ?? ''}: ${error?.errorMessage ?? ''}`.trim(),
-  }
+  failure?: string // why the invoke itself failed (build, process)
 }
 
 type Body = Record<string, unknown>
 
-/** A call whose answer must have `status` and a body `describe` accepts (its summary). */
-function call(
-  request: string,
-  event: unknown,
-  describe: (body: Body) => string | undefined,
-  status = 200,
-): Call {
-  return {
-    request,
-    event,
-    check: (answer, invocation) => {
-      if (!invocation.ok) return failed(invocation)
-      const body = (parseBody(answer) ?? {}) as Body
-      const summary = answer?.statusCode === status ? describe(body) : undefined
-      return summary === undefined
-        ? { ok: false, summary: `expected ${status}, ${got(answer)}` }
-        : { ok: true, summary }
-    },
-  }
+/** A call: its answer must have `status` and a body `describe` accepts (its summary). */
+export interface Call {
+  request: string
+  event: Body
+  describe: (body: Body) => string | false
+  status?: number
 }
 
-/** An event of events/ at another path (the path parameters and rawPath agree). */
-function at(template: Body, path: string, pathParameters: Record<string, string>): Body {
-  const context = template.requestContext as { http: object }
-  return {
-    ...template,
-    rawPath: path,
-    pathParameters,
-    requestContext: { ...context, http: { ...context.http, path } },
-  }
+/** What each function decrypts, by name (the report masks them). */
+export const DECRYPTED: Record<string, string[]> = {
+  SecureItemsFunction: ['DATA_KEY'],
+  SecureFetchFunction: ['API_TOKEN', 'CLIENT_TLS_FILE#cert', 'CLIENT_TLS_FILE#key'],
 }
 
-/** The calls on secure-items: create → get → create → list → ..., from events/*.json. */
-export function itemsCalls(root: string, secrets: DemoSecrets, warm: number): Call[] {
+const event = (name: string, more: Body = {}): Body => ({
+  ...JSON.parse(readFileSync(join(ROOT, 'events', `${name}.json`), 'utf8')),
+  ...more,
+})
+
+/** The calls on secure-items: create, then get, create, list, get... from events/*.json. */
+export function itemsCalls(secrets: string[], warm: number): Call[] {
   const owner = 'demo'
-  const items = secrets.items.map((secret, index) => ({
-    owner,
-    id: randomUUID(),
-    name: `demo item ${index + 1}`,
-    secret,
-  }))
-  const create = (item: (typeof items)[number]) =>
-    call(
-      'POST /items',
-      { ...readEvent(root, 'secure-items-create.json'), body: JSON.stringify(item) },
-      (body) =>
-        body.id === item.id
-          ? `created ${owner}/${short(item.id)}, secret sealed with DATA_KEY ****`
-          : undefined,
-      201,
-    )
-  const get = (item: (typeof items)[number]) =>
-    call(
-      `GET /items/${owner}/${short(item.id)}`,
-      at(readEvent(root, 'secure-items-get.json'), `/items/${owner}/${item.id}`, {
-        owner,
-        id: item.id,
-      }),
-      (body) => (body.secret === item.secret ? 'secret opened, same as stored (****)' : undefined),
-    )
-  const list = call(
-    `GET /items/${owner}`,
-    at(readEvent(root, 'secure-items-list.json'), `/items/${owner}`, { owner }),
-    (body) => {
-      const listed = (body.items ?? []) as Body[]
-      return listed.length > 0 && listed.every((item) => !('secret' in item))
-        ? `${listed.length} item${listed.length === 1 ? '' : 's'} listed, no secret attribute in the list`
-        : undefined
-    },
-  )
-  const [first, second] = items as [(typeof items)[0], (typeof items)[0]]
-  const warmCalls = [get(first), create(second), list, get(second)]
-  const more = [get(first), list, get(second)]
-  return [
-    create(first),
-    ...Array.from({ length: warm }, (_, i) =>
-      i < warmCalls.length
-        ? (warmCalls[i] as Call)
-        : (more[(i - warmCalls.length) % more.length] as Call),
-    ),
-  ]
+  const [first, second] = secrets.map((secret, index): Record<string, Call> => {
+    const item = { owner, id: randomUUID(), name: `demo item ${index + 1}`, secret }
+    const short = `${owner}/${item.id.slice(0, 8)}…`
+    const pathParameters = { owner, id: item.id }
+    return {
+      create: {
+        request: 'POST /items',
+        event: event('secure-items-create', { body: JSON.stringify(item) }),
+        describe: (body) =>
+          body.id === item.id && `created ${short}, secret sealed with DATA_KEY ****`,
+        status: 201,
+      },
+      get: {
+        request: `GET /items/${short}`,
+        event: event('secure-items-get', {
+          rawPath: `/items/${owner}/${item.id}`,
+          pathParameters,
+        }),
+        describe: (body) => body.secret === secret && 'secret opened, same as stored (****)',
+      },
+    }
+  }) as Array<Record<string, Call>>
+  const list: Call = {
+    request: `GET /items/${owner}`,
+    event: event('secure-items-list', {
+      rawPath: `/items/${owner}`,
+      pathParameters: { owner },
+    }),
+    describe: ({ items = [] }) =>
+      (items as Body[]).every((item) => !('secret' in item)) &&
+      `${(items as Body[]).length} items listed, no secret attribute in the list`,
+  }
+  const then = [first?.get, second?.create]
+  const cycle = [list, second?.get, first?.get]
+  const warmCalls = Array.from({ length: warm }, (_, i) => then[i] ?? cycle[(i - 2) % 3])
+  return [first?.create, ...warmCalls] as Call[]
 }
 
 /** The calls on secure-fetch: GET /fetch and GET /fetch/{id}, alternately. */
-export function fetchCalls(root: string, warm: number): Call[] {
-  const byId = readEvent(root, 'secure-fetch-get-by-id.json')
-  const id = (byId.pathParameters as { id: string }).id
-  const fetch = (event: Body, request: string, upstreamPath: string) =>
-    call(request, event, (body) =>
-      body.ok === true && body.path === upstreamPath
-        ? `upstream ${upstreamPath}: bearer token accepted, ${body.tls}, client cert "${body.client}"`
-        : undefined,
-    )
-  const calls = [
-    fetch(readEvent(root, 'secure-fetch-get.json'), 'GET /fetch', '/v1'),
-    fetch(byId, `GET /fetch/${id}`, `/v1/${id}`),
-  ] as const
+export function fetchCalls(warm: number): Call[] {
+  const calls = ['secure-fetch-get', 'secure-fetch-get-by-id'].map((name): Call => {
+    const fetch = event(name)
+    const path = `${fetch.rawPath}`.replace('/fetch', '/v1')
+    return {
+      request: `GET ${fetch.rawPath}`,
+      event: fetch,
+      describe: (body) =>
+        body.path === path &&
+        `upstream ${path}: bearer token accepted, ${body.tls}, client cert "${body.client}"`,
+    }
+  })
   return Array.from({ length: warm + 1 }, (_, i) => calls[i % 2] as Call)
 }
 
-class Capture extends Writable {
-  text = ''
-  readonly echo: boolean
-  constructor(echo: boolean) {
-    super()
-    this.echo = echo
-  }
-  override _write(chunk: Buffer, _encoding: string, done: () => void) {
-    this.text += chunk.toString('utf8')
-    if (this.echo) process.stderr.write(chunk)
-    done()
-  }
+/** `ok` and the summary of an answer: `expected 200, got 502 UPSTREAM_STATUS: ...` when not ok. */
+function check(call: Call, answer: { statusCode?: number; body?: string }) {
+  let body: Body = {}
+  try {
+    body = JSON.parse(answer.body ?? '')
+  } catch {}
+  const status = call.status ?? 200
+  const summary = answer.statusCode === status && call.describe(body)
+  if (summary) return { ok: true, summary }
+  // The functions' error bodies hold no secret.
+  const detail = [body.code, body.message].filter((part) => typeof part === 'string').join(': ')
+  const got = `${answer.statusCode ?? 'no status'} ${detail}`.trim()
+  return { ok: false, summary: `expected ${status}, got ${got}` }
 }
 
-/**
- * Builds and invokes one function with `calls` in one process. The function's process loads
- * scripts/demo/kms-counter.ts (NODE_OPTIONS --import) to count its own KMS requests.
- */
-export async function runFunction(
-  logicalId: string,
-  decrypted: string[],
-  calls: Call[],
-  ctx: FunctionsContext,
-): Promise<FunctionRun> {
-  const logs = new Capture(ctx.verbose)
-  const run: FunctionRun = {
-    logicalId,
-    decrypted,
-    calls: [],
-    proxyDecrypts: undefined,
-    initDecrypts: undefined,
-    processDecrypts: undefined,
-    logs: '',
-  }
-  const eventFiles: string[] = []
-  for (const [index, call] of calls.entries()) {
-    const file = join(ctx.workDir, `${logicalId}-${index + 1}.json`)
-    await writeFile(file, JSON.stringify(call.event))
-    eventFiles.push(file)
-  }
-  const countsFile = join(ctx.workDir, `${logicalId}-kms-counts.json`)
-  const counter = new URL('./kms-counter.ts', import.meta.url)
-  counter.searchParams.set('out', countsFile)
-  const envFile = join(ctx.workDir, `${logicalId}-env.json`)
-  // The template's NODE_OPTIONS (Globals) plus the counter.
-  await writeFile(
-    envFile,
-    JSON.stringify({
-      [logicalId]: { NODE_OPTIONS: `--enable-source-maps --import=${counter.href}` },
-    }),
-  )
+type Hooks = { beforeCall?: () => Promise<void>; onCall?: (call: CallResult) => void }
 
-  const before = ctx.proxyDecrypts()
-  let seen = before
-  try {
-    const result = await invoke(
-      {
-        logicalId,
-        events: eventFiles,
-        envVars: envFile,
-        parameterOverrides: ctx.parameterOverrides,
-        template: ctx.built === undefined ? 'template.yaml' : join(ctx.built, 'template.yaml'),
-        stackName: ctx.stackName,
-        region: ctx.region,
-        buildDir: ctx.built ?? join(ctx.workDir, 'build'),
-        skipBuild: ctx.built !== undefined || ctx.skipBuild === true,
-        samLocal: false,
-        help: false,
-      },
-      {
-        cwd: ctx.root,
-        env: ctx.env,
-        log: (line) => logs.write(`${line}\n`),
-        logStream: logs,
-        signal: ctx.signal,
-        ...(ctx.beforeCall && { beforeEvent: ctx.beforeCall }),
-        onInit: () => {
-          const now = ctx.proxyDecrypts()
-          run.initDecrypts = now === undefined || seen === undefined ? undefined : now - seen
-          seen = now
-        },
-        onInvocation: (invocation, index) => {
-          const now = ctx.proxyDecrypts()
-          const kmsDecrypt = now === undefined || seen === undefined ? undefined : now - seen
-          seen = now
-          const call = calls[index] as Call
-          const answer = invocation.ok ? (invocation.value as ApiAnswer) : undefined
-          const { ok, summary } = call.check(answer, invocation)
-          const result = {
-            request: call.request,
-            cold: index === 0,
-            ok,
-            status: answer?.statusCode,
-            summary,
-            initMs: invocation.initMs,
-            durationMs: invocation.durationMs,
-            kmsDecrypt,
-          }
-          run.calls.push(result)
-          ctx.onCall?.(result)
-        },
-      },
-    )
-    if (result.invocations.length < calls.length) {
-      run.failure = `${calls.length - result.invocations.length} of ${calls.length} calls not made: the function's process ended`
-    }
-  } catch (error) {
-    run.failure = (error as Error).message
+/** Builds and invokes one function with `calls` in one process; the drill paces with `hooks`. */
+export async function runFunction(id: string, calls: Call[], demo: Demo, hooks: Hooks = {}) {
+  const run: FunctionRun = { logicalId: id, calls: [], logs: '' }
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      run.logs += chunk
+      if (demo.verbose) process.stderr.write(chunk)
+      done()
+    },
+  })
+  const events = calls.map((call, index) => {
+    const file = join(demo.workDir, `${id}-${index + 1}.json`)
+    writeFileSync(file, JSON.stringify(call.event))
+    return file
+  })
+  let seen = demo.proxyDecrypts?.() ?? 0
+  const decrypts = () => {
+    if (demo.proxyDecrypts === undefined) return undefined
+    const before = seen
+    seen = demo.proxyDecrypts()
+    return seen - before
   }
-  run.logs = logs.text
-  const first = run.calls[0]?.kmsDecrypt
-  run.proxyDecrypts =
-    first === undefined || run.initDecrypts === undefined ? undefined : run.initDecrypts + first
-  try {
-    const counts = JSON.parse(readFileSync(countsFile, 'utf8')) as Record<string, number>
-    run.processDecrypts = counts['TrentService.Decrypt'] ?? 0
-  } catch {
-    run.processDecrypts = undefined
+  const options = {
+    logicalId: id,
+    events,
+    parameterOverrides: demo.parameterOverrides,
+    template: join(demo.built ?? '', 'template.yaml'),
+    stackName: demo.stackName,
+    region: demo.region,
+    buildDir: demo.built ?? join(demo.workDir, 'build'),
+    skipBuild: demo.built !== undefined || demo.skipBuild === true,
+    samLocal: false,
+    help: false,
   }
+  const result = await invoke(options, {
+    cwd: ROOT,
+    env: process.env,
+    log: (line) => logStream.write(`${line}\n`),
+    logStream,
+    signal: demo.signal,
+    ...(hooks.beforeCall && { beforeEvent: hooks.beforeCall }),
+    onInit: () => {
+      run.initDecrypts = decrypts()
+    },
+    onInvocation: (invocation, index) => {
+      const call = calls[index] as Call
+      const answer = invocation.value as Body & { statusCode?: number }
+      const error = `function error ${answer?.errorType}: ${answer?.errorMessage}`
+      const result: CallResult = {
+        request: call.request,
+        ...(invocation.ok ? check(call, answer) : { ok: false, summary: error }),
+        ...(invocation.ok && { status: answer.statusCode }),
+        initMs: invocation.initMs,
+        durationMs: invocation.durationMs,
+        kmsDecrypt: decrypts(),
+      }
+      run.calls.push(result)
+      hooks.onCall?.(result)
+    },
+  }).catch((error: Error) => {
+    run.failure = error.message
+  })
+  const missing = calls.length - (result?.invocations.length ?? calls.length)
+  if (missing > 0) run.failure = `${missing} of ${calls.length} calls not made: the process ended`
   return run
 }
