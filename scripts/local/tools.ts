@@ -55,9 +55,8 @@ const firstExecutable = (dirs: (string | undefined)[], name: string) =>
 
 /** `pyenv root`, when a pyenv executable is on PATH, in $PYENV_ROOT/bin or ~/.pyenv/bin. */
 function pyenvRoot(env: NodeJS.ProcessEnv, home: string | undefined): string | undefined {
-  const bins = [...(env.PATH ?? '').split(delimiter)]
-  bins.push(env.PYENV_ROOT && join(env.PYENV_ROOT, 'bin'), home && join(home, '.pyenv', 'bin'))
-  const pyenv = firstExecutable(bins, 'pyenv')
+  const bins = [env.PYENV_ROOT && join(env.PYENV_ROOT, 'bin'), home && join(home, '.pyenv', 'bin')]
+  const pyenv = firstExecutable([...(env.PATH ?? '').split(delimiter), ...bins], 'pyenv')
   try {
     const options = { env: { ...env, PATH: env.PATH ?? '/usr/bin:/bin' }, timeout: 5_000 }
     const stdio: StdioOptions = ['ignore', 'pipe', 'ignore']
