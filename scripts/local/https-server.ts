@@ -1,66 +1,62 @@
-/**
- * A recording HTTPS server on a free 127.0.0.1 port (dev tooling, never bundled).
- *
- * It records what reached the application layer (every request, Authorization header included)
- * and, below HTTP, every decrypted byte each TLS connection received, so a test can prove that
- * a client sent nothing (no token) on a connection it refused.
- */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
-import { createServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
-import { createServer as createTcpServer } from 'node:net'
-import type { SecureVersion, TLSSocket } from 'node:tls'
+// A recording HTTPS server on a free 127.0.0.1 port. It records what reached the HTTP layer
+// (Authorization included) and, below HTTP, every decrypted byte each TLS connection received,
+// so a test can prove a client sent nothing (no token) on a connection it refused. Dev tooling.
+import { once } from 'node:events'
+import type { IncomingHttpHeaders } from 'node:http'
+import { createServer, type ServerOptions } from 'node:https'
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  type Server,
+  type Socket,
+} from 'node:net'
+import { buffer } from 'node:stream/consumers'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { TLSSocket } from 'node:tls'
 
 export interface RecordedRequest {
   method: string
-  /** Request target as sent (path + query). */
+  /** Path and query as sent. */
   path: string
   headers: IncomingHttpHeaders
   body: string
-  /** Index of the TLS connection it came on (see `connections`). */
+  /** Index of the TLS connection it came on, in `connections`. */
   connection: number
-  /** Negotiated protocol, e.g. 'TLSv1.3'. */
+  /** e.g. 'TLSv1.3' */
   tlsVersion: string | null
   /** Subject CN of the client certificate, when one was presented and verified. */
   clientCertSubject?: string
 }
 
 export interface ConnectionRecord {
-  /** Negotiated protocol, e.g. 'TLSv1.3'. */
   tlsVersion: string | null
-  /** Decrypted application bytes received on this connection (HTTP request bytes). */
+  /** Decrypted application bytes received (HTTP request bytes). */
   bytesReceived: number
-  /** Client certificate verified (only meaningful with `requestCert`). */
+  /** Client certificate verified (with `requestCert`). */
   clientAuthorized: boolean
 }
 
 export interface HandlerResult {
   status?: number
   headers?: Record<string, string>
-  /** Serialized as JSON (content-type application/json) unless `body` is given. */
+  /** Sent as JSON unless `body` is given. */
   json?: unknown
-  /** Raw body, sent as is. */
   body?: string | Uint8Array
 }
 
-/** Return 'reset' to destroy the connection without any response. */
+/** 'reset' destroys the connection without an answer. */
 export type RequestHandler = (
   request: RecordedRequest,
   index: number,
 ) => HandlerResult | 'reset' | Promise<HandlerResult | 'reset'>
 
-export interface HttpsServerOptions {
+export type HttpsServerOptions = Pick<
+  ServerOptions,
+  'ca' | 'requestCert' | 'minVersion' | 'maxVersion' | 'ciphers'
+> & {
   cert: string
   key: string
-  /** CA(s) for client certificates (mutual TLS). */
-  ca?: string | string[]
-  /** Ask for a client certificate; with `ca`, a missing or unverified one fails the handshake. */
-  requestCert?: boolean
-  minVersion?: SecureVersion
-  maxVersion?: SecureVersion
-  /** OpenSSL cipher string, e.g. 'DEFAULT@SECLEVEL=0' to let TLS 1.0/1.1 handshake on OpenSSL 3. */
-  ciphers?: string
-  /** Delay before each response (after the whole request was received). */
+  /** Delay before each answer, once the whole request arrived. */
   delayMs?: number
   /** Default: 200 `{ "ok": true, "path": ... }`. */
   handler?: RequestHandler
@@ -72,64 +68,49 @@ export interface RunningHttpsServer {
   port: number
   /** Requests that reached the HTTP layer, in arrival order. */
   requests: RecordedRequest[]
-  /** Completed TLS handshakes (server side). */
-  readonly tlsHandshakes: number
-  /** One entry per completed TLS handshake. */
+  /** One per completed TLS handshake. */
   connections: ConnectionRecord[]
-  /** Error codes of handshakes that failed on the server side (`tlsClientError`). */
+  readonly tlsHandshakes: number
+  /** Error codes of handshakes that failed on the server side. */
   tlsErrors: string[]
   /** Sum of `bytesReceived` over all connections. */
   readonly applicationBytesReceived: number
   /**
-   * Resolves once no accepted connection is open: a client's refusal settles before the server has
-   * read what that client may have sent, so wait for this before reading the counts above.
+   * Resolves once no connection is open: a client's refusal settles before the server has read
+   * what that client may have sent, so wait for this before reading the counts above.
    */
   drained(): Promise<void>
   stop(): Promise<void>
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-function listen(server: {
-  listen(port: number, host: string, cb: () => void): unknown
-  once(event: 'error', cb: (err: Error) => void): unknown
-}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
+/** Listens on a free 127.0.0.1 port; the sockets it accepts go into a set until they close. */
+async function listen(server: Server, sockets: Set<Socket>): Promise<number> {
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
   })
+  await once(server.listen(0, '127.0.0.1'), 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+function close(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const socket of sockets) socket.destroy()
+  return new Promise((resolve) => server.close(() => resolve()))
 }
 
 export async function startHttpsServer(options: HttpsServerOptions): Promise<RunningHttpsServer> {
+  const { delayMs = 0, handler: given, ...tls } = options
+  const handler: RequestHandler =
+    given ?? ((request) => ({ json: { ok: true, path: request.path } }))
   const requests: RecordedRequest[] = []
   const connections: ConnectionRecord[] = []
   const tlsErrors: string[] = []
   const sockets = new Set<Socket>()
-  const onDrained: Array<() => void> = []
   const connectionIndex = new WeakMap<Socket, number>()
-  const handler: RequestHandler =
-    options.handler ?? ((request) => ({ json: { ok: true, path: request.path } }))
+  const server = createServer({ ...tls, keepAlive: true })
 
-  const server = createServer({
-    cert: options.cert,
-    key: options.key,
-    ...(options.ca !== undefined && { ca: options.ca }),
-    ...(options.requestCert !== undefined && { requestCert: options.requestCert }),
-    ...(options.minVersion !== undefined && { minVersion: options.minVersion }),
-    ...(options.maxVersion !== undefined && { maxVersion: options.maxVersion }),
-    ...(options.ciphers !== undefined && { ciphers: options.ciphers }),
-    keepAlive: true,
-  })
-
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => {
-      sockets.delete(socket)
-      if (sockets.size === 0) for (const resolve of onDrained.splice(0)) resolve()
-    })
-  })
   server.on('secureConnection', (socket: TLSSocket) => {
-    const record: ConnectionRecord = {
+    const record = {
       tlsVersion: socket.getProtocol(),
       bytesReceived: 0,
       clientAuthorized: socket.authorized,
@@ -140,55 +121,40 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
       record.bytesReceived += chunk.length
     })
   })
-  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
-    tlsErrors.push(err.code ?? err.message)
+  server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+    tlsErrors.push(error.code ?? error.message)
   })
-
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', async () => {
-      const socket = req.socket as TLSSocket
-      const peer = socket.getPeerCertificate()
-      const subjectCn = peer?.subject?.CN
-      const request: RecordedRequest = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        connection: connectionIndex.get(socket) ?? -1,
-        tlsVersion: socket.getProtocol(),
-        ...(socket.authorized &&
-          subjectCn !== undefined && { clientCertSubject: String(subjectCn) }),
-      }
-      const index = requests.push(request) - 1
-      try {
-        if (options.delayMs) await sleep(options.delayMs)
-        const result = await handler(request, index)
-        if (res.destroyed) return
-        if (result === 'reset') {
-          socket.destroy()
-          return
-        }
-        const status = result.status ?? 200
-        const headers: Record<string, string> = { ...result.headers }
-        let body: string | Uint8Array = ''
-        if (result.body !== undefined) body = result.body
-        else if (result.json !== undefined) {
-          body = JSON.stringify(result.json)
-          headers['content-type'] ??= 'application/json'
-        }
-        res.writeHead(status, headers)
-        res.end(body)
-      } catch {
-        if (!res.headersSent) res.writeHead(500)
-        res.end()
-      }
-    })
+  server.on('request', async (req, res) => {
+    const body = (await buffer(req)).toString('utf8')
+    const socket = req.socket as TLSSocket
+    const subject = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined
+    const request: RecordedRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+      connection: connectionIndex.get(socket) ?? -1,
+      tlsVersion: socket.getProtocol(),
+      ...(subject !== undefined && { clientCertSubject: String(subject) }),
+    }
+    const index = requests.push(request) - 1
+    try {
+      await sleep(delayMs)
+      const result = await handler(request, index)
+      if (res.destroyed) return
+      if (result === 'reset') return socket.destroy()
+      const json = result.body === undefined && result.json !== undefined
+      res.writeHead(result.status ?? 200, {
+        ...(json && { 'content-type': 'application/json' }),
+        ...result.headers,
+      })
+      res.end(json ? JSON.stringify(result.json) : (result.body ?? ''))
+    } catch {
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    }
   })
-
-  await listen(server)
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server, sockets)
 
   return {
     url: `https://127.0.0.1:${port}`,
@@ -202,14 +168,10 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
     get applicationBytesReceived() {
       return connections.reduce((sum, c) => sum + c.bytesReceived, 0)
     },
-    drained: () =>
-      new Promise<void>((resolve) => (sockets.size === 0 ? resolve() : onDrained.push(resolve))),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    drained: async () => {
+      for (const socket of sockets) await once(socket, 'close')
+    },
+    stop: () => close(server, sockets),
   }
 }
 
@@ -220,28 +182,21 @@ export interface RunningTcpServer {
   readonly connections: number
   /** Raw bytes received (a TLS ClientHello, then nothing useful). */
   readonly bytesReceived: number
-  /** Everything received, concatenated (to search it for a token). */
+  /** Everything received, to search it for a token. */
   received(): Buffer
   stop(): Promise<void>
 }
 
-/**
- * A TCP server on 127.0.0.1 that accepts connections and never answers: a TLS client hangs in
- * its handshake (to test connect timeouts without leaving the loopback).
- */
+/** A TCP server that never answers: a TLS client hangs in its handshake (connect timeouts). */
 export async function startSilentTcpServer(): Promise<RunningTcpServer> {
   const sockets = new Set<Socket>()
-  let connections = 0
   const chunks: Buffer[] = []
   const server = createTcpServer((socket) => {
-    connections++
-    sockets.add(socket)
-    socket.on('data', (chunk) => chunks.push(chunk))
-    socket.on('error', () => {})
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('data', (chunk) => chunks.push(chunk)).on('error', () => {})
   })
-  await listen(server)
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server, sockets)
+  let connections = 0
+  server.on('connection', () => connections++)
   return {
     url: `https://127.0.0.1:${port}`,
     port,
@@ -249,13 +204,9 @@ export async function startSilentTcpServer(): Promise<RunningTcpServer> {
       return connections
     },
     get bytesReceived() {
-      return chunks.reduce((sum, c) => sum + c.length, 0)
+      return Buffer.concat(chunks).length
     },
     received: () => Buffer.concat(chunks),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    stop: () => close(server, sockets),
   }
 }
