@@ -42,33 +42,7 @@ export interface InjectOptions {
   fault: Fault
 }
 
-export interface FaultProxy {
-  /** e.g. `http://127.0.0.1:49153` */
-  readonly endpoint: string
-  readonly port: number
-  /** Requests received by X-Amz-Target (else `METHOD /path`), faulted ones included. */
-  counts(): Record<string, number>
-  total(): number
-  resetCounts(): void
-  /** Queues a fault for the next `times` matching requests (rules apply in order). */
-  inject(options: InjectOptions): void
-  /** Injected faults not used yet. */
-  pending(): number
-  setLatency(ms: number): void
-  /** ThrottlingException to matching requests beyond the rate per 1-second window; null: off. */
-  throttleAbove(options: { ratePerSecond: number; match?: Match } | null): void
-  /** Drops injected faults and the throttle (the base latency stays). */
-  clearFaults(): void
-  /** Requests held by a `hang` fault. */
-  hungCount(): number
-  /** Keys seen leaving the Enabled state: 'Disabled' | 'PendingDeletion' by key id. */
-  keyStates(): Record<string, string>
-  /** Closes the proxy and every connection (hung ones too). Idempotent. */
-  stop(): Promise<void>
-}
-
-const DEFAULT_MESSAGES: Record<string, string | null> = {
-  InvalidCiphertextException: null, // KMS sends no message with it
+const MESSAGES: Record<string, string> = {
   KMSInternalException: 'An internal error occurred.',
   ThrottlingException: 'Rate exceeded',
 }
@@ -80,13 +54,7 @@ const KEY_STATE_CHANGES: Record<string, string> = {
   ScheduleKeyDeletion: 'PendingDeletion',
   CancelKeyDeletion: 'Disabled', // as in KMS
 }
-const KEY_USES = [
-  'Decrypt',
-  'Encrypt',
-  'ReEncrypt',
-  'GenerateDataKey',
-  'GenerateDataKeyWithoutPlaintext',
-]
+const KEY_USES = /^(Decrypt|Encrypt|ReEncrypt|GenerateDataKey(WithoutPlaintext)?)$/
 const REFUSALS: Record<string, [string, string]> = {
   Disabled: ['DisabledException', 'is disabled.'],
   PendingDeletion: ['KMSInvalidStateException', 'is pending deletion.'],
@@ -121,7 +89,7 @@ export async function startFaultProxy(options: {
   target: string
   /** Base latency added to every request, in ms. Default 0. */
   latencyMs?: number
-}): Promise<FaultProxy> {
+}) {
   const target = new URL(options.target)
   let latencyMs = options.latencyMs ?? 0
   let rules: { remaining: number; match: Match; fault: Fault }[] = []
@@ -150,7 +118,7 @@ export async function startFaultProxy(options: {
     const keyId = change && keyIdOf(JSON.parse(request.toString()).KeyId)
     if (change === 'Enabled') keyStates.delete(keyId as string)
     else if (change) keyStates.set(keyId as string, change)
-    if (!KEY_USES.includes(action)) return undefined
+    if (!KEY_USES.test(action)) return undefined
     const { SourceKeyId, KeyId } = JSON.parse(answer.toString())
     const arn = [SourceKeyId, KeyId].find((arn) => keyStates.has(keyIdOf(arn)))
     const [type, text] = REFUSALS[keyStates.get(keyIdOf(arn)) ?? ''] ?? []
@@ -178,17 +146,10 @@ export async function startFaultProxy(options: {
     if (fault?.kind === 'http-500')
       return sendError(req, res, 500, 'InternalFailure', 'Injected HTTP 500')
     if (fault?.kind === 'kms-error') {
-      const { type } = fault
-      const known = Object.hasOwn(DEFAULT_MESSAGES, type)
-      const fallback = known ? (DEFAULT_MESSAGES[type] as string | null) : `Injected ${type}`
-      const status = type === 'KMSInternalException' ? 500 : 400
-      return sendError(
-        req,
-        res,
-        status,
-        type,
-        fault.message === undefined ? fallback : fault.message,
-      )
+      // KMS sends no message with InvalidCiphertextException.
+      const none = fault.type === 'InvalidCiphertextException'
+      const { type, message = none ? null : (MESSAGES[type] ?? `Injected ${type}`) } = fault
+      return sendError(req, res, type === 'KMSInternalException' ? 500 : 400, type, message)
     }
     const headers = { ...endToEnd(req.headers), 'content-length': body.length }
     const upstream = request(target, { method: req.method, path: req.url, headers, agent })
@@ -215,28 +176,36 @@ export async function startFaultProxy(options: {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    /** Requests received by X-Amz-Target (else `METHOD /path`), faulted ones included. */
     counts: () => Object.fromEntries(counts),
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
     resetCounts: () => {
       counts = new Map()
     },
-    inject: ({ times = 1, match, fault }) => {
+    /** Queues a fault for the next `times` matching requests (rules apply in order). */
+    inject: ({ times = 1, match, fault }: InjectOptions) => {
       rules.push({ remaining: times, match, fault })
     },
+    /** Injected faults not used yet. */
     pending: () => rules.reduce((sum, rule) => sum + rule.remaining, 0),
-    setLatency: (ms) => {
+    setLatency: (ms: number) => {
       latencyMs = ms
     },
-    throttleAbove: (rate) => {
+    /** ThrottlingException to matching requests beyond the rate per 1-second window; null: off. */
+    throttleAbove: (rate: { ratePerSecond: number; match?: Match } | null) => {
       throttle = rate ? { ...rate, start: Date.now(), window: 0 } : undefined
       admitted = 0
     },
+    /** Drops injected faults and the throttle (the base latency stays). */
     clearFaults: () => {
       rules = []
       throttle = undefined
     },
+    /** Requests held by a `hang` fault. */
     hungCount: () => hung.size,
+    /** Keys seen leaving the Enabled state: 'Disabled' | 'PendingDeletion' by key id. */
     keyStates: () => Object.fromEntries(keyStates),
+    /** Closes the proxy and every connection (hung ones too). Idempotent. */
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {
         stopped.abort()
@@ -250,3 +219,5 @@ export async function startFaultProxy(options: {
     },
   }
 }
+
+export type FaultProxy = Awaited<ReturnType<typeof startFaultProxy>>

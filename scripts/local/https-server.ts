@@ -28,14 +28,6 @@ export interface RecordedRequest {
   clientCertSubject?: string
 }
 
-export interface ConnectionRecord {
-  tlsVersion: string | null
-  /** Decrypted application bytes received (HTTP request bytes). */
-  bytesReceived: number
-  /** Client certificate verified (with `requestCert`). */
-  clientAuthorized: boolean
-}
-
 export interface HandlerResult {
   status?: number
   headers?: Record<string, string>
@@ -62,27 +54,6 @@ export type HttpsServerOptions = Pick<
   handler?: RequestHandler
 }
 
-export interface RunningHttpsServer {
-  /** `https://127.0.0.1:<port>` */
-  url: string
-  port: number
-  /** Requests that reached the HTTP layer, in arrival order. */
-  requests: RecordedRequest[]
-  /** One per completed TLS handshake. */
-  connections: ConnectionRecord[]
-  readonly tlsHandshakes: number
-  /** Error codes of handshakes that failed on the server side. */
-  tlsErrors: string[]
-  /** Sum of `bytesReceived` over all connections. */
-  readonly applicationBytesReceived: number
-  /**
-   * Resolves once no connection is open: a client's refusal settles before the server has read
-   * what that client may have sent, so wait for this before reading the counts above.
-   */
-  drained(): Promise<void>
-  stop(): Promise<void>
-}
-
 /** Listens on a free 127.0.0.1 port; the sockets it accepts go into a set until they close. */
 async function listen(server: Server, sockets: Set<Socket>): Promise<number> {
   server.on('connection', (socket: Socket) => {
@@ -98,12 +69,16 @@ function close(server: Server, sockets: Set<Socket>): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-export async function startHttpsServer(options: HttpsServerOptions): Promise<RunningHttpsServer> {
+export async function startHttpsServer(options: HttpsServerOptions) {
   const { delayMs = 0, handler: given, ...tls } = options
   const handler: RequestHandler =
     given ?? ((request) => ({ json: { ok: true, path: request.path } }))
   const requests: RecordedRequest[] = []
-  const connections: ConnectionRecord[] = []
+  const connections: {
+    tlsVersion: string | null
+    bytesReceived: number
+    clientAuthorized: boolean
+  }[] = []
   const tlsErrors: string[] = []
   const sockets = new Set<Socket>()
   const connectionIndex = new WeakMap<Socket, number>()
@@ -159,8 +134,11 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
   return {
     url: `https://127.0.0.1:${port}`,
     port,
+    /** Requests that reached the HTTP layer, in arrival order. */
     requests,
+    /** One per completed TLS handshake, with the decrypted bytes it received. */
     connections,
+    /** Error codes of handshakes that failed on the server side. */
     tlsErrors,
     get tlsHandshakes() {
       return connections.length
@@ -168,6 +146,10 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
     get applicationBytesReceived() {
       return connections.reduce((sum, c) => sum + c.bytesReceived, 0)
     },
+    /**
+     * Resolves once no connection is open: a client's refusal settles before the server has read
+     * what that client may have sent, so wait for this before reading the counts above.
+     */
     drained: async () => {
       for (const socket of sockets) await once(socket, 'close')
     },
@@ -175,20 +157,8 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Run
   }
 }
 
-export interface RunningTcpServer {
-  url: string
-  port: number
-  /** TCP connections accepted. */
-  readonly connections: number
-  /** Raw bytes received (a TLS ClientHello, then nothing useful). */
-  readonly bytesReceived: number
-  /** Everything received, to search it for a token. */
-  received(): Buffer
-  stop(): Promise<void>
-}
-
 /** A TCP server that never answers: a TLS client hangs in its handshake (connect timeouts). */
-export async function startSilentTcpServer(): Promise<RunningTcpServer> {
+export async function startSilentTcpServer() {
   const sockets = new Set<Socket>()
   const chunks: Buffer[] = []
   const server = createTcpServer((socket) => {
@@ -200,9 +170,11 @@ export async function startSilentTcpServer(): Promise<RunningTcpServer> {
   return {
     url: `https://127.0.0.1:${port}`,
     port,
+    /** TCP connections accepted. */
     get connections() {
       return connections
     },
+    /** Raw bytes received: a TLS ClientHello, then nothing useful. */
     get bytesReceived() {
       return Buffer.concat(chunks).length
     },
@@ -210,3 +182,5 @@ export async function startSilentTcpServer(): Promise<RunningTcpServer> {
     stop: () => close(server, sockets),
   }
 }
+
+export type RunningHttpsServer = Awaited<ReturnType<typeof startHttpsServer>>

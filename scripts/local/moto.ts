@@ -14,25 +14,13 @@ import { findTool, isExecutableFile, type LookupOptions, ToolNotFoundError } fro
 
 export { awsEnv, childEnv, LOCAL_REGION } from './aws-env.ts'
 
-export interface StartMotoOptions extends LookupOptions {
+interface StartMotoOptions extends LookupOptions {
   /** moto_server's path instead of the lookup. */
   binary?: string
   /** A fixed port instead of a free one (no retry then). */
   port?: number
   /** How long to wait for moto to answer. Default 30 000 ms. */
   startTimeoutMs?: number
-}
-
-export interface MotoServer {
-  /** e.g. `http://127.0.0.1:49152` */
-  endpoint: string
-  port: number
-  /** The supervisor's pid, also the process group's id. */
-  pid: number
-  /** The last lines moto wrote to stderr. */
-  stderrTail(): string
-  /** Kills moto and its process group. Idempotent. */
-  stop(): Promise<void>
 }
 
 const HOST = '127.0.0.1'
@@ -89,7 +77,7 @@ async function answersKms(endpoint: string): Promise<boolean> {
   }
 }
 
-async function startOnce(binary: string, port: number, timeoutMs: number): Promise<MotoServer> {
+async function startOnce(binary: string, port: number, timeoutMs: number) {
   const args = ['-c', SUPERVISOR, 'moto-supervisor', binary, '-H', HOST, '-p', String(port)]
   const child = spawn('/bin/sh', args, {
     detached: true,
@@ -98,7 +86,7 @@ async function startOnce(binary: string, port: number, timeoutMs: number): Promi
     // AWS_PROFILE=anything keeps moto from answering.
     env: childEnv({}, process.env),
   })
-  const pid = child.pid as number
+  const pid = child.pid as number // the supervisor's, also its process group's id
   live.add(pid)
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -152,7 +140,7 @@ async function startOnce(binary: string, port: number, timeoutMs: number): Promi
 }
 
 /** Starts moto_server on a free 127.0.0.1 port and waits until it answers KMS calls. */
-export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
+export async function startMoto(options: StartMotoOptions = {}) {
   const binary = options.binary ?? findTool('moto_server', options)
   if (!binary || !isExecutableFile(binary)) throw new ToolNotFoundError('moto_server')
   for (let attempt = 1; ; attempt++) {
@@ -166,3 +154,5 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     }
   }
 }
+
+export type MotoServer = Awaited<ReturnType<typeof startMoto>>

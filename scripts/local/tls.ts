@@ -7,7 +7,8 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  KeyObject,
+  generateKeyPairSync,
+  type KeyObject,
   randomBytes,
   webcrypto,
   X509Certificate,
@@ -20,7 +21,7 @@ export interface CertKey {
   key: string
 }
 
-export interface IssueOptions {
+interface IssueOptions {
   /** Subject CN. Default: the first DNS name, else 'test client'. */
   commonName?: string
   /** SAN DNS names. Default for a server ['localhost'], for a client none. */
@@ -35,25 +36,6 @@ export interface IssueOptions {
   issuer?: CertKey
   /** A fixed ECDSA P-256 key (PKCS#8 PEM) instead of a new one. */
   key?: string
-}
-
-export interface TestPki {
-  /** The CA tests trust. */
-  ca: CertKey
-  /** An unrelated CA nobody trusts. */
-  untrustedCa: CertKey
-  /** For `localhost` and 127.0.0.1, signed by `ca`. */
-  server: CertKey
-  /** The same, expired yesterday. */
-  expiredServer: CertKey
-  /** Signed by `ca`, for `wrong.example.test` only. */
-  wrongHostServer: CertKey
-  /** `localhost` and 127.0.0.1, signed by `untrustedCa`. */
-  untrustedServer: CertKey
-  /** A client certificate (clientAuth, CN 'secure-fetch test client') signed by `ca`, for mTLS. */
-  client: CertKey
-  /** Issues another end-entity certificate. */
-  issue(options?: IssueOptions): Promise<CertKey>
 }
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
@@ -76,27 +58,23 @@ export function spkiPin(certPem: string): string {
   return createHash('sha256').update(spki).digest('base64')
 }
 
-async function keyPair(keyType?: 'ec' | 'rsa', pem?: string): Promise<webcrypto.CryptoKeyPair> {
-  if (pem === undefined) {
-    const algorithm = keyType === 'rsa' ? RSA : EC
-    return (await webcrypto.subtle.generateKey(algorithm, true, [
-      'sign',
-    ])) as webcrypto.CryptoKeyPair
-  }
-  return {
-    privateKey: createPrivateKey(pem).toCryptoKey(EC, true, ['sign']),
-    publicKey: createPublicKey(pem).toCryptoKey(EC, true, ['verify']),
-  }
+/** A new ECDSA P-256 (default) or RSA 2048 key, or the fixed one given (PKCS#8 PEM). */
+function privateKey(keyType?: 'ec' | 'rsa', pem?: string): KeyObject {
+  if (pem !== undefined) return createPrivateKey(pem)
+  if (keyType === 'rsa') return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
 }
 
-/** A CA certificate when there is no issuer (self-signed), else an end-entity one. */
+/** A self-signed CA certificate when there is no issuer, else an end-entity one it signs. */
 async function certificate(
   commonName: string,
-  keys: webcrypto.CryptoKeyPair,
+  key: KeyObject,
   [notBefore, notAfter]: [number, number],
   extensions: x509.Extension[],
   issuer?: CertKey,
 ): Promise<CertKey> {
+  const algorithm = key.asymmetricKeyType === 'rsa' ? RSA : EC
+  const publicKey = createPublicKey(key).toCryptoKey(algorithm, true, ['verify'])
   const subject = `CN=${commonName}, O=middy-kms-secrets tests`
   const signer = issuer && new x509.X509Certificate(issuer.cert)
   const cert = await x509.X509CertificateGenerator.create({
@@ -105,24 +83,24 @@ async function certificate(
     issuer: signer?.subject ?? subject,
     notBefore: new Date(Date.now() + notBefore),
     notAfter: new Date(Date.now() + notAfter),
-    publicKey: keys.publicKey,
-    signingKey: issuer ? (await keyPair('ec', issuer.key)).privateKey : keys.privateKey,
+    publicKey,
+    // The CAs made here are ECDSA.
+    signingKey: (issuer ? createPrivateKey(issuer.key) : key).toCryptoKey(EC, false, ['sign']),
     signingAlgorithm: EC,
     extensions: [
       ...extensions,
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ...(signer ? [await x509.AuthorityKeyIdentifierExtension.create(signer)] : []),
     ],
   })
-  const key = KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' })
-  return { cert: cert.toString('pem'), key: String(key) }
+  return { cert: cert.toString('pem'), key: String(key.export({ type: 'pkcs8', format: 'pem' })) }
 }
 
-async function createCa(commonName: string): Promise<CertKey> {
+function createCa(commonName: string): Promise<CertKey> {
   const usages = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
   return certificate(
     commonName,
-    await keyPair(),
+    privateKey(),
     [-30 * DAY, 365 * DAY],
     [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(usages, true)],
   )
@@ -141,10 +119,9 @@ async function issueCert(
   ]
   const usage = server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth
   const commonName = options.commonName ?? dnsNames[0] ?? 'test client'
-  const keys = await keyPair(options.keyType, options.key)
   return certificate(
     commonName,
-    keys,
+    privateKey(options.keyType, options.key),
     validity,
     [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -156,8 +133,13 @@ async function issueCert(
   )
 }
 
-/** The whole test PKI (two CAs, five end-entity certificates) in a few milliseconds. */
-export async function createTestPki(): Promise<TestPki> {
+/**
+ * The test PKI in a few milliseconds: `ca` (the one tests trust), an `untrustedCa`, and signed by
+ * `ca` unless named: `server` (localhost, 127.0.0.1), `expiredServer` (since yesterday),
+ * `wrongHostServer` (wrong.example.test only), `untrustedServer` (by `untrustedCa`), `client`
+ * (clientAuth, for mTLS); `issue()` makes more.
+ */
+export async function createTestPki() {
   const [ca, untrustedCa] = await Promise.all([
     createCa('middy-kms-secrets test CA'),
     createCa('unrelated untrusted CA'),
@@ -172,3 +154,5 @@ export async function createTestPki(): Promise<TestPki> {
   ])
   return { ca, untrustedCa, server, expiredServer, wrongHostServer, untrustedServer, client, issue }
 }
+
+export type TestPki = Awaited<ReturnType<typeof createTestPki>>
