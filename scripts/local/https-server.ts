@@ -54,19 +54,20 @@ export type HttpsServerOptions = Pick<
   handler?: RequestHandler
 }
 
-/** Listens on a free 127.0.0.1 port; the sockets it accepts go into a set until they close. */
-async function listen(server: Server, sockets: Set<Socket>): Promise<number> {
+/** Listens on a free 127.0.0.1 port; `stop` closes it and every connection. */
+async function serve(server: Server) {
+  const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
   await once(server.listen(0, '127.0.0.1'), 'listening')
-  return (server.address() as AddressInfo).port
-}
-
-function close(server: Server, sockets: Set<Socket>): Promise<void> {
-  for (const socket of sockets) socket.destroy()
-  return new Promise((resolve) => server.close(() => resolve()))
+  const { port } = server.address() as AddressInfo
+  const stop = () => {
+    for (const socket of sockets) socket.destroy()
+    return new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  return { url: `https://127.0.0.1:${port}`, port, sockets, stop }
 }
 
 export async function startHttpsServer(options: HttpsServerOptions) {
@@ -80,7 +81,6 @@ export async function startHttpsServer(options: HttpsServerOptions) {
     clientAuthorized: boolean
   }[] = []
   const tlsErrors: string[] = []
-  const sockets = new Set<Socket>()
   const connectionIndex = new WeakMap<Socket, number>()
   const server = createServer({ ...tls, keepAlive: true })
 
@@ -129,11 +129,10 @@ export async function startHttpsServer(options: HttpsServerOptions) {
       res.end()
     }
   })
-  const port = await listen(server, sockets)
+  const served = await serve(server)
 
   return {
-    url: `https://127.0.0.1:${port}`,
-    port,
+    ...served,
     /** Requests that reached the HTTP layer, in arrival order. */
     requests,
     /** One per completed TLS handshake, with the decrypted bytes it received. */
@@ -151,25 +150,21 @@ export async function startHttpsServer(options: HttpsServerOptions) {
      * what that client may have sent, so wait for this before reading the counts above.
      */
     drained: async () => {
-      for (const socket of sockets) await once(socket, 'close')
+      for (const socket of served.sockets) await once(socket, 'close')
     },
-    stop: () => close(server, sockets),
   }
 }
 
 /** A TCP server that never answers: a TLS client hangs in its handshake (connect timeouts). */
 export async function startSilentTcpServer() {
-  const sockets = new Set<Socket>()
   const chunks: Buffer[] = []
+  let connections = 0
   const server = createTcpServer((socket) => {
+    connections++
     socket.on('data', (chunk) => chunks.push(chunk)).on('error', () => {})
   })
-  const port = await listen(server, sockets)
-  let connections = 0
-  server.on('connection', () => connections++)
   return {
-    url: `https://127.0.0.1:${port}`,
-    port,
+    ...(await serve(server)),
     /** TCP connections accepted. */
     get connections() {
       return connections
@@ -179,7 +174,6 @@ export async function startSilentTcpServer() {
       return Buffer.concat(chunks).length
     },
     received: () => Buffer.concat(chunks),
-    stop: () => close(server, sockets),
   }
 }
 

@@ -44,12 +44,6 @@ trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT HUP
 wait "$child"
 `
 
-// Process groups not stopped yet: killed when this process exits.
-const live = new Set<number>()
-process.on('exit', () => {
-  for (const pgid of live) killGroup(pgid, 'SIGKILL')
-})
-
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal)
@@ -87,7 +81,6 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
     env: childEnv({}, process.env),
   })
   const pid = child.pid as number // the supervisor's, also its process group's id
-  live.add(pid)
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).split('\n').slice(-40).join('\n')
@@ -96,7 +89,7 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
   const exited = once(child, 'exit').then((codes) => {
     exit = codes as typeof exit
   })
-  // Never keeps this process alive: the exit hook and the stdin pipe end moto.
+  // Never keeps this process alive: when it dies, the stdin pipe closes and the supervisor ends moto.
   child.unref()
   for (const pipe of [child.stdin, child.stderr]) (pipe as unknown as Socket).unref()
   child.stdin.on('error', () => {})
@@ -112,7 +105,6 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
       await Promise.race([exited, sleep(5_000)])
       child.stdin.destroy()
       child.stderr.destroy()
-      live.delete(pid)
     })()
     return stopping
   }
