@@ -35,13 +35,6 @@ export type Fault =
 /** An exact X-Amz-Target or a RegExp on it; undefined: every request. */
 type Match = string | RegExp | undefined
 
-export interface InjectOptions {
-  /** How many matching requests get the fault. Default 1; Infinity until cleared. */
-  times?: number
-  match?: Match
-  fault: Fault
-}
-
 const MESSAGES: Record<string, string> = {
   KMSInternalException: 'An internal error occurred.',
   ThrottlingException: 'Rate exceeded',
@@ -66,16 +59,10 @@ const matches = (match: Match, call: string | undefined) =>
 const endToEnd = (headers: IncomingHttpHeaders) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.includes(name)))
 
-function sendError(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  type: string,
-  message: string | null,
-) {
+function sendError(res: ServerResponse, status: number, type: string, message: string | null) {
   const body = JSON.stringify(message === null ? { __type: type } : { __type: type, message })
   // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
-  const json10 = String(req.headers['content-type']).startsWith('application/x-amz-json-1.0')
+  const json10 = String(res.req.headers['content-type']).startsWith('application/x-amz-json-1.0')
   res.writeHead(status, {
     'Content-Type': `application/x-amz-json-${json10 ? '1.0' : '1.1'}`,
     'Content-Length': Buffer.byteLength(body),
@@ -90,20 +77,19 @@ export async function startFaultProxy(options: {
   /** Base latency added to every request, in ms. Default 0. */
   latencyMs?: number
 }) {
-  const target = new URL(options.target)
   let latencyMs = options.latencyMs ?? 0
-  let rules: { remaining: number; match: Match; fault: Fault }[] = []
+  let rules: { times: number; match: Match; fault: Fault }[] = []
   let throttle: { ratePerSecond: number; match?: Match; start: number; window: number } | undefined
   let admitted = 0
   let counts = new Map<string, number>()
-  const keyStates = new Map<string, string>()
   const hung = new Set<Socket>()
+  const keyStates = new Map<string, string>()
   const stopped = new AbortController()
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 
   const takeFault = (call: string | undefined) => {
     const rule = rules.find((rule) => matches(rule.match, call))
-    if (rule && --rule.remaining <= 0) rules = rules.filter((other) => other !== rule)
+    if (rule && --rule.times <= 0) rules = rules.filter((other) => other !== rule)
     return rule?.fault
   }
   const throttled = (call: string | undefined) => {
@@ -132,37 +118,39 @@ export async function startFaultProxy(options: {
     const fault = takeFault(call)
     const throttledNow = !fault && throttled(call)
     const body = await buffer(req)
-    if (fault?.kind === 'hang') {
-      hung.add(req.socket)
-      req.socket.once('close', () => hung.delete(req.socket))
-      if (stopped.signal.aborted) req.socket.destroy()
-      return
-    }
     const extraMs = fault?.kind === 'latency' ? fault.ms : 0
     await sleep(latencyMs + extraMs, undefined, { signal: stopped.signal }).catch(() => {})
     if (stopped.signal.aborted || req.socket.destroyed) return req.socket.destroy()
-    if (fault?.kind === 'reset') return req.socket.resetAndDestroy()
-    if (throttledNow) return sendError(req, res, 400, 'ThrottlingException', 'Rate exceeded')
-    if (fault?.kind === 'http-500')
-      return sendError(req, res, 500, 'InternalFailure', 'Injected HTTP 500')
-    if (fault?.kind === 'kms-error') {
+    if (fault?.kind === 'hang') {
+      hung.add(req.socket)
+      req.socket.once('close', () => hung.delete(req.socket))
+    } else if (fault?.kind === 'reset') req.socket.resetAndDestroy()
+    else if (throttledNow) sendError(res, 400, 'ThrottlingException', 'Rate exceeded')
+    else if (fault?.kind === 'http-500') sendError(res, 500, 'InternalFailure', 'Injected HTTP 500')
+    else if (fault?.kind === 'kms-error') {
       // KMS sends no message with InvalidCiphertextException.
       const none = fault.type === 'InvalidCiphertextException'
       const { type, message = none ? null : (MESSAGES[type] ?? `Injected ${type}`) } = fault
-      return sendError(req, res, type === 'KMSInternalException' ? 500 : 400, type, message)
+      sendError(res, type === 'KMSInternalException' ? 500 : 400, type, message)
+    } else {
+      const headers = { ...endToEnd(req.headers), 'content-length': body.length }
+      const upstream = request(options.target, {
+        method: req.method,
+        path: req.url,
+        headers,
+        agent,
+      })
+      const [answer] = (await once(upstream.end(body), 'response')) as [IncomingMessage]
+      const text = await buffer(answer)
+      const action = /^TrentService\.(\w+)$/.exec(call ?? '')?.[1]
+      const refused = answer.statusCode === 200 && action && refusal(action, body, text)
+      if (refused) return sendError(res, 400, ...refused)
+      res.writeHead(answer.statusCode as number, {
+        ...endToEnd(answer.headers),
+        'content-length': text.length,
+      })
+      res.end(text)
     }
-    const headers = { ...endToEnd(req.headers), 'content-length': body.length }
-    const upstream = request(target, { method: req.method, path: req.url, headers, agent })
-    const [answer] = (await once(upstream.end(body), 'response')) as [IncomingMessage]
-    const text = await buffer(answer)
-    const action = /^TrentService\.(\w+)$/.exec(call ?? '')?.[1]
-    const refused = answer.statusCode === 200 && action && refusal(action, body, text)
-    if (refused) return sendError(req, res, 400, ...refused)
-    res.writeHead(answer.statusCode as number, {
-      ...endToEnd(answer.headers),
-      'content-length': text.length,
-    })
-    res.end(text)
   }
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -182,12 +170,12 @@ export async function startFaultProxy(options: {
     resetCounts: () => {
       counts = new Map()
     },
-    /** Queues a fault for the next `times` matching requests (rules apply in order). */
-    inject: ({ times = 1, match, fault }: InjectOptions) => {
-      rules.push({ remaining: times, match, fault })
+    /** Queues `fault` for the next `times` (default 1; Infinity: until cleared) matching requests. */
+    inject: ({ times = 1, match, fault }: { times?: number; match?: Match; fault: Fault }) => {
+      rules.push({ times, match, fault })
     },
     /** Injected faults not used yet. */
-    pending: () => rules.reduce((sum, rule) => sum + rule.remaining, 0),
+    pending: () => rules.reduce((sum, rule) => sum + rule.times, 0),
     setLatency: (ms: number) => {
       latencyMs = ms
     },
@@ -209,7 +197,6 @@ export async function startFaultProxy(options: {
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {
         stopped.abort()
-        for (const socket of hung) socket.destroy()
         hung.clear()
         server.close(() => resolve())
         server.closeAllConnections()
