@@ -20,27 +20,26 @@ export interface RecordedRequest {
   path: string
   headers: IncomingHttpHeaders
   body: string
-  /** Index of the TLS connection it came on, in `connections`. */
+  /** Index of its TLS connection in `connections`. */
   connection: number
-  /** e.g. 'TLSv1.3' */
   tlsVersion: string | null
-  /** Subject CN of the client certificate, when one was presented and verified. */
+  /** CN of a verified client certificate. */
   clientCertSubject?: string
 }
 
-export interface HandlerResult {
-  status?: number
-  headers?: Record<string, string>
-  /** Sent as JSON unless `body` is given. */
-  json?: unknown
-  body?: string | Uint8Array
-}
-
-/** 'reset' destroys the connection without an answer. */
-export type RequestHandler = (
+/** An answer (`json` is sent unless there is a `body`), or 'reset': no answer, the connection destroyed. */
+type HandlerResult =
+  | {
+      status?: number
+      headers?: Record<string, string>
+      json?: unknown
+      body?: string | Uint8Array
+    }
+  | 'reset'
+type RequestHandler = (
   request: RecordedRequest,
   index: number,
-) => HandlerResult | 'reset' | Promise<HandlerResult | 'reset'>
+) => HandlerResult | Promise<HandlerResult>
 
 export type HttpsServerOptions = Pick<
   ServerOptions,

@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { childEnv } from './aws-env.ts'
 import { findTool, isExecutableFile, type LookupOptions, ToolNotFoundError } from './tools.ts'
@@ -17,21 +17,10 @@ export { awsEnv, childEnv, LOCAL_REGION } from './aws-env.ts'
 interface StartMotoOptions extends LookupOptions {
   /** moto_server's path instead of the lookup. */
   binary?: string
-  /** A fixed port instead of a free one (no retry then). */
+  /** A fixed port. Default: one the system picks (moto's port 0), read from its log. */
   port?: number
   /** How long to wait for moto to answer. Default 30 000 ms. */
   startTimeoutMs?: number
-}
-
-const HOST = '127.0.0.1'
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer().unref()
-  await once(server.listen(0, HOST), 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 // Runs moto in the background; kills it at EOF on stdin (a pipe from this process) or on a signal.
@@ -71,9 +60,12 @@ async function answersKms(endpoint: string): Promise<boolean> {
   }
 }
 
-async function startOnce(binary: string, port: number, timeoutMs: number) {
-  const args = ['-c', SUPERVISOR, 'moto-supervisor', binary, '-H', HOST, '-p', String(port)]
-  const child = spawn('/bin/sh', args, {
+/** Starts moto_server on 127.0.0.1 and waits until it answers KMS calls. */
+export async function startMoto(options: StartMotoOptions = {}) {
+  const binary = options.binary ?? findTool('moto_server', options)
+  if (!binary || !isExecutableFile(binary)) throw new ToolNotFoundError('moto_server')
+  const args = [binary, '-H', '127.0.0.1', '-p', String(options.port ?? 0)]
+  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'moto-supervisor', ...args], {
     detached: true,
     stdio: ['pipe', 'ignore', 'pipe'],
     // The machine's environment (pyenv finds moto through it) without the user's AWS_* settings:
@@ -82,8 +74,10 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
   })
   const pid = child.pid as number // the supervisor's, also its process group's id
   let stderr = ''
+  let port = options.port
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).split('\n').slice(-40).join('\n')
+    port ??= Number(/Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined
   })
   let exit: [number | null, NodeJS.Signals | null] | undefined
   const exited = once(child, 'exit').then((codes) => {
@@ -109,7 +103,7 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
     return stopping
   }
 
-  const endpoint = `http://${HOST}:${port}`
+  const timeoutMs = options.startTimeoutMs ?? 30_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (exit) {
@@ -120,30 +114,18 @@ async function startOnce(binary: string, port: number, timeoutMs: number) {
       const how = `code ${exit[0]}${exit[1] ? `, signal ${exit[1]}` : ''}`
       throw new Error(`moto_server exited before answering (${how}); last stderr lines:\n${stderr}`)
     }
-    if (await answersKms(endpoint)) return { endpoint, port, pid, stderrTail: () => stderr, stop }
+    const endpoint = `http://127.0.0.1:${port}`
+    if (port && (await answersKms(endpoint))) {
+      return { endpoint, port, pid, stderrTail: () => stderr, stop }
+    }
     if (Date.now() > deadline) {
       await stop()
+      const where = port ? ` on ${endpoint}` : ''
       throw new Error(
-        `moto_server did not answer on ${endpoint} within ${timeoutMs} ms; last stderr lines:\n${stderr}`,
+        `moto_server did not answer${where} within ${timeoutMs} ms; last stderr lines:\n${stderr}`,
       )
     }
     await Promise.race([exited, sleep(100)])
-  }
-}
-
-/** Starts moto_server on a free 127.0.0.1 port and waits until it answers KMS calls. */
-export async function startMoto(options: StartMotoOptions = {}) {
-  const binary = options.binary ?? findTool('moto_server', options)
-  if (!binary || !isExecutableFile(binary)) throw new ToolNotFoundError('moto_server')
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort())
-    try {
-      return await startOnce(binary, port, options.startTimeoutMs ?? 30_000)
-    } catch (error) {
-      // Another process took the free port meanwhile: try another.
-      const taken = /address already in use/i.test(String(error))
-      if (!taken || options.port !== undefined || attempt === 5) throw error
-    }
   }
 }
 

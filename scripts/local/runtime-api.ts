@@ -10,13 +10,6 @@ import { text } from 'node:stream/consumers'
 
 const PREFIX = '/2018-06-01/runtime'
 
-/** Lambda's error shape, as the runtime client posts it. */
-export interface RuntimeError {
-  errorType: string
-  errorMessage: string
-  trace?: string[]
-}
-
 export interface RuntimeEvent {
   payload: unknown
   requestId: string
@@ -27,7 +20,10 @@ export interface RuntimeEvent {
   traceId: string
 }
 
-export type RuntimeOutcome = { ok: true; value: unknown } | { ok: false; error: RuntimeError }
+/** The handler's value, or Lambda's error shape as the runtime client posts it. */
+export type RuntimeOutcome =
+  | { ok: true; value: unknown }
+  | { ok: false; error: { errorType: string; errorMessage: string; trace?: string[] } }
 
 /** The posted error; an unreadable one still becomes an error of the header's type. */
 function failure(body: string, type = 'Unknown'): RuntimeOutcome {

@@ -21,20 +21,17 @@ export interface CertKey {
   key: string
 }
 
+/** Defaults: a server certificate (CN: the first DNS name) for localhost and 127.0.0.1, signed
+ * by the trusted `ca`, with a new ECDSA P-256 key; a client one has no SAN, CN 'test client'. */
 interface IssueOptions {
-  /** Subject CN. Default: the first DNS name, else 'test client'. */
   commonName?: string
-  /** SAN DNS names. Default for a server ['localhost'], for a client none. */
   dnsNames?: readonly string[]
-  /** SAN IP addresses. Default for a server ['127.0.0.1'], for a client none. */
   ipAddresses?: readonly string[]
-  /** Extended key usage. Default 'server'. */
   usage?: 'server' | 'client'
-  /** ECDSA P-256 (default) or RSA 2048. */
   keyType?: 'ec' | 'rsa'
-  /** The signing CA, one made here. Default: the trusted `ca`. */
+  /** A CA made here. */
   issuer?: CertKey
-  /** A fixed ECDSA P-256 key (PKCS#8 PEM) instead of a new one. */
+  /** A fixed ECDSA P-256 key (PKCS#8 PEM). */
   key?: string
 }
 
