@@ -81,7 +81,7 @@ export async function startFaultProxy(options: {
   let rules: { times: number; match: Match; fault: Fault }[] = []
   let throttle: { ratePerSecond: number; match?: Match; start: number; window: number } | undefined
   let admitted = 0
-  let counts = new Map<string, number>()
+  const counts = new Map<string, number>()
   const hung = new Set<Socket>()
   const keyStates = new Map<string, string>()
   const stopped = new AbortController()
@@ -167,9 +167,7 @@ export async function startFaultProxy(options: {
     /** Requests received by X-Amz-Target (else `METHOD /path`), faulted ones included. */
     counts: () => Object.fromEntries(counts),
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
-    resetCounts: () => {
-      counts = new Map()
-    },
+    resetCounts: () => counts.clear(),
     /** Queues `fault` for the next `times` (default 1; Infinity: until cleared) matching requests. */
     inject: ({ times = 1, match, fault }: { times?: number; match?: Match; fault: Fault }) => {
       rules.push({ times, match, fault })

@@ -69,26 +69,24 @@ async function serve(server: Server) {
   return { url: `https://127.0.0.1:${port}`, port, sockets, stop }
 }
 
+const connectionRecord = (socket: TLSSocket) => ({
+  tlsVersion: socket.getProtocol(),
+  bytesReceived: 0,
+  clientAuthorized: socket.authorized,
+})
+
 export async function startHttpsServer(options: HttpsServerOptions) {
   const { delayMs = 0, handler: given, ...tls } = options
   const handler: RequestHandler =
     given ?? ((request) => ({ json: { ok: true, path: request.path } }))
   const requests: RecordedRequest[] = []
-  const connections: {
-    tlsVersion: string | null
-    bytesReceived: number
-    clientAuthorized: boolean
-  }[] = []
+  const connections: ReturnType<typeof connectionRecord>[] = []
   const tlsErrors: string[] = []
   const connectionIndex = new WeakMap<Socket, number>()
   const server = createServer({ ...tls, keepAlive: true })
 
   server.on('secureConnection', (socket: TLSSocket) => {
-    const record = {
-      tlsVersion: socket.getProtocol(),
-      bytesReceived: 0,
-      clientAuthorized: socket.authorized,
-    }
+    const record = connectionRecord(socket)
     connectionIndex.set(socket, connections.push(record) - 1)
     // A second 'data' listener next to the HTTP parser's: it sees every decrypted byte.
     socket.on('data', (chunk: Buffer) => {

@@ -36,12 +36,7 @@ interface IssueOptions {
 }
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-const RSA = {
-  name: 'RSASSA-PKCS1-v1_5',
-  modulusLength: 2048,
-  publicExponent: new Uint8Array([1, 0, 1]),
-  hash: 'SHA-256',
-}
+const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
 const DAY = 24 * 60 * 60 * 1000
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])

@@ -28,11 +28,9 @@ export const toolNotFoundMessage = (tool: Tool): string =>
   `${tool} not found on PATH or in pyenv's shims: install it with ${TOOLS[tool]}`
 
 export class ToolNotFoundError extends Error {
-  readonly tool: Tool
+  override name = 'ToolNotFoundError'
   constructor(tool: Tool) {
     super(toolNotFoundMessage(tool))
-    this.name = 'ToolNotFoundError'
-    this.tool = tool
   }
 }
 
@@ -94,10 +92,8 @@ export function toolsCommand(
 ): number {
   const [mode, ...names] = args
   const tools = (names.length > 0 ? names : Object.keys(TOOLS)) as Tool[]
-  if (
-    (mode !== '--path' && mode !== '--check') ||
-    !tools.every((name) => Object.hasOwn(TOOLS, name))
-  ) {
+  const known = tools.every((name) => Object.hasOwn(TOOLS, name))
+  if (!known || (mode !== '--path' && mode !== '--check')) {
     io.err(`usage: tools.ts --path | --check [${Object.keys(TOOLS).join(' ')}]`)
     return 2
   }
@@ -108,10 +104,9 @@ export function toolsCommand(
   }
   for (const [tool, path] of found) {
     if (path) io.out(`found ${tool}: ${path}`)
+    else io.err(toolNotFoundMessage(tool))
   }
-  const missing = found.filter(([, path]) => !path)
-  for (const [tool] of missing) io.err(toolNotFoundMessage(tool))
-  return missing.length > 0 ? 1 : 0
+  return found.every(([, path]) => path) ? 0 : 1
 }
 
 if (import.meta.main) {
