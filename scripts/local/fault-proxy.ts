@@ -8,14 +8,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import {
-  Agent,
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  request,
-  type ServerResponse,
-} from 'node:http'
+import * as http from 'node:http'
 import type { Socket } from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -56,10 +49,10 @@ const REFUSALS: Record<string, [string, string]> = {
 const keyIdOf = (arn: unknown) => String(arn).split('/').at(-1) as string
 const matches = (match: Match, call: string | undefined) =>
   match === undefined || (typeof match === 'string' ? call === match : match.test(call ?? ''))
-const endToEnd = (headers: IncomingHttpHeaders) =>
+const endToEnd = (headers: http.IncomingHttpHeaders) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.includes(name)))
 
-function sendError(res: ServerResponse, status: number, type: string, message: string | null) {
+function sendError(res: http.ServerResponse, status: number, type: string, message: string | null) {
   const body = JSON.stringify(message === null ? { __type: type } : { __type: type, message })
   // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
   const json10 = String(res.req.headers['content-type']).startsWith('application/x-amz-json-1.0')
@@ -85,7 +78,7 @@ export async function startFaultProxy(options: {
   const hung = new Set<Socket>()
   const keyStates = new Map<string, string>()
   const stopped = new AbortController()
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
   const takeFault = (call: string | undefined) => {
     const rule = rules.find((rule) => matches(rule.match, call))
@@ -111,7 +104,7 @@ export async function startFaultProxy(options: {
     return type && ([type, `${arn} ${text}`] as const)
   }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const call = req.headers['x-amz-target'] as string | undefined
     const name = call ?? `${req.method} ${req.url?.split('?')[0]}`
     counts.set(name, (counts.get(name) ?? 0) + 1)
@@ -134,13 +127,13 @@ export async function startFaultProxy(options: {
       sendError(res, type === 'KMSInternalException' ? 500 : 400, type, message)
     } else {
       const headers = { ...endToEnd(req.headers), 'content-length': body.length }
-      const upstream = request(options.target, {
+      const upstream = http.request(options.target, {
         method: req.method,
         path: req.url,
         headers,
         agent,
       })
-      const [answer] = (await once(upstream.end(body), 'response')) as [IncomingMessage]
+      const [answer] = (await once(upstream.end(body), 'response')) as [http.IncomingMessage]
       const text = await buffer(answer)
       const action = /^TrentService\.(\w+)$/.exec(call ?? '')?.[1]
       const refused = answer.statusCode === 200 && action && refusal(action, body, text)
@@ -153,7 +146,7 @@ export async function startFaultProxy(options: {
     }
   }
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     handle(req, res).catch(() => req.socket.destroy())
   })
   server.on('clientError', (_error, socket) => socket.destroy())

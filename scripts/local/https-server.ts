@@ -4,12 +4,7 @@
 import { once } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createServer, type ServerOptions } from 'node:https'
-import {
-  type AddressInfo,
-  createServer as createTcpServer,
-  type Server,
-  type Socket,
-} from 'node:net'
+import * as net from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
@@ -41,10 +36,7 @@ type RequestHandler = (
   index: number,
 ) => HandlerResult | Promise<HandlerResult>
 
-export type HttpsServerOptions = Pick<
-  ServerOptions,
-  'ca' | 'requestCert' | 'minVersion' | 'maxVersion' | 'ciphers'
-> & {
+export type HttpsServerOptions = ServerOptions & {
   cert: string
   key: string
   /** Delay before each answer, once the whole request arrived. */
@@ -54,14 +46,14 @@ export type HttpsServerOptions = Pick<
 }
 
 /** Listens on a free 127.0.0.1 port; `stop` closes it and every connection. */
-async function serve(server: Server) {
-  const sockets = new Set<Socket>()
-  server.on('connection', (socket: Socket) => {
+async function serve(server: net.Server) {
+  const sockets = new Set<net.Socket>()
+  server.on('connection', (socket: net.Socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
   await once(server.listen(0, '127.0.0.1'), 'listening')
-  const { port } = server.address() as AddressInfo
+  const { port } = server.address() as net.AddressInfo
   const stop = () => {
     for (const socket of sockets) socket.destroy()
     return new Promise<void>((resolve) => server.close(() => resolve()))
@@ -82,7 +74,7 @@ export async function startHttpsServer(options: HttpsServerOptions) {
   const requests: RecordedRequest[] = []
   const connections: ReturnType<typeof connectionRecord>[] = []
   const tlsErrors: string[] = []
-  const connectionIndex = new WeakMap<Socket, number>()
+  const connectionIndex = new WeakMap<net.Socket, number>()
   const server = createServer({ ...tls, keepAlive: true })
 
   server.on('secureConnection', (socket: TLSSocket) => {
@@ -156,7 +148,7 @@ export async function startHttpsServer(options: HttpsServerOptions) {
 export async function startSilentTcpServer() {
   const chunks: Buffer[] = []
   let connections = 0
-  const server = createTcpServer((socket) => {
+  const server = net.createServer((socket) => {
     connections++
     socket.on('data', (chunk) => chunks.push(chunk)).on('error', () => {})
   })

@@ -25,25 +25,18 @@ export type RuntimeOutcome =
   | { ok: true; value: unknown }
   | { ok: false; error: { errorType: string; errorMessage: string; trace?: string[] } }
 
-/** The posted error; an unreadable one still becomes an error of the header's type. */
-function failure(body: string, type = 'Unknown'): RuntimeOutcome {
+/** What the runtime posted: a response (JSON; '' is null) or an error of Lambda's shape. */
+function outcome(kind: string, body: string, type = 'Unknown'): RuntimeOutcome {
   try {
+    if (kind === 'response') return { ok: true, value: body === '' ? null : JSON.parse(body) }
     const { errorType, errorMessage, trace } = JSON.parse(body)
     const error = { errorType: String(errorType ?? type), errorMessage: String(errorMessage ?? '') }
-    return {
-      ok: false,
-      error: { ...error, ...(Array.isArray(trace) && { trace: trace.map(String) }) },
-    }
+    const traced = Array.isArray(trace) && { trace: trace.map(String) }
+    return { ok: false, error: { ...error, ...traced } }
   } catch {
-    return { ok: false, error: { errorType: type, errorMessage: body } }
-  }
-}
-
-function success(body: string): RuntimeOutcome {
-  try {
-    return { ok: true, value: body === '' ? null : JSON.parse(body) }
-  } catch {
-    return { ok: false, error: { errorType: 'Runtime.InvalidResponse', errorMessage: body } }
+    // Unreadable: still an answer, of the header's type.
+    const errorType = kind === 'response' ? 'Runtime.InvalidResponse' : type
+    return { ok: false, error: { errorType, errorMessage: body } }
   }
 }
 
@@ -79,10 +72,10 @@ export async function startRuntimeApi() {
       return
     }
     if (request.method === 'POST' && url === `${PREFIX}/init/error`) {
-      init.resolve(failure(body, errorType))
+      init.resolve(outcome('error', body, errorType))
     } else if (request.method === 'POST' && answer && (kind === 'response' || kind === 'error')) {
       answers.delete(decodeURIComponent(id))
-      answer(kind === 'response' ? success(body) : failure(body, errorType))
+      answer(outcome(kind, body, errorType))
     } else {
       response.writeHead(404, { 'content-type': 'application/json' })
       return response.end('{"errorType":"InvalidRequest","errorMessage":"unknown path"}')

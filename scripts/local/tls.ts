@@ -3,16 +3,7 @@
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata
 // polyfill first (ES modules evaluate their imports in order).
 import 'reflect-metadata'
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  webcrypto,
-  X509Certificate,
-} from 'node:crypto'
+import * as crypto from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 
 /** A certificate and its private key (PKCS#8), both PEM. */
@@ -35,49 +26,49 @@ interface IssueOptions {
   key?: string
 }
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } // the CAs made here use it
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
 const DAY = 24 * 60 * 60 * 1000
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+x509.cryptoProvider.set(crypto.webcrypto as typeof globalThis.crypto)
 
 /**
  * SPKI pin: base64 SHA-256 of the DER SubjectPublicKeyInfo (RFC 7469's pin-sha256), computed by
  * node's own X509Certificate, apart from the code that made the certificate.
  */
 export function spkiPin(certPem: string): string {
-  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })
-  return createHash('sha256').update(spki).digest('base64')
+  const spki = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })
+  return crypto.createHash('sha256').update(spki).digest('base64')
 }
 
 /** A new ECDSA P-256 (default) or RSA 2048 key, or the fixed one given (PKCS#8 PEM). */
-function privateKey(keyType?: 'ec' | 'rsa', pem?: string): KeyObject {
-  if (pem !== undefined) return createPrivateKey(pem)
-  if (keyType === 'rsa') return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+function privateKey(keyType?: 'ec' | 'rsa', pem?: string): crypto.KeyObject {
+  if (pem !== undefined) return crypto.createPrivateKey(pem)
+  const { generateKeyPairSync: generate } = crypto
+  if (keyType === 'rsa') return generate('rsa', { modulusLength: 2048 }).privateKey
+  return generate('ec', { namedCurve: 'P-256' }).privateKey
 }
 
 /** A self-signed CA certificate when there is no issuer, else an end-entity one it signs. */
 async function certificate(
   commonName: string,
-  key: KeyObject,
+  key: crypto.KeyObject,
   [notBefore, notAfter]: [number, number],
   extensions: x509.Extension[],
   issuer?: CertKey,
 ): Promise<CertKey> {
   const algorithm = key.asymmetricKeyType === 'rsa' ? RSA : EC
-  const publicKey = createPublicKey(key).toCryptoKey(algorithm, true, ['verify'])
+  const publicKey = crypto.createPublicKey(key).toCryptoKey(algorithm, true, ['verify'])
   const subject = `CN=${commonName}, O=middy-kms-secrets tests`
   const signer = issuer && new x509.X509Certificate(issuer.cert)
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: `01${randomBytes(15).toString('hex')}`,
+    serialNumber: `01${crypto.randomBytes(15).toString('hex')}`,
     subject,
     issuer: signer?.subject ?? subject,
     notBefore: new Date(Date.now() + notBefore),
     notAfter: new Date(Date.now() + notAfter),
     publicKey,
-    // The CAs made here are ECDSA.
-    signingKey: (issuer ? createPrivateKey(issuer.key) : key).toCryptoKey(EC, false, ['sign']),
+    signingKey: (issuer ? privateKey('ec', issuer.key) : key).toCryptoKey(EC, false, ['sign']),
     signingAlgorithm: EC,
     extensions: [
       ...extensions,
