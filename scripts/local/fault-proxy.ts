@@ -1,10 +1,8 @@
 // HTTP reverse proxy on a free 127.0.0.1 port in front of moto for AWS JSON calls (KMS,
-// DynamoDB). It counts requests by X-Amz-Target and adds what real AWS does and moto does not:
-// KMS error bodies byte for byte, HTTP 500, resets, hangs, latency, throttling, and key states
-// (moto decrypts under a disabled key, KMS does not: the proxy learns them from the
-// DisableKey / EnableKey / ScheduleKeyDeletion / CancelKeyDeletion calls moto accepts).
-// It runs in this process's event loop: drive children that talk to it with async
-// spawn/execFile, never the *Sync ones. Dev tooling, never bundled.
+// DynamoDB): counts requests by X-Amz-Target and adds what AWS does and moto does not: KMS error
+// bodies, HTTP 500, resets, hangs, latency, throttling, and key states (moto decrypts under a
+// disabled key). It runs in this process's event loop: drive children that talk to it with
+// async spawn/execFile, never the *Sync ones. Dev tooling, never bundled.
 
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -13,16 +11,14 @@ import type { Socket } from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/**
+ * kms-error: KMS's answer, 400 (500 for KMSInternalException) `{"__type","message"}`, null: no
+ * message; http-500: InternalFailure, which the SDK retries; reset: ECONNRESET once the request is
+ * read; hang: no answer until the client gives up or the proxy stops; latency: `ms` more delay.
+ */
 export type Fault =
-  /** KMS's answer: 400 (500 for KMSInternalException), `{"__type","message"}`; null: no message. */
   | { kind: 'kms-error'; type: string; message?: string | null }
-  /** HTTP 500 InternalFailure: the SDK retries it. */
-  | { kind: 'http-500' }
-  /** The connection is reset once the request is read: ECONNRESET. */
-  | { kind: 'reset' }
-  /** Never answered, until the client gives up or the proxy stops. */
-  | { kind: 'hang' }
-  /** Forwarded `ms` later, on top of the base latency. */
+  | { kind: 'http-500' | 'reset' | 'hang' }
   | { kind: 'latency'; ms: number }
 
 /** An exact X-Amz-Target or a RegExp on it; undefined: every request. */

@@ -61,6 +61,7 @@ async function serve(server: net.Server) {
   return { url: `https://127.0.0.1:${port}`, port, sockets, stop }
 }
 
+const echoPath: RequestHandler = (request) => ({ json: { ok: true, path: request.path } })
 const connectionRecord = (socket: TLSSocket) => ({
   tlsVersion: socket.getProtocol(),
   bytesReceived: 0,
@@ -68,9 +69,7 @@ const connectionRecord = (socket: TLSSocket) => ({
 })
 
 export async function startHttpsServer(options: HttpsServerOptions) {
-  const { delayMs = 0, handler: given, ...tls } = options
-  const handler: RequestHandler =
-    given ?? ((request) => ({ json: { ok: true, path: request.path } }))
+  const { delayMs = 0, handler = echoPath, ...tls } = options
   const requests: RecordedRequest[] = []
   const connections: ReturnType<typeof connectionRecord>[] = []
   const tlsErrors: string[] = []

@@ -4,7 +4,7 @@
 //   node scripts/local/tools.ts --path             the folders of the tools found, for PATH
 //   node scripts/local/tools.ts --check [TOOL...]  found ones on stdout, missing ones on stderr (exit 1)
 
-import { execFileSync, type StdioOptions } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -56,9 +56,8 @@ function pyenvRoot(env: NodeJS.ProcessEnv, home: string | undefined): string | u
   const bins = [env.PYENV_ROOT && join(env.PYENV_ROOT, 'bin'), home && join(home, '.pyenv', 'bin')]
   const pyenv = firstExecutable([...(env.PATH ?? '').split(delimiter), ...bins], 'pyenv')
   try {
-    const options = { env: { ...env, PATH: env.PATH ?? '/usr/bin:/bin' }, timeout: 5_000 }
-    const stdio: StdioOptions = ['ignore', 'pipe', 'ignore']
-    return pyenv && execFileSync(pyenv, ['root'], { ...options, stdio, encoding: 'utf8' }).trim()
+    const options = { env, timeout: 5_000, stdio: 'pipe' } as const // stderr kept from the terminal
+    return pyenv && execFileSync(pyenv, ['root'], { ...options, encoding: 'utf8' }).trim()
   } catch {
     return undefined
   }
