@@ -1,9 +1,7 @@
-// Starts a real moto server (KMS, DynamoDB, ...) on a free 127.0.0.1 port, for the tests, the
-// demo, the bench and the local stack. Dev tooling, never bundled.
-//   const moto = await startMoto()   // then AWS_ENDPOINT_URL = moto.endpoint, or awsEnv(...)
-//   await moto.stop()
-// moto runs under a tiny /bin/sh supervisor in its own process group: stop() kills the group,
-// and the supervisor kills moto once its stdin pipe closes, i.e. when this process dies, however.
+// Starts a real moto server (KMS, DynamoDB, ...) on 127.0.0.1 for the tests, the demo, the bench
+// and the local stack: `startMoto()`, then `moto.endpoint` (or awsEnv(...)) and `moto.stop()`. It
+// runs under a /bin/sh supervisor in its own process group: stop() kills the group, and the
+// supervisor kills moto once its stdin pipe closes, i.e. when this process dies, however.
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -79,10 +77,8 @@ export async function startMoto(options: StartMotoOptions = {}) {
     stderr = (stderr + chunk).split('\n').slice(-40).join('\n')
     port ??= Number(/Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined
   })
-  let exit: [number | null, NodeJS.Signals | null] | undefined
-  const exited = once(child, 'exit').then((codes) => {
-    exit = codes as typeof exit
-  })
+  const exited = once(child, 'exit')
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null
   // Never keeps this process alive: when it dies, the stdin pipe closes and the supervisor ends moto.
   child.unref()
   for (const pipe of [child.stdin, child.stderr]) (pipe as unknown as Socket).unref()
@@ -92,7 +88,7 @@ export async function startMoto(options: StartMotoOptions = {}) {
   const stop = () => {
     stopping ??= (async () => {
       // The supervisor's trap waits for moto: its exit means moto is gone.
-      if (!exit) killGroup(pid, 'SIGTERM')
+      if (!hasExited()) killGroup(pid, 'SIGTERM')
       await Promise.race([exited, sleep(5_000)])
       // Whatever is left: the stdin watcher, a moto that outlived its supervisor.
       killGroup(pid, 'SIGKILL')
@@ -106,12 +102,12 @@ export async function startMoto(options: StartMotoOptions = {}) {
   const timeoutMs = options.startTimeoutMs ?? 30_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (exit) {
+    if (hasExited()) {
       await stop()
       // A pyenv shim whose Python version lacks moto.
-      if (exit[0] === 127 && /command not found/i.test(stderr))
+      if (child.exitCode === 127 && /command not found/i.test(stderr))
         throw new ToolNotFoundError('moto_server')
-      const how = `code ${exit[0]}${exit[1] ? `, signal ${exit[1]}` : ''}`
+      const how = `code ${child.exitCode}${child.signalCode ? `, signal ${child.signalCode}` : ''}`
       throw new Error(`moto_server exited before answering (${how}); last stderr lines:\n${stderr}`)
     }
     const endpoint = `http://127.0.0.1:${port}`
