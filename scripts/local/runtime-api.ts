@@ -1,7 +1,6 @@
-// A loopback Lambda Runtime API (2018-06-01), what aws-lambda-ric talks to on Lambda: GET
-// /runtime/invocation/next (held open until an event is queued, as Lambda holds it), POST
-// /runtime/invocation/<id>/response|error and /runtime/init/error. The first GET /next ends
-// INIT. Dev tooling, never bundled.
+// A loopback Lambda Runtime API (2018-06-01) for aws-lambda-ric: GET invocation/next (held open
+// until an event is queued, as on Lambda; the first one ends INIT), POST invocation/<id>/response
+// or /error, and init/error. Dev tooling, never bundled.
 
 import { once } from 'node:events'
 import { createServer, type ServerResponse } from 'node:http'

@@ -1,7 +1,6 @@
-// Test PKI made at run time, in memory: ECDSA P-256 keys (fast to generate), certificates built
-// with @peculiar/x509 over node's WebCrypto, PEM strings for `tls` / `https`. Dev tooling only.
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata
-// polyfill first (ES modules evaluate their imports in order).
+// Test PKI made at run time, in memory (ECDSA P-256 keys: fast), certificates built with
+// @peculiar/x509, PEM for `tls` / `https`. Dev tooling, never bundled. @peculiar/x509 needs the
+// Reflect metadata polyfill first (ES modules evaluate their imports in order).
 import 'reflect-metadata'
 import * as crypto from 'node:crypto'
 import * as x509 from '@peculiar/x509'
