@@ -1,15 +1,8 @@
-// Environment variables that point an AWS SDK (or the AWS CLI) in a child
-// process at a local endpoint. Dev tooling only: never imported by src/ or functions/.
+// Environments for child processes that talk to the local AWS. Dev tooling, never bundled.
 
-/** Region used everywhere in the local stack. */
 export const LOCAL_REGION = 'us-east-1'
 
-/**
- * Env vars a child process needs to talk to a local AWS endpoint (moto, or a
- * fault proxy in front of it): endpoint, region and dummy credentials.
- * `AWS_MAX_ATTEMPTS` is deliberately left unset so the SDK's default retry
- * behaviour is what gets exercised.
- */
+/** Endpoint, region and dummy credentials; no AWS_MAX_ATTEMPTS, so the SDK's default retries run. */
 export function awsEnv(endpoint: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: endpoint,
@@ -20,19 +13,12 @@ export function awsEnv(endpoint: string): Record<string, string> {
   }
 }
 
-/**
- * Names of variables through which a parent's AWS identity or configuration
- * could leak into a child process (credentials, profile, config files,
- * endpoints, retry settings, container/IMDS credential sources).
- */
-export function isAwsConfigVariable(name: string): boolean {
-  return /^AWS_/i.test(name) || /^AMAZON_/i.test(name)
-}
+/** Variables through which a parent's AWS identity or configuration could reach a child. */
+export const isAwsConfigVariable = (name: string): boolean => /^(AWS|AMAZON)_/i.test(name)
 
 /**
- * The one environment builder for child processes: `base` (by default only the parent's PATH
- * and HOME) without any AWS_* / AMAZON_* variable or NODE_OPTIONS, then `extra` on top
- * (`undefined` removes a variable). A child gets the parent's AWS identity only if passed in.
+ * `base` (by default the parent's PATH and HOME only) less AWS_*, AMAZON_* and NODE_OPTIONS,
+ * then `extra` on top (`undefined` removes): a child gets an AWS identity only if passed in.
  */
 export function childEnv(
   extra: Readonly<Record<string, string | undefined>> = {},
@@ -41,15 +27,10 @@ export function childEnv(
     HOME: process.env.HOME ?? '/tmp',
   },
 ): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [name, value] of Object.entries(base)) {
-    if (value !== undefined && !isAwsConfigVariable(name) && name !== 'NODE_OPTIONS') {
-      env[name] = value
-    }
-  }
-  for (const [name, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[name]
-    else env[name] = value
-  }
-  return env
+  const kept = Object.entries({ ...base, ...extra }).filter(
+    ([name, value]) =>
+      value !== undefined &&
+      (name in extra || (!isAwsConfigVariable(name) && name !== 'NODE_OPTIONS')),
+  )
+  return Object.fromEntries(kept) as Record<string, string>
 }

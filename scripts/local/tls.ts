@@ -1,23 +1,9 @@
-/**
- * Test PKI generated at run time, in memory (dev tooling, never bundled).
- *
- * ECDSA P-256 keys (fast to generate), certificates built with @peculiar/x509 on top of
- * node's WebCrypto. Everything comes back as PEM strings, ready for `tls` / `https` options.
- */
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata
-// polyfill loaded first (ES modules evaluate their imports in order).
+// Test PKI made at run time, in memory (ECDSA P-256 keys: fast), certificates built with
+// @peculiar/x509, PEM for `tls` / `https`. Dev tooling, never bundled. @peculiar/x509 needs the
+// Reflect metadata polyfill first (ES modules evaluate their imports in order).
 import 'reflect-metadata'
-import {
-  createHash,
-  createPublicKey,
-  X509Certificate as NodeX509,
-  randomBytes,
-  webcrypto,
-} from 'node:crypto'
+import * as crypto from 'node:crypto'
 import * as x509 from '@peculiar/x509'
-
-type CryptoKey = webcrypto.CryptoKey
-type CryptoKeyPair = webcrypto.CryptoKeyPair
 
 /** A certificate and its private key (PKCS#8), both PEM. */
 export interface CertKey {
@@ -25,192 +11,130 @@ export interface CertKey {
   key: string
 }
 
-export interface IssueOptions {
-  /** Subject CN. Default: the first DNS name, else 'test client'. */
+/** Defaults: a server certificate (CN: the first DNS name) for localhost and 127.0.0.1, signed
+ * by the trusted `ca`, with a new ECDSA P-256 key; a client one has no SAN, CN 'test client'. */
+interface IssueOptions {
   commonName?: string
-  /** SAN DNS names. Default for a server: ['localhost']; for a client: none. */
   dnsNames?: readonly string[]
-  /** SAN IP addresses. Default for a server: ['127.0.0.1']; for a client: none. */
   ipAddresses?: readonly string[]
-  /** Extended key usage. Default 'server'. */
   usage?: 'server' | 'client'
-  /** Key of the new certificate: ECDSA P-256 (default, fast) or RSA 2048. */
   keyType?: 'ec' | 'rsa'
-  /** Default: one hour ago. */
-  notBefore?: Date
-  /** Default: 30 days from now. */
-  notAfter?: Date
-  /** The signing CA (its key must be ECDSA P-256, as made here). Default: the trusted `ca`. */
+  /** A CA made here. */
   issuer?: CertKey
-  /** A fixed ECDSA P-256 key (PKCS#8 PEM) for the new certificate. Default: a new key. */
+  /** A fixed ECDSA P-256 key (PKCS#8 PEM). */
   key?: string
 }
 
-export interface TestPki {
-  /** The CA tests trust (pass `ca.cert` as the `ca` option). */
-  ca: CertKey
-  /** A second, unrelated CA nobody trusts. */
-  untrustedCa: CertKey
-  /** Server certificate for `localhost` and IP 127.0.0.1, signed by `ca`. */
-  server: CertKey
-  /** Same names, signed by `ca`, expired yesterday. */
-  expiredServer: CertKey
-  /** Signed by `ca`, but for `wrong.example.test` only (no IP SAN). */
-  wrongHostServer: CertKey
-  /** `localhost` + 127.0.0.1, but signed by `untrustedCa`. */
-  untrustedServer: CertKey
-  /** Client certificate (EKU clientAuth, CN 'secure-fetch test client') signed by `ca`, for mTLS. */
-  client: CertKey
-  /** Issues another end-entity certificate. */
-  issue(options?: IssueOptions): Promise<CertKey>
-  /** Same as the module-level {@link spkiPin}. */
-  spkiPin(certPem: string): string
-}
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } // the CAs made here use it
+const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+const DAY = 24 * 60 * 60 * 1000
 
-const subtle = webcrypto.subtle
-const KEY_ALGORITHM: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' }
-const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' }
-const RSA_KEY_ALGORITHM: webcrypto.RsaHashedKeyGenParams = {
-  name: 'RSASSA-PKCS1-v1_5',
-  modulusLength: 2048,
-  publicExponent: new Uint8Array([1, 0, 1]),
-  hash: 'SHA-256',
-}
-const DAY_MS = 24 * 60 * 60 * 1000
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+x509.cryptoProvider.set(crypto.webcrypto as typeof globalThis.crypto)
 
 /**
- * SPKI pin of a certificate: base64 of the SHA-256 of its DER SubjectPublicKeyInfo
- * (the `pin-sha256` of RFC 7469, the `sha256//` of curl's --pinnedpubkey).
- * Computed with node's own X509Certificate, independently of the code that made the cert.
+ * SPKI pin: base64 SHA-256 of the DER SubjectPublicKeyInfo (RFC 7469's pin-sha256), computed by
+ * node's own X509Certificate, apart from the code that made the certificate.
  */
 export function spkiPin(certPem: string): string {
-  const spki = new NodeX509(certPem).publicKey.export({ type: 'spki', format: 'der' })
-  return createHash('sha256').update(spki).digest('base64')
+  const spki = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })
+  return crypto.createHash('sha256').update(spki).digest('base64')
 }
 
-/** Positive, random 128-bit serial number (hex). */
-function serialNumber(): string {
-  const bytes = randomBytes(16)
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01
-  return bytes.toString('hex')
+/** A new ECDSA P-256 (default) or RSA 2048 key, or the fixed one given (PKCS#8 PEM). */
+function privateKey(keyType?: 'ec' | 'rsa', pem?: string): crypto.KeyObject {
+  if (pem !== undefined) return crypto.createPrivateKey(pem)
+  const { generateKeyPairSync: generate } = crypto
+  if (keyType === 'rsa') return generate('rsa', { modulusLength: 2048 }).privateKey
+  return generate('ec', { namedCurve: 'P-256' }).privateKey
 }
 
-async function generateKeys(keyType: 'ec' | 'rsa' = 'ec'): Promise<CryptoKeyPair> {
-  const algorithm = keyType === 'rsa' ? RSA_KEY_ALGORITHM : KEY_ALGORITHM
-  return (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair
-}
-
-async function privateKeyPem(key: CryptoKey): Promise<string> {
-  const pkcs8 = await subtle.exportKey('pkcs8', key)
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')
-}
-
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  const [der] = x509.PemConverter.decode(pem)
-  if (!der) throw new Error('tls.ts: no PEM block in the issuer key')
-  return subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign'])
-}
-
-/** The key pair of a fixed ECDSA P-256 private key (PKCS#8 PEM). */
-async function importKeyPair(pem: string): Promise<CryptoKeyPair> {
-  const spki = createPublicKey(pem).export({ type: 'spki', format: 'der' })
-  const [privateKey, publicKey] = await Promise.all([
-    importPrivateKey(pem),
-    subtle.importKey('spki', spki, KEY_ALGORITHM, true, ['verify']),
-  ])
-  return { privateKey, publicKey }
-}
-
-async function createCa(commonName: string): Promise<CertKey> {
-  const keys = await generateKeys()
-  const now = Date.now()
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: `CN=${commonName}, O=middy-kms-secrets tests`,
-    notBefore: new Date(now - 30 * DAY_MS),
-    notAfter: new Date(now + 365 * DAY_MS),
-    keys,
-    signingAlgorithm: SIGNING_ALGORITHM,
+/** A self-signed CA certificate when there is no issuer, else an end-entity one it signs. */
+async function certificate(
+  commonName: string,
+  key: crypto.KeyObject,
+  [notBefore, notAfter]: [number, number],
+  extensions: x509.Extension[],
+  issuer?: CertKey,
+): Promise<CertKey> {
+  const algorithm = key.asymmetricKeyType === 'rsa' ? RSA : EC
+  const publicKey = crypto.createPublicKey(key).toCryptoKey(algorithm, true, ['verify'])
+  const subject = `CN=${commonName}, O=middy-kms-secrets tests`
+  const signer = issuer && new x509.X509Certificate(issuer.cert)
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: `01${crypto.randomBytes(15).toString('hex')}`,
+    subject,
+    issuer: signer?.subject ?? subject,
+    notBefore: new Date(Date.now() + notBefore),
+    notAfter: new Date(Date.now() + notAfter),
+    publicKey,
+    signingKey: (issuer ? privateKey('ec', issuer.key) : key).toCryptoKey(EC, false, ['sign']),
+    signingAlgorithm: EC,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...extensions,
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      ...(signer ? [await x509.AuthorityKeyIdentifierExtension.create(signer)] : []),
     ],
   })
-  return { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey) }
+  return { cert: cert.toString('pem'), key: String(key.export({ type: 'pkcs8', format: 'pem' })) }
 }
 
-async function issueCert(defaultIssuer: CertKey, options: IssueOptions = {}): Promise<CertKey> {
-  const usage = options.usage ?? 'server'
-  const dnsNames = options.dnsNames ?? (usage === 'server' ? ['localhost'] : [])
-  const ipAddresses = options.ipAddresses ?? (usage === 'server' ? ['127.0.0.1'] : [])
-  const commonName = options.commonName ?? dnsNames[0] ?? 'test client'
-  const issuer = options.issuer ?? defaultIssuer
-  const issuerCert = new x509.X509Certificate(issuer.cert)
-  const keys = options.key ? await importKeyPair(options.key) : await generateKeys(options.keyType)
-  const now = Date.now()
+function createCa(commonName: string): Promise<CertKey> {
+  const usages = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+  return certificate(
+    commonName,
+    privateKey(),
+    [-30 * DAY, 365 * DAY],
+    [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(usages, true)],
+  )
+}
 
-  const altNames: import('@peculiar/x509').JsonGeneralNames = [
+async function issueCert(
+  options: IssueOptions & { issuer: CertKey },
+  validity: [number, number] = [-DAY / 24, 30 * DAY],
+): Promise<CertKey> {
+  const server = (options.usage ?? 'server') === 'server'
+  const dnsNames = options.dnsNames ?? (server ? ['localhost'] : [])
+  const ipAddresses = options.ipAddresses ?? (server ? ['127.0.0.1'] : [])
+  const altNames = [
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
   ]
-  const extensions: import('@peculiar/x509').Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(
-      [usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
-      false,
-    ),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(issuerCert),
-  ]
-  if (altNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(altNames))
-
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: `CN=${commonName}, O=middy-kms-secrets tests`,
-    issuer: issuerCert.subject,
-    notBefore: options.notBefore ?? new Date(now - 60 * 60 * 1000),
-    notAfter: options.notAfter ?? new Date(now + 30 * DAY_MS),
-    publicKey: keys.publicKey,
-    signingKey: await importPrivateKey(issuer.key),
-    signingAlgorithm: SIGNING_ALGORITHM,
-    extensions,
-  })
-  return { cert: cert.toString('pem'), key: options.key ?? (await privateKeyPem(keys.privateKey)) }
+  const usage = server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth
+  const commonName = options.commonName ?? dnsNames[0] ?? 'test client'
+  return certificate(
+    commonName,
+    privateKey(options.keyType, options.key),
+    validity,
+    [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([usage], false),
+      ...(altNames.length > 0 ? [new x509.SubjectAlternativeNameExtension(altNames)] : []),
+    ],
+    options.issuer,
+  )
 }
 
-/** Builds the whole test PKI (two CAs, five end-entity certificates) in a few milliseconds. */
-export async function createTestPki(): Promise<TestPki> {
+/**
+ * The test PKI in a few milliseconds: `ca` (the one tests trust), an `untrustedCa`, and signed by
+ * `ca` unless named: `server` (localhost, 127.0.0.1), `expiredServer` (since yesterday),
+ * `wrongHostServer` (wrong.example.test only), `untrustedServer` (by `untrustedCa`), `client`
+ * (clientAuth, for mTLS); `issue()` makes more.
+ */
+export async function createTestPki() {
   const [ca, untrustedCa] = await Promise.all([
     createCa('middy-kms-secrets test CA'),
     createCa('unrelated untrusted CA'),
   ])
-  const now = Date.now()
+  const issue = (options: IssueOptions = {}) => issueCert({ issuer: ca, ...options })
   const [server, expiredServer, wrongHostServer, untrustedServer, client] = await Promise.all([
-    issueCert(ca),
-    issueCert(ca, {
-      notBefore: new Date(now - 10 * DAY_MS),
-      notAfter: new Date(now - DAY_MS),
-    }),
-    issueCert(ca, { dnsNames: ['wrong.example.test'], ipAddresses: [] }),
-    issueCert(ca, { issuer: untrustedCa }),
-    issueCert(ca, { usage: 'client', commonName: 'secure-fetch test client' }),
+    issue(),
+    issueCert({ issuer: ca }, [-10 * DAY, -DAY]),
+    issue({ dnsNames: ['wrong.example.test'], ipAddresses: [] }),
+    issue({ issuer: untrustedCa }),
+    issue({ usage: 'client', commonName: 'secure-fetch test client' }),
   ])
-  return {
-    ca,
-    untrustedCa,
-    server,
-    expiredServer,
-    wrongHostServer,
-    untrustedServer,
-    client,
-    issue: (options) => issueCert(ca, options),
-    spkiPin,
-  }
+  return { ca, untrustedCa, server, expiredServer, wrongHostServer, untrustedServer, client, issue }
 }
+
+export type TestPki = Awaited<ReturnType<typeof createTestPki>>

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type MotoServer, resetMoto, startMoto } from '../../scripts/local/moto.ts'
+import { type MotoServer, startMoto } from '../../scripts/local/moto.ts'
 import { kmsClient } from '../support/aws.ts'
 import { portAccepts } from '../support/net.ts'
 
@@ -46,19 +46,6 @@ describe('startMoto', () => {
     // Assess
     expect(moto.endpoint).toBe(`http://127.0.0.1:${moto.port}`)
     expect(listed.Keys?.map((key) => key.KeyId)).toContain(created.KeyMetadata?.KeyId)
-  })
-
-  it('resetMoto wipes the keys', async () => {
-    // Prepare
-    const client = kmsClient(moto.endpoint)
-    await client.send(new CreateKeyCommand({}))
-
-    // Act
-    await resetMoto(moto.endpoint)
-    const listed = await client.send(new ListKeysCommand({}))
-
-    // Assess
-    expect(listed.Keys).toEqual([])
   })
 })
 
