@@ -5,8 +5,8 @@
 // stderr, the report on stdout; everything started is stopped at the end, on failure and on
 // Ctrl-C.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
@@ -19,18 +19,13 @@ import {
   type FunctionRun,
   fetchCalls,
   itemsCalls,
-  ROOT,
   runFunction,
 } from './demo/functions.ts'
 import { encryptedLines, functionLines, summaryLines } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
-import { createStack } from './demo/stack.ts'
-import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
-import { startFaultProxy } from './local/fault-proxy.ts'
-import { startHttpsServer } from './local/https-server.ts'
-import { LOCAL_REGION, startMoto } from './local/moto.ts'
-import { createTestPki, spkiPin, type TestPki } from './local/tls.ts'
-import { functionsOf, readTemplate, resolveValue } from './template.ts'
+import { createStack, startLocalAws, startUpstream, templateScope } from './local-stack.ts'
+import { LOCAL_REGION } from './local/aws-env.ts'
+import { createTestPki, spkiPin } from './local/tls.ts'
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -135,55 +130,14 @@ async function startAws() {
     return { region, where }
   }
   begin('starting the local AWS (moto) and the fault proxy')
-  const moto = await startMoto()
-  defer('stop moto', () => moto.stop())
-  signal.throwIfAborted()
-  const proxy = await startFaultProxy({ target: moto.endpoint })
-  defer('stop the fault proxy', () => proxy.stop())
-  for (const name of Object.keys(process.env).filter(isAwsConfigVariable)) {
-    delete process.env[name]
-  }
-  Object.assign(process.env, awsEnv(proxy.endpoint))
-  const [at, behind] = [moto.port, proxy.port].map((port) => `127.0.0.1:${port}`)
+  const { moto, proxy } = await startLocalAws(defer, true)
+  const [at, behind] = [moto.port, proxy?.port].map((port) => `127.0.0.1:${port}`)
   progress(`moto answers on ${at}, the fault proxy on ${behind}`)
   return {
     region: LOCAL_REGION,
     where: `local AWS, moto on ${at}, behind the fault proxy on ${behind} (it counts the KMS calls)`,
-    proxyDecrypts: () => proxy.counts()['TrentService.Decrypt'] ?? 0,
+    proxyDecrypts: () => proxy?.counts()['TrentService.Decrypt'] ?? 0,
   }
-}
-
-/** The HTTPS upstream secure-fetch calls: mutual TLS with a CA of this run, a bearer token. */
-async function startUpstream(pki: TestPki, token: string, workDir: string) {
-  // Compared as digests: constant time whatever the length.
-  const digest = (text: string) => createHash('sha256').update(text).digest()
-  const expected = digest(`Bearer ${token}`)
-  const tally = { accepted: 0, rejected: 0 }
-  const server = await startHttpsServer({
-    ...pki.server,
-    ca: pki.ca.cert,
-    requestCert: true, // with `ca`: no verified client certificate, no handshake
-    minVersion: 'TLSv1.2',
-    handler: ({ headers, path, tlsVersion, clientCertSubject }) => {
-      if (!timingSafeEqual(digest(headers.authorization ?? ''), expected)) {
-        tally.rejected++
-        return { status: 401, json: { error: 'missing or wrong bearer token' } }
-      }
-      tally.accepted++
-      return { json: { ok: true, path, tls: tlsVersion, client: clientCertSubject ?? null } }
-    },
-  })
-  defer('stop the HTTPS upstream', () => server.stop())
-  const caFile = join(workDir, 'upstream-ca.pem')
-  writeFileSync(caFile, pki.ca.cert)
-  const summary = () => {
-    const tls = [...new Set(server.connections.map((c) => c.tlsVersion))].join(', ')
-    const n = server.tlsHandshakes
-    const { accepted, rejected } = tally
-    return `upstream ${server.url}: ${accepted} requests with the right bearer token, ${rejected} rejected; mutual TLS (${tls || 'no handshake'}), ${n} TLS handshake${n === 1 ? '' : 's'} (keep-alive)`
-  }
-  const pin = spkiPin(pki.server.cert)
-  return { UpstreamUrl: `${server.url}/v1`, UpstreamCaFile: caFile, UpstreamSpkiPins: pin, summary }
 }
 
 /** The steps, in order, into the report; the drill's rows with --drill. */
@@ -196,19 +150,11 @@ async function demo(): Promise<string[][] | undefined> {
   })
   const { region, where, proxyDecrypts } = await startAws()
   const random = randomBytes(3).toString('hex')
-  const stackName = proxyDecrypts ? 'kms-secrets-demo' : `kms-secrets-demo-${random}`
-  const template = readTemplate(join(ROOT, 'template.yaml'))
-  const pseudo = { 'AWS::StackName': stackName, 'AWS::Region': region }
-  const ctx = { template, pseudo, unfixed: 'placeholder' as const }
-  const names: Record<string, string> = {}
-  for (const { logicalId, functionName = '' } of functionsOf(template)) {
-    names[logicalId] = String(resolveValue(functionName, ctx))
-  }
+  const scope = templateScope(`kms-secrets-demo${proxyDecrypts ? '' : `-${random}`}`, region)
+  const { stackName, names } = scope
   begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
   // moto forgets everything when it stops; real AWS needs each resource removed.
-  const created = (step: { what: string; undo: () => unknown }) =>
-    proxyDecrypts || defer(step.what, step.undo)
-  const stack = await createStack(template, ctx, created, signal)
+  const stack = await createStack(scope, proxyDecrypts ? () => {} : defer, signal)
   lines.push(
     `middy-kms-secrets demo: ${where}`,
     `stack ${stackName}: KMS key ${stack.alias}, DynamoDB table ${stack.tableName} (from template.yaml)`,
@@ -238,7 +184,18 @@ async function demo(): Promise<string[][] | undefined> {
   lines.push(...encryptedLines(stack.alias, names, encrypted.commands))
 
   begin('starting the HTTPS upstream (mutual TLS, bearer token)')
-  const { summary, ...upstream } = await startUpstream(pki, secrets.apiToken, workDir)
+  const { server, tally, caFile } = await startUpstream(pki, secrets.apiToken, workDir, true)
+  defer('stop the HTTPS upstream', () => server.stop())
+  const upstream = {
+    UpstreamUrl: `${server.url}/v1`,
+    UpstreamCaFile: caFile,
+    UpstreamSpkiPins: spkiPin(pki.server.cert),
+  }
+  const summary = () => {
+    const tls = [...new Set(server.connections.map((c) => c.tlsVersion))].join(', ')
+    const n = server.tlsHandshakes
+    return `upstream ${server.url}: ${tally.accepted} requests with the right bearer token, ${tally.rejected} rejected; mutual TLS (${tls || 'no handshake'}), ${n} TLS handshake${n === 1 ? '' : 's'} (keep-alive)`
+  }
   const { drill } = options
   const expiry: Record<string, string> = drill ? { SecretsCacheExpiry: `${drill}` } : {}
   run.parameterOverrides = { ...encrypted.parameters, ...upstream, ...expiry }

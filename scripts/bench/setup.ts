@@ -5,13 +5,13 @@
 import { randomBytes } from 'node:crypto'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildClient, CommitmentPolicy, KMS, KmsKeyringNode } from '@aws-crypto/client-node'
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node'
+import { KMSClient } from '@aws-sdk/client-kms'
 import { build } from 'esbuild'
 import { bundlePlaintext, EnvelopeKind, encryptValue, sealWithKms } from '../../cli/src/encrypt.ts'
 import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
-import { startFaultProxy } from '../local/fault-proxy.ts'
-import { startMoto } from '../local/moto.ts'
+import type { FaultProxy } from '../local/fault-proxy.ts'
+import { createStack, startLocalAws, templateScope } from '../local-stack.ts'
 import { digest } from './entries/shared.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -68,24 +68,16 @@ export const buildFunctions = async (outDir: string) => {
 
 export type Stack = Awaited<ReturnType<typeof startStack>>
 
-/** moto behind the fault proxy, a key, and `count` random 32-character secrets sealed per size. */
+/** The local stack behind the fault proxy, and `count` random secrets sealed per size. */
 export const startStack = async (count: number) => {
-  const moto = await startMoto()
-  const proxy = await startFaultProxy({ target: moto.endpoint }).catch(async (error) => {
-    await moto.stop()
-    throw error
-  })
+  const stops: Array<() => unknown> = []
   const stop = async () => {
-    await proxy.stop()
-    await moto.stop()
+    for (const step of stops.reverse()) await step()
   }
-  // Straight to moto (no latency, not counted), whatever AWS_* the user's shell holds.
-  const client = { endpoint: moto.endpoint, region: LOCAL_REGION, credentials: CREDENTIALS }
-  const kms = new KMSClient(client)
   try {
-    const { KeyMetadata } = await kms.send(new CreateKeyCommand({}))
-    const keyArn = KeyMetadata?.Arn as string
-    const seal = { client: kms, keyId: keyArn, context: CONTEXT }
+    const { proxy } = await startLocalAws((_, step) => stops.push(step), true)
+    const { keyArn } = await createStack(templateScope('bench', LOCAL_REGION), () => {})
+    const seal = { client: new KMSClient({}), keyId: keyArn, context: CONTEXT }
     const secrets = Array.from({ length: count }, () => randomBytes(24).toString('base64url'))
     const blobs = await Promise.all(
       secrets.map((s, i) =>
@@ -93,10 +85,7 @@ export const startStack = async (count: number) => {
       ),
     )
     const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
-    const keyring = new KmsKeyringNode({
-      generatorKeyId: keyArn,
-      clientProvider: () => new KMS(client),
-    })
+    const keyring = new KmsKeyringNode({ generatorKeyId: keyArn })
     const bundles: Record<number, string> = {}
     const esdk: Record<number, string> = {}
     for (const n of SIZES) {
@@ -107,12 +96,10 @@ export const startStack = async (count: number) => {
       const { result } = await encrypt(keyring, plaintext, { encryptionContext: CONTEXT })
       esdk[n] = result.toString('base64')
     }
-    return { proxy, keyArn, secrets, blobs, bundles, esdk, stop }
+    return { proxy: proxy as FaultProxy, keyArn, secrets, blobs, bundles, esdk, stop }
   } catch (error) {
     await stop()
     throw error
-  } finally {
-    kms.destroy()
   }
 }
 

@@ -7,8 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { invoke } from '../invoke.ts'
-
-export const ROOT = join(import.meta.dirname, '..', '..')
+import { ROOT } from '../local-stack.ts'
 
 /** What a run of the demo shares with the functions, the CLI and the drill. */
 export interface Demo {
@@ -21,26 +20,28 @@ export interface Demo {
   verbose: boolean
   progress: (line: string) => void
   proxyDecrypts?: () => number // KMS Decrypt requests the fault proxy saw so far (local AWS)
-  built?: string // a \`sam build\` output folder to run instead of building
+  built?: string // a `sam build` output folder to run instead of building
   skipBuild?: boolean // run what workDir/build holds (the drill's later processes)
 }
 
+/** One call's outcome; `summary` is one line with no secret in it; KMS counts from the proxy. */
 export interface CallResult {
   request: string
   ok: boolean
   status?: number
-  summary: string // one line, no secret in it
+  summary: string
   initMs: number
   durationMs: number
-  kmsDecrypt?: number // KMS Decrypt requests the proxy saw during this call
+  kmsDecrypt?: number
 }
 
+/** `failure`: why the invoke itself failed (build, process). */
 export interface FunctionRun {
   logicalId: string
   calls: CallResult[]
-  initDecrypts?: number // KMS Decrypt requests the proxy saw during INIT
+  initDecrypts?: number
   logs: string
-  failure?: string // why the invoke itself failed (build, process)
+  failure?: string
 }
 
 type Body = Record<string, unknown>
@@ -67,34 +68,29 @@ const event = (name: string, more: Body = {}): Body => ({
 /** The calls on secure-items: create, then get, create, list, get... from events/*.json. */
 export function itemsCalls(secrets: string[], warm: number): Call[] {
   const owner = 'demo'
-  const [first, second] = secrets.map((secret, index): Record<string, Call> => {
+  const [first, second] = secrets.map((secret, index) => {
     const item = { owner, id: randomUUID(), name: `demo item ${index + 1}`, secret }
     const short = `${owner}/${item.id.slice(0, 8)}…`
-    const pathParameters = { owner, id: item.id }
+    const get = { rawPath: `/items/${owner}/${item.id}`, pathParameters: { owner, id: item.id } }
+    const create: Call = {
+      request: 'POST /items',
+      event: event('secure-items-create', { body: JSON.stringify(item) }),
+      describe: (body) =>
+        body.id === item.id && `created ${short}, secret sealed with DATA_KEY ****`,
+      status: 201,
+    }
     return {
-      create: {
-        request: 'POST /items',
-        event: event('secure-items-create', { body: JSON.stringify(item) }),
-        describe: (body) =>
-          body.id === item.id && `created ${short}, secret sealed with DATA_KEY ****`,
-        status: 201,
-      },
+      create,
       get: {
         request: `GET /items/${short}`,
-        event: event('secure-items-get', {
-          rawPath: `/items/${owner}/${item.id}`,
-          pathParameters,
-        }),
-        describe: (body) => body.secret === secret && 'secret opened, same as stored (****)',
+        event: event('secure-items-get', get),
+        describe: (body: Body) => body.secret === secret && 'secret opened, same as stored (****)',
       },
     }
-  }) as Array<Record<string, Call>>
+  })
   const list: Call = {
     request: `GET /items/${owner}`,
-    event: event('secure-items-list', {
-      rawPath: `/items/${owner}`,
-      pathParameters: { owner },
-    }),
+    event: event('secure-items-list', { rawPath: `/items/${owner}`, pathParameters: { owner } }),
     describe: ({ items = [] }) =>
       (items as Body[]).every((item) => !('secret' in item)) &&
       `${(items as Body[]).length} items listed, no secret attribute in the list`,
@@ -154,23 +150,20 @@ export async function runFunction(id: string, calls: Call[], demo: Demo, hooks: 
     return file
   })
   let seen = demo.proxyDecrypts?.() ?? 0
+  // The proxy's Decrypt requests since the last look (local AWS only).
   const decrypts = () => {
     if (demo.proxyDecrypts === undefined) return undefined
     const before = seen
     seen = demo.proxyDecrypts()
     return seen - before
   }
+  const { built, workDir } = demo
   const options = {
-    logicalId: id,
-    events,
-    parameterOverrides: demo.parameterOverrides,
-    template: join(demo.built ?? '', 'template.yaml'),
-    stackName: demo.stackName,
-    region: demo.region,
-    buildDir: demo.built ?? join(demo.workDir, 'build'),
-    skipBuild: demo.built !== undefined || demo.skipBuild === true,
-    samLocal: false,
-    help: false,
+    ...{ logicalId: id, events, parameterOverrides: demo.parameterOverrides, samLocal: false },
+    ...{ stackName: demo.stackName, region: demo.region, help: false },
+    template: join(built ?? '', 'template.yaml'),
+    buildDir: built ?? join(workDir, 'build'),
+    skipBuild: built !== undefined || demo.skipBuild === true,
   }
   const result = await invoke(options, {
     cwd: ROOT,

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { type Demo, ROOT } from './functions.ts'
+import { ROOT } from '../local-stack.ts'
+import type { Demo } from './functions.ts'
 
 export function generateSecrets(clientTls: { cert: string; key: string }) {
   const random = () => randomBytes(12).toString('base64url')
