@@ -23,9 +23,9 @@ import {
 } from './demo/functions.ts'
 import { encryptedLines, functionLines, summaryLines } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
-import { createStack, startLocalAws, startUpstream, templateScope } from './local-stack.ts'
 import { LOCAL_REGION } from './local/aws-env.ts'
 import { createTestPki, spkiPin } from './local/tls.ts'
+import { createStack, startLocalAws, startUpstream, templateScope } from './local-stack.ts'
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
