@@ -1,9 +1,6 @@
 // npm start: the whole product, end to end, on this machine (see HELP in scripts/demo/args.ts).
-// Local AWS (moto behind the fault proxy, which counts the KMS calls) -> key, alias and table
-// of template.yaml -> the demo secrets encrypted with this project's CLI -> an HTTPS upstream
-// with mutual TLS -> both functions invoked through the local invoke -> a report. Progress on
-// stderr, the report on stdout; everything started is stopped at the end, on failure and on
-// Ctrl-C.
+// Progress on stderr, the report on stdout; everything started is stopped at the end, on
+// failure and on Ctrl-C.
 
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -25,7 +22,7 @@ import { encryptedLines, functionLines, summaryLines } from './demo/report.ts'
 import { encryptSecrets, generateSecrets, writeSecretsForTest } from './demo/secrets.ts'
 import { LOCAL_REGION } from './local/aws-env.ts'
 import { createTestPki, spkiPin } from './local/tls.ts'
-import { createStack, startLocalAws, startUpstream, templateScope } from './local-stack.ts'
+import { cleanup, createStack, startLocalAws, startUpstream, templateScope } from './local-stack.ts'
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -74,24 +71,7 @@ const begin = (what: string) => {
   current = what
   progress(`${what}...`)
 }
-// What the demo started: stopped last-in first-out, once; one deferred meanwhile (Ctrl-C
-// mid-start) still runs.
-const steps: Array<{ what: string; step: () => unknown }> = []
-const defer = (what: string, step: () => unknown) => steps.push({ what, step })
-let teardown: Promise<string[]> | undefined
-const stopAll = () => {
-  teardown ??= (async () => {
-    const failures: string[] = []
-    for (let next = steps.pop(); next; next = steps.pop()) {
-      const { what, step } = next
-      await Promise.resolve()
-        .then(step)
-        .catch((error: Error) => failures.push(`${what}: ${error.message}`))
-    }
-    return failures
-  })()
-  return teardown
-}
+const { defer, stopAll } = cleanup() // what the demo started
 // SIGINT / SIGTERM / SIGHUP: abort (children are killed), stop everything, exit 128 + signal.
 // A second signal exits at once (moto's own exit hook still kills its process group).
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
@@ -149,8 +129,8 @@ async function demo(): Promise<string[][] | undefined> {
     rmSync(workDir, { recursive: true, force: true })
   })
   const { region, where, proxyDecrypts } = await startAws()
-  const random = randomBytes(3).toString('hex')
-  const scope = templateScope(`kms-secrets-demo${proxyDecrypts ? '' : `-${random}`}`, region)
+  const random = proxyDecrypts ? '' : `-${randomBytes(3).toString('hex')}`
+  const scope = templateScope(`kms-secrets-demo${random}`, region)
   const { stackName, names } = scope
   begin('creating the KMS key, its alias and the DynamoDB table (template.yaml)')
   // moto forgets everything when it stops; real AWS needs each resource removed.
@@ -167,15 +147,8 @@ async function demo(): Promise<string[][] | undefined> {
   const secrets = generateSecrets(client)
   if (process.env.DEMO_SECRETS_OUT) writeSecretsForTest(process.env.DEMO_SECRETS_OUT, secrets)
   const run: Demo = {
-    workDir,
-    stackName,
-    keyAlias: stack.alias,
-    region,
-    parameterOverrides: {},
-    signal,
-    verbose: options.verbose,
-    progress,
-    ...(proxyDecrypts && { proxyDecrypts }),
+    ...{ workDir, stackName, keyAlias: stack.alias, region, parameterOverrides: {}, signal },
+    ...{ verbose: options.verbose, progress, ...(proxyDecrypts && { proxyDecrypts }) },
     ...(options.built !== undefined && { built: resolve(options.built) }),
   }
   begin(`encrypting them with kms-secrets (key ${stack.alias})`)
@@ -213,14 +186,11 @@ async function demo(): Promise<string[][] | undefined> {
       ? `taking ${id} from ${options.built}`
       : `building ${id} (esbuild, template Metadata)`
     begin(`${how} and invoking it ${calls.length} times under aws-lambda-ric`)
-    const result = runFunction(id, calls, run)
-    running = result
-    const done = await result
+    running = runFunction(id, calls, run)
+    const done = await (running as ReturnType<typeof runFunction>)
     runs.push(done)
     lines.push(...functionLines(done, names[id], id === 'SecureFetchFunction' ? [summary()] : []))
-    const bad = done.calls
-      .filter((call) => !call.ok)
-      .map((call) => `${call.request}: ${call.summary}`)
+    const bad = done.calls.filter((c) => !c.ok).map((c) => `${c.request}: ${c.summary}`)
     if (done.failure) bad.push(done.failure)
     failures.push(...bad.map((line) => `${id} ${line}`))
     if (bad.length > 0 && !options.verbose && !signal.aborted) {

@@ -19,8 +19,26 @@ import { functionsOf, type Json, readTemplate, resolveValue, samconfigValue } fr
 
 export const ROOT = join(import.meta.dirname, '..')
 
-/** Cleanup steps, registered as each piece starts: run last-in first-out by the caller. */
+/** Cleanup steps, registered as each piece starts. */
 export type Defer = (what: string, step: () => unknown) => void
+
+/** `defer` and `stopAll`: every step, last-in first-out, once (one deferred meanwhile too). */
+export function cleanup() {
+  const steps: Array<{ what: string; step: () => unknown }> = []
+  let stopping: Promise<string[]> | undefined
+  const stopAll = async () => {
+    const failures: string[] = []
+    for (let next = steps.pop(); next; next = steps.pop()) {
+      const { what, step } = next
+      await Promise.resolve()
+        .then(step)
+        .catch((error: Error) => failures.push(`${what}: ${error.message}`))
+    }
+    return failures
+  }
+  const defer: Defer = (what, step) => steps.push({ what, step })
+  return { defer, stopAll: () => (stopping ??= stopAll()) }
+}
 
 /** template.yaml for a stack name and region, and its functions' resolved names. */
 export function templateScope(stackName: string, region: string) {
@@ -140,8 +158,7 @@ async function main(): Promise<void> {
   // `on`, not `once`: under npm run, Ctrl-C arrives twice (terminal and npm); a second
   // default SIGINT would cut the clean-up short.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopping.abort())
-  const stops: Array<() => unknown> = []
-  const defer: Defer = (_, step) => stops.push(step)
+  const { defer, stopAll } = cleanup()
   try {
     const { moto, env } = await startLocalAws(defer)
     const stackName = samconfigValue(join(ROOT, 'samconfig.toml'), 'stack_name') ?? 'local'
@@ -190,10 +207,7 @@ async function main(): Promise<void> {
     log('Ctrl-C stops it')
     await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve))
   } finally {
-    for (const stop of stops.reverse())
-      await Promise.resolve()
-        .then(stop)
-        .catch(() => {})
+    await stopAll()
     log('stopped')
   }
 }

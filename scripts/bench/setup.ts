@@ -11,7 +11,7 @@ import { build } from 'esbuild'
 import { bundlePlaintext, EnvelopeKind, encryptValue, sealWithKms } from '../../cli/src/encrypt.ts'
 import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
 import type { FaultProxy } from '../local/fault-proxy.ts'
-import { createStack, startLocalAws, templateScope } from '../local-stack.ts'
+import { cleanup, createStack, startLocalAws, templateScope } from '../local-stack.ts'
 import { digest } from './entries/shared.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -70,12 +70,10 @@ export type Stack = Awaited<ReturnType<typeof startStack>>
 
 /** The local stack behind the fault proxy, and `count` random secrets sealed per size. */
 export const startStack = async (count: number) => {
-  const stops: Array<() => unknown> = []
-  const stop = async () => {
-    for (const step of stops.reverse()) await step()
-  }
+  const { defer, stopAll } = cleanup()
+  const stop = () => stopAll().then(() => {})
   try {
-    const { proxy } = await startLocalAws((_, step) => stops.push(step), true)
+    const { proxy } = await startLocalAws(defer, true)
     const { keyArn } = await createStack(templateScope('bench', LOCAL_REGION), () => {})
     const seal = { client: new KMSClient({}), keyId: keyArn, context: CONTEXT }
     const secrets = Array.from({ length: count }, () => randomBytes(24).toString('base64url'))

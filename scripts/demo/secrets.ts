@@ -1,6 +1,5 @@
-// The demo's secrets: random for each run, encrypted with this project's own CLI (run in
-// process through main(argv, io), exactly as on a command line) against whatever AWS the
-// environment points the SDK at. Values go only to the CLI's stdin / --in file.
+// The demo's secrets: random for each run, encrypted with this project's own CLI (main(argv,
+// io) in process, as on a command line). Values go only to the CLI's stdin / --in file.
 
 import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -40,7 +39,7 @@ export async function kmsSecrets(demo: Demo, argv: string[], id?: string, input?
   const target = [...key, '--template', 'template.yaml', ...(id ? ['--function', id] : [])]
   const full = [command, ...target, '--stack-name', demo.stackName, ...args]
   const out = { stdout: '', stderr: '' }
-  const collect = (name: keyof typeof out) => ({
+  const collect = (name: 'stdout' | 'stderr') => ({
     write: (chunk: string | Uint8Array) => (out[name] += Buffer.from(chunk)),
   })
   // Loaded here, after the demo built dist/: the CLI imports the library by name.
@@ -52,11 +51,9 @@ export async function kmsSecrets(demo: Demo, argv: string[], id?: string, input?
     env: process.env,
     cwd: ROOT,
   })
-  if (code !== 0 && command !== 'check') {
-    throw new Error(
-      `kms-secrets ${command} exited ${code}: ${out.stderr.trim().split('\n').at(-1)}`,
-    )
-  }
+  const last = out.stderr.trim().split('\n').at(-1)
+  if (code !== 0 && command !== 'check')
+    throw new Error(`kms-secrets ${command} exited ${code}: ${last}`)
   return { code, ...out, shown: `kms-secrets ${full.join(' ').replaceAll(demo.workDir, '$TMP')}` }
 }
 
