@@ -33,9 +33,8 @@ export type DemoOptions = ReturnType<typeof parseDemoArgs>
 
 /** A whole number within [min, max], else a usage error. */
 function whole(text: string, min: number, max: number, error: string): number {
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(error)
-  return value
+  if (!/^\d+$/.test(text) || +text < min || +text > max) throw new Error(error)
+  return +text
 }
 
 /** Parses argv (without node and the script); any error is a usage error. */

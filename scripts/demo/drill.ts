@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as kms from '@aws-sdk/client-kms'
-import { markdownTable } from 'markdown-table'
+import { table } from '../bench/table.ts'
 import {
   type Call,
   type CallResult,
@@ -186,12 +186,11 @@ export async function runDrill(demo: Demo, items: string[], keyArn: string, expi
 
 /** The report: a Markdown table (as the README shows it), then what moto cannot show. */
 export function formatDrill(rows: string[][], expiry: number): string {
-  // ' ok': biome's Markdown columns are at least 3 wide.
-  const head = ['step', ' ok', 'failed', 'KMS Decrypt', 'notes']
+  const head = ['step', 'ok', 'failed', 'KMS Decrypt', 'notes']
   return `middy-kms-secrets drill: the key's life, both functions cold and warm (SecretsCacheExpiry ${expiry} ms).
 ok / failed: invocations after the step; KMS Decrypt: requests the fault proxy saw during it (INIT rounds, background refreshes every cacheExpiry, refused ones included).
 
-${markdownTable([head, ...rows], { align: ['', 'r', 'r', 'r', ''] })}
+${table(head, rows, ['left', 'right', 'right', 'right', 'left'])}
 
 What moto cannot show:
 

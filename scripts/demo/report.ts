@@ -1,6 +1,7 @@
 // The lines of the report npm start prints on stdout: names only, every value masked with the
 // same four stars whatever its length.
 
+import { median } from '../bench/stats.ts'
 import { DECRYPTED, type FunctionRun } from './functions.ts'
 
 const ms = (value: number) => (value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`)
@@ -45,12 +46,10 @@ function timings(run: FunctionRun) {
   const coldText = ms(cold.initMs + cold.durationMs)
   const first = `cold start ${coldText} (init ${ms(cold.initMs)} + first call ${ms(cold.durationMs)})`
   if (warm.length === 0) return { cold: coldText, detail: first }
-  const sorted = warm.sort((a, b) => a - b)
-  const [low = 0, high = 0] = [sorted[(sorted.length - 1) >> 1], sorted[sorted.length >> 1]]
-  const median = ms((low + high) / 2)
-  const range = `min ${ms(sorted[0] ?? 0)}, max ${ms(sorted.at(-1) ?? 0)}`
-  const detail = `${first}; warm: median ${median} (${range}) over ${warm.length} calls`
-  return { cold: coldText, warm: median, detail }
+  const mid = ms(median(warm))
+  const range = `min ${ms(Math.min(...warm))}, max ${ms(Math.max(...warm))}`
+  const detail = `${first}; warm: median ${mid} (${range}) over ${warm.length} calls`
+  return { cold: coldText, warm: mid, detail }
 }
 
 /** A function's section: each call, its KMS calls and timings, then `more` lines. */
