@@ -33,8 +33,9 @@ export type DemoOptions = ReturnType<typeof parseDemoArgs>
 
 /** A whole number within [min, max], else a usage error. */
 function whole(text: string, min: number, max: number, error: string): number {
-  if (!/^\d+$/.test(text) || +text < min || +text > max) throw new Error(error)
-  return +text
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(error)
+  return value
 }
 
 /** Parses argv (without node and the script); any error is a usage error. */
