@@ -5,7 +5,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildOptions } from 'esbuild'
 import {
-  type FunctionResource,
   functionResources,
   isRecord,
   type Json,
@@ -33,26 +32,6 @@ export {
 export const samconfigValue = (path: string, key: string): string | undefined =>
   existsSync(path) ? samconfigParameter(readFileSync(path, 'utf8'), 'default', key) : undefined
 
-/** A function of the template as a local run builds and invokes it. */
-export interface LocalFunction extends FunctionResource {
-  /** As written (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
-  functionName: Json | undefined
-  /** 'functions/secure-items/handler.handler': module 'functions/secure-items/handler'. */
-  handler: string
-  handlerModule: string
-  handlerExport: string
-  runtime: string | undefined
-  architectures: string[]
-  /** Seconds and MB, Lambda's defaults (3, 128) when unset. */
-  timeout: number
-  memorySize: number
-  codeUri: string
-  buildMethod: string | undefined
-  buildProperties: Record<string, Json>
-  /** BuildProperties.EntryPoints, else the Handler's module (as sam build does). */
-  entryPoints: string[]
-}
-
 function numberOf(value: Json | undefined, fallback: number, what: string): number {
   const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN
   if (value !== undefined && !Number.isFinite(n)) {
@@ -62,7 +41,7 @@ function numberOf(value: Json | undefined, fallback: number, what: string): numb
 }
 
 /** Every Lambda function of the template (SAM and plain CloudFormation), Globals applied. */
-export function functionsOf(template: Template): LocalFunction[] {
+export function functionsOf(template: Template) {
   return functionResources(template).map((fn) => {
     const { logicalId, properties: p, metadata } = fn
     if (typeof p.Handler !== 'string' || !p.Handler.includes('.')) {
@@ -73,21 +52,28 @@ export function functionsOf(template: Template): LocalFunction[] {
     const entry = buildProperties.EntryPoints
     return {
       ...fn,
+      /** As written (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
       functionName: p.FunctionName,
+      /** 'functions/secure-items/handler.handler': module 'functions/secure-items/handler'. */
       handler: p.Handler,
       handlerModule: p.Handler.slice(0, dot),
       handlerExport: p.Handler.slice(dot + 1),
       runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
       architectures: Array.isArray(p.Architectures) ? p.Architectures.map(String) : ['x86_64'],
+      /** Seconds and MB, Lambda's defaults (3, 128) when unset. */
       timeout: numberOf(p.Timeout, 3, `${logicalId}.Timeout`),
       memorySize: numberOf(p.MemorySize, 128, `${logicalId}.MemorySize`),
       codeUri: typeof p.CodeUri === 'string' ? p.CodeUri : '.',
       buildMethod: typeof metadata.BuildMethod === 'string' ? metadata.BuildMethod : undefined,
       buildProperties,
+      /** BuildProperties.EntryPoints, else the Handler's module (as sam build does). */
       entryPoints: Array.isArray(entry) ? entry.map(String) : [p.Handler.slice(0, dot)],
     }
   })
 }
+
+/** A function of the template as a local run builds and invokes it. */
+export type LocalFunction = ReturnType<typeof functionsOf>[number]
 
 export type EsbuildOptions = BuildOptions & { entryPoints: string[] }
 

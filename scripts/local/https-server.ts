@@ -148,9 +148,6 @@ export async function startSilentTcpServer() {
       return connections
     },
     /** Raw bytes received: a TLS ClientHello, then nothing useful. */
-    get bytesReceived() {
-      return Buffer.concat(chunks).length
-    },
     received: () => Buffer.concat(chunks),
   }
 }
