@@ -63,10 +63,8 @@ function sendError(res: http.ServerResponse, status: number, type: string, messa
 export async function startFaultProxy(options: {
   /** moto's endpoint, `http://127.0.0.1:PORT`. */
   target: string
-  /** Base latency added to every request, in ms. Default 0. */
-  latencyMs?: number
 }) {
-  let latencyMs = options.latencyMs ?? 0
+  let latencyMs = 0
   let rules: { times: number; match: Match; fault: Fault }[] = []
   let throttle: { ratePerSecond: number; match?: Match; start: number; window: number } | undefined
   let admitted = 0
