@@ -108,10 +108,7 @@ const READERS: Record<string, Reader> = {
 /** Read by sam build itself, or fixed by it (bundle, node, its own outdir). */
 const NOT_PASSED = ['UseNpmCi', 'EntryPoints', 'Bundle', 'Platform', 'Outdir']
 
-/**
- * The function's BuildProperties as esbuild options, on sam build's defaults. Throws on a
- * property it does not know, rather than silently building differently.
- */
+/** BuildProperties as esbuild options on sam build's defaults; an unknown one throws. */
 export function esbuildOptionsOf(fn: LocalFunction): EsbuildOptions {
   if (fn.buildMethod !== 'esbuild') {
     throw new TemplateError(`${fn.logicalId}: Metadata.BuildMethod is not esbuild`)
@@ -153,10 +150,7 @@ export function builtHandlerPath(fn: LocalFunction, options = esbuildOptionsOf(f
   return path.replace(/\.[cm]?[jt]sx?$/, '') + (options.outExtension?.['.js'] ?? '.js')
 }
 
-/**
- * The file Lambda's Node.js runtime loads for `handler` under `taskRoot`, if any: the Handler
- * up to the first dot of its last segment, as is, then .js, .mjs, .cjs (aws-lambda-ric's order).
- */
+/** The file aws-lambda-ric loads for `handler`: its module as is, then .js, .mjs, .cjs. */
 export function runtimeHandlerFile(taskRoot: string, handler: string): string | undefined {
   const dot = handler.indexOf('.', handler.lastIndexOf('/') + 1)
   if (dot < 0) return undefined
@@ -166,10 +160,7 @@ export function runtimeHandlerFile(taskRoot: string, handler: string): string | 
     .find((file) => existsSync(file) && statSync(file).isFile())
 }
 
-/**
- * The Handler `sam build` writes for an esbuild function (samcli/lib/build/bundler.py): kept
- * when `<folder>/<module>.js` was built in its artifact folder, else cut to its last segment.
- */
+/** sam build's Handler (samcli bundler.py): kept if its module was built, else its last part. */
 export function samBuiltHandler(handler: string, builtFiles: readonly string[]): string {
   const slash = handler.lastIndexOf('/')
   const name = handler.slice(slash + 1)

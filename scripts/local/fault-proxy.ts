@@ -1,8 +1,6 @@
-// HTTP reverse proxy on a free 127.0.0.1 port in front of moto for AWS JSON calls (KMS,
-// DynamoDB): counts requests by X-Amz-Target and adds what AWS does and moto does not: KMS error
-// bodies, HTTP 500, resets, hangs, latency, throttling, and key states (moto decrypts under a
-// disabled key). It runs in this process's event loop: drive children that talk to it with
-// async spawn/execFile, never the *Sync ones. Dev tooling, never bundled.
+// A counting proxy in front of moto adding what AWS does and moto does not (KMS errors, 500s,
+// resets, hangs, latency, throttling, key states). It runs in this event loop: never drive
+// children that talk to it with the *Sync spawns.
 
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -11,11 +9,8 @@ import type { Socket } from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/**
- * kms-error: KMS's answer, 400 (500 for KMSInternalException) `{"__type","message"}`, null: no
- * message; http-500: InternalFailure, which the SDK retries; reset: ECONNRESET once the request is
- * read; hang: no answer until the client gives up or the proxy stops; latency: `ms` more delay.
- */
+/** kms-error: KMS's answer (message null: none); http-500: InternalFailure, which the SDK
+ * retries; reset: ECONNRESET; hang: no answer until the client or stop() ends it. */
 export type Fault =
   | { kind: 'kms-error'; type: string; message?: string | null }
   | { kind: 'http-500' | 'reset' | 'hang' }

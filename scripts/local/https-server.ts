@@ -123,10 +123,7 @@ export async function startHttpsServer(options: HttpsServerOptions) {
     get applicationBytesReceived() {
       return connections.reduce((sum, c) => sum + c.bytesReceived, 0)
     },
-    /**
-     * Resolves once no connection is open: a client's refusal settles before the server has read
-     * what that client may have sent, so wait for this before reading the counts above.
-     */
+    /** Once no connection is open: a refusal settles before the server read all that was sent. */
     drained: async () => {
       for (const socket of served.sockets) await once(socket, 'close')
     },

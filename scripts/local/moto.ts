@@ -1,7 +1,5 @@
-// Starts a real moto server (KMS, DynamoDB, ...) on 127.0.0.1 for the tests, the demo, the bench
-// and the local stack: `startMoto()`, then `moto.endpoint` (or awsEnv(...)) and `moto.stop()`. It
-// runs under a /bin/sh supervisor in its own process group: stop() kills the group, and the
-// supervisor kills moto once its stdin pipe closes, i.e. when this process dies, however.
+// A real moto server on 127.0.0.1, under a /bin/sh supervisor in its own process group: stop()
+// kills the group, and the supervisor kills moto when its stdin closes (this process died).
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -33,10 +33,7 @@ const { keyCertSign, cRLSign, digitalSignature } = x509.KeyUsageFlags
 
 x509.cryptoProvider.set(crypto.webcrypto as typeof globalThis.crypto)
 
-/**
- * SPKI pin: base64 SHA-256 of the DER SubjectPublicKeyInfo (RFC 7469's pin-sha256), computed by
- * node's own X509Certificate, apart from the code that made the certificate.
- */
+/** RFC 7469's pin-sha256, computed by node's X509Certificate, apart from the code above. */
 export function spkiPin(certPem: string): string {
   const spki = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })
   return crypto.createHash('sha256').update(spki).digest('base64')
@@ -91,12 +88,8 @@ async function certificate(options: IssueOptions): Promise<CertKey> {
   return { cert: cert.toString('pem'), key: String(key.export({ type: 'pkcs8', format: 'pem' })) }
 }
 
-/**
- * The test PKI in a few milliseconds: `ca` (the one tests trust), an `untrustedCa`, and signed by
- * `ca` unless named: `server` (localhost, 127.0.0.1), `expiredServer` (since yesterday),
- * `wrongHostServer` (wrong.example.test only), `untrustedServer` (by `untrustedCa`), `client`
- * (clientAuth, for mTLS); `issue()` makes more.
- */
+/** The test PKI: `ca` (trusted), `untrustedCa`, and what `issue()` makes: by `ca` unless named,
+ * `server`, `expiredServer`, `wrongHostServer` (wrong.example.test), `untrustedServer`, `client`. */
 export async function createTestPki() {
   const [ca, untrustedCa] = await Promise.all([
     certificate({ commonName: 'middy-kms-secrets test CA' }),
