@@ -45,10 +45,9 @@ const endToEnd = (headers: http.IncomingHttpHeaders) =>
 
 function sendError(res: http.ServerResponse, status: number, type: string, message: string | null) {
   const body = JSON.stringify(message === null ? { __type: type } : { __type: type, message })
-  // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
-  const json10 = String(res.req.headers['content-type']).startsWith('application/x-amz-json-1.0')
   res.writeHead(status, {
-    'Content-Type': `application/x-amz-json-${json10 ? '1.0' : '1.1'}`,
+    // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
+    'Content-Type': res.req.headers['content-type'] ?? 'application/x-amz-json-1.1',
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': randomUUID(),
   })
@@ -115,13 +114,9 @@ export async function startFaultProxy(options: {
       const { type, message = none ? null : (MESSAGES[type] ?? `Injected ${type}`) } = fault
       sendError(res, type === 'KMSInternalException' ? 500 : 400, type, message)
     } else {
+      const { method, url: path } = req
       const headers = { ...endToEnd(req.headers), 'content-length': body.length }
-      const upstream = http.request(options.target, {
-        method: req.method,
-        path: req.url,
-        headers,
-        agent,
-      })
+      const upstream = http.request(options.target, { method, path, headers, agent })
       const [answer] = (await once(upstream.end(body), 'response')) as [http.IncomingMessage]
       const text = await buffer(answer)
       const action = /^TrentService\.(\w+)$/.exec(call ?? '')?.[1]
