@@ -5,7 +5,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildOptions } from 'esbuild'
 import {
-  type FunctionResource,
   functionResources,
   isRecord,
   type Json,
@@ -33,26 +32,6 @@ export {
 export const samconfigValue = (path: string, key: string): string | undefined =>
   existsSync(path) ? samconfigParameter(readFileSync(path, 'utf8'), 'default', key) : undefined
 
-/** A function of the template as a local run builds and invokes it. */
-export interface LocalFunction extends FunctionResource {
-  /** As written (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
-  functionName: Json | undefined
-  /** 'functions/secure-items/handler.handler': module 'functions/secure-items/handler'. */
-  handler: string
-  handlerModule: string
-  handlerExport: string
-  runtime: string | undefined
-  architectures: string[]
-  /** Seconds and MB, Lambda's defaults (3, 128) when unset. */
-  timeout: number
-  memorySize: number
-  codeUri: string
-  buildMethod: string | undefined
-  buildProperties: Record<string, Json>
-  /** BuildProperties.EntryPoints, else the Handler's module (as sam build does). */
-  entryPoints: string[]
-}
-
 function numberOf(value: Json | undefined, fallback: number, what: string): number {
   const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN
   if (value !== undefined && !Number.isFinite(n)) {
@@ -62,7 +41,7 @@ function numberOf(value: Json | undefined, fallback: number, what: string): numb
 }
 
 /** Every Lambda function of the template (SAM and plain CloudFormation), Globals applied. */
-export function functionsOf(template: Template): LocalFunction[] {
+export function functionsOf(template: Template) {
   return functionResources(template).map((fn) => {
     const { logicalId, properties: p, metadata } = fn
     if (typeof p.Handler !== 'string' || !p.Handler.includes('.')) {
@@ -73,21 +52,28 @@ export function functionsOf(template: Template): LocalFunction[] {
     const entry = buildProperties.EntryPoints
     return {
       ...fn,
+      /** As written (e.g. { 'Fn::Sub': '${AWS::StackName}-secure-items' }). */
       functionName: p.FunctionName,
+      /** 'functions/secure-items/handler.handler': module 'functions/secure-items/handler'. */
       handler: p.Handler,
       handlerModule: p.Handler.slice(0, dot),
       handlerExport: p.Handler.slice(dot + 1),
       runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
       architectures: Array.isArray(p.Architectures) ? p.Architectures.map(String) : ['x86_64'],
+      /** Seconds and MB, Lambda's defaults (3, 128) when unset. */
       timeout: numberOf(p.Timeout, 3, `${logicalId}.Timeout`),
       memorySize: numberOf(p.MemorySize, 128, `${logicalId}.MemorySize`),
       codeUri: typeof p.CodeUri === 'string' ? p.CodeUri : '.',
       buildMethod: typeof metadata.BuildMethod === 'string' ? metadata.BuildMethod : undefined,
       buildProperties,
+      /** BuildProperties.EntryPoints, else the Handler's module (as sam build does). */
       entryPoints: Array.isArray(entry) ? entry.map(String) : [p.Handler.slice(0, dot)],
     }
   })
 }
+
+/** A function of the template as a local run builds and invokes it. */
+export type LocalFunction = ReturnType<typeof functionsOf>[number]
 
 export type EsbuildOptions = BuildOptions & { entryPoints: string[] }
 
@@ -122,10 +108,7 @@ const READERS: Record<string, Reader> = {
 /** Read by sam build itself, or fixed by it (bundle, node, its own outdir). */
 const NOT_PASSED = ['UseNpmCi', 'EntryPoints', 'Bundle', 'Platform', 'Outdir']
 
-/**
- * The function's BuildProperties as esbuild options, on sam build's defaults. Throws on a
- * property it does not know, rather than silently building differently.
- */
+/** BuildProperties as esbuild options on sam build's defaults; an unknown one throws. */
 export function esbuildOptionsOf(fn: LocalFunction): EsbuildOptions {
   if (fn.buildMethod !== 'esbuild') {
     throw new TemplateError(`${fn.logicalId}: Metadata.BuildMethod is not esbuild`)
@@ -167,10 +150,7 @@ export function builtHandlerPath(fn: LocalFunction, options = esbuildOptionsOf(f
   return path.replace(/\.[cm]?[jt]sx?$/, '') + (options.outExtension?.['.js'] ?? '.js')
 }
 
-/**
- * The file Lambda's Node.js runtime loads for `handler` under `taskRoot`, if any: the Handler
- * up to the first dot of its last segment, as is, then .js, .mjs, .cjs (aws-lambda-ric's order).
- */
+/** The file aws-lambda-ric loads for `handler`: its module as is, then .js, .mjs, .cjs. */
 export function runtimeHandlerFile(taskRoot: string, handler: string): string | undefined {
   const dot = handler.indexOf('.', handler.lastIndexOf('/') + 1)
   if (dot < 0) return undefined
@@ -180,10 +160,7 @@ export function runtimeHandlerFile(taskRoot: string, handler: string): string | 
     .find((file) => existsSync(file) && statSync(file).isFile())
 }
 
-/**
- * The Handler `sam build` writes for an esbuild function (samcli/lib/build/bundler.py): kept
- * when `<folder>/<module>.js` was built in its artifact folder, else cut to its last segment.
- */
+/** sam build's Handler (samcli bundler.py): kept if its module was built, else its last part. */
 export function samBuiltHandler(handler: string, builtFiles: readonly string[]): string {
   const slash = handler.lastIndexOf('/')
   const name = handler.slice(slash + 1)

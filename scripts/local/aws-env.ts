@@ -16,10 +16,8 @@ export function awsEnv(endpoint: string): Record<string, string> {
 /** Variables through which a parent's AWS identity or configuration could reach a child. */
 export const isAwsConfigVariable = (name: string): boolean => /^(AWS|AMAZON)_/i.test(name)
 
-/**
- * `base` (by default the parent's PATH and HOME only) less AWS_*, AMAZON_* and NODE_OPTIONS,
- * then `extra` on top (`undefined` removes): a child gets an AWS identity only if passed in.
- */
+/** `base` (default: PATH, HOME) less AWS_*, AMAZON_*, NODE_OPTIONS, then `extra` (undefined
+ * removes): a child gets an AWS identity only if passed in. */
 export function childEnv(
   extra: Readonly<Record<string, string | undefined>> = {},
   base: NodeJS.ProcessEnv = {

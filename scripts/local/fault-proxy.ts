@@ -1,8 +1,6 @@
-// HTTP reverse proxy on a free 127.0.0.1 port in front of moto for AWS JSON calls (KMS,
-// DynamoDB): counts requests by X-Amz-Target and adds what AWS does and moto does not: KMS error
-// bodies, HTTP 500, resets, hangs, latency, throttling, and key states (moto decrypts under a
-// disabled key). It runs in this process's event loop: drive children that talk to it with
-// async spawn/execFile, never the *Sync ones. Dev tooling, never bundled.
+// A counting proxy in front of moto adding what AWS does and moto does not (KMS errors, 500s,
+// resets, hangs, latency, throttling, key states). It runs in this event loop: never drive
+// children that talk to it with the *Sync spawns.
 
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -11,11 +9,8 @@ import type { Socket } from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/**
- * kms-error: KMS's answer, 400 (500 for KMSInternalException) `{"__type","message"}`, null: no
- * message; http-500: InternalFailure, which the SDK retries; reset: ECONNRESET once the request is
- * read; hang: no answer until the client gives up or the proxy stops; latency: `ms` more delay.
- */
+/** kms-error: KMS's answer (message null: none); http-500: InternalFailure, which the SDK
+ * retries; reset: ECONNRESET; hang: no answer until the client or stop() ends it. */
 export type Fault =
   | { kind: 'kms-error'; type: string; message?: string | null }
   | { kind: 'http-500' | 'reset' | 'hang' }
@@ -50,10 +45,9 @@ const endToEnd = (headers: http.IncomingHttpHeaders) =>
 
 function sendError(res: http.ServerResponse, status: number, type: string, message: string | null) {
   const body = JSON.stringify(message === null ? { __type: type } : { __type: type, message })
-  // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
-  const json10 = String(res.req.headers['content-type']).startsWith('application/x-amz-json-1.0')
   res.writeHead(status, {
-    'Content-Type': `application/x-amz-json-${json10 ? '1.0' : '1.1'}`,
+    // DynamoDB speaks x-amz-json-1.0, KMS x-amz-json-1.1: answer in the request's dialect.
+    'Content-Type': res.req.headers['content-type'] ?? 'application/x-amz-json-1.1',
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': randomUUID(),
   })
@@ -63,10 +57,8 @@ function sendError(res: http.ServerResponse, status: number, type: string, messa
 export async function startFaultProxy(options: {
   /** moto's endpoint, `http://127.0.0.1:PORT`. */
   target: string
-  /** Base latency added to every request, in ms. Default 0. */
-  latencyMs?: number
 }) {
-  let latencyMs = options.latencyMs ?? 0
+  let latencyMs = 0
   let rules: { times: number; match: Match; fault: Fault }[] = []
   let throttle: { ratePerSecond: number; match?: Match; start: number; window: number } | undefined
   let admitted = 0
@@ -122,13 +114,9 @@ export async function startFaultProxy(options: {
       const { type, message = none ? null : (MESSAGES[type] ?? `Injected ${type}`) } = fault
       sendError(res, type === 'KMSInternalException' ? 500 : 400, type, message)
     } else {
+      const { method, url: path } = req
       const headers = { ...endToEnd(req.headers), 'content-length': body.length }
-      const upstream = http.request(options.target, {
-        method: req.method,
-        path: req.url,
-        headers,
-        agent,
-      })
+      const upstream = http.request(options.target, { method, path, headers, agent })
       const [answer] = (await once(upstream.end(body), 'response')) as [http.IncomingMessage]
       const text = await buffer(answer)
       const action = /^TrentService\.(\w+)$/.exec(call ?? '')?.[1]

@@ -2,25 +2,12 @@
 // (Authorization included) and, below HTTP, every decrypted byte each TLS connection received,
 // so a test can prove a client sent nothing (no token) on a connection it refused. Dev tooling.
 import { once } from 'node:events'
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { createServer, type ServerOptions } from 'node:https'
 import * as net from 'node:net'
 import { buffer } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
-
-export interface RecordedRequest {
-  method: string
-  /** Path and query as sent. */
-  path: string
-  headers: IncomingHttpHeaders
-  body: string
-  /** Index of its TLS connection in `connections`. */
-  connection: number
-  tlsVersion: string | null
-  /** CN of a verified client certificate. */
-  clientCertSubject?: string
-}
 
 /** An answer (`json` is sent unless there is a `body`), or 'reset': no answer, the connection destroyed. */
 type HandlerResult =
@@ -61,6 +48,18 @@ async function serve(server: net.Server) {
   return { url: `https://127.0.0.1:${port}`, port, sockets, stop }
 }
 
+/** What reached the HTTP layer: `path` with its query; `connection` indexes `connections`. */
+const recordOf = (req: IncomingMessage, body: string, connection: number) => {
+  const socket = req.socket as TLSSocket
+  const subject = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined
+  const { method = '', url: path = '', headers } = req
+  const tlsVersion = socket.getProtocol()
+  // clientCertSubject: the CN of a verified client certificate.
+  const cert = subject === undefined ? {} : { clientCertSubject: String(subject) }
+  return { method, path, headers, body, connection, tlsVersion, ...cert }
+}
+type RecordedRequest = ReturnType<typeof recordOf>
+
 const echoPath: RequestHandler = (request) => ({ json: { ok: true, path: request.path } })
 const connectionRecord = (socket: TLSSocket) => ({
   tlsVersion: socket.getProtocol(),
@@ -90,16 +89,7 @@ export async function startHttpsServer(options: HttpsServerOptions) {
   server.on('request', async (req, res) => {
     const body = (await buffer(req)).toString('utf8')
     const socket = req.socket as TLSSocket
-    const subject = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined
-    const request: RecordedRequest = {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body,
-      connection: connectionIndex.get(socket) ?? -1,
-      tlsVersion: socket.getProtocol(),
-      ...(subject !== undefined && { clientCertSubject: String(subject) }),
-    }
+    const request = recordOf(req, body, connectionIndex.get(socket) ?? -1)
     const index = requests.push(request) - 1
     try {
       await sleep(delayMs)
@@ -133,10 +123,7 @@ export async function startHttpsServer(options: HttpsServerOptions) {
     get applicationBytesReceived() {
       return connections.reduce((sum, c) => sum + c.bytesReceived, 0)
     },
-    /**
-     * Resolves once no connection is open: a client's refusal settles before the server has read
-     * what that client may have sent, so wait for this before reading the counts above.
-     */
+    /** Once no connection is open: a refusal settles before the server read all that was sent. */
     drained: async () => {
       for (const socket of served.sockets) await once(socket, 'close')
     },
@@ -158,9 +145,6 @@ export async function startSilentTcpServer() {
       return connections
     },
     /** Raw bytes received: a TLS ClientHello, then nothing useful. */
-    get bytesReceived() {
-      return Buffer.concat(chunks).length
-    },
     received: () => Buffer.concat(chunks),
   }
 }

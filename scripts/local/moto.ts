@@ -1,7 +1,5 @@
-// Starts a real moto server (KMS, DynamoDB, ...) on 127.0.0.1 for the tests, the demo, the bench
-// and the local stack: `startMoto()`, then `moto.endpoint` (or awsEnv(...)) and `moto.stop()`. It
-// runs under a /bin/sh supervisor in its own process group: stop() kills the group, and the
-// supervisor kills moto once its stdin pipe closes, i.e. when this process dies, however.
+// A real moto server on 127.0.0.1, under a /bin/sh supervisor in its own process group: stop()
+// kills the group, and the supervisor kills moto when its stdin closes (this process died).
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -39,26 +37,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function answersKms(endpoint: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${endpoint}/`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-amz-json-1.1',
-        'X-Amz-Target': 'TrentService.ListKeys',
-        Authorization:
-          'AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0',
-      },
-      body: '{"Limit":1}',
-      signal: AbortSignal.timeout(2_000),
-    })
-    return response.ok && (await response.text()).includes('"Keys"')
-  } catch {
-    return false
-  }
-}
-
-/** Starts moto_server on 127.0.0.1 and waits until it answers KMS calls. */
+/** Starts moto_server on 127.0.0.1 and waits until it listens. */
 export async function startMoto(options: StartMotoOptions = {}) {
   const binary = options.binary ?? findTool('moto_server', options)
   if (!binary || !isExecutableFile(binary)) throw new ToolNotFoundError('moto_server')
@@ -72,13 +51,14 @@ export async function startMoto(options: StartMotoOptions = {}) {
   })
   const pid = child.pid as number // the supervisor's, also its process group's id
   let stderr = ''
-  let port = options.port
+  const listening = Promise.withResolvers<number>()
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).split('\n').slice(-40).join('\n')
-    port ??= Number(/Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]) || undefined
+    // Werkzeug logs this once its socket listens: connections from then on are accepted.
+    const port = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]
+    if (port) listening.resolve(Number(port))
   })
   const exited = once(child, 'exit')
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null
   // Never keeps this process alive: when it dies, the stdin pipe closes and the supervisor ends moto.
   child.unref()
   for (const pipe of [child.stdin, child.stderr]) (pipe as unknown as Socket).unref()
@@ -88,7 +68,7 @@ export async function startMoto(options: StartMotoOptions = {}) {
   const stop = () => {
     stopping ??= (async () => {
       // The supervisor's trap waits for moto: its exit means moto is gone.
-      if (!hasExited()) killGroup(pid, 'SIGTERM')
+      killGroup(pid, 'SIGTERM')
       await Promise.race([exited, sleep(5_000)])
       // Whatever is left: the stdin watcher, a moto that outlived its supervisor.
       killGroup(pid, 'SIGKILL')
@@ -100,29 +80,28 @@ export async function startMoto(options: StartMotoOptions = {}) {
   }
 
   const timeoutMs = options.startTimeoutMs ?? 30_000
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (hasExited()) {
-      await stop()
-      // A pyenv shim whose Python version lacks moto.
-      if (child.exitCode === 127 && /command not found/i.test(stderr))
-        throw new ToolNotFoundError('moto_server')
-      const how = `code ${child.exitCode}${child.signalCode ? `, signal ${child.signalCode}` : ''}`
-      throw new Error(`moto_server exited before answering (${how}); last stderr lines:\n${stderr}`)
-    }
-    const endpoint = `http://127.0.0.1:${port}`
-    if (port && (await answersKms(endpoint))) {
-      return { endpoint, port, pid, stderrTail: () => stderr, stop }
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      const where = port ? ` on ${endpoint}` : ''
-      throw new Error(
-        `moto_server did not answer${where} within ${timeoutMs} ms; last stderr lines:\n${stderr}`,
-      )
-    }
-    await Promise.race([exited, sleep(100)])
+  // A referenced timer: the unref'd child and pipes alone would let this process exit meanwhile.
+  const timer = new AbortController()
+  const timedOut = sleep(timeoutMs, 'timeout' as const, timer).catch(() => undefined)
+  const port = await Promise.race([listening.promise, exited, timedOut])
+  timer.abort()
+  if (typeof port === 'number') {
+    return { endpoint: `http://127.0.0.1:${port}`, port, pid, stderrTail: () => stderr, stop }
   }
+  await stop()
+  if (port === 'timeout') {
+    throw new Error(
+      `moto_server did not answer within ${timeoutMs} ms; last stderr lines:\n${stderr}`,
+    )
+  }
+  // A pyenv shim whose Python version lacks moto.
+  if (child.exitCode === 127 && /command not found/i.test(stderr)) {
+    throw new ToolNotFoundError('moto_server')
+  }
+  const how = child.exitCode ?? child.signalCode
+  throw new Error(
+    `moto_server exited before answering (code ${how}); last stderr lines:\n${stderr}`,
+  )
 }
 
 export type MotoServer = Awaited<ReturnType<typeof startMoto>>

@@ -1,7 +1,5 @@
-// aws-lambda-ric, the runtime client Lambda's Node.js runtime is built on, installed once per
-// machine from scripts/local/ric/package-lock.json into a cache folder: its install builds curl
-// and aws-lambda-cpp (minutes on two cores), so no `npm ci` should pay for it and nothing bundles
-// it. `node scripts/local/ric.ts` installs it when needed (CI does) and prints where it is.
+// aws-lambda-ric (Lambda's Node.js runtime client) from ric/package-lock.json, once per machine
+// into a cache folder: its native build takes minutes, which no `npm ci` should pay for.
 
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'

@@ -106,5 +106,3 @@ export async function startRuntimeApi() {
     },
   }
 }
-
-export type RuntimeApi = Awaited<ReturnType<typeof startRuntimeApi>>

@@ -1,10 +1,9 @@
 // The one locator for the external tools this project runs: moto_server, aws, cfn-lint (Python,
 // from pipx or pyenv) and what aws-lambda-ric's first build needs. Dev tooling, never bundled.
-// Lookup order: PATH, $PYENV_ROOT/shims, `pyenv root`/shims, $HOME/.pyenv/shims.
+// Lookup order: PATH, $PYENV_ROOT/shims, $HOME/.pyenv/shims.
 //   node scripts/local/tools.ts --path             the folders of the tools found, for PATH
-//   node scripts/local/tools.ts --check [TOOL...]  found ones on stdout, missing ones on stderr (exit 1)
+//   node scripts/local/tools.ts --check            found ones on stdout, missing ones on stderr (exit 1)
 
-import { execFileSync } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -48,32 +47,16 @@ export function isExecutableFile(path: string): boolean {
   }
 }
 
-const firstExecutable = (dirs: (string | undefined)[], name: string) =>
-  dirs.flatMap((dir) => (dir ? [join(dir, name)] : [])).find(isExecutableFile)
-
-/** `pyenv root`, when a pyenv executable is on PATH, in $PYENV_ROOT/bin or ~/.pyenv/bin. */
-function pyenvRoot(env: NodeJS.ProcessEnv, home: string | undefined): string | undefined {
-  const bins = [env.PYENV_ROOT && join(env.PYENV_ROOT, 'bin'), home && join(home, '.pyenv', 'bin')]
-  const pyenv = firstExecutable([...(env.PATH ?? '').split(delimiter), ...bins], 'pyenv')
-  try {
-    const options = { env, timeout: 5_000, stdio: 'pipe' } as const // stderr kept from the terminal
-    return pyenv && execFileSync(pyenv, ['root'], { ...options, encoding: 'utf8' }).trim()
-  } catch {
-    return undefined
-  }
-}
-
 /** Where the tool is, or undefined. */
 export function findTool(tool: Tool, options: LookupOptions = {}): string | undefined {
   const env = options.lookupEnv ?? process.env
   const home = env.HOME ?? (options.lookupEnv ? undefined : homedir())
-  const shims = (root: string | undefined) => root && join(root, 'shims')
-  const early = [...(env.PATH ?? '').split(delimiter), shims(env.PYENV_ROOT)]
-  // Only now ask pyenv itself (a process), then the default pyenv folder.
-  return (
-    firstExecutable(early, tool) ??
-    firstExecutable([shims(pyenvRoot(env, home)), shims(home && join(home, '.pyenv'))], tool)
+  // `pyenv root` would print $PYENV_ROOT, else ~/.pyenv: both are looked in, no process needed.
+  const roots = [env.PYENV_ROOT, home && join(home, '.pyenv')].map(
+    (root) => root && join(root, 'shims'),
   )
+  const dirs = [...(env.PATH ?? '').split(delimiter), ...roots]
+  return dirs.flatMap((dir) => (dir ? [join(dir, tool)] : [])).find(isExecutableFile)
 }
 
 /** Where the tool is; throws ToolNotFoundError (one line) otherwise. */
@@ -89,14 +72,14 @@ export function toolsCommand(
   io: { out: (line: string) => void; err: (line: string) => void },
   options: LookupOptions = {},
 ): number {
-  const [mode, ...names] = args
-  const tools = (names.length > 0 ? names : Object.keys(TOOLS)) as Tool[]
-  const known = tools.every((name) => Object.hasOwn(TOOLS, name))
-  if (!known || (mode !== '--path' && mode !== '--check')) {
-    io.err(`usage: tools.ts --path | --check [${Object.keys(TOOLS).join(' ')}]`)
+  const [mode, ...rest] = args
+  if (rest.length > 0 || (mode !== '--path' && mode !== '--check')) {
+    io.err('usage: tools.ts --path | --check')
     return 2
   }
-  const found = tools.map((tool) => [tool, findTool(tool, options)] as const)
+  const found = (Object.keys(TOOLS) as Tool[]).map(
+    (tool) => [tool, findTool(tool, options)] as const,
+  )
   if (mode === '--path') {
     io.out([...new Set(found.flatMap(([, path]) => (path ? [dirname(path)] : [])))].join(delimiter))
     return 0
