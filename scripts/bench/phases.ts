@@ -1,15 +1,16 @@
 // The measuring phases of `npm run bench`, one path for all: rounds of fresh child processes, one
 // at a time, the variants in an order rotated every round so that background load hits all alike.
 
-import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { Writable } from 'node:stream'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { build } from 'esbuild'
+import { runLambda } from '../invoke.ts'
 import { LOCAL_REGION } from '../local/aws-env.ts'
 import { ricEntry } from '../local/ric.ts'
-import { type RuntimeOutcome, startRuntimeApi } from '../local/runtime-api.ts'
 import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
 import type { Options } from './run.ts'
 import {
@@ -65,33 +66,24 @@ export interface Bench {
   work: string
 }
 
-const live = new Set<ChildProcess>()
+/** Aborted on SIGINT / SIGTERM: every child the bench started is killed. */
+export const stopAll = new AbortController()
 
-/** Kills the children still running (by their handle, nothing else). */
-export const killChildren = () => {
-  for (const child of live) child.kill('SIGKILL')
-}
-
-/** `node args`, stdout to /dev/null (a synchronous write, as the log phase wants), tracked. */
-const spawnNode = (args: string[], env: NodeJS.ProcessEnv, ipc: boolean, cwd?: string) => {
-  const stdio = ['ignore', 'ignore', 'pipe', ...(ipc ? ['ipc' as const] : [])]
-  const child = spawn(process.execPath, args, { cwd, env, stdio: stdio as 'pipe'[] })
-  live.add(child)
+/** `node args`, stdout to /dev/null (a synchronous write, as the log phase wants), with IPC. */
+const spawnNode = (args: string[], env: NodeJS.ProcessEnv) => {
+  const stdio = ['ignore', 'ignore', 'pipe', 'ipc'] as const
+  const options = { env, stdio: [...stdio], signal: stopAll.signal, timeout: 300_000 }
+  const child = spawn(process.execPath, args, { ...options, killSignal: 'SIGKILL' })
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
   })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000)
-  const exited = new Promise<string>((resolve) => {
-    child.once('error', (error) => {
-      stderr += error.message
-    })
-    child.once('close', (code, signal) => {
-      clearTimeout(timer)
-      live.delete(child)
-      resolve(`exit ${code ?? signal}\n${stderr.trim()}`)
-    })
+  child.once('error', (error) => {
+    stderr += error.message
   })
+  const exited = once(child, 'close').then(
+    ([code, signal]) => `exit ${code ?? signal}\n${stderr.trim()}`,
+  )
   return { child, exited }
 }
 
@@ -101,7 +93,7 @@ export const runWorker = async (
   env: NodeJS.ProcessEnv,
   onReady = () => {},
 ): Promise<Record<string, unknown>> => {
-  const { child, exited } = spawnNode([join(ROOT, 'scripts/bench/worker.ts'), ...args], env, true)
+  const { child, exited } = spawnNode([join(ROOT, 'scripts/bench/worker.ts'), ...args], env)
   let message: { type: string; message?: string } | undefined
   child.on('message', (received: typeof message) => {
     if (received?.type !== 'ready') message = received
@@ -137,57 +129,21 @@ const rounds = async <V extends { label: string }, R>(
 const loadOf = async (file: string, env: NodeJS.ProcessEnv) =>
   (await runWorker(['load', file], env)) as { wallMs: number; cpuMs: number }
 
-/** Peak RSS of a live process in KB (Linux's VmHWM), NaN where there is no /proc. */
-const peakRssKb = (pid: number | undefined) => {
-  const status = readFileSync(`/proc/${pid}/status`, { encoding: 'utf8', flag: 'r' })
-  return Number(/^VmHWM:\s*(\d+)/m.exec(status)?.[1])
-}
+const DISCARD = new Writable({ write: (_chunk, _encoding, done) => done() })
 
-/** `file` under aws-lambda-ric behind the loopback Runtime API, invoked once; ms from the spawn. */
+/** `file` under aws-lambda-ric behind the loopback Runtime API (as npm run invoke), invoked once. */
 const coldStart = async (file: string, env: NodeJS.ProcessEnv) => {
-  const entry = ricEntry(progress)
-  const api = await startRuntimeApi()
-  const started = performance.now()
-  const { child, exited } = spawnNode(
-    [entry],
-    {
-      ...env,
-      // What Lambda's runtime sets besides: the runtime client refuses to start without them.
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
-      AWS_LAMBDA_RUNTIME_API: api.address,
-      LAMBDA_TASK_ROOT: dirname(file),
-      _HANDLER: `${basename(file, '.mjs')}.handler`,
-    },
-    false,
-    dirname(file),
-  )
-  const died = exited.then(
-    (why): RuntimeOutcome => ({ ok: false, error: { errorType: 'ExitError', errorMessage: why } }),
-  )
-  try {
-    const init = await Promise.race([died, api.init])
-    const initMs = performance.now() - started
-    const event = {
-      payload: { verify: true },
-      requestId: 'bench-cold-start',
-      deadlineMs: Date.now() + 60_000,
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`,
-      traceId: 'Root=1-00000000-000000000000000000000000;Sampled=0',
-    }
-    const outcome = init.ok ? await Promise.race([died, api.invoke(event)]) : init
-    const firstMs = performance.now() - started
-    if (!outcome.ok) throw new Error(`${basename(file)}: ${JSON.stringify(outcome.error)}`)
-    return { initMs, firstMs, rssKb: peakRssKb(child.pid), value: outcome.value }
-  } finally {
-    child.kill('SIGKILL')
-    await api.close()
-  }
+  const [dir, handler] = [dirname(file), `${basename(file, '.mjs')}.handler`]
+  const fn = { dir, handler, name: FUNCTION_NAME, memorySize: 1024, timeout: 60, env }
+  const io = { log: () => {}, logStream: DISCARD, signal: stopAll.signal }
+  const [first] = await runLambda(fn, [{ verify: true }], io)
+  if (!first?.ok) throw new Error(`${basename(file)}: ${first?.output}`)
+  const { initMs, durationMs, maxRssKb: rssKb, value } = first
+  return { initMs, firstMs: initMs + durationMs, rssKb, value }
 }
 
 export const coldStarts = ({ options, stack, built, home }: Bench) => {
+  ricEntry(progress) // built once per machine, said here
   const variants = SIZES.flatMap((n) => PATTERNS.map((p) => ({ label: `${p}|${n}`, p, n })))
   return rounds(
     'cold starts (spawn → first response, ms), round',

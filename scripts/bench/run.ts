@@ -192,7 +192,7 @@ const main = async (): Promise<number> => {
   const work = await mkdtemp(join(tmpdir(), 'kms-bench-'))
   let stop = async () => {}
   const cleanup = async () => {
-    phases.killChildren()
+    phases.stopAll.abort()
     await stop().catch(() => {})
     await rm(work, { recursive: true, force: true }).catch(() => {})
   }
