@@ -216,7 +216,6 @@ export interface Invocation {
   phase: 'init' | 'invoke'
   /** The handler's result, or Lambda's error shape {errorType, errorMessage, trace}. */
   value: unknown
-  output: string
   /** Lambda's Init Duration (of the process) and Duration (of this call). */
   initMs: number
   durationMs: number
@@ -225,7 +224,6 @@ export interface Invocation {
 
 export interface InvokeResult {
   exitCode: 0 | 1 | 2
-  output?: string
   /** Fewer than the events when INIT failed or a timeout ended the process. */
   invocations: Invocation[]
 }
@@ -281,7 +279,6 @@ export async function runLambda(
       ok: outcome.ok,
       phase: durationMs === undefined ? 'init' : 'invoke',
       value,
-      output: JSON.stringify(value),
       initMs,
       durationMs: durationMs ?? 0,
       maxRssKb: peakRssKb(child.pid),
@@ -371,11 +368,7 @@ export async function runLambda(
 export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
   const { fn, events } = await prepare(options, io)
   const invocations = await runLambda(fn, events, io)
-  return {
-    exitCode: invocations.every((i) => i.ok) ? 0 : 1,
-    output: invocations.map((i) => i.output).join('\n'),
-    invocations,
-  }
+  return { exitCode: invocations.every((i) => i.ok) ? 0 : 1, invocations }
 }
 
 /** A sampled X-Ray trace header, as Lambda passes it with Tracing: Active. */
@@ -552,8 +545,8 @@ async function main(): Promise<void> {
     }
     await checkLocalStack(options.envVars, process.cwd(), process.env)
     const io = { cwd: process.cwd(), env: process.env, log, logStream: process.stderr }
-    const { exitCode, output, invocations } = await invoke(options, io)
-    process.stdout.write(`${output}\n`)
+    const { exitCode, invocations } = await invoke(options, io)
+    process.stdout.write(`${invocations.map((i) => JSON.stringify(i.value)).join('\n')}\n`)
     const failed = invocations.filter((i) => serverError(i.value) !== undefined)
     for (const i of failed) {
       log(

@@ -7,11 +7,11 @@ import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { build } from 'esbuild'
+import { build, type PluginBuild } from 'esbuild'
 import { runLambda } from '../invoke.ts'
-import { LOCAL_REGION } from '../local/aws-env.ts'
+import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
 import { ricEntry } from '../local/ric.ts'
-import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
+import { buildFunction, functionsOf, type LocalFunction, readTemplate } from '../template.ts'
 import type { Options } from './run.ts'
 import {
   type Built,
@@ -69,42 +69,28 @@ export interface Bench {
 /** Aborted on SIGINT / SIGTERM: every child the bench started is killed. */
 export const stopAll = new AbortController()
 
-/** `node args`, stdout to /dev/null (a synchronous write, as the log phase wants), with IPC. */
-const spawnNode = (args: string[], env: NodeJS.ProcessEnv) => {
-  const stdio = ['ignore', 'ignore', 'pipe', 'ipc'] as const
-  const options = { env, stdio: [...stdio], signal: stopAll.signal, timeout: 300_000 }
-  const child = spawn(process.execPath, args, { ...options, killSignal: 'SIGKILL' })
-  let stderr = ''
+/** Runs worker.ts to its 'result' (onReady runs between its 'ready' and the parent's 'go'). */
+export const runWorker = async (args: string[], env: NodeJS.ProcessEnv, onReady = () => {}) => {
+  // stdout to /dev/null: a synchronous write, as the log phase wants.
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/bench/worker.ts'), ...args], {
+    ...{ env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], timeout: 300_000 },
+    ...{ signal: stopAll.signal, killSignal: 'SIGKILL' },
+  })
+  let [message, stderr] = [{} as Record<string, unknown>, '']
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
   })
-  child.once('error', (error) => {
-    stderr += error.message
-  })
-  const exited = once(child, 'close').then(
-    ([code, signal]) => `exit ${code ?? signal}\n${stderr.trim()}`,
-  )
-  return { child, exited }
-}
-
-/** Runs worker.ts to its 'result' (onReady runs between its 'ready' and the parent's 'go'). */
-export const runWorker = async (
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  onReady = () => {},
-): Promise<Record<string, unknown>> => {
-  const { child, exited } = spawnNode([join(ROOT, 'scripts/bench/worker.ts'), ...args], env)
-  let message: { type: string; message?: string } | undefined
   child.on('message', (received: typeof message) => {
-    if (received?.type !== 'ready') message = received
+    if (received.type !== 'ready') message = received
     else {
       onReady()
       child.send('go')
     }
   })
-  const exit = await exited
-  if (message?.type === 'result') return message
-  throw new Error(`worker.ts ${args.join(' ')}: ${message?.message ?? ''}\n${exit}`)
+  const [code, signal] = await once(child, 'close').catch((error: Error) => [error.message])
+  if (message.type === 'result') return message
+  const why = `${message.message ?? ''}\nexit ${code ?? signal}\n${stderr.trim()}`
+  throw new Error(`worker.ts ${args.join(' ')}: ${why}`)
 }
 
 /** `count` rounds of every variant, order rotated each round: per round, a result per label. */
@@ -137,7 +123,7 @@ const coldStart = async (file: string, env: NodeJS.ProcessEnv) => {
   const fn = { dir, handler, name: FUNCTION_NAME, memorySize: 1024, timeout: 60, env }
   const io = { log: () => {}, logStream: DISCARD, signal: stopAll.signal }
   const [first] = await runLambda(fn, [{ verify: true }], io)
-  if (!first?.ok) throw new Error(`${basename(file)}: ${first?.output}`)
+  if (!first?.ok) throw new Error(`${basename(file)}: ${JSON.stringify(first?.value)}`)
   const { initMs, durationMs, maxRssKb: rssKb, value } = first
   return { initMs, firstMs: initMs + durationMs, rssKb, value }
 }
@@ -318,36 +304,24 @@ export const traceCall = (_name, call) => call()`
 export const tracingCost = async ({ options, work }: Bench) => {
   const fn = functionsOf(readTemplate(join(ROOT, 'template.yaml'))).find(
     (f) => f.logicalId === 'SecureItemsFunction',
-  )
-  if (fn === undefined) throw new Error('template.yaml has no SecureItemsFunction')
+  ) as LocalFunction
   const traced = await buildFunction(fn, ROOT, join(work, 'traced'))
+  const noTracing = (b: PluginBuild) => {
+    b.onResolve({ filter: /\/shared\/tracing\.ts$/ }, () => ({ path: 'x', namespace: 'stub' }))
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: NO_TRACING }))
+  }
+  const plugins = [{ name: 'no-tracing', setup: noTracing }]
   await build({
-    ...(esbuildOptionsOf(fn) as Parameters<typeof build>[0]),
-    entryPoints: [join(ROOT, 'functions/secure-items/handler.ts')],
-    outbase: undefined,
-    outdir: join(work, 'plain'),
+    ...traced.options,
     absWorkingDir: ROOT,
+    outdir: join(work, 'plain'),
+    plugins,
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'no-tracing',
-        setup: (b) => {
-          b.onResolve({ filter: /\/shared\/tracing\.ts$/ }, () => ({
-            path: 'x',
-            namespace: 'stub',
-          }))
-          b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: NO_TRACING }))
-        },
-      },
-    ],
   })
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
     // Import only: the prefetch it starts goes nowhere and dies with the process.
-    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    ...awsEnv('http://127.0.0.1:9'),
     AWS_LAMBDA_FUNCTION_NAME: 'bench-secure-items',
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     TABLE_NAME: 'bench-items',
