@@ -1,5 +1,6 @@
 // npm run invoke: runs a function of template.yaml as Lambda's nodejs runtime does, without
-// Docker (see HELP). invoke() is the same as a function, for the demo, the bench and tests.
+// Docker (see HELP). invoke() is the same as a function, for the demo and tests; its runner,
+// runLambda(), also runs the bench's cold starts.
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
