@@ -223,12 +223,6 @@ export interface Invocation {
   maxRssKb: number
 }
 
-export interface InvokeResult {
-  exitCode: 0 | 1 | 2
-  /** Fewer than the events when INIT failed or a timeout ended the process. */
-  invocations: Invocation[]
-}
-
 export interface InvokeIo {
   cwd: string
   env: NodeJS.ProcessEnv
@@ -366,7 +360,8 @@ export async function runLambda(
   return invocations
 }
 
-export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
+/** Exit code 1 when INIT or an invocation failed; fewer invocations than events then. */
+export async function invoke(options: InvokeOptions, io: InvokeIo) {
   const { fn, events } = await prepare(options, io)
   const invocations = await runLambda(fn, events, io)
   return { exitCode: invocations.every((i) => i.ok) ? 0 : 1, invocations }

@@ -328,20 +328,14 @@ export const tracingCost = async ({ options, work }: Bench) => {
     DATA_KEY: Buffer.alloc(96, 1).toString('base64'),
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   }
-  const files = [join(work, 'plain', 'handler.mjs'), traced.handlerFile, traced.handlerFile]
-  const envs = [env, { ...env, POWERTOOLS_TRACE_ENABLED: 'false' }, env]
-  const variants = TRACING.map((label, i) => ({
-    label,
-    file: files[i] as string,
-    env: envs[i] as NodeJS.ProcessEnv,
-  }))
-  const all = await rounds(
-    'tracing (CPU ms), round',
-    options.loadRounds,
-    variants,
-    (v) => loadOf(v.file, v.env),
-    cpu,
-  )
+  const [none, off, on] = TRACING as [string, string, string]
+  const variants = [
+    { label: none, file: join(work, 'plain', 'handler.mjs'), env },
+    { label: off, file: traced.handlerFile, env: { ...env, POWERTOOLS_TRACE_ENABLED: 'false' } },
+    { label: on, file: traced.handlerFile, env },
+  ]
+  const load = (v: (typeof variants)[number]) => loadOf(v.file, v.env)
+  const all = await rounds('tracing (CPU ms), round', options.loadRounds, variants, load, cpu)
   const of = (label: string, key: 'wallMs' | 'cpuMs') =>
     median(all.map((r) => r[label]?.[key] as number))
   return {
