@@ -76,7 +76,8 @@ export const runWorker = async (args: string[], env: NodeJS.ProcessEnv, onReady 
     ...{ env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], timeout: 300_000 },
     ...{ signal: stopAll.signal, killSignal: 'SIGKILL' },
   })
-  let [message, stderr] = [{} as Record<string, unknown>, '']
+  let message: Record<string, unknown> = {}
+  let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
   })
