@@ -1,5 +1,6 @@
 // npm run invoke: runs a function of template.yaml as Lambda's nodejs runtime does, without
-// Docker (see HELP). invoke() is the same as a function, for the demo, the bench and tests.
+// Docker (see HELP). invoke() is the same as a function, for the demo and tests; its runner,
+// runLambda(), also runs the bench's cold starts.
 
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -216,18 +217,10 @@ export interface Invocation {
   phase: 'init' | 'invoke'
   /** The handler's result, or Lambda's error shape {errorType, errorMessage, trace}. */
   value: unknown
-  output: string
   /** Lambda's Init Duration (of the process) and Duration (of this call). */
   initMs: number
   durationMs: number
   maxRssKb: number
-}
-
-export interface InvokeResult {
-  exitCode: 0 | 1 | 2
-  output?: string
-  /** Fewer than the events when INIT failed or a timeout ended the process. */
-  invocations: Invocation[]
 }
 
 export interface InvokeIo {
@@ -243,6 +236,150 @@ export interface InvokeIo {
   onInit?: () => void
   /** Awaited before each event is handed over (the drill paces a warm instance with it). */
   beforeEvent?: (index: number) => Promise<void>
+}
+
+/** A built function as the runtime starts it: its folder, Handler, settings and environment. */
+export interface LambdaFunction {
+  dir: string
+  handler: string
+  name: string
+  memorySize: number
+  /** Seconds. */
+  timeout: number
+  env: Record<string, string | undefined>
+}
+
+/**
+ * Runs `fn` as Lambda's nodejs runtime does: aws-lambda-ric in a fresh process behind the
+ * loopback Runtime API, the events in turn, START / END / REPORT logged; stops at a failed INIT,
+ * a timeout or an exit. Serves invoke() and the bench's cold starts.
+ */
+export async function runLambda(
+  fn: LambdaFunction,
+  events: unknown[],
+  io: Omit<InvokeIo, 'cwd' | 'env'>,
+): Promise<Invocation[]> {
+  const requestIds = events.map(() => randomUUID())
+  const region = fn.env.AWS_REGION ?? 'us-east-1'
+  const arn = `arn:aws:lambda:${region}:123456789012:function:${fn.name}`
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
+  const api = await startRuntimeApi()
+  const invocations: Invocation[] = []
+  const record = (outcome: RuntimeOutcome, initMs: number, durationMs?: number) => {
+    const index = invocations.length
+    const requestId = requestIds[index] as string
+    const value = outcome.ok ? outcome.value : outcome.error
+    const invocation: Invocation = {
+      requestId,
+      ok: outcome.ok,
+      phase: durationMs === undefined ? 'init' : 'invoke',
+      value,
+      initMs,
+      durationMs: durationMs ?? 0,
+      maxRssKb: peakRssKb(child.pid),
+    }
+    invocations.push(invocation)
+    const init = index === 0 ? `\tInit Duration: ${initMs.toFixed(2)} ms` : ''
+    const duration = invocation.durationMs
+    io.log(`END RequestId: ${requestId}`)
+    io.log(
+      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
+    )
+    io.onInvocation?.(invocation, index)
+  }
+
+  // The function's process: aws-lambda-ric, with what Lambda's runtime sets besides.
+  const entry = ricEntry(io.log)
+  const started = performance.now()
+  const child = spawn(process.execPath, [entry], {
+    cwd: fn.dir,
+    env: {
+      ...fn.env,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+      AWS_LAMBDA_RUNTIME_API: api.address,
+      LAMBDA_TASK_ROOT: fn.dir,
+      _HANDLER: fn.handler,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
+  })
+  child.stdout?.pipe(io.logStream, { end: false })
+  child.stderr?.pipe(io.logStream, { end: false })
+  const exited = new Promise<RuntimeOutcome>((done) => {
+    child.once('error', () => {}) // an abort kills it; 'close' follows
+    child.once('close', (code, signal) => {
+      const errorMessage = `the function's process exited (${signal ?? `code ${code}`}) before returning`
+      done({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } })
+    })
+  })
+  const errorMessage = `Task timed out after ${fn.timeout.toFixed(2)} seconds`
+  const timedOut = { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage } } as const
+  try {
+    const init = await Promise.race([api.init, exited])
+    const initMs = performance.now() - started
+    io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
+    if (!init.ok) record(init, initMs)
+    else io.onInit?.()
+    for (const [index, payload] of events.entries()) {
+      if (!init.ok) break
+      await io.beforeEvent?.(index)
+      if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
+      const begun = performance.now()
+      const timer = new AbortController()
+      const outcome: RuntimeOutcome = await Promise.race([
+        api.invoke({
+          payload,
+          requestId: requestIds[index] as string,
+          deadlineMs: Date.now() + fn.timeout * 1000,
+          invokedFunctionArn: arn,
+          // A trace header given by the caller (e.g. Sampled=0) wins, as an upstream would.
+          traceId: fn.env._X_AMZN_TRACE_ID ?? traceHeader(),
+        }),
+        sleep(fn.timeout * 1000, timedOut, { signal: timer.signal }).catch(
+          (): RuntimeOutcome => timedOut,
+        ),
+        exited,
+      ])
+      timer.abort()
+      record(outcome, initMs, performance.now() - begun)
+      const error = outcome.ok ? undefined : outcome.error.errorType
+      if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
+    }
+  } finally {
+    // Lambda ends the environment with SIGTERM (then SIGKILL).
+    child.kill('SIGTERM')
+    const killer = setTimeout(() => child.kill('SIGKILL'), 2000)
+    await exited
+    clearTimeout(killer)
+    await api.close()
+  }
+  return invocations
+}
+
+/** Exit code 1 when INIT or an invocation failed; fewer invocations than events then. */
+export async function invoke(options: InvokeOptions, io: InvokeIo) {
+  const { fn, events } = await prepare(options, io)
+  const invocations = await runLambda(fn, events, io)
+  return { exitCode: invocations.every((i) => i.ok) ? 0 : 1, invocations }
+}
+
+/** A sampled X-Ray trace header, as Lambda passes it with Tracing: Active. */
+function traceHeader(): string {
+  const epoch = Math.floor(Date.now() / 1000).toString(16)
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`
+}
+
+/** The process's peak resident memory (Lambda's Max Memory Used), from /proc on Linux. */
+function peakRssKb(pid: number | undefined): number {
+  try {
+    return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+  } catch {
+    return 0
+  }
 }
 
 /** Reads the template, events and env-vars; builds the function; its environment as Lambda's. */
@@ -325,7 +462,6 @@ async function prepare(options: InvokeOptions, io: InvokeIo) {
       /^(AWS_|_X_AMZN_TRACE_ID$)/.test(variable) &&
       !/^AWS_(LAMBDA_|EXECUTION_ENV$)/.test(variable),
   )
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
   const env = {
     PATH: io.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
@@ -337,128 +473,12 @@ async function prepare(options: InvokeOptions, io: InvokeIo) {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime ?? 'nodejs24.x'}`,
-    AWS_LAMBDA_FUNCTION_NAME: name,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
-    LAMBDA_TASK_ROOT: outdir,
-    _HANDLER: fn.handler,
   }
-  const arn = `arn:aws:lambda:${region}:123456789012:function:${name}`
-  return { fn, arn, env, events: events.length === 0 ? [{}] : events, outdir }
-}
-
-export async function invoke(options: InvokeOptions, io: InvokeIo): Promise<InvokeResult> {
-  const { fn, arn, env, events, outdir } = await prepare(options, io)
-  const requestIds = events.map(() => randomUUID())
-  const api = await startRuntimeApi()
-  const invocations: Invocation[] = []
-  const record = (outcome: RuntimeOutcome, initMs: number, durationMs?: number) => {
-    const index = invocations.length
-    const requestId = requestIds[index] as string
-    const value = outcome.ok ? outcome.value : outcome.error
-    const invocation: Invocation = {
-      requestId,
-      ok: outcome.ok,
-      phase: durationMs === undefined ? 'init' : 'invoke',
-      value,
-      output: JSON.stringify(value),
-      initMs,
-      durationMs: durationMs ?? 0,
-      maxRssKb: peakRssKb(child.pid),
-    }
-    invocations.push(invocation)
-    const init = index === 0 ? `\tInit Duration: ${initMs.toFixed(2)} ms` : ''
-    const duration = invocation.durationMs
-    io.log(`END RequestId: ${requestId}`)
-    io.log(
-      `REPORT RequestId: ${requestId}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${fn.memorySize} MB\tMax Memory Used: ${Math.round(invocation.maxRssKb / 1024)} MB${init}`,
-    )
-    io.onInvocation?.(invocation, index)
-  }
-
-  // The function's process: aws-lambda-ric, as Lambda's nodejs runtime starts it.
-  const entry = ricEntry(io.log)
-  const started = performance.now()
-  const child = spawn(process.execPath, [entry], {
-    cwd: outdir,
-    env: { ...env, AWS_LAMBDA_RUNTIME_API: api.address },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(io.signal !== undefined && { signal: io.signal, killSignal: 'SIGKILL' as const }),
-  })
-  child.stdout?.pipe(io.logStream, { end: false })
-  child.stderr?.pipe(io.logStream, { end: false })
-  const exited = new Promise<RuntimeOutcome>((done) => {
-    child.once('error', () => {}) // an abort kills it; 'close' follows
-    child.once('close', (code, signal) => {
-      const errorMessage = `the function's process exited (${signal ?? `code ${code}`}) before returning`
-      done({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } })
-    })
-  })
-  const errorMessage = `Task timed out after ${fn.timeout.toFixed(2)} seconds`
-  const timedOut = { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage } } as const
-  try {
-    const init = await Promise.race([api.init, exited])
-    const initMs = performance.now() - started
-    io.log(`START RequestId: ${requestIds[0]} Version: $LATEST`)
-    if (!init.ok) record(init, initMs)
-    else io.onInit?.()
-    for (const [index, payload] of events.entries()) {
-      if (!init.ok) break
-      await io.beforeEvent?.(index)
-      if (index > 0) io.log(`START RequestId: ${requestIds[index]} Version: $LATEST`)
-      const begun = performance.now()
-      const timer = new AbortController()
-      const outcome: RuntimeOutcome = await Promise.race([
-        api.invoke({
-          payload,
-          requestId: requestIds[index] as string,
-          deadlineMs: Date.now() + fn.timeout * 1000,
-          invokedFunctionArn: arn,
-          // A trace header given by the caller (e.g. Sampled=0) wins, as an upstream would.
-          traceId: io.env._X_AMZN_TRACE_ID ?? traceHeader(),
-        }),
-        sleep(fn.timeout * 1000, timedOut, { signal: timer.signal }).catch(
-          (): RuntimeOutcome => timedOut,
-        ),
-        exited,
-      ])
-      timer.abort()
-      record(outcome, initMs, performance.now() - begun)
-      const error = outcome.ok ? undefined : outcome.error.errorType
-      if (error === 'Sandbox.Timedout' || error === 'Runtime.ExitError') break
-    }
-  } finally {
-    // Lambda ends the environment with SIGTERM (then SIGKILL).
-    child.kill('SIGTERM')
-    const killer = setTimeout(() => child.kill('SIGKILL'), 2000)
-    await exited
-    clearTimeout(killer)
-    await api.close()
-  }
-  return {
-    exitCode: invocations.every((i) => i.ok) ? 0 : 1,
-    output: invocations.map((i) => i.output).join('\n'),
-    invocations,
-  }
-}
-
-/** A sampled X-Ray trace header, as Lambda passes it with Tracing: Active. */
-function traceHeader(): string {
-  const epoch = Math.floor(Date.now() / 1000).toString(16)
-  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`
-}
-
-/** The process's peak resident memory (Lambda's Max Memory Used), from /proc on Linux. */
-function peakRssKb(pid: number | undefined): number {
-  try {
-    return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-  } catch {
-    return 0
-  }
+  const { handler, memorySize, timeout } = fn
+  const lambda: LambdaFunction = { dir: outdir, handler, name, memorySize, timeout, env }
+  return { fn: lambda, events: events.length === 0 ? [{}] : events }
 }
 
 /**
@@ -521,8 +541,8 @@ async function main(): Promise<void> {
     }
     await checkLocalStack(options.envVars, process.cwd(), process.env)
     const io = { cwd: process.cwd(), env: process.env, log, logStream: process.stderr }
-    const { exitCode, output, invocations } = await invoke(options, io)
-    process.stdout.write(`${output}\n`)
+    const { exitCode, invocations } = await invoke(options, io)
+    process.stdout.write(`${invocations.map((i) => JSON.stringify(i.value)).join('\n')}\n`)
     const failed = invocations.filter((i) => serverError(i.value) !== undefined)
     for (const i of failed) {
       log(

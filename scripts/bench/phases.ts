@@ -1,16 +1,17 @@
 // The measuring phases of `npm run bench`, one path for all: rounds of fresh child processes, one
 // at a time, the variants in an order rotated every round so that background load hits all alike.
 
-import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { Writable } from 'node:stream'
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms'
-import { build } from 'esbuild'
-import { LOCAL_REGION } from '../local/aws-env.ts'
+import { build, type PluginBuild } from 'esbuild'
+import { runLambda } from '../invoke.ts'
+import { awsEnv, LOCAL_REGION } from '../local/aws-env.ts'
 import { ricEntry } from '../local/ric.ts'
-import { type RuntimeOutcome, startRuntimeApi } from '../local/runtime-api.ts'
-import { buildFunction, esbuildOptionsOf, functionsOf, readTemplate } from '../template.ts'
+import { buildFunction, functionsOf, type LocalFunction, readTemplate } from '../template.ts'
 import type { Options } from './run.ts'
 import {
   type Built,
@@ -65,54 +66,32 @@ export interface Bench {
   work: string
 }
 
-const live = new Set<ChildProcess>()
+/** Aborted on SIGINT / SIGTERM: every child the bench started is killed. */
+export const stopAll = new AbortController()
 
-/** Kills the children still running (by their handle, nothing else). */
-export const killChildren = () => {
-  for (const child of live) child.kill('SIGKILL')
-}
-
-/** `node args`, stdout to /dev/null (a synchronous write, as the log phase wants), tracked. */
-const spawnNode = (args: string[], env: NodeJS.ProcessEnv, ipc: boolean, cwd?: string) => {
-  const stdio = ['ignore', 'ignore', 'pipe', ...(ipc ? ['ipc' as const] : [])]
-  const child = spawn(process.execPath, args, { cwd, env, stdio: stdio as 'pipe'[] })
-  live.add(child)
+/** Runs worker.ts to its 'result' (onReady runs between its 'ready' and the parent's 'go'). */
+export const runWorker = async (args: string[], env: NodeJS.ProcessEnv, onReady = () => {}) => {
+  // stdout to /dev/null: a synchronous write, as the log phase wants.
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/bench/worker.ts'), ...args], {
+    ...{ env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], timeout: 300_000 },
+    ...{ signal: stopAll.signal, killSignal: 'SIGKILL' },
+  })
+  let message: Record<string, unknown> = {}
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
   })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000)
-  const exited = new Promise<string>((resolve) => {
-    child.once('error', (error) => {
-      stderr += error.message
-    })
-    child.once('close', (code, signal) => {
-      clearTimeout(timer)
-      live.delete(child)
-      resolve(`exit ${code ?? signal}\n${stderr.trim()}`)
-    })
-  })
-  return { child, exited }
-}
-
-/** Runs worker.ts to its 'result' (onReady runs between its 'ready' and the parent's 'go'). */
-export const runWorker = async (
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  onReady = () => {},
-): Promise<Record<string, unknown>> => {
-  const { child, exited } = spawnNode([join(ROOT, 'scripts/bench/worker.ts'), ...args], env, true)
-  let message: { type: string; message?: string } | undefined
   child.on('message', (received: typeof message) => {
-    if (received?.type !== 'ready') message = received
+    if (received.type !== 'ready') message = received
     else {
       onReady()
       child.send('go')
     }
   })
-  const exit = await exited
-  if (message?.type === 'result') return message
-  throw new Error(`worker.ts ${args.join(' ')}: ${message?.message ?? ''}\n${exit}`)
+  const [code, signal] = await once(child, 'close').catch((error: Error) => [error.message])
+  if (message.type === 'result') return message
+  const why = `${message.message ?? ''}\nexit ${code ?? signal}\n${stderr.trim()}`
+  throw new Error(`worker.ts ${args.join(' ')}: ${why}`)
 }
 
 /** `count` rounds of every variant, order rotated each round: per round, a result per label. */
@@ -137,57 +116,21 @@ const rounds = async <V extends { label: string }, R>(
 const loadOf = async (file: string, env: NodeJS.ProcessEnv) =>
   (await runWorker(['load', file], env)) as { wallMs: number; cpuMs: number }
 
-/** Peak RSS of a live process in KB (Linux's VmHWM), NaN where there is no /proc. */
-const peakRssKb = (pid: number | undefined) => {
-  const status = readFileSync(`/proc/${pid}/status`, { encoding: 'utf8', flag: 'r' })
-  return Number(/^VmHWM:\s*(\d+)/m.exec(status)?.[1])
-}
+const DISCARD = new Writable({ write: (_chunk, _encoding, done) => done() })
 
-/** `file` under aws-lambda-ric behind the loopback Runtime API, invoked once; ms from the spawn. */
+/** `file` under aws-lambda-ric behind the loopback Runtime API (as npm run invoke), invoked once. */
 const coldStart = async (file: string, env: NodeJS.ProcessEnv) => {
-  const entry = ricEntry(progress)
-  const api = await startRuntimeApi()
-  const started = performance.now()
-  const { child, exited } = spawnNode(
-    [entry],
-    {
-      ...env,
-      // What Lambda's runtime sets besides: the runtime client refuses to start without them.
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
-      AWS_LAMBDA_RUNTIME_API: api.address,
-      LAMBDA_TASK_ROOT: dirname(file),
-      _HANDLER: `${basename(file, '.mjs')}.handler`,
-    },
-    false,
-    dirname(file),
-  )
-  const died = exited.then(
-    (why): RuntimeOutcome => ({ ok: false, error: { errorType: 'ExitError', errorMessage: why } }),
-  )
-  try {
-    const init = await Promise.race([died, api.init])
-    const initMs = performance.now() - started
-    const event = {
-      payload: { verify: true },
-      requestId: 'bench-cold-start',
-      deadlineMs: Date.now() + 60_000,
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAME}`,
-      traceId: 'Root=1-00000000-000000000000000000000000;Sampled=0',
-    }
-    const outcome = init.ok ? await Promise.race([died, api.invoke(event)]) : init
-    const firstMs = performance.now() - started
-    if (!outcome.ok) throw new Error(`${basename(file)}: ${JSON.stringify(outcome.error)}`)
-    return { initMs, firstMs, rssKb: peakRssKb(child.pid), value: outcome.value }
-  } finally {
-    child.kill('SIGKILL')
-    await api.close()
-  }
+  const [dir, handler] = [dirname(file), `${basename(file, '.mjs')}.handler`]
+  const fn = { dir, handler, name: FUNCTION_NAME, memorySize: 1024, timeout: 60, env }
+  const io = { log: () => {}, logStream: DISCARD, signal: stopAll.signal }
+  const [first] = await runLambda(fn, [{ verify: true }], io)
+  if (!first?.ok) throw new Error(`${basename(file)}: ${JSON.stringify(first?.value)}`)
+  const { initMs, durationMs, maxRssKb: rssKb, value } = first
+  return { initMs, firstMs: initMs + durationMs, rssKb, value }
 }
 
 export const coldStarts = ({ options, stack, built, home }: Bench) => {
+  ricEntry(progress) // built once per machine, said here
   const variants = SIZES.flatMap((n) => PATTERNS.map((p) => ({ label: `${p}|${n}`, p, n })))
   return rounds(
     'cold starts (spawn → first response, ms), round',
@@ -362,56 +305,38 @@ export const traceCall = (_name, call) => call()`
 export const tracingCost = async ({ options, work }: Bench) => {
   const fn = functionsOf(readTemplate(join(ROOT, 'template.yaml'))).find(
     (f) => f.logicalId === 'SecureItemsFunction',
-  )
-  if (fn === undefined) throw new Error('template.yaml has no SecureItemsFunction')
+  ) as LocalFunction
   const traced = await buildFunction(fn, ROOT, join(work, 'traced'))
+  const noTracing = (b: PluginBuild) => {
+    b.onResolve({ filter: /\/shared\/tracing\.ts$/ }, () => ({ path: 'x', namespace: 'stub' }))
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: NO_TRACING }))
+  }
+  const plugins = [{ name: 'no-tracing', setup: noTracing }]
   await build({
-    ...(esbuildOptionsOf(fn) as Parameters<typeof build>[0]),
-    entryPoints: [join(ROOT, 'functions/secure-items/handler.ts')],
-    outbase: undefined,
-    outdir: join(work, 'plain'),
+    ...traced.options,
     absWorkingDir: ROOT,
+    outdir: join(work, 'plain'),
+    plugins,
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'no-tracing',
-        setup: (b) => {
-          b.onResolve({ filter: /\/shared\/tracing\.ts$/ }, () => ({
-            path: 'x',
-            namespace: 'stub',
-          }))
-          b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: NO_TRACING }))
-        },
-      },
-    ],
   })
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
     // Import only: the prefetch it starts goes nowhere and dies with the process.
-    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    ...awsEnv('http://127.0.0.1:9'),
     AWS_LAMBDA_FUNCTION_NAME: 'bench-secure-items',
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     TABLE_NAME: 'bench-items',
     DATA_KEY: Buffer.alloc(96, 1).toString('base64'),
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   }
-  const files = [join(work, 'plain', 'handler.mjs'), traced.handlerFile, traced.handlerFile]
-  const envs = [env, { ...env, POWERTOOLS_TRACE_ENABLED: 'false' }, env]
-  const variants = TRACING.map((label, i) => ({
-    label,
-    file: files[i] as string,
-    env: envs[i] as NodeJS.ProcessEnv,
-  }))
-  const all = await rounds(
-    'tracing (CPU ms), round',
-    options.loadRounds,
-    variants,
-    (v) => loadOf(v.file, v.env),
-    cpu,
-  )
+  const [none, off, on] = TRACING as [string, string, string]
+  const variants = [
+    { label: none, file: join(work, 'plain', 'handler.mjs'), env },
+    { label: off, file: traced.handlerFile, env: { ...env, POWERTOOLS_TRACE_ENABLED: 'false' } },
+    { label: on, file: traced.handlerFile, env },
+  ]
+  const load = (v: (typeof variants)[number]) => loadOf(v.file, v.env)
+  const all = await rounds('tracing (CPU ms), round', options.loadRounds, variants, load, cpu)
   const of = (label: string, key: 'wallMs' | 'cpuMs') =>
     median(all.map((r) => r[label]?.[key] as number))
   return {

@@ -88,9 +88,8 @@ const measure = async (
   onStack: (stop: () => Promise<void>) => void,
 ) => {
   const started = performance.now()
-  const info = await readFile('/proc/cpuinfo', 'utf8').catch(() => '')
   const machine = {
-    cpu: /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU',
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
     cores: availableParallelism(),
     node: process.version,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -167,32 +166,25 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${HELP}\n`)
     return 0
   }
-  if (process.versions.node.split('.')[0] !== '24')
-    phases.progress(
-      `warning: Node ${process.version}; the numbers are meant for Node 24 (the Lambda runtime)`,
-    )
   const partial = options.quick || options.phases.size < PHASES.length
   const outDir = resolve(
     options.out ?? (partial ? join(tmpdir(), 'middy-kms-secrets-bench') : join(ROOT, 'docs')),
   )
   const mdFile = join(outDir, 'BENCHMARKS.md')
+  const shown = relative(process.cwd(), mdFile)
   // Said first, not only in --help: the default report replaces a tracked file.
-  phases.progress(
-    `the report goes to ${relative(process.cwd(), mdFile)}; --out DIR writes elsewhere`,
-  )
+  phases.progress(`the report goes to ${shown}; --out DIR writes elsewhere`)
   const write = async (results: Results) => {
     await mkdir(outDir, { recursive: true })
     await writeFile(mdFile, renderMarkdown(results))
-    phases.progress(
-      `wrote ${relative(process.cwd(), mdFile)} (the run took ${results.durationS.toFixed(0)} s)`,
-    )
+    phases.progress(`wrote ${shown} (the run took ${results.durationS.toFixed(0)} s)`)
     return 0
   }
   if (options['from-json']) return write(JSON.parse(await readFile(options['from-json'], 'utf8')))
   const work = await mkdtemp(join(tmpdir(), 'kms-bench-'))
   let stop = async () => {}
   const cleanup = async () => {
-    phases.killChildren()
+    phases.stopAll.abort()
     await stop().catch(() => {})
     await rm(work, { recursive: true, force: true }).catch(() => {})
   }

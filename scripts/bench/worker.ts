@@ -121,20 +121,15 @@ const MODES: Record<string, Mode> = {
   },
 }
 
+// Started by phases.ts's runWorker only, with IPC: process.send exists.
 const [mode = '', ...args] = process.argv.slice(2)
-const send = process.send?.bind(process)
-const run = MODES[mode]
-if (!run || !send) {
-  process.stderr.write(
-    `usage: started by scripts/bench/run.ts with IPC: worker.ts <${Object.keys(MODES).join('|')}> ...\n`,
-  )
-  process.exit(2)
-}
+const send = process.send?.bind(process) as NonNullable<typeof process.send>
 const go = () =>
   new Promise<void>((resolve) => {
     process.once('message', () => resolve())
     send({ type: 'ready' })
   })
+const run = MODES[mode] as Mode
 run(args, go)
   .then(
     (result) => send({ type: 'result', ...result }),
