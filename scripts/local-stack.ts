@@ -9,7 +9,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ddb from '@aws-sdk/client-dynamodb'
 import * as kms from '@aws-sdk/client-kms'
-import { encryptValue } from '../cli/src/encrypt/values.ts'
 import { awsEnv, isAwsConfigVariable } from './local/aws-env.ts'
 import { startFaultProxy } from './local/fault-proxy.ts'
 import { startHttpsServer } from './local/https-server.ts'
@@ -166,13 +165,19 @@ async function main(): Promise<void> {
     const stack = await createStack(scope, () => {}, stopping.signal)
     const { SecureItemsFunction: items = '', SecureFetchFunction: fetch = '' } = scope.names
     const client = new kms.KMSClient({})
-    const encrypt = (plaintext: Uint8Array, functionName: string) =>
-      encryptValue({
-        client,
-        keyId: stack.alias,
-        context: { LambdaFunctionName: functionName },
-        plaintext,
-      })
+    // The SDK, not the CLI's encryptValue: that imports the library's dist/, which `npm start`
+    // (importing this file) builds only after it has loaded.
+    const encrypt = async (plaintext: Uint8Array, functionName: string) => {
+      const context = { LambdaFunctionName: functionName }
+      const { CiphertextBlob } = await client.send(
+        new kms.EncryptCommand({
+          KeyId: stack.alias,
+          Plaintext: plaintext,
+          EncryptionContext: context,
+        }),
+      )
+      return Buffer.from(CiphertextBlob ?? []).toString('base64')
+    }
 
     const dir = join(ROOT, '.local')
     mkdirSync(dir, { recursive: true })
