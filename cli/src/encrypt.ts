@@ -1,4 +1,4 @@
-// `middy-kms-secrets/encrypt`: the writing side (the CLI's, and yours in a deploy script):
+// The writing side of values (the CLI's):
 // KMS Encrypt, envelopes, re-encryption (cli/src/encrypt/values.ts) and bundles (cli/src/encrypt/dotenv.ts).
 export { EnvelopeKind } from 'middy-kms-secrets/format'
 export { bundlePlaintext, parseDotenv } from './encrypt/dotenv.ts'

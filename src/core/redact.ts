@@ -107,6 +107,11 @@ const maskedCopy = (value: object, seen: Map<object, unknown>): unknown => {
   return copy
 }
 
+let util: typeof import('node:util') | undefined
+/** util.format, loaded on first use: an ESM import of node:util costs cold starts that never log (~5 ms). */
+const format = (...args: unknown[]): string =>
+  (util ??= process.getBuiltinModule('node:util')).format(...args)
+
 /**
  * The console method, masking what it is given. The runtime's own console (aws-lambda-ric's,
  * patched before the handler loads) still formats the record: under the JSON log format an
@@ -117,8 +122,6 @@ const maskedCopy = (value: object, seen: Map<object, unknown>): unknown => {
 const guard =
   (original: (...args: unknown[]) => void) =>
   (...args: unknown[]): void => {
-    // Loaded on use: an ESM import of node:util costs cold starts that never log (~5 ms).
-    const { format } = process.getBuiltinModule('node:util')
     let masked: unknown[]
     try {
       const seen = new Map<object, unknown>()
