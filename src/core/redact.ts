@@ -109,8 +109,10 @@ const maskedCopy = (value: object, seen: Map<object, unknown>): unknown => {
 
 let util: typeof import('node:util') | undefined
 /** util.format, loaded on first use: an ESM import of node:util costs cold starts that never log (~5 ms). */
-const format = (...args: unknown[]): string =>
-  (util ??= process.getBuiltinModule('node:util')).format(...args)
+const format = (...args: unknown[]): string => {
+  util ??= process.getBuiltinModule('node:util')
+  return util.format(...args)
+}
 
 /**
  * The console method, masking what it is given. The runtime's own console (aws-lambda-ric's,
